@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "tessera",
+  products: [
+    .executable(name: "tessera", targets: ["tessera"]),
+    .library(name: "TesseraCore", targets: ["TesseraCore"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    // GDAL's C API. Include and link flags come from pkg-config only.
+    .systemLibrary(
+      name: "CGDAL",
+      pkgConfig: "gdal",
+      providers: [.apt(["libgdal-dev"])]
+    ),
+    // The Swift face of GDAL: handles, errors, progress. Nothing Tessera-specific.
+    .target(name: "GDAL", dependencies: ["CGDAL"]),
+    // One file per operation; knows nothing of argument parsing.
+    .target(name: "TesseraCore", dependencies: ["GDAL"]),
+    // One ParsableCommand per subcommand.
+    .target(
+      name: "TesseraCLI",
+      dependencies: [
+        "TesseraCore", "GDAL",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(name: "tessera", dependencies: ["TesseraCLI"]),
+    .testTarget(name: "GDALTests", dependencies: ["GDAL", "CGDAL"]),
+    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["tessera", "GDAL"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

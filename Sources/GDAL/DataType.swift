@@ -1,0 +1,60 @@
+import CGDAL
+
+/// A GDAL pixel type.
+public enum DataType: String, CaseIterable, Sendable {
+  case byte = "Byte", int8 = "Int8", uint16 = "UInt16", int16 = "Int16"
+  case uint32 = "UInt32", int32 = "Int32", uint64 = "UInt64", int64 = "Int64"
+  case float32 = "Float32", float64 = "Float64"
+  case cint16 = "CInt16", cint32 = "CInt32", cfloat32 = "CFloat32", cfloat64 = "CFloat64"
+
+  public init?(gdal: GDALDataType) {
+    guard let name = GDALGetDataTypeName(gdal) else { return nil }
+    self.init(rawValue: String(cString: name))
+  }
+
+  /// Accepts GDAL's names case-insensitively, and numpy's (`uint16`, `float32`).
+  public init?(name: String) {
+    let lowered = name.lowercased()
+    let aliases: [String: DataType] = ["uint8": .byte, "float": .float32, "double": .float64]
+    if let alias = aliases[lowered] { self = alias; return }
+    guard let match = DataType.allCases.first(where: { $0.rawValue.lowercased() == lowered }) else { return nil }
+    self = match
+  }
+
+  public var gdal: GDALDataType { GDALGetDataTypeByName(rawValue) }
+  public var byteSize: Int { Int(GDALGetDataTypeSizeBytes(gdal)) }
+  public var isFloatingPoint: Bool { GDALDataTypeIsFloating(gdal) != 0 }
+  public var isComplex: Bool { GDALDataTypeIsComplex(gdal) != 0 }
+  public var isInteger: Bool { GDALDataTypeIsInteger(gdal) != 0 }
+
+  /// The smallest type that holds every value of both.
+  public func union(_ other: DataType) -> DataType {
+    DataType(gdal: GDALDataTypeUnion(gdal, other.gdal)) ?? .float64
+  }
+}
+
+/// A Swift type a band can be read into or written from.
+public protocol RasterScalar: Numeric {
+  static var dataType: DataType { get }
+}
+
+extension UInt8: RasterScalar { public static var dataType: DataType { .byte } }
+extension Int8: RasterScalar { public static var dataType: DataType { .int8 } }
+extension UInt16: RasterScalar { public static var dataType: DataType { .uint16 } }
+extension Int16: RasterScalar { public static var dataType: DataType { .int16 } }
+extension UInt32: RasterScalar { public static var dataType: DataType { .uint32 } }
+extension Int32: RasterScalar { public static var dataType: DataType { .int32 } }
+extension UInt64: RasterScalar { public static var dataType: DataType { .uint64 } }
+extension Int64: RasterScalar { public static var dataType: DataType { .int64 } }
+extension Float: RasterScalar { public static var dataType: DataType { .float32 } }
+extension Double: RasterScalar { public static var dataType: DataType { .float64 } }
+
+/// A pixel window: offset and size in pixels.
+public struct Window: Equatable, Hashable, Sendable, CustomStringConvertible {
+  public var x: Int, y: Int, width: Int, height: Int
+  public init(x: Int, y: Int, width: Int, height: Int) {
+    self.x = x; self.y = y; self.width = width; self.height = height
+  }
+  public var pixelCount: Int { width * height }
+  public var description: String { "\(width)x\(height)@\(x),\(y)" }
+}

@@ -1,0 +1,236 @@
+import CGDAL
+import Foundation
+
+/// Why a dataset could not be opened. Lets callers tell "missing" from "not a raster".
+public enum OpenError: Error, Equatable, CustomStringConvertible {
+  case notFound(path: String)
+  case permissionDenied(path: String)
+  /// GDAL could not read it as a raster: corrupt, empty, truncated or of no known format.
+  case unreadable(path: String, gdalMessage: String)
+
+  public var path: String {
+    switch self {
+    case .notFound(let p), .permissionDenied(let p), .unreadable(let p, _): return p
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .notFound(let path): return "\(path): no such file"
+    case .permissionDenied(let path): return "\(path): permission denied"
+    case .unreadable(let path, let message):
+      return message.isEmpty ? "\(path): not a raster GDAL can read" : "\(path): not a raster GDAL can read (\(message))"
+    }
+  }
+}
+
+/// A GDAL dataset this object owns. Closing is explicit and may throw; `deinit` closes as a safety net.
+public final class Dataset {
+  public enum Access: Sendable { case readOnly, update }
+
+  /// nil once closed.
+  public private(set) var handle: GDALDatasetH?
+  /// The name it was opened or created with.
+  public let path: String
+  public let access: Access
+
+  init(adopting handle: GDALDatasetH, path: String, access: Access) {
+    self.handle = handle
+    self.path = path
+    self.access = access
+  }
+
+  deinit {
+    if let handle { GDALClose(handle) }
+  }
+
+  // MARK: - Opening and creating
+
+  /// Opens a raster. Read-only unless `access` says otherwise, and with verbose errors.
+  public static func open(
+    _ path: String, access: Access = .readOnly, drivers: [String]? = nil, openOptions: [String] = []
+  ) throws -> Dataset {
+    GDALEnvironment.bootstrap()
+    if !path.hasPrefix("/vsi"), !path.contains(":") || FileManager.default.fileExists(atPath: path) {
+      // Local paths get a precise reason before GDAL gives its generic one.
+      var isDirectory: ObjCBool = false
+      if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        throw OpenError.notFound(path: path)
+      }
+      if !FileManager.default.isReadableFile(atPath: path) {
+        throw OpenError.permissionDenied(path: path)
+      }
+    }
+    var flags = UInt32(GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR)
+    flags |= UInt32(access == .update ? GDAL_OF_UPDATE : GDAL_OF_READONLY)
+    let allowed = drivers.map(CStringList.init)
+    let options = CStringList(openOptions)
+    let (handle, messages) = GDALCall.capturing {
+      GDALOpenEx(path, flags, allowed?.constPointer, options.constPointer, nil)
+    }
+    guard let handle else {
+      let error = GDALCall.error("opening \(path)", messages)
+      if error.message.contains("No such file") { throw OpenError.notFound(path: path) }
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+        error.message.isEmpty || error.message.contains("not recognized")
+      {
+        throw OpenError.unreadable(path: path, gdalMessage: "a directory GDAL does not recognise as a raster")
+      }
+      throw OpenError.unreadable(path: path, gdalMessage: cleaned(error.message, path: path))
+    }
+    return Dataset(adopting: handle, path: path, access: access)
+  }
+
+  /// GDAL's messages often start with the path; the caller names the path already.
+  private static func cleaned(_ message: String, path: String) -> String {
+    var text = message
+    if text.hasPrefix(path) { text = String(text.dropFirst(path.count)) }
+    return text.trimmingCharacters(in: CharacterSet(charactersIn: ": ").union(.whitespacesAndNewlines))
+  }
+
+  /// Creates a dataset with `Create` (not for COG, which only copies).
+  public static func create(
+    driver driverName: String, path: String, width: Int, height: Int, bands: Int, type: DataType,
+    options: [String] = []
+  ) throws -> Dataset {
+    let driver = try Driver(named: driverName)
+    let list = CStringList(options)
+    let handle = try GDALCall.handle("creating \(path) with \(driverName)") {
+      GDALCreate(driver.handle, path, Int32(width), Int32(height), Int32(bands), type.gdal, list.pointer)
+    }
+    return Dataset(adopting: handle, path: path, access: .update)
+  }
+
+  /// Copies `source` with a driver's CreateCopy (the only way COG is written).
+  public static func createCopy(
+    of source: Dataset, driver driverName: String, path: String, options: [String] = [],
+    progress: ProgressHandler? = nil
+  ) throws -> Dataset {
+    let driver = try Driver(named: driverName)
+    let list = CStringList(options)
+    let src = try source.liveHandle()
+    let handle = try withProgress(progress) { fn, data in
+      try GDALCall.handle("writing \(path) with \(driverName)") {
+        GDALCreateCopy(driver.handle, path, src, 0, list.pointer, fn, data)
+      }
+    }
+    return Dataset(adopting: handle, path: path, access: .update)
+  }
+
+  // MARK: - Closing
+
+  /// Flushes and closes. Throws if GDAL reported a failure while writing; safe to call twice.
+  public func close() throws {
+    guard let handle else { return }
+    self.handle = nil
+    try GDALCall.run("closing \(path)") { GDALClose(handle) }
+  }
+
+  public var isClosed: Bool { handle == nil }
+
+  /// Writes cached blocks to the file; throws if GDAL reported a failure.
+  public func flush() throws {
+    let h = try liveHandle()
+    try GDALCall.run("flushing \(path)") { GDALFlushCache(h) }
+  }
+
+  func liveHandle() throws -> GDALDatasetH {
+    guard let handle else { throw GDALError(context: "using \(path)", message: "the dataset is closed") }
+    return handle
+  }
+
+  /// The handle for calls this layer does not wrap yet. Precondition: not closed.
+  public var rawHandle: GDALDatasetH {
+    guard let handle else { preconditionFailure("\(path) was used after close()") }
+    return handle
+  }
+
+  // MARK: - Properties
+
+  public var width: Int { Int(GDALGetRasterXSize(rawHandle)) }
+  public var height: Int { Int(GDALGetRasterYSize(rawHandle)) }
+  public var bandCount: Int { Int(GDALGetRasterCount(rawHandle)) }
+
+  public var driverName: String {
+    guard let driver = GDALGetDatasetDriver(rawHandle) else { return "" }
+    return String(cString: GDALGetDriverShortName(driver))
+  }
+
+  /// The six affine coefficients, or nil when the dataset has none.
+  public var geoTransform: [Double]? {
+    var gt = [Double](repeating: 0, count: 6)
+    let status = GDALCall.capturing { GDALGetGeoTransform(rawHandle, &gt) }.value
+    return status == CE_None ? gt : nil
+  }
+
+  public func setGeoTransform(_ gt: [Double]) throws {
+    precondition(gt.count == 6)
+    var copy = gt
+    try GDALCall.check("setting the geotransform of \(path)") { GDALSetGeoTransform(rawHandle, &copy) }
+  }
+
+  /// The dataset's CRS (a copy this object owns), or nil when it has none.
+  public var spatialReference: SpatialReference? {
+    guard let srs = GDALGetSpatialRef(rawHandle) else { return nil }
+    return SpatialReference(cloning: srs)
+  }
+
+  public func setSpatialReference(_ srs: SpatialReference?) throws {
+    try GDALCall.check("setting the CRS of \(path)") { GDALSetSpatialRef(rawHandle, srs?.handle) }
+  }
+
+  public func band(_ index: Int) throws -> RasterBand {
+    guard index >= 1, index <= bandCount else {
+      throw GDALError(context: "reading \(path)", message: "band \(index) does not exist (the dataset has \(bandCount))")
+    }
+    guard let h = GDALGetRasterBand(rawHandle, Int32(index)) else {
+      throw GDALError(context: "reading \(path)", message: "band \(index) could not be fetched")
+    }
+    return RasterBand(dataset: self, handle: h, index: index)
+  }
+
+  public var bands: [RasterBand] { (1...max(bandCount, 1)).compactMap { bandCount == 0 ? nil : try? band($0) } }
+
+  /// Metadata of a domain (nil: the default domain) as ordered key/value pairs.
+  public func metadata(domain: String? = nil) -> [(key: String, value: String)] {
+    keyValuePairs(CStringList.strings(GDALGetMetadata(rawHandle, domain)))
+  }
+
+  public func metadataItem(_ name: String, domain: String? = nil) -> String? {
+    GDALGetMetadataItem(rawHandle, name, domain).map { String(cString: $0) }
+  }
+
+  public func setMetadataItem(_ name: String, _ value: String, domain: String? = nil) throws {
+    try GDALCall.check("setting metadata on \(path)") { GDALSetMetadataItem(rawHandle, name, value, domain) }
+  }
+
+  /// The files GDAL reads for this dataset (the main file first).
+  public var fileList: [String] {
+    guard let list = GDALGetFileList(rawHandle) else { return [] }
+    defer { CSLDestroy(list) }
+    return CStringList.strings(list)
+  }
+
+  /// Subdatasets as (name, description), e.g. the resolutions of a Sentinel-2 product.
+  public var subdatasets: [(name: String, description: String)] {
+    let items = Dictionary(metadata(domain: "SUBDATASETS").map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+    var result: [(String, String)] = []
+    var i = 1
+    while let name = items["SUBDATASET_\(i)_NAME"] {
+      result.append((name, items["SUBDATASET_\(i)_DESC"] ?? ""))
+      i += 1
+    }
+    return result
+  }
+
+  /// Builds overviews in place (only for datasets opened or created for update).
+  public func buildOverviews(factors: [Int], resampling: String, progress: ProgressHandler? = nil) throws {
+    var levels = factors.map { Int32($0) }
+    try withProgress(progress) { fn, data in
+      try GDALCall.check("building overviews of \(path)") {
+        GDALBuildOverviews(rawHandle, resampling, Int32(levels.count), &levels, 0, nil, fn, data)
+      }
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import CGDAL
+
+/// A registered GDAL driver.
+public struct Driver {
+  public let handle: GDALDriverH
+
+  public init(named name: String) throws {
+    GDALEnvironment.bootstrap()
+    guard let handle = GDALGetDriverByName(name) else {
+      throw GDALError(context: "finding the \(name) driver", message: "GDAL has no driver named \(name)")
+    }
+    self.handle = handle
+  }
+
+  public var shortName: String { String(cString: GDALGetDriverShortName(handle)) }
+
+  public func metadataItem(_ name: String) -> String? {
+    GDALGetMetadataItem(handle, name, nil).map { String(cString: $0) }
+  }
+
+  /// The creation options this driver documents, as GDAL's XML.
+  public var creationOptionList: String { metadataItem(GDAL_DMD_CREATIONOPTIONLIST) ?? "" }
+
+  /// Whether a creation option list passes the driver's own validation.
+  public func validate(creationOptions: [String]) -> Bool {
+    let list = CStringList(creationOptions)
+    return GDALCall.capturing { GDALValidateCreationOptions(handle, list.pointer) }.value != 0
+  }
+}

@@ -1,0 +1,62 @@
+import CGDAL
+import Foundation
+
+/// Process-wide GDAL state: driver registration, version, cache and config options.
+public enum GDALEnvironment {
+  private static let once: Void = {
+    GDALAllRegister()
+    installStrayErrorHandler()
+  }()
+
+  /// Registers the drivers and the error handler once; every entry point calls it.
+  public static func bootstrap() { _ = once }
+
+  /// GDAL's release name, e.g. "3.6.2".
+  public static var version: String {
+    bootstrap()
+    return String(cString: GDALVersionInfo("RELEASE_NAME"))
+  }
+
+  /// GDAL_CACHEMAX in bytes.
+  public static var cacheBytes: Int {
+    get { bootstrap(); return Int(GDALGetCacheMax64()) }
+    set { bootstrap(); GDALSetCacheMax64(GIntBig(newValue)) }
+  }
+
+  /// Sets a configuration option for the whole process (`--config KEY=VALUE`).
+  public static func setConfig(_ key: String, _ value: String?) {
+    bootstrap()
+    CPLSetConfigOption(key, value)
+  }
+
+  public static func config(_ key: String) -> String? {
+    bootstrap()
+    guard let value = CPLGetConfigOption(key, nil) else { return nil }
+    return String(cString: value)
+  }
+
+  /// Runs `body` with configuration options set on this thread only, restoring the old values after.
+  public static func withConfig<T>(_ options: [String: String], _ body: () throws -> T) rethrows -> T {
+    bootstrap()
+    var previous: [(String, String?)] = []
+    for (key, value) in options {
+      let old = CPLGetThreadLocalConfigOption(key, nil).map { String(cString: $0) }
+      previous.append((key, old))
+      CPLSetThreadLocalConfigOption(key, value)
+    }
+    defer {
+      for (key, old) in previous.reversed() { CPLSetThreadLocalConfigOption(key, old) }
+    }
+    return try body()
+  }
+
+  /// The short names of every registered raster driver.
+  public static var rasterDrivers: [String] {
+    bootstrap()
+    return (0..<GDALGetDriverCount()).compactMap { i in
+      guard let driver = GDALGetDriver(i) else { return nil }
+      guard GDALGetMetadataItem(driver, GDAL_DCAP_RASTER, nil) != nil else { return nil }
+      return String(cString: GDALGetDriverShortName(driver))
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import CGDAL
+import Foundation
+
+/// Summary statistics of a band, over its valid pixels.
+public struct BandStatistics: Equatable, Sendable {
+  public var min: Double, max: Double, mean: Double, stddev: Double
+  public init(min: Double, max: Double, mean: Double, stddev: Double) {
+    self.min = min; self.max = max; self.mean = mean; self.stddev = stddev
+  }
+}
+
+/// One band of a dataset. Holds its dataset alive.
+public final class RasterBand {
+  public let dataset: Dataset
+  public let handle: GDALRasterBandH
+  /// 1-based, as GDAL counts.
+  public let index: Int
+
+  init(dataset: Dataset, handle: GDALRasterBandH, index: Int) {
+    self.dataset = dataset
+    self.handle = handle
+    self.index = index
+  }
+
+  public var dataType: DataType { DataType(gdal: GDALGetRasterDataType(handle)) ?? .float64 }
+  public var width: Int { Int(GDALGetRasterBandXSize(handle)) }
+  public var height: Int { Int(GDALGetRasterBandYSize(handle)) }
+
+  public var blockSize: (width: Int, height: Int) {
+    var w: Int32 = 0, h: Int32 = 0
+    GDALGetBlockSize(handle, &w, &h)
+    return (Int(w), Int(h))
+  }
+
+  public var noDataValue: Double? {
+    var has: Int32 = 0
+    let value = GDALGetRasterNoDataValue(handle, &has)
+    return has != 0 ? value : nil
+  }
+
+  public func setNoDataValue(_ value: Double?) throws {
+    if let value {
+      try GDALCall.check("setting nodata on band \(index) of \(dataset.path)") { GDALSetRasterNoDataValue(handle, value) }
+    } else {
+      try GDALCall.check("removing nodata from band \(index) of \(dataset.path)") { GDALDeleteRasterNoDataValue(handle) }
+    }
+  }
+
+  public var description: String {
+    get { GDALGetDescription(handle).map { String(cString: $0) } ?? "" }
+  }
+
+  public func setDescription(_ text: String) { GDALSetDescription(handle, text) }
+
+  /// The offset, or nil when the format has none set.
+  public var offset: Double? {
+    var has: Int32 = 0
+    let value = GDALGetRasterOffset(handle, &has)
+    return has != 0 ? value : nil
+  }
+
+  public var scale: Double? {
+    var has: Int32 = 0
+    let value = GDALGetRasterScale(handle, &has)
+    return has != 0 ? value : nil
+  }
+
+  public var colorInterpretation: String {
+    String(cString: GDALGetColorInterpretationName(GDALGetRasterColorInterpretation(handle)))
+  }
+
+  public var hasColorTable: Bool { GDALGetRasterColorTable(handle) != nil }
+  public var overviewCount: Int { Int(GDALGetOverviewCount(handle)) }
+
+  public func metadataItem(_ name: String, domain: String? = nil) -> String? {
+    GDALGetMetadataItem(handle, name, domain).map { String(cString: $0) }
+  }
+
+  public func metadata(domain: String? = nil) -> [(key: String, value: String)] {
+    keyValuePairs(CStringList.strings(GDALGetMetadata(handle, domain)))
+  }
+
+  // MARK: - Pixels
+
+  /// Reads a window into `buffer` (row-major, `window.pixelCount` values), converting to `T`.
+  public func read<T: RasterScalar>(_ window: Window, into buffer: UnsafeMutableBufferPointer<T>) throws {
+    precondition(buffer.count >= window.pixelCount, "buffer smaller than the window")
+    try GDALCall.check("reading \(window) of band \(index) of \(dataset.path)") {
+      GDALRasterIO(
+        handle, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
+        buffer.baseAddress, Int32(window.width), Int32(window.height), T.dataType.gdal, 0, 0)
+    }
+  }
+
+  /// Reads a window into a new array of `window.pixelCount` values (a window, never a whole large raster).
+  public func read<T: RasterScalar>(_ window: Window, as type: T.Type = T.self) throws -> [T] {
+    var values = [T](repeating: 0, count: window.pixelCount)
+    try values.withUnsafeMutableBufferPointer { try read(window, into: $0) }
+    return values
+  }
+
+  /// Writes a window from `buffer` (row-major), converting from `T`.
+  public func write<T: RasterScalar>(_ window: Window, from buffer: UnsafeBufferPointer<T>) throws {
+    precondition(buffer.count >= window.pixelCount, "buffer smaller than the window")
+    try GDALCall.check("writing \(window) of band \(index) of \(dataset.path)") {
+      GDALRasterIO(
+        handle, GF_Write, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
+        UnsafeMutableRawPointer(mutating: buffer.baseAddress), Int32(window.width), Int32(window.height),
+        T.dataType.gdal, 0, 0)
+    }
+  }
+
+  public func write<T: RasterScalar>(_ window: Window, values: [T]) throws {
+    try values.withUnsafeBufferPointer { try write(window, from: $0) }
+  }
+
+  /// Exact statistics over the valid pixels, computed block by block by GDAL.
+  /// nil when the band has no valid pixel.
+  public func computeStatistics(approximate: Bool = false, progress: ProgressHandler? = nil) throws -> BandStatistics? {
+    var minV = 0.0, maxV = 0.0, mean = 0.0, std = 0.0
+    let (status, messages) = withProgress(progress) { fn, data in
+      GDALCall.capturing {
+        GDALComputeRasterStatistics(handle, approximate ? 1 : 0, &minV, &maxV, &mean, &std, fn, data)
+      }
+    }
+    if status == CE_None { return BandStatistics(min: minV, max: maxV, mean: mean, stddev: std) }
+    // GDAL fails with this text when every pixel is nodata; that is an answer, not an error.
+    if messages.contains(where: { $0.message.contains("no valid pixels") }) { return nil }
+    throw GDALCall.error("computing statistics of band \(index) of \(dataset.path)", messages)
+  }
+
+  /// GDAL's checksum of the band (as `gdalinfo -checksum`).
+  public func checksum(_ window: Window? = nil) throws -> Int {
+    let w = window ?? Window(x: 0, y: 0, width: width, height: height)
+    return try GDALCall.run("checksumming band \(index) of \(dataset.path)") {
+      Int(GDALChecksumImage(handle, Int32(w.x), Int32(w.y), Int32(w.width), Int32(w.height)))
+    }
+  }
+}

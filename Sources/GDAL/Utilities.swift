@@ -1,0 +1,69 @@
+import CGDAL
+
+/// Thin calls of GDAL's utility library (gdal_utils.h), with arguments as the command-line tools take them.
+public enum GDALUtilities {
+  /// `gdalinfo` as a library call; returns its text (JSON with `-json`).
+  public static func info(_ dataset: Dataset, arguments: [String] = []) throws -> String {
+    let args = CStringList(arguments)
+    let options = try GDALCall.handle("parsing gdalinfo options") { GDALInfoOptionsNew(args.pointer, nil) }
+    defer { GDALInfoOptionsFree(options) }
+    let src = try dataset.liveHandle()
+    let text = try GDALCall.handle("describing \(dataset.path)") { GDALInfo(src, options) }
+    defer { VSIFree(text) }
+    return String(cString: text)
+  }
+
+  /// `gdal_translate` as a library call.
+  public static func translate(
+    _ source: Dataset, to path: String, arguments: [String], progress: ProgressHandler? = nil
+  ) throws -> Dataset {
+    let args = CStringList(arguments)
+    let options = try GDALCall.handle("parsing gdal_translate options") { GDALTranslateOptionsNew(args.pointer, nil) }
+    defer { GDALTranslateOptionsFree(options) }
+    let src = try source.liveHandle()
+    let handle = try withProgress(progress) { fn, data in
+      GDALTranslateOptionsSetProgress(options, fn, data)
+      return try GDALCall.handle("writing \(path)") {
+        var usageError: Int32 = 0
+        return GDALTranslate(path, src, options, &usageError)
+      }
+    }
+    return Dataset(adopting: handle, path: path, access: .update)
+  }
+
+  /// `gdalwarp` as a library call, to a new file.
+  public static func warp(
+    _ sources: [Dataset], to path: String, arguments: [String], progress: ProgressHandler? = nil
+  ) throws -> Dataset {
+    let args = CStringList(arguments)
+    let options = try GDALCall.handle("parsing gdalwarp options") { GDALWarpAppOptionsNew(args.pointer, nil) }
+    defer { GDALWarpAppOptionsFree(options) }
+    var handles: [GDALDatasetH?] = try sources.map { try $0.liveHandle() }
+    let handle = try withProgress(progress) { fn, data in
+      GDALWarpAppOptionsSetProgress(options, fn, data)
+      return try GDALCall.handle("warping to \(path)") {
+        var usageError: Int32 = 0
+        return GDALWarp(path, nil, Int32(handles.count), &handles, options, &usageError)
+      }
+    }
+    return Dataset(adopting: handle, path: path, access: .update)
+  }
+
+  /// `gdalbuildvrt` as a library call, from open datasets.
+  public static func buildVRT(
+    _ sources: [Dataset], to path: String, arguments: [String], progress: ProgressHandler? = nil
+  ) throws -> Dataset {
+    let args = CStringList(arguments)
+    let options = try GDALCall.handle("parsing gdalbuildvrt options") { GDALBuildVRTOptionsNew(args.pointer, nil) }
+    defer { GDALBuildVRTOptionsFree(options) }
+    var handles: [GDALDatasetH?] = try sources.map { try $0.liveHandle() }
+    let handle = try withProgress(progress) { fn, data in
+      GDALBuildVRTOptionsSetProgress(options, fn, data)
+      return try GDALCall.handle("building \(path)") {
+        var usageError: Int32 = 0
+        return GDALBuildVRT(path, Int32(handles.count), &handles, nil, options, &usageError)
+      }
+    }
+    return Dataset(adopting: handle, path: path, access: .update)
+  }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import GDAL
+import TesseraCore
+
+/// What a command hands back to the runner.
+struct CommandResult {
+  /// Printed on stdout with --json.
+  var json: JSONValue
+  /// Printed on stderr without --json (and without --quiet).
+  var text: String
+  var status: ExitStatus = .ok
+}
+
+/// Runs one subcommand the same way every time: GDAL set up from the global options, signals
+/// handled, errors turned into one line and an exit status, JSON or text printed.
+struct CommandRunner {
+  let name: String
+  let global: GlobalOptions
+  let started = Date()
+
+  init(_ name: String, _ global: GlobalOptions) {
+    self.name = name
+    self.global = global
+  }
+
+  func run(_ body: (CommandRunner) throws -> CommandResult) throws {
+    global.applyToGDAL()
+    GDALWarnings.shared.reset()
+    let json = global.json, command = name
+    Interruption.install { status in
+      let text = status == .interrupted ? "interrupted" : "terminated"
+      Terminal.err("tessera \(command): \(text); temporary files removed")
+      if json { Terminal.out(CommandRunner.errorJSON(command: command, status: status, message: text).serialized()) }
+    }
+    let result: CommandResult
+    do {
+      result = try body(self)
+    } catch {
+      fail(TesseraError.from(error))
+    }
+    if !global.quiet { printWarnings() }
+    if global.json {
+      Terminal.out(result.json.serialized(pretty: true))
+    } else if !global.quiet, !result.text.isEmpty {
+      Terminal.err(result.text)
+    }
+    if result.status != .ok { throw ExitCode(result.status.rawValue) }
+  }
+
+  /// Prints the error as the documented single line (and JSON object) and exits.
+  func fail(_ error: TesseraError) -> Never {
+    if !global.quiet { printWarnings() }
+    Terminal.err("tessera \(name): \(error.message)")
+    if global.json {
+      Terminal.out(CommandRunner.errorJSON(command: name, status: error.status, message: error.message).serialized(pretty: true))
+    }
+    exit(error.status.rawValue)
+  }
+
+  /// Prints one error line without stopping (for commands that go on past a bad file).
+  func reportError(_ error: TesseraError) {
+    Terminal.err("tessera \(name): \(error.message)")
+  }
+
+  private func printWarnings() {
+    for warning in GDALWarnings.shared.all { Terminal.err("warning: \(warning)") }
+  }
+
+  /// A progress handler for a step, or nil when progress is not shown.
+  func progress(_ label: String) -> ProgressBar? {
+    guard !global.quiet, global.progress || Terminal.stderrIsTTY else { return nil }
+    return ProgressBar(label: label, inPlace: Terminal.stderrIsTTY)
+  }
+
+  /// The report envelope of every writing command; command-specific keys follow.
+  func report(outputs: [JSONValue], extra: [(String, JSONValue)] = []) -> JSONValue {
+    .object([
+      ("command", .string(name)), ("status", .string("ok")),
+      ("elapsed_s", .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000)),
+      ("warnings", .array(GDALWarnings.shared.all.map { .string($0) })),
+      ("outputs", .array(outputs)),
+    ] + extra)
+  }
+
+  static func errorJSON(command: String, status: ExitStatus, message: String) -> JSONValue {
+    .object([
+      ("command", .string(command)), ("status", .string("error")),
+      ("exit_code", .int(Int(status.rawValue))), ("error", .string(message)),
+    ])
+  }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+/// Options every subcommand takes.
+public struct GlobalOptions: ParsableArguments {
+  @Flag(name: [.short, .long], help: "Print nothing on stderr but errors.")
+  public var quiet = false
+
+  @Flag(help: "Print one JSON object on stdout and nothing else there; human text goes to stderr.")
+  public var json = false
+
+  @Flag(help: "Show progress on stderr even when it is not a terminal.")
+  public var progress = false
+
+  @Option(help: "Worker threads for warping, compression and band math (default: all cores).")
+  public var threads: Int?
+
+  @Option(name: .customLong("cache-mb"), help: "GDAL's block cache in MiB (GDAL_CACHEMAX).")
+  public var cacheMB: Int?
+
+  @Option(
+    name: .customLong("config"),
+    help: ArgumentHelp("Set a GDAL configuration option; repeatable.", valueName: "KEY=VALUE"))
+  public var config: [String] = []
+
+  public init() {}
+
+  public func validate() throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    if let cacheMB, cacheMB < 1 { throw ValidationError("--cache-mb must be at least 1") }
+    for item in config where !item.contains("=") || item.hasPrefix("=") {
+      throw ValidationError("--config takes KEY=VALUE, got '\(item)'")
+    }
+  }
+
+  var processing: ProcessingOptions { ProcessingOptions(threads: threads, cacheMB: cacheMB) }
+
+  /// GDAL options the user set with --config, applied after Tessera's own so theirs win.
+  func applyToGDAL() {
+    processing.apply()
+    for item in config {
+      guard let eq = item.firstIndex(of: "=") else { continue }
+      GDALEnvironmentBridge.setConfig(String(item[..<eq]), String(item[item.index(after: eq)...]))
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import GDAL
+import TesseraCore
+
+/// The root command.
+public struct Tessera: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "tessera",
+    abstract: "Raster processing over GDAL: correct to the pixel, safe with your data, made for scripts.",
+    discussion: """
+      Exit codes: 0 ok, 1 a check failed, 64 usage, 65 bad input data, 66 input missing or \
+      unreadable, 70 internal error, 73 output cannot be created or exists, 74 write failure, \
+      130 interrupted, 143 terminated.
+      """,
+    version: TesseraVersion.string,
+    subcommands: [InfoCommand.self])
+
+  public init() {}
+
+  /// Parses, runs, and exits with the documented status. Parse errors with --json also
+  /// print the error object on stdout, so a script always gets JSON when it asked for it.
+  public static func main(_ arguments: [String]? = nil) -> Never {
+    GDALEnvironment.bootstrap()
+    let args = arguments ?? Array(CommandLine.arguments.dropFirst())
+    do {
+      var command = try parseAsRoot(args)
+      try command.run()
+      Foundation.exit(0)
+    } catch {
+      let code = exitCode(for: error)
+      if code.rawValue == ExitStatus.usage.rawValue, args.contains("--json") {
+        let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
+          .flatMap { $0.configuration.commandName } ?? "tessera"
+        let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
+        Terminal.out(CommandRunner.errorJSON(command: name, status: .usage, message: message).serialized(pretty: true))
+      }
+      exit(withError: error)
+    }
+  }
+}
+
+public enum TesseraVersion {
+  public static let number = "0.1.0"
+  public static var string: String { "tessera \(number) (GDAL \(GDALEnvironment.version))" }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import GDAL
+
+/// Exit statuses, after sysexits.h. Documented in the README; scripts depend on them.
+public enum ExitStatus: Int32, Sendable, CaseIterable {
+  case ok = 0
+  /// A check failed: a validator found problems, or a batch had failed jobs.
+  case checkFailed = 1
+  case usage = 64
+  /// Input data is bad: corrupt, incompatible, no overlap.
+  case dataError = 65
+  /// An input is missing or unreadable.
+  case noInput = 66
+  case internalError = 70
+  /// The output cannot be created, or exists without --overwrite.
+  case cannotCreate = 73
+  /// Writing failed (disk full, I/O error).
+  case ioError = 74
+  case interrupted = 130
+  case terminated = 143
+}
+
+/// An error with a one-line message for the user and the exit status it stands for.
+public struct TesseraError: Error, Equatable, CustomStringConvertible {
+  public let status: ExitStatus
+  public let message: String
+
+  public init(_ status: ExitStatus, _ message: String) {
+    self.status = status
+    self.message = message
+  }
+
+  public var description: String { message }
+
+  /// Classifies any error thrown below the CLI. `writing` says whether the failing step was
+  /// producing output, where a GDAL failure means the write failed rather than the input is bad.
+  public static func from(_ error: Error, writing: Bool = false) -> TesseraError {
+    switch error {
+    case let error as TesseraError:
+      return error
+    case let error as OpenError:
+      switch error {
+      case .notFound, .permissionDenied: return TesseraError(.noInput, error.description)
+      case .unreadable: return TesseraError(.dataError, error.description)
+      }
+    case let error as GDALError:
+      if error.isUserInterrupt { return TesseraError(.interrupted, "interrupted") }
+      return TesseraError(writing ? .ioError : .dataError, oneLine(error.description))
+    default:
+      return TesseraError(.internalError, oneLine(String(describing: error)))
+    }
+  }
+
+  static func oneLine(_ text: String) -> String {
+    text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+  }
+}
