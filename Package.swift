@@ -30,9 +30,11 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "tessera", dependencies: ["TesseraCLI"]),
-    .testTarget(name: "GDALTests", dependencies: ["GDAL", "CGDAL"]),
-    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["tessera", "GDAL"]),
+    // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
+    .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport"),
+    .testTarget(name: "GDALTests", dependencies: ["GDAL", "CGDAL", "TestSupport"]),
+    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL", "TestSupport"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["tessera", "GDAL", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -57,7 +57,10 @@ public final class SpatialReference {
       OSRFreeSRSArray(matches)
       VSIFree(confidences)
     }
-    guard let matches, count > 0, let confidences, confidences[0] >= 90, let best = matches[0] else { return nil }
+    // 70 is what PROJ gives a PROJ string that matches (names are lost), and rasterio's
+    // to_epsg threshold; a tie between the two best is no identification.
+    guard let matches, count > 0, let confidences, confidences[0] >= 70, let best = matches[0] else { return nil }
+    if count > 1, confidences[1] == confidences[0] { return nil }
     if let name = OSRGetAuthorityName(best, nil), String(cString: name).uppercased() == "EPSG",
       let code = OSRGetAuthorityCode(best, nil)
     {

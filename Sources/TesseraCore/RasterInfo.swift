@@ -50,7 +50,7 @@ public struct RasterInfo {
     width = dataset.width
     height = dataset.height
     let srs = dataset.spatialReference
-    crs = try srs.map { CRS(epsg: $0.epsg, name: $0.name ?? "", wkt: try $0.wkt(.wkt2)) }
+    crs = try srs.map { try RasterInfo.describe($0) }
     geoTransform = dataset.geoTransform
     bounds = geoTransform.map { RasterInfo.bounds(geoTransform: $0, width: dataset.width, height: dataset.height) }
     if let srs, let bounds {
@@ -81,6 +81,17 @@ public struct RasterInfo {
     }
     self.bands = bands
     overviewCount = bands.first?.overviewCount ?? 0
+  }
+
+  /// The CRS as reported. GDAL spells one CRS differently depending on what the process read
+  /// before (WGS 84 as a DATUM or as a datum ENSEMBLE), so when the CRS is its EPSG definition,
+  /// the EPSG database's WKT is printed: the same file always gives the same text.
+  static func describe(_ srs: SpatialReference) throws -> CRS {
+    let epsg = srs.epsg
+    if let epsg, let canonical = try? SpatialReference(epsg: epsg), canonical.isSame(as: srs) {
+      return CRS(epsg: epsg, name: canonical.name ?? srs.name ?? "", wkt: try canonical.wkt(.wkt2))
+    }
+    return CRS(epsg: epsg, name: srs.name ?? "", wkt: try srs.wkt(.wkt2))
   }
 
   /// The extent of the four corners, which also covers rotated geotransforms.

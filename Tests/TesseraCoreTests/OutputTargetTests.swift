@@ -1,0 +1,156 @@
+import Foundation
+import GDAL
+import TestSupport
+import XCTest
+
+@testable import TesseraCore
+
+final class OutputTargetTests: XCTestCase {
+  var dir: TemporaryDirectory!
+
+  override func setUpWithError() throws { dir = try TemporaryDirectory() }
+  override func tearDown() { dir.remove() }
+
+  private func write(_ path: String, _ text: String) throws {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+  }
+
+  private func read(_ path: String) -> String? {
+    (try? Data(contentsOf: URL(fileURLWithPath: path))).map { String(decoding: $0, as: UTF8.self) }
+  }
+
+  func testTemporaryFileSitsBesideTheOutputWithItsExtension() throws {
+    let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: false)
+    XCTAssertEqual((target.temporaryPath as NSString).deletingLastPathComponent, (target.finalPath as NSString).deletingLastPathComponent)
+    XCTAssertTrue(target.temporaryPath.hasSuffix(".tif"))
+    XCTAssertTrue((target.temporaryPath as NSString).lastPathComponent.hasPrefix("."))
+    target.abort()
+  }
+
+  func testExistingOutputIsRefusedWithoutOverwrite() throws {
+    try write(dir.file("out.tif"), "old")
+    XCTAssertThrowsError(try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: false)) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .cannotCreate)
+      XCTAssertTrue("\(error)".contains("--overwrite"))
+    }
+    XCTAssertEqual(read(dir.file("out.tif")), "old")
+  }
+
+  func testCommitReplacesTheOldOutputAndMovesSidecars() throws {
+    try write(dir.file("out.tif"), "old")
+    try write(dir.file("out.tif.aux.xml"), "old sidecar")
+    let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: true)
+    try write(target.temporaryPath, "new")
+    try write(target.temporaryPath + ".ovr", "overviews")
+    try target.commit()
+    XCTAssertEqual(read(dir.file("out.tif")), "new")
+    XCTAssertEqual(read(dir.file("out.tif.ovr")), "overviews")
+    // The old output's sidecar described the old pixels; it must not survive.
+    XCTAssertNil(read(dir.file("out.tif.aux.xml")))
+    XCTAssertEqual(dir.contents, ["out.tif", "out.tif.ovr"])
+    XCTAssertFalse(TemporaryFiles.shared.registered.contains(target.temporaryPath))
+  }
+
+  func testAbortLeavesNothingAndKeepsTheOldOutput() throws {
+    try write(dir.file("out.tif"), "old")
+    let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: true)
+    try write(target.temporaryPath, "partial")
+    try write(target.temporaryPath + ".aux.xml", "partial sidecar")
+    target.abort()
+    XCTAssertEqual(dir.contents, ["out.tif"])
+    XCTAssertEqual(read(dir.file("out.tif")), "old")
+  }
+
+  func testAnUncommittedTargetCleansUpWhenReleased() throws {
+    var temporary = ""
+    do {
+      let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: false)
+      temporary = target.temporaryPath
+      try write(temporary, "partial")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: temporary))
+    XCTAssertEqual(dir.contents, [])
+  }
+
+  func testOutputThatIsAnInputIsAUsageError() throws {
+    let input = dir.file("in.tif")
+    try write(input, "pixels")
+    try FileManager.default.createSymbolicLink(atPath: dir.file("link.tif"), withDestinationPath: input)
+    let spellings = [input, dir.path + "/./in.tif", dir.path + "/sub/../in.tif", dir.file("link.tif")]
+    try FileManager.default.createDirectory(atPath: dir.file("sub"), withIntermediateDirectories: true)
+    for spelling in spellings {
+      XCTAssertThrowsError(try OutputTarget(path: spelling, inputs: [input], overwrite: true), spelling) { error in
+        XCTAssertEqual((error as? TesseraError)?.status, .usage)
+      }
+    }
+    // A sidecar of an input is the input's too.
+    XCTAssertThrowsError(try OutputTarget(path: input + ".aux.xml", inputs: [input], overwrite: true))
+    XCTAssertEqual(read(input), "pixels")
+  }
+
+  func testMissingOrUnwritableDirectoryCannotBeCreated() throws {
+    XCTAssertThrowsError(try OutputTarget(path: dir.file("no/such/dir/out.tif"), inputs: [], overwrite: false)) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .cannotCreate)
+    }
+    try FileManager.default.createDirectory(atPath: dir.file("out.tif"), withIntermediateDirectories: true)
+    XCTAssertThrowsError(try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: true)) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .cannotCreate)
+    }
+  }
+
+  func testRemoveAllClearsEveryRegisteredFile() throws {
+    let a = try OutputTarget(path: dir.file("a.tif"), inputs: [], overwrite: false)
+    let b = try OutputTarget(path: dir.file("b.tif"), inputs: [], overwrite: false)
+    try write(a.temporaryPath, "a")
+    try write(b.temporaryPath, "b")
+    try write(b.temporaryPath + ".msk", "mask")
+    TemporaryFiles.shared.removeAll()
+    XCTAssertEqual(dir.contents, [])
+    a.abort()
+    b.abort()
+  }
+}
+
+final class ModelTests: XCTestCase {
+  func testWindowPlanCoversEveryPixelOnce() {
+    for (w, h, bw, bh, target) in [(791, 718, 791, 3, 100_000), (5490, 5490, 512, 512, 1 << 20), (7, 5, 256, 256, 4), (1, 1, 1, 1, 1)] {
+      let plan = WindowPlan(width: w, height: h, blockWidth: bw, blockHeight: bh, targetPixels: target)
+      var covered = 0
+      var windows = 0
+      for window in plan {
+        XCTAssertGreaterThan(window.width, 0)
+        XCTAssertLessThanOrEqual(window.x + window.width, w)
+        XCTAssertLessThanOrEqual(window.y + window.height, h)
+        // Windows start on block boundaries.
+        XCTAssertEqual(window.x % min(bw, w), 0)
+        XCTAssertEqual(window.y % min(bh, h), 0)
+        covered += window.pixelCount
+        windows += 1
+      }
+      XCTAssertEqual(covered, w * h)
+      XCTAssertEqual(windows, plan.count)
+    }
+  }
+
+  func testJSONSerialisation() {
+    let value: JSONValue = .object([
+      ("a", .string("quote \" backslash \\ newline \n tab \t bell \u{7}")), ("nan", .double(.nan)),
+      ("whole", .double(3)), ("fraction", .double(0.25)), ("none", .null), ("list", .array([.bool(true), .int(-2)])),
+    ])
+    let text = value.serialized()
+    XCTAssertEqual(
+      text,
+      #"{"a":"quote \" backslash \\ newline \n tab \t bell \u0007","nan":"NaN","whole":3,"fraction":0.25,"none":null,"list":[true,-2]}"#)
+    XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(value.serialized(pretty: true).utf8)))
+  }
+
+  func testErrorClassification() {
+    XCTAssertEqual(TesseraError.from(OpenError.notFound(path: "a.tif")).status, .noInput)
+    XCTAssertEqual(TesseraError.from(OpenError.permissionDenied(path: "a.tif")).status, .noInput)
+    XCTAssertEqual(TesseraError.from(OpenError.unreadable(path: "a.tif", gdalMessage: "x")).status, .dataError)
+    XCTAssertEqual(TesseraError.from(GDALError(context: "reading", message: "bad")).status, .dataError)
+    XCTAssertEqual(TesseraError.from(GDALError(context: "writing", message: "full"), writing: true).status, .ioError)
+    XCTAssertEqual(TesseraError.from(GDALError(context: "x", number: 9, message: "stop")).status, .interrupted)
+    XCTAssertEqual(TesseraError.from(GDALError(context: "a", message: "two\nlines")).message, "a: two lines")
+  }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// The committed fixtures, found from this file's location so tests run from any directory.
+public enum Fixture {
+  public static let root: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures")
+
+  public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+  public static var rgbByte: String { path("rasterio/RGB.byte.tif") }
+  public static var utmsmall: String { path("gdal_autotest/utmsmall.tif") }
+  public static var n43: String { path("gdal_autotest/n43.tif") }
+  public static var float32: String { path("gdal_autotest/float32.tif") }
+  public static var s2Band: String { path("eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2") }
+  public static var t29unuMetadata: String {
+    path("sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE/MTD_MSIL2A.xml")
+  }
+}
+
+/// What a finished process printed and how it exited.
+public struct ProcessResult {
+  public let status: Int32
+  public let stdout: String
+  public let stderr: String
+  public let signalled: Bool
+}
+
+/// Runs programs for oracles and end-to-end tests.
+public enum Run {
+  /// Runs `executable` with `arguments`, stdin closed, and waits.
+  @discardableResult
+  public static func process(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], currentDirectory: String? = nil
+  ) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Read both pipes while the child runs so a chatty child cannot block on a full pipe.
+    var outData = Data(), errData = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return ProcessResult(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self), signalled: process.terminationReason == .uncaughtSignal)
+  }
+
+  /// Finds a program on PATH.
+  public static func which(_ name: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+      let candidate = "\(dir)/\(name)"
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+  }
+}
+
+/// GDAL's own tools, the oracles Tessera's results are compared with.
+public enum Oracle {
+  public struct Missing: Error, CustomStringConvertible {
+    public let description: String
+  }
+
+  /// `gdalinfo -json` on `path`, parsed. PAM is off so gdalinfo writes nothing either.
+  public static func gdalinfo(_ path: String, _ extra: [String] = []) throws -> [String: Any] {
+    guard let tool = Run.which("gdalinfo") else { throw Missing(description: "gdalinfo not installed (make deps)") }
+    let result = try Run.process(tool, ["-json"] + extra + [path], environment: ["GDAL_PAM_ENABLED": "NO"])
+    guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+      throw Missing(description: "gdalinfo failed on \(path): \(result.stderr)")
+    }
+    return object
+  }
+
+  /// Debian's python3 with GDAL's bindings (python3-gdal); not whatever python3 is first on PATH.
+  public static var python: String { "/usr/bin/python3" }
+
+  /// Runs a Python snippet with osgeo.gdal and parses its JSON output.
+  public static func python(_ script: String, environment: [String: String] = [:]) throws -> Any {
+    let result = try Run.process(python, ["-c", script], environment: environment.merging(["GDAL_PAM_ENABLED": "NO"]) { a, _ in a })
+    guard result.status == 0 else { throw Missing(description: "python3-gdal failed: \(result.stderr)") }
+    return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8), options: [.fragmentsAllowed])
+  }
+}
+
+/// A fresh directory under the system temp folder, removed by `remove()`.
+public final class TemporaryDirectory {
+  public let path: String
+  public init(_ label: String = "tessera-test") throws {
+    path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+  public func file(_ name: String) -> String { path + "/" + name }
+  public func remove() { try? FileManager.default.removeItem(atPath: path) }
+  public var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+}
+
+/// Resident memory of this process in bytes, from /proc.
+public func residentBytes() -> Int {
+  guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+  let fields = text.split(separator: " ")
+  guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+  return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
