@@ -46,12 +46,14 @@ public enum Run {
     process.standardInput = FileHandle.nullDevice
     try process.run()
     // Read both pipes while the child runs so a chatty child cannot block on a full pipe.
-    var outData = Data(), errData = Data()
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outBox = Box()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
+    let outData = outBox.data
     process.waitUntilExit()
     return ProcessResult(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
@@ -113,4 +115,34 @@ public func residentBytes() -> Int {
   let fields = text.split(separator: " ")
   guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
   return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// The built `tessera` executable, beside the test bundle in SwiftPM's products folder.
+public enum TesseraBinary {
+  public static var path: String {
+    let products = Bundle.main.bundleURL
+    let candidates = [
+      products.appendingPathComponent("tessera").path,
+      products.deletingLastPathComponent().appendingPathComponent("tessera").path,
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+  }
+
+  /// Runs tessera with `arguments`.
+  @discardableResult
+  public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws -> ProcessResult {
+    try Run.process(path, arguments, environment: environment, currentDirectory: directory)
+  }
+}
+
+/// Byte-for-byte snapshot of a folder, to prove a command left its inputs alone.
+public struct FolderSnapshot: Equatable {
+  public let files: [String: Data]
+  public init(_ folder: String) throws {
+    var files: [String: Data] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+      files[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+    }
+    self.files = files
+  }
 }
