@@ -30,7 +30,7 @@ build: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 demo: build
 	@echo "== tessera info on a Landsat scene (rasterio's RGB.byte.tif), with statistics"
