@@ -9,7 +9,7 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev gdal-bin python3-gdal pkg-co
 # Root installs directly (CI, containers); anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo install bench bench-large clean
+.PHONY: all deps build test demo install bench bench-deps bench-large clean
 
 all: build
 
@@ -52,11 +52,19 @@ install: build
 	$(RELEASE) --generate-completion-script zsh  > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tessera
 	$(RELEASE) --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tessera.fish
 
-bench: build
-	@echo "make bench: the benchmark harness is not built yet (see the benchmark issue)"; exit 2
+# Benchmarks: Tessera against GDAL's tools and rasterio on generated data (Benchmarks/data,
+# reused across runs). BENCH_SIZE=1024 BENCH_RUNS=1 is the one-minute smoke run.
+BENCH_SIZE ?= 5490
+BENCH_RUNS ?= 3
+bench-deps: deps
+	@dpkg-query -W -f='$${Status}' time 2>/dev/null | grep -q "install ok installed" || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends time; }
 
-bench-large: build
-	@echo "make bench-large: the benchmark harness is not built yet (see the benchmark issue)"; exit 2
+bench: build bench-deps
+	cd Benchmarks && /usr/bin/python3 bench.py --size $(BENCH_SIZE) --runs $(BENCH_RUNS)
+
+bench-large: build bench-deps
+	cd Benchmarks && /usr/bin/python3 bench.py --large --runs 1
 
 clean:
 	rm -rf .build

@@ -1,0 +1,290 @@
+#!/usr/bin/python3
+"""Tessera's benchmark harness: every workload timed against GDAL's tools and rasterio on the
+same data in the same run, alternating runners, with the outputs compared so a fast wrong
+answer cannot pass.
+
+Run through `make bench` (or `make bench-large`). Needs Debian's python3 with python3-gdal
+and numpy for data generation and comparison; rasterio and rio-cogeo are installed into
+Benchmarks/.venv from PyPI on first use.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+from osgeo import gdal
+
+import datagen
+import workloads
+
+gdal.UseExceptions()
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PEER_PACKAGES = ["rasterio==1.4.4", "rio-cogeo==7.0.4"]
+GNU_TIME = "/usr/bin/time"
+
+
+# MARK: - set-up
+
+def ensure_venv(log):
+    """rasterio and rio-cogeo from PyPI in Benchmarks/.venv; reused once installed."""
+    venv = os.path.join(HERE, ".venv")
+    python = os.path.join(venv, "bin", "python")
+    marker = os.path.join(venv, "installed.txt")
+    if os.path.exists(marker) and open(marker).read().split() == PEER_PACKAGES:
+        return venv
+    log("installing the rasterio peers into Benchmarks/.venv: " + " ".join(PEER_PACKAGES))
+    base = shutil.which("python3") or sys.executable
+    subprocess.run([base, "-m", "venv", "--clear", venv], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check"] + PEER_PACKAGES, check=True)
+    with open(marker, "w") as f:
+        f.write("\n".join(PEER_PACKAGES))
+    return venv
+
+
+def tessera_subcommands(tessera):
+    """The subcommands `tessera --help` lists."""
+    text = subprocess.run([tessera, "--help"], capture_output=True, text=True).stdout
+    names, listing = set(), False
+    for line in text.splitlines():
+        if line.strip().upper().startswith("SUBCOMMANDS"):
+            listing = True
+        elif listing and line.startswith("  ") and line.strip():
+            names.add(line.split()[0])
+        elif listing and line.strip() and not line.startswith(" "):
+            listing = False
+    return names
+
+
+# MARK: - measuring
+
+class Measurement:
+    def __init__(self, wall, cpu, rss_kib, status, size):
+        self.wall, self.cpu, self.rss_kib, self.status, self.size = wall, cpu, rss_kib, status, size
+
+
+def measure(command, output, env, log_path, timeout):
+    """Runs one command; wall time, CPU time (user+sys) and peak RSS of it and its children.
+
+    The command runs under GNU time, a small process: a child forked straight from this
+    harness would inherit the harness's own high-water RSS until exec and report that.
+    """
+    for path in [output] + [output + s for s in (".aux.xml", ".ovr", ".msk")]:
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+    stats_path = log_path + ".time"
+    with open(log_path, "ab") as log:
+        log.write(("\n$ " + " ".join(command) + "\n").encode())
+        log.flush()
+        start = time.perf_counter()
+        process = subprocess.Popen([GNU_TIME, "-f", "%U %S %M", "-o", stats_path, "--"] + command,
+                                   stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
+        try:
+            status = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            status = process.wait()
+        wall = time.perf_counter() - start
+    user, system, rss_kib = 0.0, 0.0, 0
+    with open(stats_path) as f:
+        for line in f:
+            parts = line.split()
+            # GNU time prefixes "Command exited with non-zero status N" on failure.
+            if len(parts) == 3 and parts[2].isdigit():
+                user, system, rss_kib = float(parts[0]), float(parts[1]), int(parts[2])
+    size = os.path.getsize(output) if os.path.isfile(output) else 0
+    return Measurement(wall, user + system, rss_kib, status, size)
+
+
+# MARK: - agreement
+
+def compare(ours, theirs, tolerance):
+    """Pixel agreement of two rasters, window by window. Returns (ok, text)."""
+    a, b = gdal.Open(ours), gdal.Open(theirs)
+    if (a.RasterXSize, a.RasterYSize, a.RasterCount) != (b.RasterXSize, b.RasterYSize, b.RasterCount):
+        return False, (f"shape differs: {a.RasterXSize}x{a.RasterYSize}x{a.RasterCount} vs "
+                       f"{b.RasterXSize}x{b.RasterYSize}x{b.RasterCount}")
+    gta, gtb = a.GetGeoTransform(), b.GetGeoTransform()
+    if any(abs(x - y) > 1e-9 * max(1.0, abs(y)) for x, y in zip(gta, gtb)):
+        return False, f"geotransform differs: {gta} vs {gtb}"
+    worst, differing, floats = 0.0, 0, False
+    rows = max(1, (64 << 20) // max(1, a.RasterXSize * 8))
+    for i in range(1, a.RasterCount + 1):
+        ba, bb = a.GetRasterBand(i), b.GetRasterBand(i)
+        floats = floats or ba.DataType in (gdal.GDT_Float32, gdal.GDT_Float64)
+        for y in range(0, a.RasterYSize, rows):
+            h = min(rows, a.RasterYSize - y)
+            va = ba.ReadAsArray(0, y, a.RasterXSize, h).astype(np.float64)
+            vb = bb.ReadAsArray(0, y, a.RasterXSize, h).astype(np.float64)
+            both_nan = np.isnan(va) & np.isnan(vb)
+            diff = np.where(both_nan, 0.0, np.abs(va - vb))
+            diff = np.where(np.isnan(diff), np.inf, diff)
+            worst = max(worst, float(diff.max(initial=0.0)))
+            differing += int(np.count_nonzero(diff > tolerance))
+    if differing == 0:
+        return True, ("identical pixels" if worst == 0 else f"max abs diff {worst:.3g} (tolerance {tolerance:g})")
+    return False, f"{differing} pixels differ, max abs diff {worst:.6g}"
+
+
+# MARK: - running
+
+def run_workload(w, runs, env, out_dir, log_path, timeout, log):
+    runners = [w.tessera] + w.peers
+    results = {r.name: [] for r in runners}
+    log(f"{w.id} {w.title}: 1 warm-up and {runs} counted run(s) of {len(runners)} runners, alternating")
+    for round_index in range(runs + 1):
+        for runner in runners:
+            m = measure(runner.command, runner.output, env, log_path, timeout)
+            if m.status != 0:
+                return {"id": w.id, "title": w.title, "status": "error",
+                        "error": f"{runner.name} exited {m.status} (see {os.path.relpath(log_path, ROOT)})"}
+            if round_index > 0:
+                results[runner.name].append(m)
+    reference = next(r for r in w.peers if r.name == w.reference)
+    ok, agreement = compare(w.tessera.output, reference.output, w.tolerance)
+    row = {"id": w.id, "title": w.title, "status": "ok" if ok else "FAIL",
+           "agreement": {"peer": reference.name, "ok": ok, "detail": agreement}, "runners": {}}
+    tessera = summarise(results[w.tessera.name])
+    for runner in runners:
+        s = summarise(results[runner.name])
+        if runner is not w.tessera:
+            s["ratio_wall"] = tessera["wall_s"] / s["wall_s"] if s["wall_s"] else None
+            s["ratio_cpu"] = tessera["cpu_s"] / s["cpu_s"] if s["cpu_s"] else None
+            s["ratio_rss"] = tessera["peak_rss_mib"] / s["peak_rss_mib"] if s["peak_rss_mib"] else None
+        row["runners"][runner.name] = s
+    return row
+
+
+def check_peers(selected, env, log_path, timeout, log):
+    """Diagnostic: do the peers run, and how do they agree with each workload's reference?"""
+    for w in selected:
+        try:
+            w.prepare()
+        except Exception as error:  # a workload whose inputs cannot be made yet
+            log(f"{w.id}: cannot prepare ({error})")
+            continue
+        for runner in w.peers:
+            m = measure(runner.command, runner.output, env, log_path, timeout)
+            log(f"{w.id} {runner.name}: exit {m.status}, {m.wall:.2f} s, {m.rss_kib / 1024:.0f} MiB")
+        reference = next(r for r in w.peers if r.name == w.reference)
+        for runner in w.peers:
+            if runner is not reference and os.path.exists(runner.output) and os.path.exists(reference.output):
+                ok, text = compare(runner.output, reference.output, w.tolerance)
+                log(f"  {runner.name} vs {reference.name}: {text}")
+
+
+def summarise(measurements):
+    return {
+        "wall_s": statistics.median(m.wall for m in measurements),
+        "cpu_s": statistics.median(m.cpu for m in measurements),
+        "peak_rss_mib": max(m.rss_kib for m in measurements) / 1024.0,
+        "output_mib": statistics.median(m.size for m in measurements) / (1 << 20),
+        "runs": len(measurements),
+    }
+
+
+def table(rows):
+    lines = []
+    header = f"  {'runner':<34} {'wall s':>8} {'cpu s':>8} {'rss MiB':>8} {'out MiB':>8}   {'wall x':>7} {'rss x':>7}"
+    for row in rows:
+        lines.append(f"{row['id']} {row['title']}  [{row['status']}]")
+        if row["status"] in ("skipped", "error"):
+            lines.append("  " + row.get("reason", row.get("error", "")))
+            continue
+        lines.append(header)
+        for name, s in row["runners"].items():
+            ratios = ""
+            if "ratio_wall" in s:
+                ratios = f"   {s['ratio_wall']:7.2f} {s['ratio_rss']:7.2f}"
+            lines.append(f"  {name:<34} {s['wall_s']:8.2f} {s['cpu_s']:8.2f} {s['peak_rss_mib']:8.0f} "
+                         f"{s['output_mib']:8.1f}{ratios}")
+        a = row["agreement"]
+        lines.append(f"  agreement with {a['peer']}: {'ok' if a['ok'] else 'FAIL'} ({a['detail']})")
+    lines.append("ratios are tessera / peer (below 1: tessera is faster or smaller)")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=int(os.environ.get("BENCH_SIZE", 5490)), help="tile size in pixels")
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)), help="counted runs per runner")
+    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), help="comma-separated workload ids")
+    parser.add_argument("--large", action="store_true", help="run W9, the 40000 x 40000 mosaic")
+    parser.add_argument("--tessera", default=os.path.join(ROOT, ".build", "release", "tessera"))
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--check-peers", action="store_true", help="run only the peers once and compare each with the reference peer")
+    args = parser.parse_args()
+
+    started = time.time()
+    log = lambda text: print(text, flush=True)
+    tessera = os.path.abspath(args.tessera)
+    if not os.access(tessera, os.X_OK):
+        sys.exit(f"bench: {tessera} is not built (make build)")
+    venv = ensure_venv(log)
+    data = os.path.join(HERE, "data")
+    out_dir = os.path.join(data, "out")
+    os.makedirs(out_dir, exist_ok=True)
+    log_path = os.path.join(HERE, "results", "commands.log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    open(log_path, "w").close()
+
+    env = dict(os.environ)
+    env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env.get("PATH", "")
+    # Nobody writes .aux.xml sidecars into the shared data folder.
+    env["GDAL_PAM_ENABLED"] = "NO"
+
+    context = workloads.Context(tessera=tessera, venv=venv, data=data, out=out_dir, size=args.size,
+                                threads=os.cpu_count() or 1, log=log)
+    selected = workloads.large(context) if args.large else workloads.standard(context)
+    if args.only:
+        wanted = set(args.only.split(","))
+        selected = [w for w in selected if w.id in wanted]
+
+    if args.check_peers:
+        check_peers(selected, env, log_path, args.timeout, log)
+        return
+
+    available = tessera_subcommands(tessera)
+    rows = []
+    for w in selected:
+        missing = [s for s in w.requires if s not in available]
+        if missing:
+            rows.append({"id": w.id, "title": w.title, "status": "skipped",
+                         "reason": f"tessera has no '{' '.join(missing)}' subcommand yet"})
+            log(f"{w.id} skipped: tessera has no '{' '.join(missing)}' yet")
+            continue
+        w.prepare()
+        rows.append(run_workload(w, args.runs, env, out_dir, log_path, args.timeout, log))
+
+    report = {
+        "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30), 1),
+                    "platform": platform.platform(), "gdal": gdal.__version__,
+                    "rasterio_gdal": subprocess.run([os.path.join(venv, "bin", "python"), "-c", "import rasterio; print(rasterio.__gdal_version__)"],
+                                                    capture_output=True, text=True).stdout.strip()},
+        "tile_size": args.size, "runs": args.runs, "elapsed_s": round(time.time() - started, 1),
+        "workloads": rows,
+    }
+    with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    log("")
+    log(f"tile size {args.size}, {args.runs} counted run(s), {report['machine']['cores']} cores, "
+        f"{report['machine']['memory_gib']} GiB, GDAL {report['machine']['gdal']} (rasterio's {report['machine']['rasterio_gdal']})")
+    log(table(rows))
+    log(f"written to Benchmarks/results/latest.json in {report['elapsed_s']} s")
+    failed = [r["id"] for r in rows if r["status"] in ("FAIL", "error")]
+    if failed:
+        log("bench: outputs disagree or a runner failed in " + ", ".join(failed))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

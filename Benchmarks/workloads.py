@@ -1,0 +1,220 @@
+"""The benchmark workloads: what Tessera runs, what each peer runs for the same job, and which
+peer's output Tessera's must agree with.
+
+Every runner gets the same inputs and equivalent options: the same compression (DEFLATE),
+predictor (2), 512 x 512 tiling and thread count. A workload whose Tessera subcommand does not
+exist yet is listed as skipped.
+"""
+import os
+import subprocess
+from dataclasses import dataclass, field
+from typing import Callable, List
+
+import datagen
+
+
+@dataclass
+class Context:
+    tessera: str
+    venv: str
+    data: str
+    out: str
+    size: int
+    threads: int
+    log: Callable
+
+
+@dataclass
+class Runner:
+    name: str
+    command: List[str]
+    output: str
+
+
+@dataclass
+class Workload:
+    id: str
+    title: str
+    requires: List[str]
+    tessera: Runner
+    peers: List[Runner]
+    reference: str
+    tolerance: float = 0.0
+    prepare: Callable = field(default=lambda: None)
+
+
+def creation(threads):
+    """GDAL creation options every runner writes with."""
+    return ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "COMPRESS=DEFLATE", "PREDICTOR=2",
+            f"NUM_THREADS={threads}", "BIGTIFF=IF_SAFER"]
+
+
+def gdal_co(options):
+    return [x for o in options for x in ("-co", o)]
+
+
+def rio_co(options):
+    return [x for o in options for x in ("--co", o)]
+
+
+def tessera_co(options):
+    return [x for o in options for x in ("--co", o)]
+
+
+def shell(*commands):
+    """A multi-step peer (gdalbuildvrt then gdal_translate) as one measured process."""
+    return ["sh", "-c", " && ".join(" ".join(_quote(a) for a in c) for c in commands)]
+
+
+def _quote(arg):
+    return "'" + arg.replace("'", "'\\''") + "'" if any(ch in arg for ch in " ()*'\"$") else arg
+
+
+def _tiles(ctx):
+    folder = os.path.join(ctx.data, f"tiles-{ctx.size}")
+    return datagen.tiles(folder, 2, ctx.size, log=ctx.log), folder
+
+
+def standard(ctx):
+    """W1-W8, for `make bench`."""
+    t = ctx.threads
+    co = creation(t)
+    tiles, folder = _tiles(ctx)
+    red, nir, green, blue = tiles["B04"], tiles["B08"], tiles["B03"], tiles["B02"]
+    cutline = datagen.cutline(folder, ctx.size)
+    out = lambda name: os.path.join(ctx.out, name)
+    rio = os.path.join(ctx.venv, "bin", "rio")
+    tessera = ctx.tessera
+    w = []
+
+    # W1: mosaic of the four red tiles; later inputs win where they overlap (GDAL's rule).
+    w.append(Workload(
+        "W1", "mosaic of the four red tiles", ["mosaic"],
+        Runner("tessera mosaic", [tessera, "mosaic", *red, "-o", out("W1-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"], out("W1-tessera.tif")),
+        [
+            Runner("gdalwarp -multi", ["gdalwarp", "-q", "-multi", "-wo", "NUM_THREADS=ALL_CPUS", *gdal_co(co), *red, out("W1-gdalwarp.tif")], out("W1-gdalwarp.tif")),
+            Runner("gdalbuildvrt + gdal_translate", shell(["gdalbuildvrt", "-q", "-overwrite", out("W1.vrt"), *red],
+                                                          ["gdal_translate", "-q", *gdal_co(co), out("W1.vrt"), out("W1-translate.tif")]), out("W1-translate.tif")),
+            Runner("rio merge --method last", [rio, "merge", *red, out("W1-rio.tif"), "--method", "last", *rio_co(co)], out("W1-rio.tif")),
+        ],
+        reference="gdalbuildvrt + gdal_translate"))
+
+    # W2: reproject one tile to EPSG:4326, bilinear.
+    w.append(Workload(
+        "W2", "reproject one tile to EPSG:4326, bilinear", ["reproject"],
+        Runner("tessera reproject", [tessera, "reproject", red[0], out("W2-tessera.tif"), "--dst-crs", "EPSG:4326", "--resampling", "bilinear", *tessera_co(co), "--threads", str(t), "--quiet"], out("W2-tessera.tif")),
+        [
+            Runner("gdalwarp -multi", ["gdalwarp", "-q", "-multi", "-wo", "NUM_THREADS=ALL_CPUS", "-t_srs", "EPSG:4326", "-r", "bilinear", *gdal_co(co), red[0], out("W2-gdalwarp.tif")], out("W2-gdalwarp.tif")),
+            Runner("rio warp", [rio, "warp", red[0], out("W2-rio.tif"), "--dst-crs", "EPSG:4326", "--resampling", "bilinear", "--threads", str(t), *rio_co(co)], out("W2-rio.tif")),
+        ],
+        reference="gdalwarp -multi"))
+
+    # W3: resample one tile from 20 m to 60 m, average.
+    w.append(Workload(
+        "W3", "resample one tile from 20 m to 60 m, average", ["resample"],
+        Runner("tessera resample", [tessera, "resample", red[0], out("W3-tessera.tif"), "--resolution", "60", "--resampling", "average", *tessera_co(co), "--threads", str(t), "--quiet"], out("W3-tessera.tif")),
+        [
+            Runner("gdalwarp -multi", ["gdalwarp", "-q", "-multi", "-wo", "NUM_THREADS=ALL_CPUS", "-tr", "60", "60", "-r", "average", *gdal_co(co), red[0], out("W3-gdalwarp.tif")], out("W3-gdalwarp.tif")),
+            Runner("rio warp", [rio, "warp", red[0], out("W3-rio.tif"), "--res", "60", "--resampling", "average", "--threads", str(t), *rio_co(co)], out("W3-rio.tif")),
+        ],
+        reference="gdalwarp -multi"))
+
+    # W4: clip one tile by the polygon cutline.
+    w.append(Workload(
+        "W4", "clip one tile by a polygon cutline", ["clip"],
+        Runner("tessera clip", [tessera, "clip", red[0], out("W4-tessera.tif"), "--cutline", cutline, *tessera_co(co), "--threads", str(t), "--quiet"], out("W4-tessera.tif")),
+        [
+            Runner("gdalwarp -cutline", ["gdalwarp", "-q", "-multi", "-wo", "NUM_THREADS=ALL_CPUS", "-cutline", cutline, "-crop_to_cutline", *gdal_co(co), red[0], out("W4-gdalwarp.tif")], out("W4-gdalwarp.tif")),
+            Runner("rio mask --crop", [rio, "mask", red[0], out("W4-rio.tif"), "--geojson-mask", cutline, "--crop", *rio_co(co)], out("W4-rio.tif")),
+        ],
+        reference="gdalwarp -cutline"))
+
+    # W5: NDVI from the red and nir tiles of one cell, float32.
+    ndvi_calc = "(A.astype(float32)-B)/(A.astype(float32)+B)"
+    w.append(Workload(
+        "W5", "NDVI from red and nir of one cell, float32", ["index"],
+        Runner("tessera index ndvi", [tessera, "index", "ndvi", "--red", red[0], "--nir", nir[0], "-o", out("W5-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"], out("W5-tessera.tif")),
+        [
+            Runner("gdal_calc.py", ["gdal_calc.py", "--quiet", "-A", nir[0], "-B", red[0], f"--calc={ndvi_calc}", "--type=Float32", "--NoDataValue=nan",
+                                    *[x for o in co for x in ("--co", o)], f"--outfile={out('W5-gdalcalc.tif')}"], out("W5-gdalcalc.tif")),
+            Runner("rio calc", [rio, "calc", "(/ (- (take nir 1) (take red 1)) (+ (take nir 1) (take red 1)))", "--name", f"red={red[0]}", "--name", f"nir={nir[0]}",
+                                "--dtype", "float32", "--masked", *rio_co(co), out("W5-rio.tif")], out("W5-rio.tif")),
+        ],
+        reference="gdal_calc.py", tolerance=1e-6))
+
+    # W6: band-stack of the four bands of one cell.
+    stack = [blue[0], green[0], red[0], nir[0]]
+    w.append(Workload(
+        "W6", "band-stack of the four bands of one cell", ["band-stack"],
+        Runner("tessera band-stack", [tessera, "band-stack", *stack, "-o", out("W6-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"], out("W6-tessera.tif")),
+        [
+            Runner("gdalbuildvrt -separate + gdal_translate", shell(["gdalbuildvrt", "-q", "-overwrite", "-separate", out("W6.vrt"), *stack],
+                                                                    ["gdal_translate", "-q", *gdal_co(co), out("W6.vrt"), out("W6-translate.tif")]), out("W6-translate.tif")),
+            Runner("rio stack", [rio, "stack", *stack, out("W6-rio.tif"), *rio_co(co)], out("W6-rio.tif")),
+        ],
+        reference="gdalbuildvrt -separate + gdal_translate"))
+
+    # W7: COG export of the W1 mosaic. The input is made once by GDAL, untimed.
+    mosaic = os.path.join(folder, "mosaic-B04.tif")
+
+    def make_mosaic():
+        if not os.path.exists(mosaic):
+            ctx.log(f"  generating {mosaic}")
+            vrt = mosaic + ".vrt"
+            subprocess.run(["gdalbuildvrt", "-q", "-overwrite", vrt, *red], check=True)
+            subprocess.run(["gdal_translate", "-q", *gdal_co(co), vrt, mosaic + ".partial.tif"], check=True)
+            os.replace(mosaic + ".partial.tif", mosaic)
+            os.remove(vrt)
+
+    cog_co = ["COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=512", "NUM_THREADS=ALL_CPUS", "OVERVIEW_RESAMPLING=AVERAGE", "BIGTIFF=IF_SAFER"]
+    w.append(Workload(
+        "W7", "COG export of the W1 mosaic (DEFLATE, predictor 2, overviews)", ["cog-export"],
+        Runner("tessera cog-export", [tessera, "cog-export", mosaic, out("W7-tessera.tif"), "--profile", "deflate", "--predictor", "2", "--blocksize", "512",
+                                      "--overview-resampling", "average", "--threads", str(t), "--quiet"], out("W7-tessera.tif")),
+        [
+            Runner("gdal_translate -of COG", ["gdal_translate", "-q", "-of", "COG", *gdal_co(cog_co), mosaic, out("W7-translate.tif")], out("W7-translate.tif")),
+            Runner("rio cogeo create", [rio, "cogeo", "create", mosaic, out("W7-rio.tif"), "--cog-profile", "deflate", "--co", "PREDICTOR=2", "--blocksize", "512",
+                                        "--overview-resampling", "average", "--threads", str(t), "--quiet"], out("W7-rio.tif")),
+        ],
+        reference="gdal_translate -of COG", prepare=make_mosaic))
+
+    # W8: merge-memfile of two synthetic Sentinel-2 products to a COG. The products and the
+    # rasterio script arrive with the Sentinel-2 issue.
+    products = os.path.join(ctx.data, f"s2-{ctx.size}")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "s2_rasterio_merge.py")
+    w.append(Workload(
+        "W8", "merge-memfile of two synthetic Sentinel-2 products to a COG", ["merge-memfile"],
+        Runner("tessera merge-memfile", [tessera, "merge-memfile", os.path.join(products, "A.SAFE"), os.path.join(products, "B.SAFE"), "-o", out("W8-tessera.tif"),
+                                         "--bands", "B02,B03,B04,B08", "--resolution", "10", "--cog", "--threads", str(t), "--quiet"], out("W8-tessera.tif")),
+        [Runner("rasterio MemoryFile script", [os.path.join(ctx.venv, "bin", "python"), script, os.path.join(products, "A.SAFE"), os.path.join(products, "B.SAFE"),
+                                                out("W8-rio.tif")], out("W8-rio.tif"))],
+        reference="rasterio MemoryFile script"))
+    return w
+
+
+def large(ctx):
+    """W9, for `make bench-large`: a 40000 x 40000 mosaic and its COG from 16 tiles, and the
+    10000 x 10000 mosaic from 4 tiles that the 40k time is extrapolated from (x16)."""
+    t = ctx.threads
+    co = creation(t)
+    out = lambda n: os.path.join(ctx.out, n)
+    rows = []
+    for name, grid, step, tile in [("10k", 2, 4730, 5270), ("40k", 4, 9730, 10810)]:
+        red = datagen.tiles(os.path.join(ctx.data, f"large-{name}"), grid, tile, bands=("B04",), step=step, log=ctx.log)["B04"]
+        rows.append(Workload(
+            f"W9-{name}", f"mosaic of {grid * grid} tiles to a {name} x {name} output", ["mosaic"],
+            Runner("tessera mosaic", [ctx.tessera, "mosaic", *red, "-o", out(f"W9-{name}-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"],
+                   out(f"W9-{name}-tessera.tif")),
+            [Runner("gdalbuildvrt + gdal_translate", shell(["gdalbuildvrt", "-q", "-overwrite", out(f"W9-{name}.vrt"), *red],
+                                                           ["gdal_translate", "-q", *gdal_co(co), out(f"W9-{name}.vrt"), out(f"W9-{name}-translate.tif")]),
+                    out(f"W9-{name}-translate.tif"))],
+            reference="gdalbuildvrt + gdal_translate"))
+    cog_co = ["COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=512", "NUM_THREADS=ALL_CPUS", "OVERVIEW_RESAMPLING=AVERAGE", "BIGTIFF=YES"]
+    source = out("W9-40k-translate.tif")
+    rows.append(Workload(
+        "W9-40k-cog", "COG export of the 40k x 40k mosaic", ["cog-export"],
+        Runner("tessera cog-export", [ctx.tessera, "cog-export", source, out("W9-cog-tessera.tif"), "--profile", "deflate", "--predictor", "2",
+                                      "--blocksize", "512", "--overview-resampling", "average", "--threads", str(t), "--quiet"], out("W9-cog-tessera.tif")),
+        [Runner("gdal_translate -of COG", ["gdal_translate", "-q", "-of", "COG", *gdal_co(cog_co), source, out("W9-cog-translate.tif")], out("W9-cog-translate.tif"))],
+        reference="gdal_translate -of COG"))
+    return rows
