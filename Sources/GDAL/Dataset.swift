@@ -224,6 +224,31 @@ public final class Dataset {
     return result
   }
 
+  /// Reads a window of several bands into `buffer`, band after band, converting to `type`.
+  public func read(_ window: Window, bands: [Int], type: DataType, into buffer: UnsafeMutableRawBufferPointer) throws {
+    precondition(buffer.count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")
+    var map = bands.map { Int32($0) }
+    let h = try liveHandle()
+    try GDALCall.check("reading \(window) of \(path)") {
+      GDALDatasetRasterIO(
+        h, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height), buffer.baseAddress,
+        Int32(window.width), Int32(window.height), type.gdal, Int32(bands.count), &map, 0, 0, 0)
+    }
+  }
+
+  /// Writes a window of several bands from `buffer`, band after band, converting from `type`.
+  public func write(_ window: Window, bands: [Int], type: DataType, from buffer: UnsafeRawBufferPointer) throws {
+    precondition(buffer.count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")
+    var map = bands.map { Int32($0) }
+    let h = try liveHandle()
+    try GDALCall.check("writing \(window) of \(path)") {
+      GDALDatasetRasterIO(
+        h, GF_Write, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
+        UnsafeMutableRawPointer(mutating: buffer.baseAddress), Int32(window.width), Int32(window.height), type.gdal,
+        Int32(bands.count), &map, 0, 0, 0)
+    }
+  }
+
   /// Builds overviews in place (only for datasets opened or created for update).
   public func buildOverviews(factors: [Int], resampling: String, progress: ProgressHandler? = nil) throws {
     var levels = factors.map { Int32($0) }

@@ -70,6 +70,12 @@ public final class RasterBand {
   }
 
   public var hasColorTable: Bool { GDALGetRasterColorTable(handle) != nil }
+
+  /// Copies colour interpretation and colour table from another band (for outputs built from it).
+  public func copyPresentation(from other: RasterBand) {
+    GDALSetRasterColorInterpretation(handle, GDALGetRasterColorInterpretation(other.handle))
+    if let table = GDALGetRasterColorTable(other.handle) { GDALSetRasterColorTable(handle, table) }
+  }
   public var overviewCount: Int { Int(GDALGetOverviewCount(handle)) }
 
   public func metadataItem(_ name: String, domain: String? = nil) -> String? {
@@ -79,6 +85,16 @@ public final class RasterBand {
   public func metadata(domain: String? = nil) -> [(key: String, value: String)] {
     keyValuePairs(CStringList.strings(GDALGetMetadata(handle, domain)))
   }
+
+  /// The band's mask (nodata, alpha or per-dataset mask, as GDAL derives it), 255 where valid.
+  public var maskBand: RasterBand? {
+    guard let mask = GDALGetMaskBand(handle) else { return nil }
+    return RasterBand(dataset: dataset, handle: mask, index: index)
+  }
+
+  /// GMF_ALL_VALID, GMF_PER_DATASET, GMF_ALPHA, GMF_NODATA bits.
+  public var maskFlags: Int32 { GDALGetMaskFlags(handle) }
+  public var hasAllValidMask: Bool { maskFlags & Int32(GMF_ALL_VALID) != 0 }
 
   // MARK: - Pixels
 

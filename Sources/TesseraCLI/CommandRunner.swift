@@ -83,6 +83,14 @@ struct CommandRunner {
     ] + extra)
   }
 
+  /// The standard result of a writing command: the report on stdout with --json, a line per
+  /// output on stderr otherwise.
+  func result(_ report: OperationReport) throws -> CommandResult {
+    let json = self.report(outputs: try report.outputInfos(), extra: report.details)
+    let text = report.outputs.map { "wrote \($0)" }.joined(separator: "\n")
+    return CommandResult(json: json, text: text)
+  }
+
   static func errorJSON(command: String, status: ExitStatus, message: String) -> JSONValue {
     .object([
       ("command", .string(command)), ("status", .string("error")),

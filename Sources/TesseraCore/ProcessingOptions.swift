@@ -19,6 +19,15 @@ public struct ProcessingOptions: Sendable {
     if let cacheMB { GDALEnvironment.cacheBytes = cacheMB * 1024 * 1024 }
   }
 
+  /// For operations that stream windows through GDAL's cache (mosaic, copies): the cache only
+  /// has to hold the windows in flight and the source blocks they share, and a small cache makes
+  /// GTiff compress finished blocks while reading goes on instead of all at close. The user's
+  /// --cache-mb always wins.
+  public func applyStreamingCache() {
+    guard cacheMB == nil else { return }
+    GDALEnvironment.cacheBytes = Swift.max(128, 64 * threads) * 1024 * 1024
+  }
+
   /// Physical memory in bytes.
   public static var physicalMemory: UInt64 { ProcessInfo.processInfo.physicalMemory }
 }

@@ -1,0 +1,305 @@
+import Foundation
+import GDAL
+
+/// Many rasters into one, with a stated overlap rule.
+public struct MosaicRequest {
+  /// Which input wins where inputs overlap. GDAL's tools let the last win; rasterio the first.
+  public enum Order: String, CaseIterable, Sendable { case first, last }
+
+  /// How overlapping valid pixels combine. first/last follow `Order`; the others are computed
+  /// over the valid pixels of each output pixel.
+  public enum Method: String, CaseIterable, Sendable { case first, last, min, max, mean, count }
+
+  public enum ResolutionRule: Equatable, Sendable {
+    case highest, lowest, average, same
+    case explicit(x: Double, y: Double)
+
+    public init(_ text: String) throws {
+      switch text.lowercased() {
+      case "highest": self = .highest
+      case "lowest": self = .lowest
+      case "average": self = .average
+      case "same": self = .same
+      default:
+        let r = try parseResolution(text)
+        self = .explicit(x: r.x, y: r.y)
+      }
+    }
+  }
+
+  public var inputs: [String]
+  public var output: String
+  public var order: Order = .last
+  /// nil: the order's rule (first or last).
+  public var method: Method?
+  public var resolution: ResolutionRule = .highest
+  public var bbox: Extent?
+  public var targetAlignedPixels = false
+  public var srcNodata: NodataSetting?
+  public var dstNodata: NodataSetting?
+  public var bands: [Int]?
+  public var dstCRS: String?
+  /// For inputs that are reprojected or change resolution.
+  public var resampling: Resampling = .nearest
+  public var write: WriteOptions
+
+  public init(inputs: [String], output: String, write: WriteOptions = WriteOptions()) {
+    self.inputs = inputs
+    self.output = output
+    self.write = write
+  }
+
+  /// The rule in force: an explicit method, else the order.
+  public var effectiveMethod: Method { method ?? (order == .first ? .first : .last) }
+}
+
+/// Input lists: paths, glob patterns the shell left unexpanded, and `--input-list` files.
+public enum MosaicInputs {
+  public static func expand(_ arguments: [String], listFile: String? = nil) throws -> [String] {
+    var paths: [String] = []
+    if let listFile {
+      guard let text = try? String(contentsOfFile: listFile, encoding: .utf8) else {
+        throw TesseraError(.noInput, "input list \(listFile) cannot be read")
+      }
+      for line in text.split(whereSeparator: \.isNewline) {
+        let entry = line.trimmingCharacters(in: .whitespaces)
+        if !entry.isEmpty, !entry.hasPrefix("#") { paths.append(entry) }
+      }
+    }
+    for argument in arguments {
+      let isPattern = argument.contains(where: { "*?[".contains($0) })
+      if isPattern && !FileManager.default.fileExists(atPath: argument) {
+        let matches = glob(argument)
+        if matches.isEmpty { throw TesseraError(.noInput, "pattern '\(argument)' matches no file") }
+        paths += matches
+      } else {
+        paths.append(argument)
+      }
+    }
+    return paths
+  }
+
+  /// Sorted matches, so a pattern always gives the same order.
+  static func glob(_ pattern: String) -> [String] {
+    var result = glob_t()
+    defer { globfree(&result) }
+    guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+    return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+  }
+}
+
+public enum Mosaic {
+  public static func run(_ request: MosaicRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    guard !request.inputs.isEmpty else { throw TesseraError(.usage, "mosaic needs at least one input") }
+    if let method = request.method, [.first, .last].contains(method), method.rawValue != request.order.rawValue,
+      request.order != .last
+    {
+      throw TesseraError(.usage, "--method \(method.rawValue) contradicts --order \(request.order.rawValue)")
+    }
+    // Everything is opened and checked before anything is written.
+    let sources = try request.inputs.map { try Dataset.open($0) }
+    let bands = try selectBands(request.bands, sources)
+    let type = try commonType(sources, bands)
+    let (target, crossesCRS) = try targetCRS(request, sources)
+    let resolution = try resolution(request.resolution, sources, target: target, crossesCRS: crossesCRS)
+    if let bbox = request.bbox { try requireOverlap(bbox: bbox, bboxCRS: target, sources: sources) }
+
+    request.write.processing.applyStreamingCache()
+    let method = request.effectiveMethod
+    let ordered = method == .first ? Array(sources.reversed()) : sources
+    switch method {
+    case .first, .last:
+      if crossesCRS {
+        try warpMosaic(request, ordered, bands: bands, type: type, target: target, resolution: resolution, progress: progress)
+      } else {
+        try vrtMosaic(request, ordered, bands: bands, type: type, resolution: resolution, progress: progress)
+      }
+    case .min, .max, .mean, .count:
+      try MosaicCompositor(request: request, sources: sources, bands: bands, type: type, target: target,
+                           crossesCRS: crossesCRS, resolution: resolution).run(progress: progress)
+    }
+    return OperationReport(outputs: [request.output], details: [
+      ("inputs", .array(request.inputs.map { .string($0) })),
+      ("method", .string(method.rawValue)),
+      ("resolution", .array([.double(resolution.x), .double(resolution.y)])),
+      ("crs", .string(CRSInput.label(target))),
+    ])
+  }
+
+  // MARK: - Checks
+
+  static func name(_ i: Int, _ ds: Dataset) -> String { "input \(i + 1) (\((ds.path as NSString).lastPathComponent))" }
+
+  /// The bands to mosaic; every input must have them, and without --bands all must agree.
+  static func selectBands(_ requested: [Int]?, _ sources: [Dataset]) throws -> [Int] {
+    if let requested {
+      guard !requested.isEmpty, requested.allSatisfy({ $0 >= 1 }) else {
+        throw TesseraError(.usage, "--bands takes band numbers from 1")
+      }
+      for (i, ds) in sources.enumerated() where requested.max()! > ds.bandCount {
+        throw TesseraError(.dataError, "\(name(i, ds)) has \(ds.bandCount) band(s); --bands asks for band \(requested.max()!)")
+      }
+      return requested
+    }
+    let counts = sources.map(\.bandCount)
+    let common = mostCommon(counts)
+    let odd = sources.enumerated().filter { $0.element.bandCount != common }
+    if !odd.isEmpty {
+      let names = odd.map { "\(name($0.offset, $0.element)) has \($0.element.bandCount)" }.joined(separator: ", ")
+      throw TesseraError(.dataError, "band counts differ: \(names), the others \(common); pick bands with --bands")
+    }
+    guard common > 0 else { throw TesseraError(.dataError, "\(sources[0].path) has no raster band") }
+    return Array(1...common)
+  }
+
+  static func mostCommon<T: Hashable>(_ values: [T]) -> T {
+    var counts: [T: Int] = [:]
+    for v in values { counts[v, default: 0] += 1 }
+    // Ties go to the earliest value, so the first input sets the norm.
+    return values.max { counts[$0]! < counts[$1]! || (counts[$0]! == counts[$1]! && values.firstIndex(of: $0)! < values.firstIndex(of: $1)!) }!
+  }
+
+  /// The smallest type holding every input's values.
+  static func commonType(_ sources: [Dataset], _ bands: [Int]) throws -> DataType {
+    var type: DataType?
+    for ds in sources {
+      for b in bands {
+        let t = try ds.band(b).dataType
+        type = type.map { $0.union(t) } ?? t
+      }
+    }
+    return type ?? .byte
+  }
+
+  /// The output CRS, and whether any input must be reprojected to it.
+  static func targetCRS(_ request: MosaicRequest, _ sources: [Dataset]) throws -> (SpatialReference, Bool) {
+    for (i, ds) in sources.enumerated() where ds.spatialReference == nil || ds.geoTransform == nil {
+      throw TesseraError(.dataError, "\(name(i, ds)) has no georeferencing")
+    }
+    let crss = sources.map { $0.spatialReference! }
+    if let dst = request.dstCRS {
+      let target = try CRSInput.resolve(dst, centre: try? sources[0].centreLonLat())
+      return (target, crss.contains { !$0.isSame(as: target) })
+    }
+    let reference = crss[0]
+    let odd = crss.enumerated().filter { !$0.element.isSame(as: reference) }
+    if !odd.isEmpty {
+      let names = odd.map { "\(name($0.offset, sources[$0.offset])) is \(CRSInput.label($0.element))" }.joined(separator: ", ")
+      throw TesseraError(.dataError, "\(names), the others \(CRSInput.label(reference)); pass --dst-crs to reproject")
+    }
+    return (reference, false)
+  }
+
+  /// The output pixel size under the rule, in the target CRS.
+  static func resolution(
+    _ rule: MosaicRequest.ResolutionRule, _ sources: [Dataset], target: SpatialReference, crossesCRS: Bool
+  ) throws -> (x: Double, y: Double) {
+    if case .explicit(let x, let y) = rule { return (x, y) }
+    let sizes: [(x: Double, y: Double)] = try sources.map { ds in
+      if !crossesCRS || ds.spatialReference!.isSame(as: target) {
+        let gt = ds.geoTransform!
+        return (abs(gt[1]), abs(gt[5]))
+      }
+      return try suggestedResolution(ds, target: target)
+    }
+    switch rule {
+    case .highest: return (sizes.map(\.x).min()!, sizes.map(\.y).min()!)
+    case .lowest: return (sizes.map(\.x).max()!, sizes.map(\.y).max()!)
+    case .average: return (sizes.map(\.x).reduce(0, +) / Double(sizes.count), sizes.map(\.y).reduce(0, +) / Double(sizes.count))
+    case .same:
+      let first = sizes[0]
+      for (i, s) in sizes.enumerated() where abs(s.x - first.x) > 1e-9 * first.x || abs(s.y - first.y) > 1e-9 * first.y {
+        throw TesseraError(.dataError, "--resolution same: \(name(i, sources[i])) has pixels of \(s.x) x \(s.y), the first \(first.x) x \(first.y)")
+      }
+      return first
+    case .explicit(let x, let y): return (x, y)
+    }
+  }
+
+  /// The pixel size gdalwarp would choose for `ds` in `target`.
+  static func suggestedResolution(_ ds: Dataset, target: SpatialReference) throws -> (x: Double, y: Double) {
+    let probe = try GDALUtilities.warp([ds], to: "", arguments: ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false)])
+    defer { try? probe.close() }
+    let gt = probe.geoTransform!
+    return (abs(gt[1]), abs(gt[5]))
+  }
+
+  // MARK: - first / last
+
+  static func gridArguments(_ request: MosaicRequest, resolution: (x: Double, y: Double)) -> [String] {
+    var args = ["-tr", "\(resolution.x)", "\(resolution.y)"]
+    if let bbox = request.bbox { args += ["-te", "\(bbox.minX)", "\(bbox.minY)", "\(bbox.maxX)", "\(bbox.maxY)"] }
+    if request.targetAlignedPixels { args.append("-tap") }
+    return args
+  }
+
+  /// Same CRS: a VRT composes the inputs (later sources on top), and the output is written from it
+  /// in one pass by the parallel copy. No full-size intermediate exists.
+  static func vrtMosaic(
+    _ request: MosaicRequest, _ ordered: [Dataset], bands: [Int], type: DataType, resolution: (x: Double, y: Double),
+    progress: ProgressHandler?
+  ) throws {
+    var args = gridArguments(request, resolution: resolution) + ["-r", request.resampling.gdalName]
+    for b in bands { args += ["-b", "\(b)"] }
+    if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
+    if let dst = request.dstNodata { args += ["-vrtnodata", dst.gdalArgument] }
+    let target = try OutputTarget(path: request.output, inputs: request.inputs, overwrite: request.write.overwrite)
+    let composed = MemoryFile(name: "mosaic.vrt")
+    defer { composed.remove() }
+    try writing(target) {
+      // Written and closed before anything reads it.
+      try GDALUtilities.buildVRT(ordered, to: composed.path, arguments: args).close()
+      let vrt = try Dataset.open(composed.path)
+      defer { try? vrt.close() }
+      if request.write.format == .vrt {
+        var translate = ["-of", "VRT", "-ot", type.rawValue]
+        for o in request.write.creationOptions { translate += ["-co", o] }
+        try GDALUtilities.translate(vrt, to: target.temporaryPath, arguments: translate).close()
+        return
+      }
+      let output = try createLike(vrt, path: target.temporaryPath, bands: vrt.bandCount, type: type, write: request.write)
+      try RasterCopy.copy(source: composed.path, bands: Array(1...vrt.bandCount), to: output, type: type,
+                          threads: request.write.processing.threads, progress: progress)
+      try output.close()
+    }
+  }
+
+  /// CRSs differ: GDAL's warper reprojects and composes every input in one pass (later on top).
+  static func warpMosaic(
+    _ request: MosaicRequest, _ ordered: [Dataset], bands: [Int], type: DataType, target: SpatialReference,
+    resolution: (x: Double, y: Double), progress: ProgressHandler?
+  ) throws {
+    var args = ["-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName, "-ot", type.rawValue]
+    args += gridArguments(request, resolution: resolution)
+    for b in bands { args += ["-b", "\(b)"] }
+    args += Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
+    try WarpJob(sources: ordered, output: request.output, write: request.write, arguments: args, outputType: type)
+      .run(progress: progress)
+  }
+
+  /// A GTiff with `template`'s grid, CRS, nodata, band descriptions and colour interpretation.
+  static func createLike(_ template: Dataset, path: String, bands: Int, type: DataType, write: WriteOptions,
+                         nodata: NodataSetting? = nil) throws -> Dataset {
+    let output = try Dataset.create(
+      driver: "GTiff", path: path, width: template.width, height: template.height, bands: bands, type: type,
+      options: write.resolvedCreationOptions(for: type))
+    if let gt = template.geoTransform { try output.setGeoTransform(gt) }
+    try output.setSpatialReference(template.spatialReference)
+    for i in 1...bands {
+      let out = try output.band(i)
+      if i <= template.bandCount {
+        let src = try template.band(i)
+        if let nodata {
+          if case .value(let v) = nodata { try out.setNoDataValue(v) }
+        } else if let v = src.noDataValue {
+          try out.setNoDataValue(v)
+        }
+        if !src.description.isEmpty { out.setDescription(src.description) }
+        out.copyPresentation(from: src)
+      } else if case .value(let v)? = nodata {
+        try out.setNoDataValue(v)
+      }
+    }
+    return output
+  }
+}

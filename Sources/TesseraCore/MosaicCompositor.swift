@@ -1,0 +1,179 @@
+import Foundation
+import GDAL
+
+/// min, max, mean and count mosaics: each output pixel combines the valid pixels of every input
+/// that covers it, window by window. GDAL 3.6 has no such rule built in.
+///
+/// Each input is first put on the output grid by GDAL itself (a VRT, or a warped VRT when its CRS
+/// differs), with an alpha band marking its footprint when it has no nodata; validity is then
+/// GDAL's mask band of each input band, so nodata, alpha and footprint all count the same way.
+struct MosaicCompositor {
+  let request: MosaicRequest
+  let sources: [Dataset]
+  let bands: [Int]
+  let type: DataType
+  let target: SpatialReference
+  let crossesCRS: Bool
+  let resolution: (x: Double, y: Double)
+
+  var method: MosaicRequest.Method { request.effectiveMethod }
+
+  var outputType: DataType {
+    switch method {
+    case .count: return .uint16
+    case .mean: return type == .float64 ? .float64 : .float32
+    default: return type
+    }
+  }
+
+  func run(progress: ProgressHandler?) throws {
+    if request.write.format == .vrt {
+      throw TesseraError(.usage, "--method \(method.rawValue) computes pixels; write GTiff, not VRT")
+    }
+    let staged = MemoryFile(name: "grid.vrt")
+    defer { staged.remove() }
+    var alignedFiles: [MemoryFile] = []
+    defer { alignedFiles.forEach { $0.remove() } }
+
+    // The output grid, as GDAL lays out the union of the inputs.
+    let grid = try outputGrid(to: staged.path)
+    defer { try? grid.close() }
+    for (i, source) in sources.enumerated() {
+      let file = MemoryFile(name: "input-\(i).vrt")
+      try align(source, to: grid, path: file.path)
+      alignedFiles.append(file)
+    }
+    let aligned = alignedFiles.map(\.path)
+
+    let nodata = outputNodata()
+    let target = try OutputTarget(path: request.output, inputs: request.inputs, overwrite: request.write.overwrite)
+    try writing(target) {
+      let output = try Mosaic.createLike(grid, path: target.temporaryPath, bands: bands.count, type: outputType,
+                                         write: request.write, nodata: nodata)
+      try composite(aligned, into: output, nodata: nodata, progress: progress)
+      try output.close()
+    }
+  }
+
+  /// What marks "no valid input" in the output.
+  func outputNodata() -> NodataSetting {
+    if method == .count { return .none }
+    if let dst = request.dstNodata { return dst }
+    if case .value(let v)? = request.srcNodata { return .value(v) }
+    if let v = try? sources[0].band(bands[0]).noDataValue { return .value(v) }
+    return outputType.isFloatingPoint ? .value(.nan) : .value(0)
+  }
+
+  func outputGrid(to path: String) throws -> Dataset {
+    var args = Mosaic.gridArguments(request, resolution: resolution)
+    if crossesCRS {
+      args += ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
+      for b in bands { args += ["-b", "\(b)"] }
+      try GDALUtilities.warp(sources, to: path, arguments: args).close()
+    } else {
+      for b in bands { args += ["-b", "\(b)"] }
+      try GDALUtilities.buildVRT(sources, to: path, arguments: args).close()
+    }
+    return try Dataset.open(path)
+  }
+
+  /// One input on exactly the output grid, with its validity in the mask bands.
+  func align(_ source: Dataset, to grid: Dataset, path: String) throws {
+    guard let gt = grid.geoTransform else { throw TesseraError(.internalError, "mosaic grid has no geotransform") }
+    let extent = RasterInfo.bounds(geoTransform: gt, width: grid.width, height: grid.height)
+    let te = ["-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)"]
+    let hasNodata = request.srcNodata != nil || (try? source.band(bands[0]).noDataValue) != nil
+    var args: [String] = ["-r", request.resampling.gdalName]
+    if crossesCRS && !source.spatialReference!.isSame(as: target) {
+      args += ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false), "-ts", "\(grid.width)", "\(grid.height)"] + te
+      for b in bands { args += ["-b", "\(b)"] }
+      if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
+      if !hasNodata { args.append("-dstalpha") }
+      try GDALUtilities.warp([source], to: path, arguments: args).close()
+    } else {
+      args += ["-tr", "\(abs(gt[1]))", "\(abs(gt[5]))"] + te
+      for b in bands { args += ["-b", "\(b)"] }
+      if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
+      if !hasNodata { args.append("-addalpha") }
+      try GDALUtilities.buildVRT([source], to: path, arguments: args).close()
+    }
+    let check = try Dataset.open(path)
+    defer { try? check.close() }
+    guard check.width == grid.width, check.height == grid.height else {
+      throw TesseraError(.internalError, "\(source.path) aligned to \(check.width)x\(check.height), not the grid's \(grid.width)x\(grid.height)")
+    }
+  }
+
+  /// Per worker: its own handles on every aligned input and its buffers.
+  struct Worker {
+    var inputs: [Dataset]
+    var values: [Double]
+    var mask: [UInt8]
+    var accumulator: [Double]
+    var counts: [UInt32]
+    var result: [Double]
+  }
+
+  func composite(_ aligned: [String], into output: Dataset, nodata: NodataSetting, progress: ProgressHandler?) throws {
+    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: 8 * 4, targetBytes: 1 << 23)
+    let capacity = windows.map(\.pixelCount).max() ?? 0
+    let bandCount = bands.count
+    let method = self.method
+    let fill: Double = { if case .value(let v) = nodata { return v } else { return 0 } }()
+    try WindowPipeline(windows: windows, workers: request.write.processing.threads).run(
+      makeState: {
+        Worker(inputs: try aligned.map { try Dataset.open($0) }, values: [Double](repeating: 0, count: capacity),
+               mask: [UInt8](repeating: 0, count: capacity), accumulator: [Double](repeating: 0, count: capacity * bandCount),
+               counts: [UInt32](repeating: 0, count: capacity * bandCount), result: [Double](repeating: 0, count: capacity * bandCount))
+      },
+      compute: { w, window in
+        let n = window.pixelCount
+        for b in 0..<bandCount {
+          let base = b * n
+          for i in 0..<n { w.counts[base + i] = 0 }
+          for input in w.inputs {
+            let band = try input.band(b + 1)
+            try w.values.withUnsafeMutableBufferPointer { try band.read(window, into: $0) }
+            guard let maskBand = band.maskBand else { continue }
+            try w.mask.withUnsafeMutableBufferPointer { try maskBand.read(window, into: $0) }
+            for i in 0..<n {
+              let v = w.values[i]
+              if w.mask[i] == 0 || v.isNaN { continue }
+              let k = base + i
+              let c = w.counts[k]
+              if c == 0 {
+                w.accumulator[k] = method == .count ? 0 : v
+              } else {
+                switch method {
+                case .min: if v < w.accumulator[k] { w.accumulator[k] = v }
+                case .max: if v > w.accumulator[k] { w.accumulator[k] = v }
+                case .mean: w.accumulator[k] += v
+                default: break
+                }
+              }
+              w.counts[k] = c + 1
+            }
+          }
+          for i in 0..<n {
+            let k = base + i
+            let c = w.counts[k]
+            switch method {
+            case .count: w.result[k] = Double(c)
+            case .mean: w.result[k] = c == 0 ? fill : w.accumulator[k] / Double(c)
+            default: w.result[k] = c == 0 ? fill : w.accumulator[k]
+            }
+          }
+        }
+      },
+      write: { w, window in
+        let n = window.pixelCount
+        for b in 0..<bandCount {
+          let band = try output.band(b + 1)
+          try w.result.withUnsafeBufferPointer { all in
+            try band.write(window, from: UnsafeBufferPointer(rebasing: all[(b * n)..<((b + 1) * n)]))
+          }
+        }
+      },
+      progress: progress)
+  }
+}

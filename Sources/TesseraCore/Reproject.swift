@@ -1,0 +1,84 @@
+import Foundation
+import GDAL
+
+/// Reprojects one raster to another CRS through GDAL's warper.
+public struct ReprojectRequest {
+  public var input: String
+  public var output: String
+  /// EPSG:n, WKT, PROJ, a .prj path, or an alias (wgs84, cgcs2000, xian1980, beijing1954, webmercator, utm).
+  public var dstCRS: String
+  /// Overrides the input's CRS (for files that lack or misstate one).
+  public var srcCRS: String?
+  public var resampling: Resampling = .nearest
+  public var resolution: (x: Double, y: Double)?
+  public var size: (width: Int, height: Int)?
+  public var bbox: Extent?
+  /// The CRS of `bbox`; the destination CRS when nil.
+  public var bboxCRS: String?
+  public var targetAlignedPixels = false
+  public var srcNodata: NodataSetting?
+  public var dstNodata: NodataSetting?
+  public var write: WriteOptions
+
+  public init(input: String, output: String, dstCRS: String, write: WriteOptions = WriteOptions()) {
+    self.input = input
+    self.output = output
+    self.dstCRS = dstCRS
+    self.write = write
+  }
+}
+
+public enum Reproject {
+  public static func run(_ request: ReprojectRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    if request.resolution != nil && request.size != nil {
+      throw TesseraError(.usage, "--resolution and --size are alternatives; give one")
+    }
+    if request.targetAlignedPixels && request.resolution == nil {
+      throw TesseraError(.usage, "--target-aligned-pixels needs --resolution")
+    }
+    let source = try Dataset.open(request.input)
+    let sourceCRS = try request.srcCRS.map { try CRSInput.resolve($0) } ?? source.spatialReference
+    guard let sourceCRS else {
+      throw TesseraError(.dataError, "\(request.input) has no CRS; pass --src-crs")
+    }
+    let centre = try? source.centreLonLat()
+    let target = try CRSInput.resolve(request.dstCRS, centre: centre)
+    var args = ["-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
+    if request.srcCRS != nil { args += ["-s_srs", try sourceCRS.wkt(.wkt2, multiline: false)] }
+    args += try gridArguments(request.resolution, request.size, request.bbox, request.bboxCRS, request.targetAlignedPixels,
+                              target: target, sources: [source], centre: centre)
+    args += nodataArguments(src: request.srcNodata, dst: request.dstNodata)
+    let band = try source.band(1)
+    try WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: band.dataType)
+      .run(progress: progress)
+    return OperationReport(outputs: [request.output], details: [
+      ("input", .string(request.input)), ("dst_crs", .string(CRSInput.label(target))),
+      ("resampling", .string(request.resampling.rawValue)),
+    ])
+  }
+
+  /// -tr/-ts, -te/-te_srs and -tap, after checking a bbox overlaps the data.
+  static func gridArguments(
+    _ resolution: (x: Double, y: Double)?, _ size: (width: Int, height: Int)?, _ bbox: Extent?, _ bboxCRSText: String?,
+    _ tap: Bool, target: SpatialReference, sources: [Dataset], centre: (lon: Double, lat: Double)?
+  ) throws -> [String] {
+    var args: [String] = []
+    if let resolution { args += ["-tr", "\(resolution.x)", "\(resolution.y)"] }
+    if let size { args += ["-ts", "\(size.width)", "\(size.height)"] }
+    if let bbox {
+      let bboxCRS = try bboxCRSText.map { try CRSInput.resolve($0, centre: centre) } ?? target
+      try requireOverlap(bbox: bbox, bboxCRS: bboxCRS, sources: sources)
+      args += ["-te", "\(bbox.minX)", "\(bbox.minY)", "\(bbox.maxX)", "\(bbox.maxY)"]
+      if bboxCRSText != nil { args += ["-te_srs", try bboxCRS.wkt(.wkt2, multiline: false)] }
+    }
+    if tap { args.append("-tap") }
+    return args
+  }
+
+  static func nodataArguments(src: NodataSetting?, dst: NodataSetting?) -> [String] {
+    var args: [String] = []
+    if let src { args += ["-srcnodata", src.gdalArgument] }
+    if let dst { args += ["-dstnodata", dst.gdalArgument] }
+    return args
+  }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GDAL
+
+/// Processes windows of an output on several threads and writes them in order.
+///
+/// Each worker makes its own state once (its own GDAL handles: a handle is never shared between
+/// threads), computes windows i, i+N, i+2N, ... into its own buffer, then waits its turn to write.
+/// Writes therefore reach the output in raster order, one at a time, and memory holds at most one
+/// window per worker.
+struct WindowPipeline {
+  var windows: [Window]
+  var workers: Int
+
+  /// Whole rows of output blocks, about `targetBytes` each, so each output block is written once.
+  static func rows(of output: Dataset, bytesPerPixel: Int, targetBytes: Int = 1 << 22) throws -> [Window] {
+    let block = try output.band(1).blockSize
+    let perRow = Swift.max(1, output.width * bytesPerPixel)
+    let rows = Swift.max(block.height, (targetBytes / perRow) / block.height * block.height)
+    return stride(from: 0, to: output.height, by: rows).map {
+      Window(x: 0, y: $0, width: output.width, height: Swift.min(rows, output.height - $0))
+    }
+  }
+
+  /// - Parameters:
+  ///   - makeState: opens what one worker needs (called on the worker's thread).
+  ///   - compute: fills the worker's buffer for a window (runs concurrently with other workers).
+  ///   - write: writes a computed window (runs alone, in window order).
+  func run<State>(
+    makeState: () throws -> State,
+    compute: (inout State, Window) throws -> Void,
+    write: (inout State, Window) throws -> Void,
+    progress: ProgressHandler?
+  ) throws {
+    let count = windows.count
+    let workerCount = Swift.max(1, Swift.min(workers, count))
+    let turn = NSCondition()
+    var nextToWrite = 0
+    var failure: Error?
+
+    DispatchQueue.concurrentPerform(iterations: workerCount) { worker in
+      var state: State
+      do {
+        state = try makeState()
+      } catch {
+        turn.lock(); failure = failure ?? error; turn.broadcast(); turn.unlock()
+        return
+      }
+      var index = worker
+      while index < count {
+        let window = windows[index]
+        var computeError: Error?
+        do { try compute(&state, window) } catch { computeError = error }
+        turn.lock()
+        while nextToWrite != index && failure == nil { turn.wait() }
+        if failure == nil {
+          if let computeError {
+            failure = computeError
+          } else {
+            do {
+              try write(&state, window)
+              if let progress, !progress(Double(index + 1) / Double(count), nil) {
+                failure = GDALError(context: "writing", number: 9, message: "interrupted")
+              }
+            } catch {
+              failure = error
+            }
+          }
+        }
+        nextToWrite += 1
+        turn.broadcast()
+        let stop = failure != nil
+        turn.unlock()
+        if stop { return }
+        index += workerCount
+      }
+    }
+    if let failure { throw failure }
+  }
+}
