@@ -271,10 +271,20 @@ public enum Mosaic {
   ) throws {
     var args = ["-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName, "-ot", type.rawValue]
     args += gridArguments(request, resolution: resolution)
-    for b in bands { args += ["-b", "\(b)"] }
     args += Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
-    try WarpJob(sources: ordered, output: request.output, write: request.write, arguments: args, outputType: type)
-      .run(progress: progress)
+    let selected = try ordered.map { try bandSubset($0, bands) }
+    var job = WarpJob(sources: selected, output: request.output, write: request.write, arguments: args, outputType: type)
+    job.inputPaths = request.inputs
+    try job.run(progress: progress)
+  }
+
+  /// The dataset itself when it has exactly `bands`, else an in-memory VRT of those bands
+  /// (GDAL 3.6's gdalwarp has no -b).
+  static func bandSubset(_ source: Dataset, _ bands: [Int]) throws -> Dataset {
+    if bands == Array(1...Swift.max(1, source.bandCount)) { return source }
+    var args: [String] = []
+    for b in bands { args += ["-b", "\(b)"] }
+    return try GDALUtilities.buildVRT([source], to: "", arguments: args)
   }
 
   /// A GTiff with `template`'s grid, CRS, nodata, band descriptions and colour interpretation.

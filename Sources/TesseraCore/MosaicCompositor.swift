@@ -68,8 +68,8 @@ struct MosaicCompositor {
     var args = Mosaic.gridArguments(request, resolution: resolution)
     if crossesCRS {
       args += ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
-      for b in bands { args += ["-b", "\(b)"] }
-      try GDALUtilities.warp(sources, to: path, arguments: args).close()
+      let selected = try sources.map { try Mosaic.bandSubset($0, bands) }
+      try GDALUtilities.warp(selected, to: path, arguments: args).close()
     } else {
       for b in bands { args += ["-b", "\(b)"] }
       try GDALUtilities.buildVRT(sources, to: path, arguments: args).close()
@@ -86,10 +86,9 @@ struct MosaicCompositor {
     var args: [String] = ["-r", request.resampling.gdalName]
     if crossesCRS && !source.spatialReference!.isSame(as: target) {
       args += ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false), "-ts", "\(grid.width)", "\(grid.height)"] + te
-      for b in bands { args += ["-b", "\(b)"] }
       if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
       if !hasNodata { args.append("-dstalpha") }
-      try GDALUtilities.warp([source], to: path, arguments: args).close()
+      try GDALUtilities.warp([try Mosaic.bandSubset(source, bands)], to: path, arguments: args).close()
     } else {
       args += ["-tr", "\(abs(gt[1]))", "\(abs(gt[5]))"] + te
       for b in bands { args += ["-b", "\(b)"] }

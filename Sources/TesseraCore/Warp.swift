@@ -10,9 +10,19 @@ struct WarpJob {
   /// gdalwarp arguments for the geometry and resampling; output options are added here.
   var arguments: [String]
   var outputType: DataType
+  /// The user's input paths, when `sources` are wrappers (band-subset VRTs) of them.
+  var inputPaths: [String]?
+
+  init(sources: [Dataset], output: String, write: WriteOptions, arguments: [String], outputType: DataType) {
+    self.sources = sources
+    self.output = output
+    self.write = write
+    self.arguments = arguments
+    self.outputType = outputType
+  }
 
   func run(progress: ProgressHandler?) throws {
-    let target = try OutputTarget(path: output, inputs: sources.map(\.path), overwrite: write.overwrite)
+    let target = try OutputTarget(path: output, inputs: inputPaths ?? sources.map(\.path), overwrite: write.overwrite)
     var args = arguments + ["-of", write.format.rawValue]
     for option in write.resolvedCreationOptions(for: outputType) { args += ["-co", option] }
     args += WarpJob.performanceArguments(threads: write.processing.threads, format: write.format)

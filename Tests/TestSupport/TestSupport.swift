@@ -1,4 +1,5 @@
 import Foundation
+import GDAL
 
 /// The committed fixtures, found from this file's location so tests run from any directory.
 public enum Fixture {
@@ -144,5 +145,51 @@ public struct FolderSnapshot: Equatable {
       files[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
     }
     self.files = files
+  }
+}
+
+/// Pixel-by-pixel comparison of two rasters, for oracle tests on small fixtures.
+public struct PixelComparison: CustomStringConvertible {
+  public var sameGrid: Bool
+  public var differing: Int
+  public var maxDifference: Double
+  public var detail: String
+
+  public var identical: Bool { sameGrid && differing == 0 }
+  public var description: String { detail }
+
+  /// NaN equals NaN; everything else must match within `tolerance`.
+  public static func of(_ a: String, _ b: String, tolerance: Double = 0) throws -> PixelComparison {
+    let x = try Dataset.open(a), y = try Dataset.open(b)
+    defer { try? x.close(); try? y.close() }
+    guard x.width == y.width, x.height == y.height, x.bandCount == y.bandCount else {
+      return PixelComparison(sameGrid: false, differing: -1, maxDifference: .infinity,
+                             detail: "shape \(x.width)x\(x.height)x\(x.bandCount) vs \(y.width)x\(y.height)x\(y.bandCount)")
+    }
+    let gx = x.geoTransform ?? [], gy = y.geoTransform ?? []
+    let gridMatches = gx.count == gy.count && zip(gx, gy).allSatisfy { abs($0 - $1) <= 1e-9 * Swift.max(1, abs($1)) }
+    var differing = 0
+    var worst = 0.0
+    let window = Window(x: 0, y: 0, width: x.width, height: x.height)
+    for i in 1...x.bandCount {
+      let va = try x.band(i).read(window, as: Double.self), vb = try y.band(i).read(window, as: Double.self)
+      for (p, q) in zip(va, vb) {
+        if p.isNaN && q.isNaN { continue }
+        let d = abs(p - q)
+        if d > tolerance || d.isNaN { differing += 1 }
+        if d.isNaN { worst = .infinity } else { worst = Swift.max(worst, d) }
+      }
+    }
+    return PixelComparison(sameGrid: gridMatches, differing: differing, maxDifference: worst,
+                           detail: gridMatches ? "\(differing) pixels differ, max \(worst)" : "geotransform \(gx) vs \(gy)")
+  }
+}
+
+extension Oracle {
+  /// Runs one of GDAL's command-line tools (gdalwarp, gdalbuildvrt, gdal_translate, gdal_calc.py).
+  public static func tool(_ name: String, _ arguments: [String]) throws {
+    guard let path = Run.which(name) else { throw Missing(description: "\(name) not installed (make deps)") }
+    let result = try Run.process(path, arguments, environment: ["GDAL_PAM_ENABLED": "NO"])
+    guard result.status == 0 else { throw Missing(description: "\(name) \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
   }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// reproject, resample and mosaic as a script runs them: exit codes, JSON, no partial output,
+/// untouched inputs, and cleanup on signals.
+final class WritingCommandTests: XCTestCase {
+  var dir: TemporaryDirectory!
+  override func setUpWithError() throws { dir = try TemporaryDirectory() }
+  override func tearDown() { dir.remove() }
+
+  func copyFixture(_ path: String) throws -> String {
+    let copy = dir.file((path as NSString).lastPathComponent)
+    try FileManager.default.copyItem(atPath: path, toPath: copy)
+    return copy
+  }
+
+  func testReprojectReportsJSONAndWritesOnlyTheOutput() throws {
+    let input = try copyFixture(Fixture.utmsmall)
+    let before = try FolderSnapshot(dir.path)
+    let result = try TesseraBinary.run(["reproject", input, dir.file("out.tif"), "--dst-crs", "wgs84", "--json"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    XCTAssertEqual(report?["command"] as? String, "reproject")
+    XCTAssertEqual(report?["status"] as? String, "ok")
+    let outputs = report?["outputs"] as? [[String: Any]]
+    XCTAssertEqual((outputs?.first?["crs"] as? [String: Any])?["epsg"] as? Int, 4326)
+    XCTAssertNotNil(report?["elapsed_s"] as? Double)
+    XCTAssertEqual(dir.contents, ["out.tif", "utmsmall.tif"])
+    XCTAssertEqual(try FolderSnapshot(dir.path).files["utmsmall.tif"], before.files["utmsmall.tif"])
+  }
+
+  func testExistingOutputNeedsOverwrite() throws {
+    try Data("keep me".utf8).write(to: URL(fileURLWithPath: dir.file("out.tif")))
+    let refused = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.tif"), "--scale", "0.5"])
+    XCTAssertEqual(refused.status, 73)
+    XCTAssertTrue(refused.stderr.contains("--overwrite"), refused.stderr)
+    XCTAssertEqual(try String(contentsOfFile: dir.file("out.tif"), encoding: .utf8), "keep me")
+    let replaced = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.tif"), "--scale", "0.5", "--overwrite"])
+    XCTAssertEqual(replaced.status, 0, replaced.stderr)
+    XCTAssertEqual(dir.contents, ["out.tif"])
+  }
+
+  func testOutputThatIsAnInputIsRefused() throws {
+    let input = try copyFixture(Fixture.utmsmall)
+    let before = try FolderSnapshot(dir.path)
+    let result = try TesseraBinary.run(["reproject", input, dir.path + "/./utmsmall.tif", "--dst-crs", "EPSG:4326", "--overwrite"])
+    XCTAssertEqual(result.status, 64)
+    XCTAssertEqual(try FolderSnapshot(dir.path), before)
+  }
+
+  func testBadInputsGiveTheDocumentedCodesAndNoOutput() throws {
+    let cases: [([String], Int32, String)] = [
+      (["reproject", Fixture.utmsmall, dir.file("a.tif"), "--dst-crs", "EPSG:999999"], 64, "EPSG:999999"),
+      (["reproject", Fixture.utmsmall, dir.file("a.tif"), "--dst-crs", "wgs84", "--bbox", "10,10,11,11"], 65, "does not overlap"),
+      (["mosaic", Fixture.utmsmall, dir.file("missing.tif"), Fixture.utmsmall, "-o", dir.file("a.tif")], 66, "missing.tif"),
+      (["mosaic", Fixture.rgbByte, Fixture.utmsmall, "-o", dir.file("a.tif")], 65, "band counts differ"),
+      (["resample", Fixture.utmsmall, dir.file("a.tif")], 64, "exactly one"),
+      (["resample", Fixture.utmsmall, dir.file("a.tif"), "--resolution", "-5"], 64, "resolution"),
+      (["mosaic", "-o", dir.file("a.tif")], 64, "input"),
+    ]
+    for (args, status, text) in cases {
+      let result = try TesseraBinary.run(args)
+      XCTAssertEqual(result.status, status, "\(args): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains(text), "\(args): \(result.stderr)")
+      XCTAssertEqual(dir.contents, [], "\(args) left files behind")
+    }
+  }
+
+  func testMosaicOfQuadrantsFromAGlobAndAList() throws {
+    let pattern = Fixture.path("rasterio/rgb?.tif")
+    let viaGlob = try TesseraBinary.run(["mosaic", pattern, "-o", dir.file("glob.tif"), "--quiet"])
+    XCTAssertEqual(viaGlob.status, 0, viaGlob.stderr)
+    let list = dir.file("inputs.txt")
+    try Data((1...4).map { Fixture.path("rasterio/rgb\($0).tif") }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: list))
+    let viaList = try TesseraBinary.run(["mosaic", "--input-list", list, "-o", dir.file("list.tif"), "--order", "first"])
+    XCTAssertEqual(viaList.status, 0, viaList.stderr)
+    for file in ["glob.tif", "list.tif"] {
+      XCTAssertTrue(try PixelComparison.of(dir.file(file), Fixture.rgbByte).identical, file)
+    }
+  }
+
+  /// A job long enough to interrupt: a large input reprojected with lanczos.
+  func makeLargeInput() throws -> String {
+    let big = dir.file("big.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-outsize", "600%", "600%", "-co", "TILED=YES", Fixture.rgbByte, big])
+    return big
+  }
+
+  func assertSignalCleansUp(_ signal: Int32, expecting status: Int32) throws {
+    let big = try makeLargeInput()
+    let before = try FolderSnapshot(dir.path)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
+    process.arguments = ["reproject", big, dir.file("out.tif"), "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
+    process.standardError = FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    // Wait until the temporary output exists, so the signal lands mid-write.
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline, !dir.contents.contains(where: { $0.hasPrefix(".out.tessera-") }) { usleep(20_000) }
+    XCTAssertTrue(dir.contents.contains(where: { $0.hasPrefix(".out.tessera-") }), "never saw the temporary file: \(dir.contents)")
+    kill(process.processIdentifier, signal)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, status)
+    XCTAssertEqual(dir.contents, ["big.tif"], "temporary files left after signal \(signal)")
+    XCTAssertEqual(try FolderSnapshot(dir.path), before)
+  }
+
+  func testSIGINTRemovesTemporaryFilesAndExits130() throws { try assertSignalCleansUp(SIGINT, expecting: 130) }
+  func testSIGTERMRemovesTemporaryFilesAndExits143() throws { try assertSignalCleansUp(SIGTERM, expecting: 143) }
+}

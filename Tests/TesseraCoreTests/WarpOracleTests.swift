@@ -1,0 +1,149 @@
+import Foundation
+import GDAL
+import TestSupport
+import XCTest
+
+@testable import TesseraCore
+
+/// reproject and resample against gdalwarp with the same options on the real fixtures.
+final class WarpOracleTests: XCTestCase {
+  var dir: TemporaryDirectory!
+  override func setUpWithError() throws { dir = try TemporaryDirectory() }
+  override func tearDown() { dir.remove() }
+
+  /// gdalwarp with the options Tessera uses for speed; they do not change pixels.
+  func gdalwarp(_ input: String, _ output: String, _ args: [String]) throws {
+    try Oracle.tool("gdalwarp", ["-q", "-multi", "-wo", "NUM_THREADS=2"] + args + [input, output])
+  }
+
+  func reproject(_ input: String, _ crs: String, resampling: Resampling = .nearest, name: String,
+                 configure: (inout ReprojectRequest) -> Void = { _ in }) throws -> String {
+    var request = ReprojectRequest(input: input, output: dir.file(name), dstCRS: crs,
+                                   write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+    request.resampling = resampling
+    configure(&request)
+    _ = try Reproject.run(request)
+    return request.output
+  }
+
+  func assertIdentical(_ ours: String, _ theirs: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let comparison = try PixelComparison.of(ours, theirs)
+    XCTAssertTrue(comparison.identical, "\(ours) vs \(theirs): \(comparison)", file: file, line: line)
+  }
+
+  func testRGBByteToWGS84AndCGCS2000() throws {
+    for (alias, epsg) in [("EPSG:4326", 4326), ("cgcs2000", 4490)] {
+      let ours = try reproject(Fixture.rgbByte, alias, name: "rgb-\(epsg).tif")
+      try gdalwarp(Fixture.rgbByte, dir.file("rgb-\(epsg)-gdal.tif"), ["-t_srs", "EPSG:\(epsg)"])
+      try assertIdentical(ours, dir.file("rgb-\(epsg)-gdal.tif"))
+      XCTAssertEqual(try Dataset.open(ours).spatialReference?.epsg, epsg)
+    }
+  }
+
+  func testUTMSmallToWebMercator() throws {
+    let ours = try reproject(Fixture.utmsmall, "webmercator", resampling: .bilinear, name: "u.tif")
+    try gdalwarp(Fixture.utmsmall, dir.file("u-gdal.tif"), ["-t_srs", "EPSG:3857", "-r", "bilinear"])
+    try assertIdentical(ours, dir.file("u-gdal.tif"))
+  }
+
+  func testN43ToItsUTMZone() throws {
+    // n43 covers 80°W-79°W, 43°N-44°N: UTM zone 17 north.
+    let ours = try reproject(Fixture.n43, "utm", resampling: .cubic, name: "n43.tif")
+    XCTAssertEqual(try Dataset.open(ours).spatialReference?.epsg, 32617)
+    try gdalwarp(Fixture.n43, dir.file("n43-gdal.tif"), ["-t_srs", "EPSG:32617", "-r", "cubic"])
+    try assertIdentical(ours, dir.file("n43-gdal.tif"))
+  }
+
+  func testEveryAlias() throws {
+    let expected = ["wgs84": 4326, "cgcs2000": 4490, "xian1980": 4610, "beijing1954": 4214, "webmercator": 3857, "utm": 26711 % 100 + 32600]
+    for (alias, epsg) in expected.sorted(by: { $0.key < $1.key }) {
+      let ours = try reproject(Fixture.utmsmall, alias, name: "alias-\(alias).tif")
+      XCTAssertEqual(try Dataset.open(ours).spatialReference?.epsg, epsg, alias)
+      try gdalwarp(Fixture.utmsmall, dir.file("alias-\(alias)-gdal.tif"), ["-t_srs", "EPSG:\(epsg)"])
+      try assertIdentical(ours, dir.file("alias-\(alias)-gdal.tif"))
+    }
+  }
+
+  func testEveryResamplingName() throws {
+    for method in Resampling.allCases {
+      var request = ResampleRequest(input: Fixture.utmsmall, output: dir.file("r-\(method.rawValue).tif"),
+                                    target: .resolution(x: 140, y: 140), write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+      request.resampling = method
+      _ = try Resample.run(request)
+      try gdalwarp(Fixture.utmsmall, dir.file("r-\(method.rawValue)-gdal.tif"), ["-tr", "140", "140", "-r", method.gdalName])
+      try assertIdentical(request.output, dir.file("r-\(method.rawValue)-gdal.tif"))
+    }
+    XCTAssertEqual(Resampling(name: "near"), .nearest)
+    XCTAssertEqual(Resampling(name: "cubic_spline"), .cubicspline)
+    XCTAssertEqual(Resampling(name: "NEAREST"), .nearest)
+    XCTAssertNil(Resampling(name: "gauss-ish"))
+  }
+
+  func testSentinel2BandResampledFrom10To20MetresWithAverage() throws {
+    var request = ResampleRequest(input: Fixture.s2Band, output: dir.file("s2.tif"), target: .resolution(x: 20, y: 20),
+                                  write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+    request.resampling = .average
+    _ = try Resample.run(request)
+    try gdalwarp(Fixture.s2Band, dir.file("s2-gdal.tif"), ["-tr", "20", "20", "-r", "average"])
+    try assertIdentical(request.output, dir.file("s2-gdal.tif"))
+    let out = try Dataset.open(request.output)
+    XCTAssertEqual(out.width, 768)
+    XCTAssertEqual(out.height, 384)
+  }
+
+  func testScaleAndSizeAndTargetAlignedPixels() throws {
+    var half = ResampleRequest(input: Fixture.utmsmall, output: dir.file("half.tif"), target: .scale(0.5))
+    half.resampling = .average
+    _ = try Resample.run(half)
+    try gdalwarp(Fixture.utmsmall, dir.file("half-gdal.tif"), ["-ts", "50", "50", "-r", "average"])
+    try assertIdentical(half.output, dir.file("half-gdal.tif"))
+
+    var aligned = ResampleRequest(input: Fixture.utmsmall, output: dir.file("tap.tif"), target: .resolution(x: 250, y: 250))
+    aligned.targetAlignedPixels = true
+    _ = try Resample.run(aligned)
+    try gdalwarp(Fixture.utmsmall, dir.file("tap-gdal.tif"), ["-tr", "250", "250", "-tap"])
+    try assertIdentical(aligned.output, dir.file("tap-gdal.tif"))
+    let gt = try Dataset.open(aligned.output).geoTransform!
+    XCTAssertEqual(gt[0].truncatingRemainder(dividingBy: 250), 0)
+  }
+
+  func testBBoxInAnotherCRSAndNodata() throws {
+    let ours = try reproject(Fixture.rgbByte, "EPSG:4326", name: "bbox.tif") { r in
+      r.bbox = Extent(minX: -78.5, minY: 24, maxX: -77.5, maxY: 25)
+      r.resolution = (0.01, 0.01)
+      r.dstNodata = .value(7)
+    }
+    try gdalwarp(Fixture.rgbByte, dir.file("bbox-gdal.tif"), ["-t_srs", "EPSG:4326", "-te", "-78.5", "24", "-77.5", "25", "-tr", "0.01", "0.01", "-dstnodata", "7"])
+    try assertIdentical(ours, dir.file("bbox-gdal.tif"))
+    XCTAssertEqual(try Dataset.open(ours).band(1).noDataValue, 7)
+
+    let utmBox = try reproject(Fixture.rgbByte, "EPSG:4326", name: "bbox-utm.tif") { r in
+      r.bbox = Extent(minX: 150000, minY: 2650000, maxX: 250000, maxY: 2750000)
+      r.bboxCRS = "EPSG:32618"
+    }
+    try gdalwarp(Fixture.rgbByte, dir.file("bbox-utm-gdal.tif"), ["-t_srs", "EPSG:4326", "-te", "150000", "2650000", "250000", "2750000", "-te_srs", "EPSG:32618"])
+    try assertIdentical(utmBox, dir.file("bbox-utm-gdal.tif"))
+  }
+
+  func testBadInputs() throws {
+    XCTAssertThrowsError(try reproject(Fixture.rgbByte, "EPSG:4326", name: "none.tif") { r in
+      r.bbox = Extent(minX: 10, minY: 10, maxX: 11, maxY: 11)
+    }) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .dataError)
+      XCTAssertTrue("\(error)".contains("does not overlap"), "\(error)")
+    }
+    XCTAssertThrowsError(try reproject(Fixture.rgbByte, "EPSG:999999", name: "bad.tif")) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .usage)
+      XCTAssertTrue("\(error)".contains("EPSG:999999"), "\(error)")
+    }
+    XCTAssertEqual(dir.contents, [], "a failed run left files behind")
+  }
+
+  func testUTMZoneRule() {
+    XCTAssertEqual(CRSInput.utmEPSG(lon: -79.5, lat: 43.5), 32617)
+    XCTAssertEqual(CRSInput.utmEPSG(lon: 151.2, lat: -33.9), 32756)
+    XCTAssertEqual(CRSInput.utmEPSG(lon: 5, lat: 60), 32632, "south-west Norway is zone 32")
+    XCTAssertEqual(CRSInput.utmEPSG(lon: 15, lat: 78), 32633, "Svalbard")
+    XCTAssertEqual(CRSInput.utmEPSG(lon: 180, lat: 10), 32601)
+  }
+}
