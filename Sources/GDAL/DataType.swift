@@ -34,8 +34,26 @@ public enum DataType: String, CaseIterable, Sendable {
 }
 
 /// A Swift type a band can be read into or written from.
-public protocol RasterScalar: Numeric {
+public protocol RasterScalar: Numeric, Comparable {
   static var dataType: DataType { get }
+  /// A double as this type the way GDAL converts: rounded to nearest and clamped for integers.
+  init(rasterValue: Double)
+  /// True only for a floating-point NaN.
+  var isNaNValue: Bool { get }
+}
+
+extension RasterScalar where Self: BinaryInteger {
+  public var isNaNValue: Bool { false }
+}
+
+extension RasterScalar where Self: FixedWidthInteger {
+  public init(rasterValue value: Double) {
+    if value.isNaN { self = 0; return }
+    let rounded = value.rounded()
+    if rounded <= Double(Self.min) { self = Self.min } else if rounded >= Double(Self.max) { self = Self.max } else {
+      self = Self(rounded)
+    }
+  }
 }
 
 extension UInt8: RasterScalar { public static var dataType: DataType { .byte } }
@@ -46,8 +64,16 @@ extension UInt32: RasterScalar { public static var dataType: DataType { .uint32 
 extension Int32: RasterScalar { public static var dataType: DataType { .int32 } }
 extension UInt64: RasterScalar { public static var dataType: DataType { .uint64 } }
 extension Int64: RasterScalar { public static var dataType: DataType { .int64 } }
-extension Float: RasterScalar { public static var dataType: DataType { .float32 } }
-extension Double: RasterScalar { public static var dataType: DataType { .float64 } }
+extension Float: RasterScalar {
+  public static var dataType: DataType { .float32 }
+  public init(rasterValue value: Double) { self = Float(value) }
+  public var isNaNValue: Bool { isNaN }
+}
+extension Double: RasterScalar {
+  public static var dataType: DataType { .float64 }
+  public init(rasterValue value: Double) { self = value }
+  public var isNaNValue: Bool { isNaN }
+}
 
 /// A pixel window: offset and size in pixels.
 public struct Window: Equatable, Hashable, Sendable, CustomStringConvertible {

@@ -94,7 +94,18 @@ public final class RasterBand {
 
   /// GMF_ALL_VALID, GMF_PER_DATASET, GMF_ALPHA, GMF_NODATA bits.
   public var maskFlags: Int32 { GDALGetMaskFlags(handle) }
-  public var hasAllValidMask: Bool { maskFlags & Int32(GMF_ALL_VALID) != 0 }
+
+  /// Where the band's validity comes from.
+  public enum MaskKind: Sendable { case allValid, nodata, alpha, perDataset, other }
+
+  public var maskKind: MaskKind {
+    let flags = maskFlags
+    if flags == Int32(GMF_ALL_VALID) { return .allValid }
+    if flags == Int32(GMF_NODATA) { return .nodata }
+    if flags & Int32(GMF_ALPHA) != 0 { return .alpha }
+    if flags & Int32(GMF_PER_DATASET) != 0 { return .perDataset }
+    return .other
+  }
 
   // MARK: - Pixels
 

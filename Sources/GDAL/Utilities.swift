@@ -57,13 +57,21 @@ public enum GDALUtilities {
     let options = try GDALCall.handle("parsing gdalbuildvrt options") { GDALBuildVRTOptionsNew(args.pointer, nil) }
     defer { GDALBuildVRTOptionsFree(options) }
     var handles: [GDALDatasetH?] = try sources.map { try $0.liveHandle() }
-    let handle = try withProgress(progress) { fn, data in
+    let (handle, messages) = withProgress(progress) { fn, data in
       GDALBuildVRTOptionsSetProgress(options, fn, data)
-      return try GDALCall.handle("building \(path)") {
+      return GDALCall.capturing { () -> GDALDatasetH? in
         var usageError: Int32 = 0
         return GDALBuildVRT(path, Int32(handles.count), &handles, nil, options, &usageError)
       }
     }
-    return Dataset(adopting: handle, path: path, access: .update)
+    guard let handle else { throw GDALCall.error("building \(path)", messages) }
+    let dataset = Dataset(adopting: handle, path: path, access: .update)
+    // gdalbuildvrt leaves out a source it cannot place (another data type, a rotated grid, a
+    // different palette) with only a warning. A silently missing input is a wrong result.
+    if let skipped = messages.first(where: { $0.severity == .warning && $0.message.contains("Skipping") }) {
+      try? dataset.close()
+      throw GDALError(context: "building \(path)", number: 1, message: skipped.message)
+    }
+    return dataset
   }
 }

@@ -136,8 +136,9 @@ public enum Mosaic {
       guard !requested.isEmpty, requested.allSatisfy({ $0 >= 1 }) else {
         throw TesseraError(.usage, "--bands takes band numbers from 1")
       }
-      for (i, ds) in sources.enumerated() where requested.max()! > ds.bandCount {
-        throw TesseraError(.dataError, "\(name(i, ds)) has \(ds.bandCount) band(s); --bands asks for band \(requested.max()!)")
+      let highest = requested.max() ?? 1
+      for (i, ds) in sources.enumerated() where highest > ds.bandCount {
+        throw TesseraError(.dataError, "\(name(i, ds)) has \(ds.bandCount) band(s); --bands asks for band \(highest)")
       }
       return requested
     }
@@ -152,11 +153,13 @@ public enum Mosaic {
     return Array(1...common)
   }
 
-  static func mostCommon<T: Hashable>(_ values: [T]) -> T {
-    var counts: [T: Int] = [:]
+  /// The most frequent value; ties go to the one seen first, so the first input sets the norm.
+  static func mostCommon(_ values: [Int]) -> Int {
+    var counts: [Int: Int] = [:]
     for v in values { counts[v, default: 0] += 1 }
-    // Ties go to the earliest value, so the first input sets the norm.
-    return values.max { counts[$0]! < counts[$1]! || (counts[$0]! == counts[$1]! && values.firstIndex(of: $0)! < values.firstIndex(of: $1)!) }!
+    var best = values.first ?? 0
+    for v in values where counts[v, default: 0] > counts[best, default: 0] { best = v }
+    return best
   }
 
   /// The smallest type holding every input's values.
@@ -173,10 +176,13 @@ public enum Mosaic {
 
   /// The output CRS, and whether any input must be reprojected to it.
   static func targetCRS(_ request: MosaicRequest, _ sources: [Dataset]) throws -> (SpatialReference, Bool) {
-    for (i, ds) in sources.enumerated() where ds.spatialReference == nil || ds.geoTransform == nil {
-      throw TesseraError(.dataError, "\(name(i, ds)) has no georeferencing")
+    var crss: [SpatialReference] = []
+    for (i, ds) in sources.enumerated() {
+      guard let srs = ds.spatialReference, ds.geoTransform != nil else {
+        throw TesseraError(.dataError, "\(name(i, ds)) has no georeferencing")
+      }
+      crss.append(srs)
     }
-    let crss = sources.map { $0.spatialReference! }
     if let dst = request.dstCRS {
       let target = try CRSInput.resolve(dst, centre: try? sources[0].centreLonLat())
       return (target, crss.contains { !$0.isSame(as: target) })
@@ -196,15 +202,15 @@ public enum Mosaic {
   ) throws -> (x: Double, y: Double) {
     if case .explicit(let x, let y) = rule { return (x, y) }
     let sizes: [(x: Double, y: Double)] = try sources.map { ds in
-      if !crossesCRS || ds.spatialReference!.isSame(as: target) {
-        let gt = ds.geoTransform!
+      if let gt = ds.geoTransform, !crossesCRS || (ds.spatialReference?.isSame(as: target) ?? false) {
         return (abs(gt[1]), abs(gt[5]))
       }
       return try suggestedResolution(ds, target: target)
     }
+    let xs = sizes.map(\.x), ys = sizes.map(\.y)
     switch rule {
-    case .highest: return (sizes.map(\.x).min()!, sizes.map(\.y).min()!)
-    case .lowest: return (sizes.map(\.x).max()!, sizes.map(\.y).max()!)
+    case .highest: return (xs.min() ?? 1, ys.min() ?? 1)
+    case .lowest: return (xs.max() ?? 1, ys.max() ?? 1)
     case .average: return (sizes.map(\.x).reduce(0, +) / Double(sizes.count), sizes.map(\.y).reduce(0, +) / Double(sizes.count))
     case .same:
       let first = sizes[0]
@@ -220,7 +226,9 @@ public enum Mosaic {
   static func suggestedResolution(_ ds: Dataset, target: SpatialReference) throws -> (x: Double, y: Double) {
     let probe = try GDALUtilities.warp([ds], to: "", arguments: ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false)])
     defer { try? probe.close() }
-    let gt = probe.geoTransform!
+    guard let gt = probe.geoTransform else {
+      throw TesseraError(.dataError, "\(ds.path) cannot be placed in \(CRSInput.label(target))")
+    }
     return (abs(gt[1]), abs(gt[5]))
   }
 
@@ -246,9 +254,11 @@ public enum Mosaic {
     let target = try OutputTarget(path: request.output, inputs: request.inputs, overwrite: request.write.overwrite)
     let composed = MemoryFile(name: "mosaic.vrt")
     defer { composed.remove() }
+    let (sameType, wrappers) = try homogeneous(ordered, type: type)
+    defer { wrappers.forEach { $0.remove() } }
     try writing(target) {
       // Written and closed before anything reads it.
-      try GDALUtilities.buildVRT(ordered, to: composed.path, arguments: args).close()
+      try GDALUtilities.buildVRT(sameType, to: composed.path, arguments: args).close()
       let vrt = try Dataset.open(composed.path)
       defer { try? vrt.close() }
       if request.write.format == .vrt {
@@ -258,10 +268,33 @@ public enum Mosaic {
         return
       }
       let output = try createLike(vrt, path: target.temporaryPath, bands: vrt.bandCount, type: type, write: request.write)
-      try RasterCopy.copy(source: composed.path, bands: Array(1...vrt.bandCount), to: output, type: type,
-                          threads: request.write.processing.threads, progress: progress)
+      let threads = request.write.processing.threads
+      if let placements = try AlignedComposite.plan(sources: ordered, grid: vrt, bands: bands, srcNodata: request.srcNodata) {
+        let fill = try vrt.band(1).noDataValue ?? 0
+        try AlignedComposite(placements: placements, bands: bands, type: type, fill: fill)
+          .write(to: output, threads: threads, progress: progress)
+      } else {
+        try RasterCopy.copy(source: composed.path, bands: Array(1...vrt.bandCount), to: output, type: type,
+                            threads: threads, progress: progress)
+      }
       try output.close()
     }
+  }
+
+  /// gdalbuildvrt only composes sources of one data type; others become `/vsimem/` VRTs of the
+  /// common type first (closed, so the mosaic VRT can point at them by name).
+  static func homogeneous(_ sources: [Dataset], type: DataType) throws -> ([Dataset], [MemoryFile]) {
+    let differ = try sources.contains { ds in try (1...Swift.max(1, ds.bandCount)).contains { try ds.band($0).dataType != type } }
+    guard differ else { return (sources, []) }
+    var files: [MemoryFile] = []
+    var wrapped: [Dataset] = []
+    for (i, source) in sources.enumerated() {
+      let file = MemoryFile(name: "typed-\(i).vrt")
+      files.append(file)
+      try GDALUtilities.translate(source, to: file.path, arguments: ["-of", "VRT", "-ot", type.rawValue]).close()
+      wrapped.append(try Dataset.open(file.path))
+    }
+    return (wrapped, files)
   }
 
   /// CRSs differ: GDAL's warper reprojects and composes every input in one pass (later on top).

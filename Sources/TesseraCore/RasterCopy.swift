@@ -18,7 +18,9 @@ public enum RasterCopy {
     let outputBands = Array(1...bands.count)
     let capacity = (windows.map(\.pixelCount).max() ?? 0) * bands.count * type.byteSize
     struct Reader { let dataset: Dataset; var buffer: [UInt8] }
-    try WindowPipeline(windows: windows, workers: threads).run(
+    var pipeline = WindowPipeline(windows: windows, workers: threads)
+    pipeline.ordered = false
+    try pipeline.run(
       makeState: { Reader(dataset: try Dataset.open(source), buffer: [UInt8](repeating: 0, count: capacity)) },
       compute: { reader, window in
         let dataset = reader.dataset

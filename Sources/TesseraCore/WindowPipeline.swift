@@ -10,6 +10,12 @@ import GDAL
 struct WindowPipeline {
   var windows: [Window]
   var workers: Int
+  /// With `ordered` false, each worker takes runs of `run` consecutive windows and writes each as
+  /// soon as it is computed (one writer at a time). Consecutive windows share source blocks, and a
+  /// worker's own handles cache them, so runs decompress each source block about once; the price
+  /// is that blocks reach the file out of raster order, which GTiff (not COG) does not mind.
+  var ordered = true
+  var run = 4
 
   /// Whole rows of output blocks, about `targetBytes` each, so each output block is written once.
   static func rows(of output: Dataset, bytesPerPixel: Int, targetBytes: Int = 1 << 22) throws -> [Window] {
@@ -31,6 +37,9 @@ struct WindowPipeline {
     write: (inout State, Window) throws -> Void,
     progress: ProgressHandler?
   ) throws {
+    if !ordered {
+      return try runUnordered(makeState: makeState, compute: compute, write: write, progress: progress)
+    }
     let count = windows.count
     let workerCount = Swift.max(1, Swift.min(workers, count))
     let turn = NSCondition()
@@ -72,6 +81,64 @@ struct WindowPipeline {
         turn.unlock()
         if stop { return }
         index += workerCount
+      }
+    }
+    if let failure { throw failure }
+  }
+
+  private func runUnordered<State>(
+    makeState: () throws -> State,
+    compute: (inout State, Window) throws -> Void,
+    write: (inout State, Window) throws -> Void,
+    progress: ProgressHandler?
+  ) throws {
+    let count = windows.count
+    let runLength = Swift.max(1, Swift.min(run, count / Swift.max(1, workers * 2)))
+    let runs = stride(from: 0, to: count, by: runLength).map { $0..<Swift.min($0 + runLength, count) }
+    let workerCount = Swift.max(1, Swift.min(workers, runs.count))
+    let lock = NSLock()
+    var nextRun = 0
+    var written = 0
+    var failure: Error?
+
+    DispatchQueue.concurrentPerform(iterations: workerCount) { _ in
+      var state: State
+      do {
+        state = try makeState()
+      } catch {
+        lock.lock(); failure = failure ?? error; lock.unlock()
+        return
+      }
+      while true {
+        lock.lock()
+        if failure != nil || nextRun >= runs.count { lock.unlock(); return }
+        let range = runs[nextRun]
+        nextRun += 1
+        lock.unlock()
+        for index in range {
+          let window = windows[index]
+          do {
+            try compute(&state, window)
+          } catch {
+            lock.lock(); failure = failure ?? error; lock.unlock()
+            return
+          }
+          lock.lock()
+          if failure == nil {
+            do {
+              try write(&state, window)
+              written += 1
+              if let progress, !progress(Double(written) / Double(count), nil) {
+                failure = GDALError(context: "writing", number: 9, message: "interrupted")
+              }
+            } catch {
+              failure = error
+            }
+          }
+          let stop = failure != nil
+          lock.unlock()
+          if stop { return }
+        }
       }
     }
     if let failure { throw failure }

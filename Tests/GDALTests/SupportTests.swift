@@ -72,6 +72,14 @@ final class MemoryFileTests: XCTestCase {
 }
 
 final class UtilitiesTests: XCTestCase {
+  func testBuildVRTFailsInsteadOfSkippingASource() throws {
+    let byte = try Dataset.open(Fixture.utmsmall)
+    let float = try GDALUtilities.translate(byte, to: "", arguments: ["-of", "MEM", "-ot", "Float32"])
+    XCTAssertThrowsError(try GDALUtilities.buildVRT([byte, float], to: "", arguments: [])) { error in
+      XCTAssertTrue("\(error)".contains("Skipping"), "\(error)")
+    }
+  }
+
   func testInfoAndBuildVRTAndWarp() throws {
     let src = try Dataset.open(Fixture.utmsmall)
     let json = try GDALUtilities.info(src, arguments: ["-json"])

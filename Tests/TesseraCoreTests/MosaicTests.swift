@@ -156,6 +156,44 @@ final class MosaicTests: XCTestCase {
     XCTAssertEqual(dir.contents, ["four.tif"], "a failed mosaic left files behind")
   }
 
+  /// Inputs on one grid take the direct compositor; it must equal gdalbuildvrt in every variant.
+  func testAlignedCompositorEqualsGDALBuildVRT() throws {
+    let quads = try quadrants.map { try Dataset.open($0) }
+    let vrt = try GDALUtilities.buildVRT(quads, to: "", arguments: [])
+    XCTAssertNotNil(try AlignedComposite.plan(sources: quads, grid: vrt, bands: [1, 2, 3], srcNodata: nil))
+    let offGrid = try cogs.map { try Dataset.open($0) }
+    let cogVRT = try GDALUtilities.buildVRT(offGrid, to: "", arguments: ["-resolution", "highest"])
+    XCTAssertNil(try AlignedComposite.plan(sources: offGrid, grid: cogVRT, bands: [1, 2, 3], srcNodata: nil))
+
+    let float = dir.file("rgb4-float.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-ot", "Float32", quadrants[3], float])
+    let variants: [(String, [String], [String], (inout MosaicRequest) -> Void)] = [
+      ("zeros-drawn", quadrants, ["-srcnodata", "None"], { $0.srcNodata = NodataSetting.none }),
+      ("src-nodata-7", quadrants, ["-srcnodata", "7"], { $0.srcNodata = .value(7) }),
+      ("dst-nodata", quadrants, ["-vrtnodata", "99"], { $0.dstNodata = .value(99) }),
+      ("first", Array(quadrants.reversed()), [], { $0.order = .first }),
+      ("promoted", [quadrants[0], quadrants[1], quadrants[2], float], [], { _ in }),
+    ]
+    for (name, oracleInputs, args, configure) in variants {
+      let inputs = name == "promoted" ? oracleInputs : quadrants
+      let ours = try mosaic(inputs, "\(name).tif", configure: configure)
+      let vrtPath = dir.file("\(name)-gdal.vrt"), theirs = dir.file("\(name)-gdal.tif")
+      var sources = oracleInputs
+      if name == "promoted" {
+        // gdalbuildvrt 3.6 skips a source of another type, so the oracle promotes every input first.
+        sources = try oracleInputs.enumerated().map { i, path in
+          let typed = dir.file("typed-\(i).vrt")
+          try Oracle.tool("gdal_translate", ["-q", "-of", "VRT", "-ot", "Float32", path, typed])
+          return typed
+        }
+      }
+      try Oracle.tool("gdalbuildvrt", ["-q"] + args + [vrtPath] + sources)
+      try Oracle.tool("gdal_translate", ["-q", vrtPath, theirs])
+      let comparison = try PixelComparison.of(ours, theirs)
+      XCTAssertTrue(comparison.identical, "\(name): \(comparison)")
+    }
+  }
+
   func testGlobsAndInputLists() throws {
     let pattern = Fixture.path("rasterio/rgb[1-4].tif")
     XCTAssertEqual(try MosaicInputs.expand([pattern]), quadrants)
