@@ -236,6 +236,41 @@ public final class Dataset {
     }
   }
 
+  /// Reads a window of several bands resampled to `size` with GDAL's RasterIO resampling
+  /// (`"average"`, `"mode"`, `"nearest"`, …), band after band, converting to `type`.
+  public func read(
+    _ window: Window, resampledTo size: (width: Int, height: Int), resampling: String, bands: [Int], type: DataType,
+    into buffer: UnsafeMutableRawBufferPointer
+  ) throws {
+    precondition(buffer.count >= size.width * size.height * bands.count * type.byteSize, "buffer smaller than the output")
+    var map = bands.map { Int32($0) }
+    var extra = GDALRasterIOExtraArg()
+    extra.nVersion = 1
+    extra.eResampleAlg = Dataset.rasterIOResampling(resampling)
+    extra.pfnProgress = nil
+    extra.pProgressData = nil
+    extra.bFloatingPointWindowValidity = 0
+    let h = try liveHandle()
+    try GDALCall.check("reading \(window) of \(path)") {
+      GDALDatasetRasterIOEx(
+        h, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height), buffer.baseAddress,
+        Int32(size.width), Int32(size.height), type.gdal, Int32(bands.count), &map, 0, 0, 0, &extra)
+    }
+  }
+
+  static func rasterIOResampling(_ name: String) -> GDALRIOResampleAlg {
+    switch name.lowercased() {
+    case "average": return GRIORA_Average
+    case "mode": return GRIORA_Mode
+    case "bilinear": return GRIORA_Bilinear
+    case "cubic": return GRIORA_Cubic
+    case "cubicspline": return GRIORA_CubicSpline
+    case "lanczos": return GRIORA_Lanczos
+    case "rms": return GRIORA_RMS
+    default: return GRIORA_NearestNeighbour
+    }
+  }
+
   /// Writes a window of several bands from `buffer`, band after band, converting from `type`.
   public func write(_ window: Window, bands: [Int], type: DataType, from buffer: UnsafeRawBufferPointer) throws {
     precondition(buffer.count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")

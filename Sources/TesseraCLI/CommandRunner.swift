@@ -86,7 +86,8 @@ struct CommandRunner {
   /// The standard result of a writing command: the report on stdout with --json, a line per
   /// output on stderr otherwise.
   func result(_ report: OperationReport) throws -> CommandResult {
-    let json = self.report(outputs: try report.outputInfos(), extra: report.details)
+    // Describing the outputs costs CRS look-ups; only --json prints them.
+    let json = global.json ? self.report(outputs: try report.outputInfos(), extra: report.details) : .null
     let text = report.outputs.map { "wrote \($0)" }.joined(separator: "\n")
     return CommandResult(json: json, text: text)
   }

@@ -91,6 +91,41 @@ final class WarpOracleTests: XCTestCase {
     XCTAssertEqual(out.height, 384)
   }
 
+  /// Whole-factor downsampling with average or mode goes through RasterIO resampling on every
+  /// thread; it must give gdalwarp's pixels exactly, nodata included.
+  func testBlockDecimationEqualsGDALWarp() throws {
+    let rgb = (x: 300.0379266750948, y: 300.041782729805)
+    let cases: [(String, (Double, Double), Resampling, Bool)] = [
+      (Fixture.path("rasterio/rgb1.tif"), (rgb.x * 2, rgb.y * 2), .average, false),  // fractional pixel size: warper
+      (Fixture.rgbByte, (rgb.x * 2, rgb.y * 2), .average, false),      // and 791 px rounds up to 396
+      (Fixture.path("gdal_autotest/nodata_byte.tif"), (120, 120), .average, true),  // nodata 0, factor 2: ties
+      (Fixture.path("gdal_autotest/nodata_byte.tif"), (240, 240), .average, true),
+      (Fixture.n43, (0.025, 0.025), .average, false),                   // fractional degrees: warper
+      (Fixture.float32, (120, 120), .average, true),
+      (Fixture.path("gdal_autotest/int16.tif"), (120, 120), .average, true),
+      (Fixture.path("gdal_autotest/int16.tif"), (180, 180), .average, false),   // 20 px rounds up to 7: warper
+      (Fixture.path("gdal_autotest/uint16.tif"), (120, 120), .mode, true),
+      (Fixture.utmsmall, (180, 180), .mode, true),                      // 100 px into 33: the last pixel dropped
+      (Fixture.utmsmall, (120, 120), .average, true),
+      (Fixture.s2Band, (20, 20), .average, true),                       // Sentinel-2 10 m to 20 m
+      (Fixture.s2Band, (40, 40), .average, true),
+      (Fixture.rgbByte, (rgb.x * 3, rgb.y * 3), .average, false),      // 791 px rounds up to 264: warper
+      (Fixture.utmsmall, (140, 140), .average, false),                  // not a whole factor: warper
+      (Fixture.utmsmall, (180, 180), .bilinear, false),                 // not an exact method: warper
+    ]
+    for (i, (input, resolution, method, fast)) in cases.enumerated() {
+      var request = ResampleRequest(input: input, output: dir.file("d\(i).tif"), target: .resolution(x: resolution.0, y: resolution.1),
+                                    write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+      request.resampling = method
+      let source = try Dataset.open(input)
+      let args = ["-r", method.gdalName, "-tr", "\(resolution.0)", "\(resolution.1)"]
+      XCTAssertEqual(try Resample.decimationGrid(request, source, warpArguments: args) != nil, fast, "case \(i) took the wrong path")
+      _ = try Resample.run(request)
+      try gdalwarp(input, dir.file("d\(i)-gdal.tif"), args)
+      try assertIdentical(request.output, dir.file("d\(i)-gdal.tif"))
+    }
+  }
+
   func testScaleAndSizeAndTargetAlignedPixels() throws {
     var half = ResampleRequest(input: Fixture.utmsmall, output: dir.file("half.tif"), target: .scale(0.5))
     half.resampling = .average
