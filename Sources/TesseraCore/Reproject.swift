@@ -49,8 +49,9 @@ public enum Reproject {
                               target: target, sources: [source], centre: centre)
     args += nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let band = try source.band(1)
-    try WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: band.dataType)
-      .run(progress: progress)
+    var job = WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: band.dataType)
+    job.resampling = request.resampling
+    try job.run(progress: progress)
     return OperationReport(outputs: [request.output], details: [
       ("input", .string(request.input)), ("dst_crs", .string(CRSInput.label(target))),
       ("resampling", .string(request.resampling.rawValue)),

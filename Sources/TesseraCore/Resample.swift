@@ -50,8 +50,9 @@ public enum Resample {
     if request.write.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args) {
       try decimate(request, source, grid: grid, type: type, progress: progress)
     } else {
-      try WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: type)
-        .run(progress: progress)
+      var job = WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: type)
+      job.resampling = request.resampling
+      try job.run(progress: progress)
     }
     return OperationReport(outputs: [request.output], details: [
       ("input", .string(request.input)), ("resampling", .string(request.resampling.rawValue)),

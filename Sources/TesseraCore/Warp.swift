@@ -12,6 +12,9 @@ struct WarpJob {
   var outputType: DataType
   /// The user's input paths, when `sources` are wrappers (band-subset VRTs) of them.
   var inputPaths: [String]?
+  /// Set when the caller left nodata to the input, so the warp may run without masks if the data
+  /// allows (see `masklessArguments`).
+  var resampling: Resampling?
 
   init(sources: [Dataset], output: String, write: WriteOptions, arguments: [String], outputType: DataType) {
     self.sources = sources
@@ -26,9 +29,67 @@ struct WarpJob {
     var args = arguments + ["-of", write.format.rawValue]
     for option in write.resolvedCreationOptions(for: outputType) { args += ["-co", option] }
     args += WarpJob.performanceArguments(threads: write.processing.threads, format: write.format)
+    let maskless = try masklessArguments()
+    if let maskless { args += maskless.arguments }
     try writing(target) {
       let dataset = try GDALUtilities.warp(sources, to: target.temporaryPath, arguments: args, progress: progress)
+      if let maskless {
+        for i in 1...Swift.max(1, dataset.bandCount) { try dataset.band(i).setNoDataValue(maskless.nodata) }
+      }
       try dataset.close()
+    }
+  }
+
+  /// Methods whose result lies between the smallest and largest source value they combine.
+  static let convexMethods: Set<Resampling> = [.nearest, .bilinear, .average, .mode, .min, .max, .med, .q1, .q3]
+
+  /// The warper's per-pixel validity masks roughly double its kernel time. They change nothing
+  /// when the source has no nodata pixel and no result can equal the nodata value, which a scan
+  /// proves: no pixel equals it, it lies outside the data's range, and the method is convex.
+  /// Then the warp runs without masks, the output initialised to nodata and marked with it, and
+  /// the warp memory scaled by b/(b+1) so GDAL cuts exactly the chunks it cuts with the one-bit
+  /// masks (the approximate transformer works per chunk, so the chunks must not change).
+  func masklessArguments() throws -> (arguments: [String], nodata: Double)? {
+    guard let resampling, WarpJob.convexMethods.contains(resampling), sources.count == 1, write.format == .gtiff,
+      !arguments.contains("-srcnodata"), !arguments.contains("-dstnodata"), !arguments.contains("-wm")
+    else { return nil }
+    let source = sources[0]
+    let bands = Array(1...Swift.max(1, source.bandCount))
+    let types = Set(try bands.map { try source.band($0).dataType })
+    let nodatas = Set(try bands.map { try source.band($0).noDataValue })
+    guard types.count == 1, let type = types.first, type == outputType, !type.isComplex,
+      nodatas.count == 1, let nodataValue = nodatas.first, let nodata = nodataValue, !nodata.isNaN,
+      try bands.allSatisfy({ try source.band($0).maskKind == .nodata })
+    else { return nil }
+    // A nodata value the type cannot hold would widen GDAL's working type.
+    let fits: Bool
+    switch type {
+    case .float32: fits = Double(Float(nodata)) == nodata
+    case .float64: fits = true
+    default: fits = nodata == nodata.rounded() && Double(Int64(exactly: nodata) ?? Int64.max) == nodata
+        && WarpJob.integerRange(type).contains(nodata)
+    }
+    guard fits else { return nil }
+    let scan = try NodataScan.scan(path: source.path, bands: bands, nodata: nodata, threads: write.processing.threads)
+    guard !scan.hasNodataPixel, scan.min <= scan.max, nodata < scan.min || nodata > scan.max else { return nil }
+    let bits = Double(type.byteSize * 8)
+    let memory = WarpJob.defaultWarpMemory * bits / (bits + 1)
+    let initial = nodata == nodata.rounded() ? String(Int64(nodata)) : "\(nodata)"
+    return (["-srcnodata", "None", "-dstnodata", "None", "-wo", "INIT_DEST=\(initial)", "-wm", "\(memory)"], nodata)
+  }
+
+  /// gdalwarp's warp memory when -wm is not given (GDAL 3.6).
+  static let defaultWarpMemory = 64.0 * 1024 * 1024
+
+  static func integerRange(_ type: DataType) -> ClosedRange<Double> {
+    switch type {
+    case .byte: return 0...255
+    case .int8: return -128...127
+    case .uint16: return 0...65535
+    case .int16: return -32768...32767
+    case .uint32: return 0...4_294_967_295
+    case .int32: return -2_147_483_648...2_147_483_647
+    default: return -9.0e15...9.0e15
     }
   }
 

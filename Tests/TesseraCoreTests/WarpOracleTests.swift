@@ -126,6 +126,35 @@ final class WarpOracleTests: XCTestCase {
     }
   }
 
+  /// With a nodata value but no nodata pixel, the warp runs without masks; it must still give
+  /// gdalwarp's pixels, and the path must be taken exactly when the data allows it.
+  func testMasklessWarpEqualsGDALWarp() throws {
+    // byte.tif spans 74..255; nodata 0 lies outside and no pixel has it.
+    let clean = dir.file("clean.tif"), inside = dir.file("inside.tif"), multi = dir.file("multi.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-a_nodata", "0", Fixture.path("gdal_autotest/byte.tif"), clean])
+    try Oracle.tool("gdal_translate", ["-q", "-a_nodata", "100", Fixture.path("gdal_autotest/byte.tif"), inside])
+    try Oracle.tool("gdal_translate", ["-q", "-b", "1", "-b", "1", "-a_nodata", "0", Fixture.path("gdal_autotest/byte.tif"), multi])
+    let cases: [(String, Resampling, Bool)] = [
+      (clean, .bilinear, true), (clean, .nearest, true), (clean, .average, true), (clean, .mode, true),
+      (clean, .cubic, false),          // cubic can overshoot onto the nodata value
+      (inside, .bilinear, false),      // nodata inside the data's range
+      (multi, .bilinear, true),
+      (Fixture.rgbByte, .bilinear, false),   // has nodata pixels
+      (Fixture.n43, .bilinear, true),        // declares -32767, no pixel has it (75..460)
+    ]
+    for (i, (input, method, maskless)) in cases.enumerated() {
+      let source = try Dataset.open(input)
+      var job = WarpJob(sources: [source], output: dir.file("m\(i).tif"), write: WriteOptions(processing: ProcessingOptions(threads: 2)),
+                        arguments: ["-t_srs", "EPSG:4326", "-r", method.gdalName], outputType: try source.band(1).dataType)
+      job.resampling = method
+      XCTAssertEqual(try job.masklessArguments() != nil, maskless, "case \(i)")
+      try job.run(progress: nil)
+      try gdalwarp(input, dir.file("m\(i)-gdal.tif"), ["-t_srs", "EPSG:4326", "-r", method.gdalName])
+      try assertIdentical(job.output, dir.file("m\(i)-gdal.tif"))
+      XCTAssertEqual(try Dataset.open(job.output).band(1).noDataValue, try source.band(1).noDataValue)
+    }
+  }
+
   func testScaleAndSizeAndTargetAlignedPixels() throws {
     var half = ResampleRequest(input: Fixture.utmsmall, output: dir.file("half.tif"), target: .scale(0.5))
     half.resampling = .average
