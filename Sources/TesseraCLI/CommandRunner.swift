@@ -83,6 +83,14 @@ struct CommandRunner {
     ] + extra)
   }
 
+  /// Runs a core operation with a progress bar labelled `label` and reports what it wrote.
+  func perform(_ label: String, _ operation: (ProgressHandler?) throws -> OperationReport) throws -> CommandResult {
+    let bar = progress(label)
+    let report = try operation(bar?.handler)
+    bar?.finish()
+    return try result(report)
+  }
+
   /// The standard result of a writing command: the report on stdout with --json, a line per
   /// output on stderr otherwise.
   func result(_ report: OperationReport) throws -> CommandResult {

@@ -76,10 +76,7 @@ struct MosaicCommand: ParsableCommand {
       request.bands = try bands.map(parsedBands)
       request.dstCRS = dstCRS
       request.resampling = resampling
-      let bar = runner.progress("mosaic")
-      let report = try Mosaic.run(request, progress: bar?.handler)
-      bar?.finish()
-      return try runner.result(report)
+      return try runner.perform("mosaic") { try Mosaic.run(request, progress: $0) }
     }
   }
 }

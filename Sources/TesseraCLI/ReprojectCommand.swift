@@ -54,10 +54,7 @@ struct ReprojectCommand: ParsableCommand {
       request.targetAlignedPixels = targetAlignedPixels
       request.srcNodata = srcNodata
       request.dstNodata = dstNodata
-      let bar = runner.progress("reproject")
-      let report = try Reproject.run(request, progress: bar?.handler)
-      bar?.finish()
-      return try runner.result(report)
+      return try runner.perform("reproject") { try Reproject.run(request, progress: $0) }
     }
   }
 }

@@ -49,10 +49,7 @@ struct ResampleCommand: ParsableCommand {
       var request = ResampleRequest(input: input, output: output, target: target, write: outputOptions.write(global))
       request.resampling = resampling
       request.targetAlignedPixels = targetAlignedPixels
-      let bar = runner.progress("resample")
-      let report = try Resample.run(request, progress: bar?.handler)
-      bar?.finish()
-      return try runner.result(report)
+      return try runner.perform("resample") { try Resample.run(request, progress: $0) }
     }
   }
 }
