@@ -10,7 +10,8 @@ public final class OutputTarget {
   private var finished = false
 
   /// The sidecars GDAL may write beside a raster; they move and vanish with it.
-  static let sidecarSuffixes = [".aux.xml", ".ovr", ".msk", ".ovr.aux.xml"]
+  /// (The COG driver stages overviews in `.ovr.tmp` and `.msk.ovr.tmp` files beside its output.)
+  static let sidecarSuffixes = [".aux.xml", ".ovr", ".msk", ".ovr.aux.xml", ".ovr.tmp", ".msk.ovr.tmp"]
 
   /// Checks the output before any work starts.
   /// - Throws: exit 73 if it exists without `overwrite` or its directory is not writable;

@@ -1,0 +1,140 @@
+import Foundation
+import GDAL
+
+/// Cloud Optimized GeoTIFF, produced one way only: a final CreateCopy through GDAL's COG driver
+/// from a finished dataset. Nothing is written through the COG driver and read back before it
+/// is closed, and no COG is opened for update.
+public struct COGExportRequest {
+  public enum Profile: String, CaseIterable, Sendable {
+    case deflate, zstd, lzw, lzma, webp, jpeg, lerc
+    case lercDeflate = "lerc_deflate", lercZstd = "lerc_zstd", raw
+
+    /// The COG driver's COMPRESS value.
+    var compress: String { self == .raw ? "NONE" : rawValue.uppercased() }
+    /// Compressors a predictor helps.
+    var takesPredictor: Bool { [.deflate, .zstd, .lzw, .lzma].contains(self) }
+    var isLossy: Bool { [.webp, .jpeg].contains(self) }
+  }
+
+  public enum Predictor: String, CaseIterable, Sendable { case auto, none, horizontal = "2", floatingPoint = "3" }
+  public enum Overviews: Equatable, Sendable { case auto, none, count(Int) }
+  public enum BigTIFF: String, CaseIterable, Sendable { case auto, yes, no }
+
+  public var input: String
+  public var output: String
+  public var profile: Profile = .deflate
+  public var level: Int?
+  public var quality: Int?
+  public var predictor: Predictor = .auto
+  public var blockSize = 512
+  public var overviews: Overviews = .auto
+  /// nil: nearest for categorical data (a colour table, or `categorical`), average otherwise.
+  public var overviewResampling: Resampling?
+  public var categorical = false
+  public var webOptimized = false
+  public var addMask = false
+  public var nodata: NodataSetting?
+  public var bigTIFF: BigTIFF = .auto
+  public var validate = true
+  public var write: WriteOptions
+
+  public init(input: String, output: String, write: WriteOptions = WriteOptions()) {
+    self.input = input
+    self.output = output
+    self.write = write
+  }
+}
+
+public enum COGExport {
+  public static func run(_ request: COGExportRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    guard [256, 512, 1024].contains(request.blockSize) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
+    let source = try Dataset.open(request.input)
+    guard source.bandCount > 0 else {
+      throw TesseraError(.dataError, "\(request.input) has no raster band; name one of its subdatasets")
+    }
+    let first = try source.band(1)
+    let target = try OutputTarget(path: request.output, inputs: [request.input], overwrite: request.write.overwrite)
+    let staged = MemoryFile(name: "cog-source.vrt")
+    defer { staged.remove() }
+    var validation: COGValidation?
+    try writing(target) {
+      // Nodata and mask changes go into a VRT over the source, written and closed before the copy reads it.
+      var feed = source
+      if request.nodata != nil || request.addMask {
+        var args = ["-of", "VRT"]
+        if let nodata = request.nodata { args += ["-a_nodata", nodata.gdalArgument] }
+        if request.addMask { args += ["-mask", "mask,1"] }
+        try GDALUtilities.translate(source, to: staged.path, arguments: args).close()
+        feed = try Dataset.open(staged.path)
+      }
+      let options = try creationOptions(request, source: feed, categorical: request.categorical || first.hasColorTable)
+      let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.temporaryPath, options: options, progress: progress)
+      try cog.close()
+      if request.validate {
+        let result = try COGValidator.validate(path: target.temporaryPath)
+        guard result.isValid(strict: false) else {
+          throw TesseraError(.internalError, "GDAL's COG driver wrote an invalid COG: \(result.errors.joined(separator: "; "))")
+        }
+        validation = result
+      }
+    }
+    var details: [(String, JSONValue)] = [("input", .string(request.input)), ("profile", .string(request.profile.rawValue))]
+    if let validation { details.append(("validation", validation.json(strict: false))) }
+    return OperationReport(outputs: [request.output], details: details)
+  }
+
+  /// The COG driver's options for the request, the user's --co last so they win.
+  static func creationOptions(_ request: COGExportRequest, source: Dataset, categorical: Bool) throws -> [String] {
+    let type = try source.band(1).dataType
+    var options = ["COMPRESS=\(request.profile.compress)", "BLOCKSIZE=\(request.blockSize)",
+                   "NUM_THREADS=\(request.write.processing.threads)"]
+    if let level = request.level { options.append("LEVEL=\(level)") }
+    if let quality = request.quality { options.append("QUALITY=\(quality)") }
+    switch request.predictor {
+    case .auto: if request.profile.takesPredictor { options.append("PREDICTOR=YES") }  // 2 for integers, 3 for floats
+    case .none: options.append("PREDICTOR=NO")
+    case .horizontal: options.append("PREDICTOR=STANDARD")
+    case .floatingPoint:
+      guard type.isFloatingPoint else { throw TesseraError(.usage, "--predictor 3 is for floating-point data; \(request.input) is \(type.rawValue)") }
+      options.append("PREDICTOR=FLOATING_POINT")
+    }
+    switch request.overviews {
+    case .auto: options.append("OVERVIEWS=AUTO")
+    case .none: options.append("OVERVIEWS=NONE")
+    case .count(let n):
+      guard n >= 0 else { throw TesseraError(.usage, "--overviews takes auto, none or a count") }
+      options += n == 0 ? ["OVERVIEWS=NONE"] : ["OVERVIEWS=AUTO", "OVERVIEW_COUNT=\(n)"]
+    }
+    let resampling = request.overviewResampling ?? (categorical ? .nearest : .average)
+    options.append("OVERVIEW_RESAMPLING=\(resampling.gdalName.uppercased())")
+    if request.webOptimized { options += ["TILING_SCHEME=GoogleMapsCompatible", "WARP_RESAMPLING=\(resampling.gdalName.uppercased())"] }
+    options.append("BIGTIFF=\(bigTIFF(request, source: source, type: type) ? "YES" : "NO")")
+    if request.profile.isLossy, !(type == .byte) {
+      throw TesseraError(.usage, "the \(request.profile.rawValue) profile takes Byte data; \(request.input) is \(type.rawValue)")
+    }
+    return mergedByKey(options, request.write.creationOptions)
+  }
+
+  /// BIGTIFF=IF_NEEDED cannot judge compressed output, so the choice is made here from the
+  /// uncompressed size with overviews (a third more) and a mask: over 4 GB, or close, is BigTIFF.
+  static func bigTIFF(_ request: COGExportRequest, source: Dataset, type: DataType) -> Bool {
+    switch request.bigTIFF {
+    case .yes: return true
+    case .no: return false
+    case .auto:
+      let pixels = Double(source.width) * Double(source.height)
+      let bytes = pixels * Double(source.bandCount * type.byteSize + (request.addMask ? 1 : 0)) * 4 / 3
+      return bytes > 3.8e9
+    }
+  }
+
+  static func mergedByKey(_ base: [String], _ overrides: [String]) -> [String] {
+    var result = base
+    for item in overrides {
+      let key = item.split(separator: "=", maxSplits: 1).first.map { $0.uppercased() } ?? item
+      result.removeAll { $0.split(separator: "=", maxSplits: 1).first.map { $0.uppercased() } == key }
+      result.append(item)
+    }
+    return result
+  }
+}

@@ -1,0 +1,194 @@
+import Foundation
+
+/// Checks that a file is laid out as a Cloud Optimized GeoTIFF, by the rules of GDAL's
+/// validate_cloud_optimized_geotiff.py, reading the TIFF structure itself. The block-level checks
+/// (row-major order, leaders, trailers, masks interleaved with imagery) always run.
+public struct COGValidation {
+  public let path: String
+  public var errors: [String] = []
+  public var warnings: [String] = []
+  public var details: [(String, JSONValue)] = []
+
+  /// Valid when there are no errors; with `strict`, warnings count as errors too.
+  public func isValid(strict: Bool) -> Bool { errors.isEmpty && (!strict || warnings.isEmpty) }
+
+  public func json(strict: Bool) -> JSONValue {
+    .object([
+      ("path", .string(path)), ("valid", .bool(isValid(strict: strict))),
+      ("errors", .array(errors.map { .string($0) })), ("warnings", .array(warnings.map { .string($0) })),
+      ("details", .object(details)),
+    ])
+  }
+
+  public func text(strict: Bool) -> String {
+    var lines = [isValid(strict: strict) ? "\(path): valid cloud optimized GeoTIFF" : "\(path): not a valid cloud optimized GeoTIFF"]
+    lines += errors.map { "  error: \($0)" }
+    lines += warnings.map { "  warning: \($0)" }
+    return lines.joined(separator: "\n")
+  }
+}
+
+public enum COGValidator {
+  /// - Throws: exit 66 when the file is missing, 65 when it is not a readable TIFF.
+  public static func validate(path: String) throws -> COGValidation {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+      throw TesseraError(.noInput, "\(path): no such file")
+    }
+    guard FileManager.default.isReadableFile(atPath: path) else { throw TesseraError(.noInput, "\(path): permission denied") }
+    let tiff: TIFFStructure
+    do {
+      tiff = try TIFFStructure.read(path: path)
+    } catch let error as TIFFStructure.ReadError {
+      throw TesseraError(.dataError, "\(path) \(error.description)")
+    }
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw TesseraError(.noInput, "\(path): cannot be opened") }
+    defer { try? handle.close() }
+    let reader = ByteReader(handle: handle, size: tiff.fileSize, littleEndian: tiff.littleEndian)
+    return try check(tiff, path: path, reader: reader)
+  }
+
+  static func check(_ tiff: TIFFStructure, path: String, reader: ByteReader) throws -> COGValidation {
+    var result = COGValidation(path: path)
+    let imagery = tiff.images.filter { !$0.isMask }
+    guard let main = imagery.first, !main.isOverview else {
+      throw TesseraError(.dataError, "\(path) has no full-resolution image")
+    }
+    let overviews = Array(imagery.dropFirst()).filter(\.isOverview)
+    let masks = tiff.images.filter(\.isMask)
+
+    if FileManager.default.fileExists(atPath: path + ".ovr") {
+      result.errors.append("Overviews found in external .ovr file. They should be internal")
+    }
+    if main.width > 512 || main.height > 512 {
+      if !main.tiled && main.blockWidth == main.width && main.blockWidth > 1024 {
+        result.errors.append("The file is greater than 512xH or Wx512, but is not tiled")
+      }
+      if overviews.isEmpty {
+        result.warnings.append("The file is greater than 512xH or Wx512, it is recommended to include internal overviews")
+      }
+    }
+
+    let ghost = tiff.ghostText ?? ""
+    let rowMajor = ghost.contains("BLOCK_ORDER=ROW_MAJOR")
+    let leader = ghost.contains("BLOCK_LEADER=SIZE_AS_UINT4")
+    let trailer = ghost.contains("BLOCK_TRAILER=LAST_4_BYTES_REPEATED")
+    let interleavedMask = ghost.contains("MASK_INTERLEAVED_WITH_IMAGERY=YES")
+    if ghost.contains("KNOWN_INCOMPATIBLE_EDITION=YES") {
+      result.errors.append("KNOWN_INCOMPATIBLE_EDITION=YES is declared in the file")
+    }
+    let headerEnd: UInt64 = tiff.bigTIFF ? 16 : 8
+    if main.offset != headerEnd && main.offset != tiff.expectedFirstIFDOffset {
+      result.errors.append("The offset of the main IFD should be \(tiff.expectedFirstIFDOffset). It is \(main.offset) instead")
+    }
+
+    var ifdOffsets = [main.offset]
+    for (i, overview) in overviews.enumerated() {
+      let previous = i == 0 ? main : overviews[i - 1]
+      if overview.width > previous.width || overview.height > previous.height {
+        result.errors.append(i == 0 ? "First overview has larger dimension than main band"
+                                    : "Overview of index \(i) has larger dimension than overview of index \(i - 1)")
+      }
+      if !overview.tiled && overview.blockWidth == overview.width && overview.blockWidth > 1024 {
+        result.errors.append("Overview of index \(i) is not tiled")
+      }
+      if overview.offset < ifdOffsets[ifdOffsets.count - 1] {
+        let which = i == 0 ? "the one of the main image" : "the one of index \(i - 1)"
+        result.errors.append("The offset of the IFD for overview of index \(i) is \(overview.offset), whereas it should be greater than \(which), which is at byte \(ifdOffsets[ifdOffsets.count - 1])")
+      }
+      ifdOffsets.append(overview.offset)
+    }
+
+    // Imagery starts with the smallest overview and ends with full resolution.
+    let dataOffsets = ([main] + overviews).map(firstBlockOffset)
+    if let last = dataOffsets.last, last != 0, last < ifdOffsets[ifdOffsets.count - 1] {
+      result.errors.append(overviews.isEmpty ? "The offset of the first block of the image should be after its IFD"
+                                             : "The offset of the first block of the smallest overview should be after its IFD")
+    }
+    if dataOffsets.count > 2 {
+      for i in stride(from: dataOffsets.count - 2, to: 0, by: -1) where dataOffsets[i] != 0 && dataOffsets[i] < dataOffsets[i + 1] {
+        result.errors.append("The offset of the first block of overview of index \(i - 1) should be after the one of the overview of index \(i)")
+      }
+    }
+    if dataOffsets.count >= 2, dataOffsets[0] != 0, dataOffsets[0] < dataOffsets[1] {
+      result.errors.append("The offset of the first block of the main resolution image should be after the one of the overview of index \(overviews.count - 1)")
+    }
+
+    // Block leaders, trailers, order and interleaved masks, where the ghost area declares them.
+    if rowMajor || leader || trailer || interleavedMask {
+      for (level, image) in ([main] + overviews).enumerated() {
+        let name = level == 0 ? "Band" : "Overview \(level - 1)"
+        let mask = interleavedMask ? masks.first { $0.width == image.width && $0.height == image.height } : nil
+        try checkBlocks(image, mask: mask, name: name, rowMajor: rowMajor, leader: leader, trailer: trailer, reader: reader, into: &result)
+      }
+    }
+
+    result.details = [
+      ("bigtiff", .bool(tiff.bigTIFF)),
+      ("tiled", .bool(main.tiled)),
+      ("block_size", .array([.int(main.blockWidth), .int(main.blockHeight)])),
+      ("overview_count", .int(overviews.count)),
+      ("mask", .bool(!masks.isEmpty)),
+      ("ifd_offsets", .object([("main", .int(Int(main.offset)))] + overviews.enumerated().map { ("overview_\($0.offset)", .int(Int($0.element.offset))) })),
+      ("data_offsets", .object([("main", .int(Int(dataOffsets[0])))] + dataOffsets.dropFirst().enumerated().map { ("overview_\($0.offset)", .int(Int($0.element))) })),
+      ("ghost_metadata", tiff.ghostText.map { .string($0) } ?? .null),
+    ]
+    return result
+  }
+
+  /// The first non-empty block of band 1, in row-major order (0 when every block is empty).
+  static func firstBlockOffset(_ image: TIFFStructure.Image) -> UInt64 {
+    let count = Swift.min(image.firstBandBlockCount, image.blockOffsets.count)
+    return image.blockOffsets.prefix(count).first { $0 != 0 } ?? 0
+  }
+
+  static func checkBlocks(
+    _ image: TIFFStructure.Image, mask: TIFFStructure.Image?, name: String, rowMajor: Bool, leader: Bool, trailer: Bool,
+    reader: ByteReader, into result: inout COGValidation
+  ) throws {
+    let bands = image.planarConfiguration == 2 ? image.samplesPerPixel : 1
+    let perBand = image.firstBandBlockCount
+    for band in 0..<bands {
+      let label = bands > 1 ? "\(name) \(band + 1)" : name
+      var last: UInt64 = 0
+      var reported = 0
+      for block in 0..<perBand {
+        let index = band * perBand + block
+        guard index < image.blockOffsets.count, index < image.blockByteCounts.count else { break }
+        var offset = image.blockOffsets[index]
+        let count = image.blockByteCounts[index]
+        let (x, y) = (block % image.blocksAcross, block / image.blocksAcross)
+        func fail(_ text: String) {
+          // One file can have thousands of bad blocks; the first few say enough.
+          if reported < 5 { result.errors.append(text) }
+          reported += 1
+        }
+        if offset > 0 {
+          if rowMajor && offset < last { fail("\(label): offset of block (\(x), \(y)) is smaller than previous block") }
+          if leader, offset >= 4 {
+            let size = UInt64(try reader.u32(at: offset - 4))
+            if size != count { fail("\(label): for block (\(x), \(y)), size in leader bytes is \(size) instead of \(count)") }
+          }
+          if trailer, count >= 4 {
+            let bytes = try reader.bytes(at: offset + count - 4, count: 8)
+            if bytes.count < 8 || Array(bytes[0..<4]) != Array(bytes[4..<8]) {
+              fail("\(label): for block (\(x), \(y)), trailer bytes are invalid")
+            }
+          }
+        }
+        if let mask, band == 0, block < mask.blockOffsets.count {
+          let maskOffset = mask.blockOffsets[block]
+          if offset > 0 && maskOffset > 0 {
+            let expected = offset + count + (leader ? 4 : 0) + (trailer ? 4 : 0)
+            if maskOffset != expected { fail("Mask of \(label): for block (\(x), \(y)), offset is \(maskOffset), whereas \(expected) was expected") }
+          } else if offset == 0 && maskOffset > 0 {
+            if rowMajor && maskOffset < last { fail("Mask of \(label): offset of block (\(x), \(y)) is smaller than previous block") }
+            offset = maskOffset
+          }
+        }
+        last = offset
+      }
+      if reported > 5 { result.errors.append("\(label): \(reported - 5) more block errors") }
+    }
+  }
+}
