@@ -33,7 +33,7 @@ let package = Package(
     // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
     .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport"),
     .testTarget(name: "GDALTests", dependencies: ["GDAL", "CGDAL", "TestSupport"]),
-    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL", "TestSupport"]),
+    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL", "CGDAL", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["tessera", "GDAL", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]

@@ -54,11 +54,15 @@ public enum COGValidator {
     guard let main = imagery.first, !main.isOverview else {
       throw TesseraError(.dataError, "\(path) has no full-resolution image")
     }
-    let overviews = Array(imagery.dropFirst()).filter(\.isOverview)
+    var overviews = Array(imagery.dropFirst()).filter(\.isOverview)
     let masks = tiff.images.filter(\.isMask)
 
     if FileManager.default.fileExists(atPath: path + ".ovr") {
       result.errors.append("Overviews found in external .ovr file. They should be internal")
+      // GDAL counts the .ovr file's images as the band's overviews, offsets and all; so do we.
+      if let external = try? TIFFStructure.read(path: path + ".ovr") {
+        overviews += external.images.filter { !$0.isMask }
+      }
     }
     if main.width > 512 || main.height > 512 {
       if !main.tiled && main.blockWidth == main.width && main.blockWidth > 1024 {
@@ -115,11 +119,18 @@ public enum COGValidator {
     }
 
     // Block leaders, trailers, order and interleaved masks, where the ghost area declares them.
+    // As GDAL's script does: band 1 of each level, then that level's internal mask on its own.
     if rowMajor || leader || trailer || interleavedMask {
       for (level, image) in ([main] + overviews).enumerated() {
-        let name = level == 0 ? "Band" : "Overview \(level - 1)"
-        let mask = interleavedMask ? masks.first { $0.width == image.width && $0.height == image.height } : nil
-        try checkBlocks(image, mask: mask, name: name, rowMajor: rowMajor, leader: leader, trailer: trailer, reader: reader, into: &result)
+        let name = level == 0 ? "Main resolution image" : "Overview \(level - 1)"
+        let mask = masks.first { $0.width == image.width && $0.height == image.height }
+        try checkBlocks(image, mask: interleavedMask ? mask : nil, name: name, rowMajor: rowMajor, leader: leader,
+                        trailer: trailer, reader: reader, into: &result)
+        if let mask {
+          let maskName = level == 0 ? "Mask band of main resolution image" : "Mask band of overview \(level - 1)"
+          try checkBlocks(mask, mask: nil, name: maskName, rowMajor: rowMajor, leader: leader, trailer: trailer,
+                          reader: reader, into: &result)
+        }
       }
     }
 
@@ -146,49 +157,43 @@ public enum COGValidator {
     _ image: TIFFStructure.Image, mask: TIFFStructure.Image?, name: String, rowMajor: Bool, leader: Bool, trailer: Bool,
     reader: ByteReader, into result: inout COGValidation
   ) throws {
-    let bands = image.planarConfiguration == 2 ? image.samplesPerPixel : 1
-    let perBand = image.firstBandBlockCount
-    for band in 0..<bands {
-      let label = bands > 1 ? "\(name) \(band + 1)" : name
-      var last: UInt64 = 0
-      var reported = 0
-      for block in 0..<perBand {
-        let index = band * perBand + block
-        guard index < image.blockOffsets.count, index < image.blockByteCounts.count else { break }
-        var offset = image.blockOffsets[index]
-        let count = image.blockByteCounts[index]
-        let (x, y) = (block % image.blocksAcross, block / image.blocksAcross)
-        func fail(_ text: String) {
-          // One file can have thousands of bad blocks; the first few say enough.
-          if reported < 5 { result.errors.append(text) }
-          reported += 1
-        }
-        if offset > 0 {
-          if rowMajor && offset < last { fail("\(label): offset of block (\(x), \(y)) is smaller than previous block") }
-          if leader, offset >= 4 {
-            let size = UInt64(try reader.u32(at: offset - 4))
-            if size != count { fail("\(label): for block (\(x), \(y)), size in leader bytes is \(size) instead of \(count)") }
-          }
-          if trailer, count >= 4 {
-            let bytes = try reader.bytes(at: offset + count - 4, count: 8)
-            if bytes.count < 8 || Array(bytes[0..<4]) != Array(bytes[4..<8]) {
-              fail("\(label): for block (\(x), \(y)), trailer bytes are invalid")
-            }
-          }
-        }
-        if let mask, band == 0, block < mask.blockOffsets.count {
-          let maskOffset = mask.blockOffsets[block]
-          if offset > 0 && maskOffset > 0 {
-            let expected = offset + count + (leader ? 4 : 0) + (trailer ? 4 : 0)
-            if maskOffset != expected { fail("Mask of \(label): for block (\(x), \(y)), offset is \(maskOffset), whereas \(expected) was expected") }
-          } else if offset == 0 && maskOffset > 0 {
-            if rowMajor && maskOffset < last { fail("Mask of \(label): offset of block (\(x), \(y)) is smaller than previous block") }
-            offset = maskOffset
-          }
-        }
-        last = offset
-      }
-      if reported > 5 { result.errors.append("\(label): \(reported - 5) more block errors") }
+    var last: UInt64 = 0
+    var reported = 0
+    func fail(_ text: String) {
+      // A damaged file can have thousands of bad blocks; the first few say enough.
+      if reported < 5 { result.errors.append(text) }
+      reported += 1
     }
+    for block in 0..<image.firstBandBlockCount {
+      guard block < image.blockOffsets.count, block < image.blockByteCounts.count else { break }
+      var offset = image.blockOffsets[block]
+      let count = image.blockByteCounts[block]
+      let (x, y) = (block % image.blocksAcross, block / image.blocksAcross)
+      if offset > 0 {
+        if rowMajor && offset < last { fail("\(name): offset of block (\(x), \(y)) is smaller than previous block") }
+        if leader, offset >= 4 {
+          let size = UInt64(try reader.u32(at: offset - 4))
+          if size != count { fail("\(name): for block (\(x), \(y)), size in leader bytes is \(size) instead of \(count)") }
+        }
+        if trailer, count >= 4 {
+          let bytes = try reader.bytes(at: offset + count - 4, count: 8)
+          if bytes.count < 8 || Array(bytes[0..<4]) != Array(bytes[4..<8]) {
+            fail("\(name): for block (\(x), \(y)), trailer bytes are invalid")
+          }
+        }
+      }
+      if let mask, block < mask.blockOffsets.count {
+        let maskOffset = mask.blockOffsets[block]
+        if offset > 0 && maskOffset > 0 {
+          let expected = offset + count + (leader ? 4 : 0) + (trailer ? 4 : 0)
+          if maskOffset != expected { fail("Mask of \(name): for block (\(x), \(y)), offset is \(maskOffset), whereas \(expected) was expected") }
+        } else if offset == 0 && maskOffset > 0 {
+          if rowMajor && maskOffset < last { fail("Mask of \(name): offset of block (\(x), \(y)) is smaller than previous block") }
+          offset = maskOffset
+        }
+      }
+      last = offset
+    }
+    if reported > 5 { result.errors.append("\(name): \(reported - 5) more block errors") }
   }
 }

@@ -1,0 +1,188 @@
+import Foundation
+import CGDAL
+import GDAL
+import TestSupport
+import XCTest
+
+@testable import TesseraCore
+
+/// validate-cog against GDAL's validate_cloud_optimized_geotiff.py, and cog-export's outputs.
+final class COGTests: XCTestCase {
+  var dir: TemporaryDirectory!
+  override func setUpWithError() throws { dir = try TemporaryDirectory() }
+  override func tearDown() { dir.remove() }
+
+  /// GDAL's own validator (python3-gdal), with the full block check.
+  func gdalVerdict(_ path: String) throws -> (errors: [String], ifd: [String: Int], data: [String: Int]) {
+    let script = """
+      import json
+      from osgeo import gdal
+      from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
+      gdal.UseExceptions()
+      result = validate(\(String(reflecting: path)), full_check=True)
+      warnings, errors, details = result if len(result) == 3 else ([],) + tuple(result)
+      print(json.dumps({"errors": errors, "ifd": details.get("ifd_offsets", {}), "data": details.get("data_offsets", {})}))
+      """
+    let object = try Oracle.python(script) as? [String: Any] ?? [:]
+    return (object["errors"] as? [String] ?? [], object["ifd"] as? [String: Int] ?? [:], object["data"] as? [String: Int] ?? [:])
+  }
+
+  func assertAgrees(_ path: String, valid: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+    let ours = try COGValidator.validate(path: path)
+    let theirs = try gdalVerdict(path)
+    XCTAssertEqual(ours.isValid(strict: false), valid, "\(path): \(ours.errors)", file: file, line: line)
+    XCTAssertEqual(theirs.errors.isEmpty, valid, "GDAL on \(path): \(theirs.errors)", file: file, line: line)
+    XCTAssertEqual(Set(ours.errors), Set(theirs.errors), path, file: file, line: line)
+    let details = Dictionary(ours.details.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+    if case .object(let ifd)? = details["ifd_offsets"] {
+      XCTAssertEqual(Dictionary(ifd.compactMap { k, v in if case .int(let i) = v { return (k, i) } else { return nil } }, uniquingKeysWith: { a, _ in a }), theirs.ifd, file: file, line: line)
+    }
+    if case .object(let data)? = details["data_offsets"] {
+      XCTAssertEqual(Dictionary(data.compactMap { k, v in if case .int(let i) = v { return (k, i) } else { return nil } }, uniquingKeysWith: { a, _ in a }), theirs.data, file: file, line: line)
+    }
+  }
+
+  func testReferenceCOGsAreValid() throws {
+    for path in ["rasterio/cogeo.tif", "rio-tiler/cog.tif", "rio-tiler/mosaic_cog1.tif", "rio-tiler/mosaic_cog2.tif"] {
+      try assertAgrees(Fixture.path(path), valid: true)
+    }
+  }
+
+  func testStripedGeoTIFFIsInvalid() throws {
+    try assertAgrees(Fixture.rgbByte, valid: false)
+    let ours = try COGValidator.validate(path: Fixture.rgbByte)
+    XCTAssertFalse(ours.warnings.isEmpty, "no overviews on a 791 px image should warn")
+  }
+
+  func testTiledGeoTIFFWithExternalOverviewsIsInvalid() throws {
+    let path = dir.file("tiled.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-co", "TILED=YES", Fixture.rgbByte, path])
+    try Oracle.tool("gdaladdo", ["-q", "-ro", path, "2", "4"])
+    XCTAssertTrue(FileManager.default.fileExists(atPath: path + ".ovr"))
+    try assertAgrees(path, valid: false)
+    XCTAssertTrue(try COGValidator.validate(path: path).errors.contains { $0.contains("external .ovr") })
+  }
+
+  func testCOGEditedInPlaceIsInvalid() throws {
+    let path = dir.file("edited.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-of", "COG", Fixture.rgbByte, path])
+    try assertAgrees(path, valid: true)
+    // Opening a COG for update and writing a block breaks its layout; GDAL says so in the ghost area.
+    let edit = try Dataset.open(path, access: .update)
+    try edit.band(1).write(Window(x: 0, y: 0, width: 4, height: 4), values: [UInt8](repeating: 7, count: 16))
+    try edit.close()
+    try assertAgrees(path, valid: false)
+  }
+
+  func testBigTIFFCOGIsValid() throws {
+    let path = dir.file("big.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-of", "COG", "-co", "BIGTIFF=YES", Fixture.rgbByte, path])
+    try assertAgrees(path, valid: true)
+    XCTAssertTrue(try COGValidator.validate(path: path).details.contains { $0.0 == "bigtiff" && $0.1 == .bool(true) })
+  }
+
+  func testNotATIFFAndMissingFiles() throws {
+    let junk = dir.file("junk.tif")
+    try Data("not a tiff at all".utf8).write(to: URL(fileURLWithPath: junk))
+    XCTAssertThrowsError(try COGValidator.validate(path: junk)) { XCTAssertEqual(($0 as? TesseraError)?.status, .dataError) }
+    XCTAssertThrowsError(try COGValidator.validate(path: dir.file("none.tif"))) { XCTAssertEqual(($0 as? TesseraError)?.status, .noInput) }
+    // A truncated COG: its IFD chain points past the end.
+    let cut = dir.file("cut.tif")
+    try Data(try Data(contentsOf: URL(fileURLWithPath: Fixture.path("rasterio/cogeo.tif"))).prefix(600)).write(to: URL(fileURLWithPath: cut))
+    XCTAssertThrowsError(try COGValidator.validate(path: cut)) { XCTAssertEqual(($0 as? TesseraError)?.status, .dataError) }
+  }
+
+  // MARK: - cog-export
+
+  /// A Float32 raster over 512 px, so it gets overviews.
+  func float32Fixture() throws -> String {
+    let path = dir.file("float32.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-ot", "Float32", "-b", "1", "-scale", "0", "65535", "0", "1", Fixture.path("rio-tiler/mosaic_cog1.tif"), path])
+    return path
+  }
+
+  func export(_ input: String, _ name: String, configure: (inout COGExportRequest) -> Void = { _ in }) throws -> String {
+    var request = COGExportRequest(input: input, output: dir.file(name), write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+    configure(&request)
+    _ = try COGExport.run(request)
+    return request.output
+  }
+
+  func overviewCount(_ path: String) throws -> Int { try Dataset.open(path).band(1).overviewCount }
+
+  func testEveryProfileOnByteUInt16AndFloat32() throws {
+    let inputs = [("byte", Fixture.rgbByte), ("uint16", Fixture.path("rio-tiler/mosaic_cog1.tif")), ("float32", try float32Fixture())]
+    for profile in COGExportRequest.Profile.allCases {
+      for (kind, input) in inputs {
+        let name = "\(profile.rawValue)-\(kind).tif"
+        if profile.isLossy && kind != "byte" {
+          XCTAssertThrowsError(try export(input, name) { $0.profile = profile }) { error in
+            XCTAssertEqual((error as? TesseraError)?.status, .usage, name)
+          }
+          continue
+        }
+        let output = try export(input, name) { $0.profile = profile }
+        XCTAssertTrue(try COGValidator.validate(path: output).isValid(strict: true), name)
+        XCTAssertTrue(try gdalVerdict(output).errors.isEmpty, "GDAL's validator rejects \(name)")
+        if !profile.isLossy {
+          let comparison = try PixelComparison.of(output, input)
+          XCTAssertTrue(comparison.identical, "\(name): \(comparison)")
+        }
+        // GDAL's COG driver, asked the same, makes the same number of overviews.
+        let theirs = dir.file("gdal-\(name)")
+        try Oracle.tool("gdal_translate", ["-q", "-of", "COG", "-co", "COMPRESS=\(profile.compress)", input, theirs])
+        XCTAssertEqual(try overviewCount(output), try overviewCount(theirs), name)
+        XCTAssertGreaterThan(try overviewCount(output), 0, name)
+      }
+    }
+  }
+
+  func testOptionsReachTheDriver() throws {
+    let categorical = Fixture.path("rio-tiler/cog.tif")
+    let noOverviews = try export(Fixture.rgbByte, "none.tif") { $0.overviews = .none }
+    XCTAssertEqual(try overviewCount(noOverviews), 0)
+    XCTAssertFalse(try COGValidator.validate(path: noOverviews).warnings.isEmpty)
+    let one = try export(categorical, "one.tif") { $0.overviews = .count(1); $0.blockSize = 256 }
+    XCTAssertEqual(try overviewCount(one), 1)
+    XCTAssertEqual(try Dataset.open(one).band(1).blockSize.width, 256)
+    let predictor = try export(Fixture.rgbByte, "pred.tif")
+    XCTAssertEqual(try Dataset.open(predictor).metadataItem("PREDICTOR", domain: "IMAGE_STRUCTURE"), "2")
+    let floatPredictor = try export(try float32Fixture(), "pred3.tif")
+    XCTAssertEqual(try Dataset.open(floatPredictor).metadataItem("PREDICTOR", domain: "IMAGE_STRUCTURE"), "3")
+    let masked = try export(Fixture.rgbByte, "mask.tif") { $0.addMask = true }
+    XCTAssertEqual(try Dataset.open(masked).band(1).maskKind, .perDataset)
+    let nodata = try export(Fixture.utmsmall, "nodata.tif") { $0.nodata = .value(255) }
+    XCTAssertEqual(try Dataset.open(nodata).band(1).noDataValue, 255)
+    let web = try export(Fixture.utmsmall, "web.tif") { $0.webOptimized = true }
+    XCTAssertEqual(try Dataset.open(web).spatialReference?.epsg, 3857)
+    let big = try export(Fixture.utmsmall, "bigtiff.tif") { $0.bigTIFF = .yes }
+    XCTAssertTrue(try COGValidator.validate(path: big).details.contains { $0.0 == "bigtiff" && $0.1 == .bool(true) })
+  }
+
+  func testCategoricalOverviewsUseNearest() throws {
+    // A paletted raster: with nearest, every overview value is an index the full image uses;
+    // averaging would invent indices in between.
+    let paletted = dir.file("paletted.tif")
+    try Oracle.tool("rgb2pct.py", ["-n", "32", Fixture.rgbByte, paletted])
+    XCTAssertTrue(try Dataset.open(paletted).band(1).hasColorTable)
+    let output = try export(paletted, "paletted-cog.tif")
+    let ds = try Dataset.open(output)
+    let band = try ds.band(1)
+    let full = Set(try band.read(Window(x: 0, y: 0, width: ds.width, height: ds.height), as: UInt8.self))
+    guard let overview = GDALGetOverview(band.handle, 0) else { return XCTFail("no overview") }
+    let w = Int(GDALGetRasterBandXSize(overview)), h = Int(GDALGetRasterBandYSize(overview))
+    var values = [UInt8](repeating: 0, count: w * h)
+    XCTAssertEqual(GDALRasterIO(overview, GF_Read, 0, 0, Int32(w), Int32(h), &values, Int32(w), Int32(h), GDT_Byte, 0, 0), CE_None)
+    XCTAssertTrue(Set(values).isSubset(of: full), "overview holds values the image does not: \(Set(values).subtracting(full))")
+  }
+
+  func testBadInputs() throws {
+    XCTAssertThrowsError(try export(dir.file("missing.tif"), "x.tif")) { XCTAssertEqual(TesseraError.from($0).status, .noInput) }
+    let corrupt = dir.file("corrupt.tif")
+    try Data((0..<2000).map { UInt8($0 % 251) }).write(to: URL(fileURLWithPath: corrupt))
+    XCTAssertThrowsError(try export(corrupt, "y.tif")) { XCTAssertEqual(TesseraError.from($0).status, .dataError) }
+    try Data("old".utf8).write(to: URL(fileURLWithPath: dir.file("exists.tif")))
+    XCTAssertThrowsError(try export(Fixture.rgbByte, "exists.tif")) { XCTAssertEqual(($0 as? TesseraError)?.status, .cannotCreate) }
+    XCTAssertEqual(dir.contents.sorted(), ["corrupt.tif", "exists.tif"])
+  }
+}
