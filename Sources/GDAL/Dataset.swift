@@ -33,6 +33,9 @@ public final class Dataset {
   /// The name it was opened or created with.
   public let path: String
   public let access: Access
+  /// Datasets this one reads through GDAL handles (a VRT's or warped VRT's sources): they must
+  /// outlive it, so it holds them until it is closed.
+  var dependencies: [Dataset] = []
 
   init(adopting handle: GDALDatasetH, path: String, access: Access) {
     self.handle = handle
@@ -41,6 +44,7 @@ public final class Dataset {
   }
 
   deinit {
+    // Closed before `dependencies` are released (stored properties go after deinit's body).
     if let handle { GDALClose(handle) }
   }
 
@@ -124,6 +128,7 @@ public final class Dataset {
   public func close() throws {
     guard let handle else { return }
     self.handle = nil
+    defer { dependencies = [] }
     try GDALCall.run("closing \(path)") { GDALClose(handle) }
   }
 

@@ -28,7 +28,9 @@ public enum GDALUtilities {
         return GDALTranslate(path, src, options, &usageError)
       }
     }
-    return Dataset(adopting: handle, path: path, access: .update)
+    let result = Dataset(adopting: handle, path: path, access: .update)
+    result.dependencies = [source]
+    return result
   }
 
   /// `gdalwarp` as a library call, to a new file.
@@ -46,7 +48,9 @@ public enum GDALUtilities {
         return GDALWarp(path, nil, Int32(handles.count), &handles, options, &usageError)
       }
     }
-    return Dataset(adopting: handle, path: path, access: .update)
+    let result = Dataset(adopting: handle, path: path, access: .update)
+    result.dependencies = sources
+    return result
   }
 
   /// `gdalbuildvrt` as a library call, from open datasets.
@@ -66,6 +70,7 @@ public enum GDALUtilities {
     }
     guard let handle else { throw GDALCall.error("building \(path)", messages) }
     let dataset = Dataset(adopting: handle, path: path, access: .update)
+    dataset.dependencies = sources
     // gdalbuildvrt leaves out a source it cannot place (another data type, a rotated grid, a
     // different palette) with only a warning. A silently missing input is a wrong result.
     if let skipped = messages.first(where: { $0.severity == .warning && $0.message.contains("Skipping") }) {

@@ -67,7 +67,8 @@ public enum COGExport {
         try GDALUtilities.translate(source, to: staged.path, arguments: args).close()
         feed = try Dataset.open(staged.path)
       }
-      let options = try creationOptions(request, source: feed, categorical: request.categorical || first.hasColorTable)
+      let categorical = request.categorical || first.hasColorTable
+      let options = try creationOptions(request, source: feed, categorical: categorical)
       let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.temporaryPath, options: options, progress: progress)
       try cog.close()
       if request.validate {

@@ -72,6 +72,17 @@ final class MemoryFileTests: XCTestCase {
 }
 
 final class UtilitiesTests: XCTestCase {
+  func testDerivedDatasetKeepsItsSourceAlive() throws {
+    let expected = try Dataset.open(Fixture.utmsmall).band(1).checksum()
+    // The source is a temporary the caller never holds; the VRT must keep it open until closed.
+    let vrt = try GDALUtilities.translate(try Dataset.open(Fixture.utmsmall), to: "", arguments: ["-of", "VRT"])
+    let warped = try GDALUtilities.warp([try Dataset.open(Fixture.utmsmall)], to: "", arguments: ["-of", "VRT"])
+    XCTAssertEqual(try vrt.band(1).checksum(), expected)
+    XCTAssertEqual(try warped.band(1).checksum(), expected)
+    try vrt.close()
+    try warped.close()
+  }
+
   func testBuildVRTFailsInsteadOfSkippingASource() throws {
     let byte = try Dataset.open(Fixture.utmsmall)
     let float = try GDALUtilities.translate(byte, to: "", arguments: ["-of", "MEM", "-ot", "Float32"])
