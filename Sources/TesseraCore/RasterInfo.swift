@@ -58,8 +58,10 @@ public struct RasterInfo {
     }
     compression = dataset.metadataItem("COMPRESSION", domain: "IMAGE_STRUCTURE")
     interleave = dataset.metadataItem("INTERLEAVE", domain: "IMAGE_STRUCTURE")
-    // GDAL's GTiff driver recognises the COG ghost header and reports LAYOUT=COG.
-    isCOG = dataset.metadataItem("LAYOUT", domain: "IMAGE_STRUCTURE") == "COG"
+    // The layout itself decides (validate-cog's rules), not GDAL's LAYOUT=COG marker, which
+    // COGs written by other tools lack.
+    isCOG = dataset.driverName == "GTiff" && FileManager.default.fileExists(atPath: dataset.path)
+      && ((try? COGValidator.validate(path: dataset.path).isValid(strict: false)) ?? false)
     subdatasets = dataset.subdatasets
 
     var bands: [Band] = []
