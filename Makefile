@@ -32,15 +32,27 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
+DEMO_DIR ?= .demo
 demo: build
-	@echo "== tessera info on a Landsat scene (rasterio's RGB.byte.tif), with statistics"
+	@mkdir -p $(DEMO_DIR)
+	@echo "== 1. describe a Landsat scene (rasterio's RGB.byte.tif), with exact statistics"
 	$(RELEASE) info Fixtures/rasterio/RGB.byte.tif --stats
 	@echo
-	@echo "== a Sentinel-2 L2A product: its subdatasets"
-	$(RELEASE) info Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE/MTD_MSIL2A.xml
+	@echo "== 2. mosaic its four quadrants back into one raster (later inputs win; nodata never does)"
+	$(RELEASE) mosaic 'Fixtures/rasterio/rgb?.tif' -o $(DEMO_DIR)/rgb-mosaic.tif --overwrite
 	@echo
-	@echo "== the same as JSON, for scripts"
-	$(RELEASE) info Fixtures/gdal_autotest/utmsmall.tif --json
+	@echo "== 3. reproject it to CGCS2000, bilinear"
+	$(RELEASE) reproject $(DEMO_DIR)/rgb-mosaic.tif $(DEMO_DIR)/rgb-cgcs2000.tif --dst-crs cgcs2000 --resampling bilinear --overwrite
+	@echo
+	@echo "== 4. export a Cloud Optimized GeoTIFF (the final copy), then validate it"
+	$(RELEASE) cog-export $(DEMO_DIR)/rgb-cgcs2000.tif $(DEMO_DIR)/rgb-cog.tif --profile zstd --overwrite
+	$(RELEASE) validate-cog $(DEMO_DIR)/rgb-cog.tif
+	@echo
+	@echo "== 5. the report a script would read"
+	$(RELEASE) info $(DEMO_DIR)/rgb-cog.tif --json | head -40
+	@echo
+	@echo "== and a Sentinel-2 L2A product's subdatasets"
+	$(RELEASE) info Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE/MTD_MSIL2A.xml
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -67,4 +79,4 @@ bench-large: build bench-deps
 	cd Benchmarks && /usr/bin/python3 bench.py --large --runs 1
 
 clean:
-	rm -rf .build
+	rm -rf .build $(DEMO_DIR)

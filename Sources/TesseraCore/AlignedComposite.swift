@@ -95,7 +95,7 @@ struct AlignedComposite {
     let n = window.pixelCount
     let bandCount = bands.count
     let fillValue = T(rasterValue: fill)
-    try worker.window.withUnsafeMutableBytes { raw in
+    worker.window.withUnsafeMutableBytes { raw in
       let out = raw.bindMemory(to: T.self)
       for i in 0..<(n * bandCount) { out[i] = fillValue }
     }
