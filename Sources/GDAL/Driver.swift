@@ -17,13 +17,4 @@ public struct Driver {
   public func metadataItem(_ name: String) -> String? {
     GDALGetMetadataItem(handle, name, nil).map { String(cString: $0) }
   }
-
-  /// The creation options this driver documents, as GDAL's XML.
-  public var creationOptionList: String { metadataItem(GDAL_DMD_CREATIONOPTIONLIST) ?? "" }
-
-  /// Whether a creation option list passes the driver's own validation.
-  public func validate(creationOptions: [String]) -> Bool {
-    let list = CStringList(creationOptions)
-    return GDALCall.capturing { GDALValidateCreationOptions(handle, list.pointer) }.value != 0
-  }
 }

@@ -49,14 +49,4 @@ public enum GDALEnvironment {
     }
     return try body()
   }
-
-  /// The short names of every registered raster driver.
-  public static var rasterDrivers: [String] {
-    bootstrap()
-    return (0..<GDALGetDriverCount()).compactMap { i in
-      guard let driver = GDALGetDriver(i) else { return nil }
-      guard GDALGetMetadataItem(driver, GDAL_DCAP_RASTER, nil) != nil else { return nil }
-      return String(cString: GDALGetDriverShortName(driver))
-    }
-  }
 }

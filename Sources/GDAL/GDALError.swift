@@ -78,7 +78,8 @@ private let strayHandler: CPLErrorHandler = { errClass, number, text in
   case .warning:
     GDALWarnings.shared.record(message(text))
   case .failure, .fatal:
-    GDALWarnings.shared.recordStrayFailure(GDALMessage(severity: severity, number: number, message: message(text)))
+    // A worker thread's failure normally fails the call that started it too; say it anyway.
+    GDALWarnings.shared.record("GDAL worker: " + message(text))
   }
 }
 
@@ -148,17 +149,11 @@ public final class GDALWarnings: @unchecked Sendable {
   public static let shared = GDALWarnings()
   private let lock = NSLock()
   private var items: [String] = []
-  private var stray: [GDALMessage] = []
 
   public func record(_ text: String) {
     lock.lock(); defer { lock.unlock() }
     // GDAL repeats some warnings per block; one of each is enough.
     if !items.contains(text) { items.append(text) }
-  }
-
-  func recordStrayFailure(_ message: GDALMessage) {
-    lock.lock(); defer { lock.unlock() }
-    stray.append(message)
   }
 
   /// All warnings so far, without removing them.
@@ -167,15 +162,8 @@ public final class GDALWarnings: @unchecked Sendable {
     return items
   }
 
-  /// Failures reported on GDAL's own worker threads, where no capture was pushed.
-  public var strayFailures: [GDALMessage] {
-    lock.lock(); defer { lock.unlock() }
-    return stray
-  }
-
   public func reset() {
     lock.lock(); defer { lock.unlock() }
     items.removeAll()
-    stray.removeAll()
   }
 }

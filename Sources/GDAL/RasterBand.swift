@@ -141,21 +141,6 @@ public final class RasterBand {
     try values.withUnsafeBufferPointer { try write(window, from: $0) }
   }
 
-  /// Exact statistics over the valid pixels, computed block by block by GDAL.
-  /// nil when the band has no valid pixel.
-  public func computeStatistics(approximate: Bool = false, progress: ProgressHandler? = nil) throws -> BandStatistics? {
-    var minV = 0.0, maxV = 0.0, mean = 0.0, std = 0.0
-    let (status, messages) = withProgress(progress) { fn, data in
-      GDALCall.capturing {
-        GDALComputeRasterStatistics(handle, approximate ? 1 : 0, &minV, &maxV, &mean, &std, fn, data)
-      }
-    }
-    if status == CE_None { return BandStatistics(min: minV, max: maxV, mean: mean, stddev: std) }
-    // GDAL fails with this text when every pixel is nodata; that is an answer, not an error.
-    if messages.contains(where: { $0.message.contains("no valid pixels") }) { return nil }
-    throw GDALCall.error("computing statistics of band \(index) of \(dataset.path)", messages)
-  }
-
   /// GDAL's checksum of the band (as `gdalinfo -checksum`).
   public func checksum(_ window: Window? = nil) throws -> Int {
     let w = window ?? Window(x: 0, y: 0, width: width, height: height)

@@ -102,13 +102,6 @@ public final class SpatialReference {
     return String(cString: text)
   }
 
-  public var proj4: String? {
-    var text: UnsafeMutablePointer<CChar>?
-    let status = GDALCall.capturing { OSRExportToProj4(handle, &text) }.value
-    defer { VSIFree(text) }
-    guard status == OGRERR_NONE, let text else { return nil }
-    return String(cString: text)
-  }
 }
 
 /// Bounds in some CRS, minx/miny/maxx/maxy.

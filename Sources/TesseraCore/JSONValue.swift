@@ -26,13 +26,6 @@ public indirect enum JSONValue: Equatable, Sendable {
     return pairs.first(where: { $0.0 == key })?.1
   }
 
-  /// Returns a copy with `key` set (replaced in place, or appended).
-  public func setting(_ key: String, _ value: JSONValue) -> JSONValue {
-    guard case .object(var pairs) = self else { return self }
-    if let i = pairs.firstIndex(where: { $0.0 == key }) { pairs[i].1 = value } else { pairs.append((key, value)) }
-    return .object(pairs)
-  }
-
   public func serialized(pretty: Bool = false) -> String {
     var out = ""
     write(to: &out, pretty: pretty, indent: 0)

@@ -52,28 +52,4 @@ struct NodataScan {
     if let failure { throw failure }
     return merged
   }
-
-  /// Stops at the first nodata pixel. Reads through `dataset`'s own handle, so the blocks are in
-  /// GDAL's cache for whatever reads them next.
-  static func scan(_ dataset: Dataset, bands: [Int], nodata: Double) throws -> NodataScan {
-    var result = NodataScan()
-    for index in bands {
-      let band = try dataset.band(index)
-      let plan = WindowPlan(band: band)
-      var buffer = [Double](repeating: 0, count: plan.windowWidth * plan.windowHeight)
-      for window in plan {
-        try buffer.withUnsafeMutableBufferPointer { try band.read(window, into: $0) }
-        var lo = result.min, hi = result.max
-        for i in 0..<window.pixelCount {
-          let v = buffer[i]
-          if v == nodata || v.isNaN { result.hasNodataPixel = true; return result }
-          if v < lo { lo = v }
-          if v > hi { hi = v }
-        }
-        result.min = lo
-        result.max = hi
-      }
-    }
-    return result
-  }
 }
