@@ -69,8 +69,16 @@ public enum COGExport {
       }
       let categorical = request.categorical || first.hasColorTable
       let options = try creationOptions(request, source: feed, categorical: categorical)
-      let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.temporaryPath, options: options, progress: progress)
-      try cog.close()
+      // How Tessera feeds the driver: overview resampling on every thread (GDAL_NUM_THREADS, set
+      // from --threads), and the driver's temporary overview file, which it compresses with ZSTD
+      // at level 9 and reads back once, compressed at level 1 instead. That file is lossless and
+      // never part of the output, which stays byte for byte what the driver writes anyway. The
+      // level is left alone when the output itself is ZSTD, where it could reach its overviews.
+      let fastTemporary = ![.zstd, .lercZstd].contains(request.profile)
+      try GDALEnvironment.withConfig(fastTemporary ? ["ZSTD_LEVEL_OVERVIEW": "1"] : [:]) {
+        let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.temporaryPath, options: options, progress: progress)
+        try cog.close()
+      }
       if request.validate {
         let result = try COGValidator.validate(path: target.temporaryPath)
         guard result.isValid(strict: false) else {
