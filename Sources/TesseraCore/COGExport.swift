@@ -54,6 +54,7 @@ public enum COGExport {
     }
     let first = try source.band(1)
     let target = try OutputTarget(path: request.output, inputs: [request.input], overwrite: request.write.overwrite)
+    request.write.processing.capCache(mb: 512)
     let staged = MemoryFile(name: "cog-source.vrt")
     defer { staged.remove() }
     var validation: COGValidation?

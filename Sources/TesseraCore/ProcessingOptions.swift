@@ -28,6 +28,15 @@ public struct ProcessingOptions: Sendable {
     GDALEnvironment.cacheBytes = Swift.max(128, 64 * threads) * 1024 * 1024
   }
 
+  /// Caps GDAL's block cache (default: 5 % of RAM) at `mb`, unless the user chose --cache-mb.
+  /// For copies whose source is read twice (the COG driver's overview pass, then the final
+  /// copy): a cache that holds a small source whole helps, one that grows with a large source
+  /// only adds memory, since such a source is read from disk on both passes anyway.
+  public func capCache(mb: Int) {
+    guard cacheMB == nil else { return }
+    GDALEnvironment.cacheBytes = Swift.min(GDALEnvironment.cacheBytes, mb * 1024 * 1024)
+  }
+
   /// Physical memory in bytes.
   public static var physicalMemory: UInt64 { ProcessInfo.processInfo.physicalMemory }
 }
