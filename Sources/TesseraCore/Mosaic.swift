@@ -267,7 +267,7 @@ public enum Mosaic {
         try GDALUtilities.translate(vrt, to: target.temporaryPath, arguments: translate).close()
         return
       }
-      let output = try createLike(vrt, path: target.temporaryPath, bands: vrt.bandCount, type: type, write: request.write)
+      let output = try OutputRaster.create(like: vrt, path: target.temporaryPath, bands: vrt.bandCount, type: type, write: request.write)
       let threads = request.write.processing.threads
       if let placements = try AlignedComposite.plan(sources: ordered, grid: vrt, bands: bands, srcNodata: request.srcNodata) {
         let fill = try vrt.band(1).noDataValue ?? 0
@@ -318,31 +318,5 @@ public enum Mosaic {
     var args: [String] = []
     for b in bands { args += ["-b", "\(b)"] }
     return try GDALUtilities.buildVRT([source], to: "", arguments: args)
-  }
-
-  /// A GTiff with `template`'s grid, CRS, nodata, band descriptions and colour interpretation.
-  static func createLike(_ template: Dataset, path: String, bands: Int, type: DataType, write: WriteOptions,
-                         nodata: NodataSetting? = nil) throws -> Dataset {
-    let output = try Dataset.create(
-      driver: "GTiff", path: path, width: template.width, height: template.height, bands: bands, type: type,
-      options: write.resolvedCreationOptions(for: type))
-    if let gt = template.geoTransform { try output.setGeoTransform(gt) }
-    try output.setSpatialReference(template.spatialReference)
-    for i in 1...bands {
-      let out = try output.band(i)
-      if i <= template.bandCount {
-        let src = try template.band(i)
-        if let nodata {
-          if case .value(let v) = nodata { try out.setNoDataValue(v) }
-        } else if let v = src.noDataValue {
-          try out.setNoDataValue(v)
-        }
-        if !src.description.isEmpty { out.setDescription(src.description) }
-        out.copyPresentation(from: src)
-      } else if case .value(let v)? = nodata {
-        try out.setNoDataValue(v)
-      }
-    }
-    return output
   }
 }

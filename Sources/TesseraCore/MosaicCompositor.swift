@@ -48,7 +48,7 @@ struct MosaicCompositor {
     let nodata = outputNodata()
     let target = try OutputTarget(path: request.output, inputs: request.inputs, overwrite: request.write.overwrite)
     try writing(target) {
-      let output = try Mosaic.createLike(grid, path: target.temporaryPath, bands: bands.count, type: outputType,
+      let output = try OutputRaster.create(like: grid, path: target.temporaryPath, bands: bands.count, type: outputType,
                                          write: request.write, nodata: nodata)
       try composite(aligned, into: output, nodata: nodata, progress: progress)
       try output.close()

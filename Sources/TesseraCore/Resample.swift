@@ -104,35 +104,12 @@ public enum Resample {
     request.write.processing.applyStreamingCache()
     let bands = Array(1...source.bandCount)
     try writing(target) {
-      let output = try Dataset.create(
-        driver: "GTiff", path: target.temporaryPath, width: grid.width, height: grid.height, bands: bands.count, type: type,
-        options: request.write.resolvedCreationOptions(for: type))
-      try output.setGeoTransform(grid.geoTransform)
-      try output.setSpatialReference(source.spatialReference)
-      for b in bands {
-        let (src, dst) = (try source.band(b), try output.band(b))
-        if let nodata = src.noDataValue { try dst.setNoDataValue(nodata) }
-        if !src.description.isEmpty { dst.setDescription(src.description) }
-        dst.copyPresentation(from: src)
-      }
-      let windows = try WindowPipeline.rows(of: output, bytesPerPixel: bands.count * type.byteSize * grid.factorX * grid.factorY)
-      let capacity = (windows.map(\.pixelCount).max() ?? 0) * bands.count * type.byteSize
-      struct Reader { let dataset: Dataset; var buffer: [UInt8] }
-      var pipeline = WindowPipeline(windows: windows, workers: request.write.processing.threads)
-      pipeline.ordered = false
-      let method = request.resampling.rawValue
-      try pipeline.run(
-        makeState: { Reader(dataset: try Dataset.open(request.input), buffer: [UInt8](repeating: 0, count: capacity)) },
-        compute: { reader, w in
-          let footprint = Window(x: w.x * grid.factorX, y: w.y * grid.factorY, width: w.width * grid.factorX, height: w.height * grid.factorY)
-          let dataset = reader.dataset
-          try reader.buffer.withUnsafeMutableBytes {
-            try dataset.read(footprint, resampledTo: (w.width, w.height), resampling: method, bands: bands, type: type, into: $0)
-          }
-        },
-        write: { reader, w in
-          try reader.buffer.withUnsafeBytes { try output.write(w, bands: bands, type: type, from: $0) }
-        },
+      let output = try OutputRaster.create(
+        path: target.temporaryPath, width: grid.width, height: grid.height, geoTransform: grid.geoTransform,
+        bandsFrom: source, bands: bands.count, type: type, write: request.write)
+      try RasterCopy.copy(
+        source: request.input, bands: bands, to: output, type: type, threads: request.write.processing.threads,
+        decimation: .init(factorX: grid.factorX, factorY: grid.factorY, method: request.resampling.rawValue),
         progress: progress)
       try output.close()
     }

@@ -66,8 +66,7 @@ struct WarpJob {
     switch type {
     case .float32: fits = Double(Float(nodata)) == nodata
     case .float64: fits = true
-    default: fits = nodata == nodata.rounded() && Double(Int64(exactly: nodata) ?? Int64.max) == nodata
-        && WarpJob.integerRange(type).contains(nodata)
+    default: fits = nodata == nodata.rounded() && WarpJob.integerRange(type).contains(nodata)
     }
     guard fits else { return nil }
     let scan = try NodataScan.scan(path: source.path, bands: bands, nodata: nodata, threads: write.processing.threads)
