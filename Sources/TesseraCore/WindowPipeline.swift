@@ -31,14 +31,16 @@ struct WindowPipeline {
   ///   - makeState: opens what one worker needs (called on the worker's thread).
   ///   - compute: fills the worker's buffer for a window (runs concurrently with other workers).
   ///   - write: writes a computed window (runs alone, in window order).
+  ///   - finish: hands back a worker's state when it has no more windows (on its thread).
   func run<State>(
     makeState: () throws -> State,
     compute: (inout State, Window) throws -> Void,
     write: (inout State, Window) throws -> Void,
-    progress: ProgressHandler?
+    progress: ProgressHandler?,
+    finish: ((inout State) -> Void)? = nil
   ) throws {
     if !ordered {
-      return try runUnordered(makeState: makeState, compute: compute, write: write, progress: progress)
+      return try runUnordered(makeState: makeState, compute: compute, write: write, progress: progress, finish: finish)
     }
     let count = windows.count
     let workerCount = Swift.max(1, Swift.min(workers, count))
@@ -54,6 +56,7 @@ struct WindowPipeline {
         turn.lock(); failure = failure ?? error; turn.broadcast(); turn.unlock()
         return
       }
+      defer { finish?(&state) }
       var index = worker
       while index < count {
         let window = windows[index]
@@ -90,7 +93,8 @@ struct WindowPipeline {
     makeState: () throws -> State,
     compute: (inout State, Window) throws -> Void,
     write: (inout State, Window) throws -> Void,
-    progress: ProgressHandler?
+    progress: ProgressHandler?,
+    finish: ((inout State) -> Void)?
   ) throws {
     let count = windows.count
     let runLength = Swift.max(1, Swift.min(run, count / Swift.max(1, workers * 2)))
@@ -109,6 +113,7 @@ struct WindowPipeline {
         lock.lock(); failure = failure ?? error; lock.unlock()
         return
       }
+      defer { finish?(&state) }
       while true {
         lock.lock()
         if failure != nil || nextRun >= runs.count { lock.unlock(); return }

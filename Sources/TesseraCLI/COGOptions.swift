@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+/// The COG options of cog-export, shared by every command that can end in a COG.
+struct COGOptions: ParsableArguments {
+  @Option(help: "Compression: deflate, zstd, lzw, lzma, webp, jpeg, lerc, lerc_deflate, lerc_zstd or raw (default: deflate).")
+  var profile: COGExportRequest.Profile = .deflate
+  @Option(help: "Compression level.") var level: Int?
+  @Option(help: "Quality for jpeg and webp (1-100).") var quality: Int?
+  @Option(help: "auto, none, 2 or 3 (default: auto).") var predictor: COGExportRequest.Predictor = .auto
+  @Option(help: "Tile size: 256, 512 or 1024 (default: 512).") var blocksize: Int = 512
+  @Option(help: ArgumentHelp("auto, none, or how many (default: auto).", valueName: "auto|none|N")) var overviews: String = "auto"
+  @Option(name: .customLong("overview-resampling"), help: "Overview resampling (default: nearest if categorical, else average).")
+  var overviewResampling: Resampling?
+  @Flag(help: "The data are classes: overviews use nearest.") var categorical = false
+  @Flag(name: .customLong("web-optimized"), help: "Tile on the GoogleMapsCompatible (web mercator) grid.") var webOptimized = false
+  @Flag(name: .customLong("add-mask"), help: "Write an internal mask from band 1's nodata.") var addMask = false
+  @Option(help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting?
+  @Option(help: "auto, yes or no (default: auto, from the estimated size).") var bigtiff: COGExportRequest.BigTIFF = .auto
+  @Flag(name: .customLong("no-validate"), help: "Skip the validation of the output.") var noValidate = false
+
+
+  func validate() throws {
+    guard [256, 512, 1024].contains(blocksize) else { throw ValidationError("--blocksize takes 256, 512 or 1024") }
+    _ = try parsedOverviews()
+    if let quality, !(1...100).contains(quality) { throw ValidationError("--quality takes 1 to 100") }
+  }
+
+  func parsedOverviews() throws -> COGExportRequest.Overviews {
+    switch overviews.lowercased() {
+    case "auto": return .auto
+    case "none": return .none
+    default:
+      guard let n = Int(overviews), n >= 0 else { throw ValidationError("--overviews takes auto, none or a count") }
+      return .count(n)
+    }
+  }
+
+  func apply(to request: inout COGExportRequest) throws {
+    request.profile = profile
+    request.level = level
+    request.quality = quality
+    request.predictor = predictor
+    request.blockSize = blocksize
+    request.overviews = try parsedOverviews()
+    request.overviewResampling = overviewResampling
+    request.categorical = categorical
+    request.webOptimized = webOptimized
+    request.addMask = addMask
+    request.nodata = nodata
+    request.bigTIFF = bigtiff
+    request.validate = !noValidate
+  }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+extension MergeMemfileRequest.Staging: ExpressibleByArgument {}
+
+struct MergeMemfileCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "merge-memfile",
+    abstract: "Merge Sentinel-2 products' bands through in-memory staging, optionally to a COG.",
+    discussion: """
+      PRODUCT is a .SAFE folder, a .zip of one (read through /vsizip/, never unpacked), an \
+      MTD_MSIL2A.xml or MTD_MSIL1C.xml, or a folder of band files named the Sentinel-2 way \
+      (T33UUU_20170216T102101_B04.jp2). L2A and L1C both work.
+
+      Each product's bands are warped onto one output grid aligned to --resolution and staged in \
+      /vsimem/ GTiffs (or MEM datasets, or temporary files beside the output when the staged size \
+      passes --mem-limit), each closed before the merge reads it. Products in other UTM zones are \
+      reprojected to --dst-crs, or to the zone that covers most of the output. A band's file is \
+      the one at --resolution, else the closest finer one; a file the metadata lists but that is \
+      missing is an error (exit 65), never a silent fallback.
+
+      Overlap: --order last (default) lets later products win; DN 0 is nodata and never wins. \
+      --mask-clouds makes the --scl-classes of each product nodata first, so another product \
+      shows through. --reflectance writes float32 (DN + BOA_ADD_OFFSET) / QUANTIFICATION_VALUE \
+      from each product's own metadata, with NaN as nodata. --cog makes the output a validated \
+      COG through the cog-export path, as the final copy.
+      """)
+
+  @Argument(help: ArgumentHelp("Sentinel-2 products.", valueName: "PRODUCT")) var products: [String]
+  @Option(name: [.short, .customLong("output")], help: "The output file.") var output: String
+  @Option(help: ArgumentHelp("Bands to merge: B01-B12, B8A, SCL, AOT, WVP, TCI.", valueName: "B02,B03,B04,B08"))
+  var bands: String = "B02,B03,B04,B08"
+  @Option(help: ArgumentHelp("Output pixel size in metres (default: the finest native resolution of the bands).", valueName: "10|20|60"))
+  var resolution: Double?
+  @Option(name: .customLong("dst-crs"), help: "Output CRS (default: the products' own, or the UTM zone covering most of the output).")
+  var dstCRS: String?
+  @Flag(help: "Write float32 reflectance, from each product's offset and quantification value.") var reflectance = false
+  @Flag(name: .customLong("mask-clouds"), help: "Make the SCL classes of --scl-classes nodata before merging (L2A).")
+  var maskClouds = false
+  @Option(name: .customLong("scl-classes"), help: ArgumentHelp("Scene classes masked by --mask-clouds (default: 3,8,9,10).", valueName: "3,8,9,10"))
+  var sclClasses: String = "3,8,9,10"
+  @Option(help: "Resampling for bands made finer or coarser (default: average coarser, nearest finer; SCL always nearest).")
+  var resampling: Resampling?
+  @Option(help: "Which product wins where products overlap: first or last (default: last).")
+  var order: MosaicRequest.Order = .last
+  @Option(help: "Staging: vsimem (compressed GTiffs in memory, default), mem (uncompressed MEM datasets) or disk.")
+  var stage: MergeMemfileRequest.Staging = .vsimem
+  @Option(name: .customLong("mem-limit"), help: ArgumentHelp("Largest in-memory staging in MiB before staging moves to disk (default: a quarter of RAM).", valueName: "MB"))
+  var memLimit: Int?
+  @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "FILE.json")) var report: String?
+  @Flag(help: "Write a Cloud Optimized GeoTIFF (the cog-export options below apply).") var cog = false
+
+  @OptionGroup(title: "COG options (with --cog)") var cogOptions: COGOptions
+  @OptionGroup var outputOptions: OutputOptions
+  @OptionGroup var global: GlobalOptions
+
+  func validate() throws {
+    _ = try parsedBands()
+    _ = try parsedClasses()
+    if let memLimit, memLimit <= 0 { throw ValidationError("--mem-limit takes a positive number of MiB") }
+    if let resolution, !(resolution > 0) { throw ValidationError("--resolution must be positive") }
+  }
+
+  func parsedBands() throws -> [Sentinel2Band] {
+    let names = bands.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard !names.isEmpty else { throw ValidationError("--bands names no band") }
+    return try names.map { name in
+      guard let band = Sentinel2Band(name: name) else {
+        throw ValidationError("unknown band '\(name)'; bands are \(Sentinel2Band.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      return band
+    }
+  }
+
+  func parsedClasses() throws -> Set<Int> {
+    let values = sclClasses.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0.map { (0...11).contains($0) } ?? false }) else {
+      throw ValidationError("--scl-classes takes scene classes 0-11, like 3,8,9,10")
+    }
+    return Set(values.compactMap { $0 })
+  }
+
+  func run() throws {
+    try CommandRunner("merge-memfile", global).run { runner in
+      var request = MergeMemfileRequest(products: products, output: output, bands: try parsedBands(),
+                                        write: outputOptions.write(global))
+      request.resolution = resolution
+      request.dstCRS = dstCRS
+      request.reflectance = reflectance
+      request.maskClouds = maskClouds
+      request.sclClasses = try parsedClasses()
+      request.resampling = resampling
+      request.order = order
+      request.staging = stage
+      request.memLimitBytes = memLimit.map { UInt64($0) << 20 }
+      let quiet = global.quiet
+      request.notice = { if !quiet { Terminal.err("tessera merge-memfile: \($0)") } }
+      if cog {
+        var cogRequest = COGExportRequest(input: "", output: output, write: outputOptions.write(global))
+        try cogOptions.apply(to: &cogRequest)
+        request.cog = cogRequest
+      }
+      let bar = runner.progress("merge-memfile")
+      let result = try MergeMemfile.run(request, progress: bar?.handler)
+      bar?.finish()
+      let json = runner.report(outputs: try result.outputInfos(), extra: result.details)
+      if let report { try writeReport(json, to: report) }
+      return CommandResult(json: global.json ? json : .null, text: summary(result))
+    }
+  }
+
+  /// The report file, written whole or not at all.
+  func writeReport(_ json: JSONValue, to path: String) throws {
+    let temporary = (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + ".tessera-tmp"
+    do {
+      try Data((json.serialized(pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: temporary))
+      if rename(temporary, path) != 0 { throw TesseraError(.cannotCreate, String(cString: strerror(errno))) }
+    } catch {
+      unlink(temporary)
+      throw TesseraError(.cannotCreate, "cannot write the report \(path): \(error)")
+    }
+  }
+
+  func summary(_ report: OperationReport) -> String {
+    let details = JSONValue.object(report.details)
+    func number(_ value: JSONValue?) -> Double? {
+      switch value {
+      case .int(let v)?: return Double(v)
+      case .number(let v)?: return v
+      default: return nil
+      }
+    }
+    var lines = ["wrote \(output)"]
+    if let grid = details["grid"], let w = number(grid["width"]), let h = number(grid["height"]), let r = number(grid["resolution"]) {
+      lines.append("  grid \(Int(w)) x \(Int(h)) pixels of \(r.formatted()) m")
+    }
+    if case .array(let products)? = details["products"] {
+      lines.append("  \(products.count) product tile(s) merged, \(order.rawValue) wins")
+    }
+    if case .array(let bands)? = details["bands"] {
+      for band in bands {
+        if case .string(let name)? = band["name"], let f = number(band["valid_fraction"]) {
+          lines.append("  \(name): \(String(format: "%.1f", f * 100)) % valid")
+        }
+      }
+    }
+    if case .string(let mode)? = details["staging"]?["mode"] { lines.append("  staged in \(mode)") }
+    return lines.joined(separator: "\n")
+  }
+}

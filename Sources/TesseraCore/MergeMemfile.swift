@@ -1,0 +1,528 @@
+import Foundation
+import GDAL
+
+/// Sentinel-2 products merged through in-memory staging: each product's chosen bands are
+/// warped onto one output grid into /vsimem/ GTiffs or MEM datasets, closed, then composed
+/// window by window into the output. The COG driver appears only in the final copy.
+public struct MergeMemfileRequest {
+  /// Where each product's bands wait between reading and merging.
+  public enum Staging: String, CaseIterable, Sendable {
+    /// Uncompressed MEM datasets: the fastest, the largest.
+    case mem
+    /// GTiffs in GDAL's /vsimem/, compressed with ZSTD at level 1.
+    case vsimem
+    /// Temporary GTiffs beside the output.
+    case disk
+  }
+
+  public var products: [String]
+  public var output: String
+  public var bands: [Sentinel2Band]
+  /// Output pixel size in metres; nil: the finest native resolution of the chosen bands.
+  public var resolution: Double?
+  public var dstCRS: String?
+  public var reflectance = false
+  public var maskClouds = false
+  /// Scene classes that become nodata with `maskClouds`: cloud shadow, medium and high
+  /// probability cloud, thin cirrus.
+  public var sclClasses: Set<Int> = [3, 8, 9, 10]
+  /// The COG options when the output is a COG; its input and output are set here.
+  public var cog: COGExportRequest?
+  public var staging: Staging = .vsimem
+  /// nil: a quarter of physical memory.
+  public var memLimitBytes: UInt64?
+  public var order: MosaicRequest.Order = .last
+  /// nil: average when a band is made coarser, nearest otherwise. SCL is always nearest.
+  public var resampling: Resampling?
+  public var write: WriteOptions
+  /// Notices for the user (the switch to disk staging), printed on stderr by the CLI.
+  public var notice: ((String) -> Void)?
+
+  public init(products: [String], output: String, bands: [Sentinel2Band], write: WriteOptions = WriteOptions()) {
+    self.products = products
+    self.output = output
+    self.bands = bands
+    self.write = write
+  }
+
+  public var effectiveMemLimit: UInt64 { memLimitBytes ?? ProcessingOptions.physicalMemory / 4 }
+}
+
+public enum MergeMemfile {
+  public static func run(_ request: MergeMemfileRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    try MergeJob(request).run(progress: progress)
+  }
+}
+
+// MARK: - The job
+
+/// The output grid: a CRS, a pixel size, and whole pixels from an origin.
+struct MergeGrid {
+  var srs: SpatialReference
+  var resolution: Double
+  var minX: Double, maxY: Double
+  var width: Int, height: Int
+  var geoTransform: [Double] { [minX, resolution, 0, maxY, 0, -resolution] }
+  var extent: Extent {
+    Extent(minX: minX, minY: maxY - Double(height) * resolution, maxX: minX + Double(width) * resolution, maxY: maxY)
+  }
+
+  /// The window of whole output pixels that covers `extent` (snapped outward), clipped to the grid.
+  func window(covering e: Extent) -> Window? {
+    let x0 = max(0, Int(((e.minX - minX) / resolution + 1e-6).rounded(.down)))
+    let x1 = min(width, Int(((e.maxX - minX) / resolution - 1e-6).rounded(.up)))
+    let y0 = max(0, Int(((maxY - e.maxY) / resolution + 1e-6).rounded(.down)))
+    let y1 = min(height, Int(((maxY - e.minY) / resolution - 1e-6).rounded(.up)))
+    guard x1 > x0, y1 > y0 else { return nil }
+    return Window(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+  }
+
+  func extent(of w: Window) -> Extent {
+    Extent(minX: minX + Double(w.x) * resolution, minY: maxY - Double(w.y + w.height) * resolution,
+           maxX: minX + Double(w.x + w.width) * resolution, maxY: maxY - Double(w.y) * resolution)
+  }
+}
+
+/// One band of one product staged on the output grid, covering `window` of it.
+final class StagedBand {
+  let band: Sentinel2Band
+  let window: Window
+  let components: Int
+  /// The /vsimem/ or disk path to open (nil for MEM).
+  let path: String?
+  /// MEM datasets stay open (they vanish on close); reads of them go through `lock`.
+  let memDataset: Dataset?
+  let lock = NSLock()
+  private let memoryFile: MemoryFile?
+
+  init(band: Sentinel2Band, window: Window, components: Int, path: String?, memDataset: Dataset?, memoryFile: MemoryFile?) {
+    self.band = band
+    self.window = window
+    self.components = components
+    self.path = path
+    self.memDataset = memDataset
+    self.memoryFile = memoryFile
+  }
+
+  /// Removes what staging made: the memory file, the disk file, the MEM dataset.
+  func discard() {
+    try? memDataset?.close()
+    memoryFile?.remove()
+    if let path, !path.hasPrefix("/vsimem/") { TemporaryFiles.shared.remove(path) }
+  }
+}
+
+/// A product with the files chosen for the request and its place on the output grid.
+struct PlannedProduct {
+  var product: Sentinel2Product
+  var files: [(band: Sentinel2Band, file: Sentinel2BandFile, dataset: Dataset)]
+  /// The SCL file when clouds are masked and SCL is not an output band.
+  var maskFile: (file: Sentinel2BandFile, dataset: Dataset)?
+  var srs: SpatialReference
+  var extent: Extent
+  var window: Window = Window(x: 0, y: 0, width: 0, height: 0)
+}
+
+struct MergeJob {
+  let request: MergeMemfileRequest
+  let resolution: Double
+
+  init(_ request: MergeMemfileRequest) throws {
+    guard !request.products.isEmpty else { throw TesseraError(.usage, "merge-memfile needs at least one product") }
+    guard !request.bands.isEmpty else { throw TesseraError(.usage, "--bands names no band") }
+    if Set(request.bands).count != request.bands.count { throw TesseraError(.usage, "--bands names a band twice") }
+    if let r = request.resolution, !(r > 0) { throw TesseraError(.usage, "--resolution must be positive") }
+    self.request = request
+    resolution = request.resolution ?? Double(request.bands.map(\.nativeResolution).min() ?? 10)
+  }
+
+  func run(progress: ProgressHandler?) throws -> OperationReport {
+    let started = Date()
+    // Everything is opened and checked before anything is written.
+    var planned = try request.products.flatMap { try Sentinel2Product.open($0) }.map(plan)
+    let grid = try outputGrid(&planned)
+    let outputBandNames = request.bands.flatMap(\.componentNames)
+    let sourceTypes = try planned.flatMap { try $0.files.map { try $0.dataset.band(1).dataType } }
+    let outputType: DataType = request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte)
+
+    let estimate = stagedBytes(planned)
+    var staging = request.staging
+    var stagingNote: String?
+    if staging != .disk, estimate > request.effectiveMemLimit {
+      staging = .disk
+      stagingNote = "staging needs about \(estimate >> 20) MiB, more than the memory limit of \(request.effectiveMemLimit >> 20) MiB; staging in temporary files beside the output"
+      request.notice?(stagingNote!)
+    }
+
+    // The output is checked before the work; a COG's own target is made by the export.
+    let inputs = request.products
+    let target = try OutputTarget(path: request.output, inputs: inputs, overwrite: request.write.overwrite)
+    let outputDirectory = (target.finalPath as NSString).deletingLastPathComponent
+    request.write.processing.applyStreamingCache()
+
+    var staged: [[StagedBand]] = []
+    var maskStages: [StagedBand?] = []
+    defer {
+      for bands in staged { bands.forEach { $0.discard() } }
+      maskStages.forEach { $0?.discard() }
+    }
+    var merged: MergeStatistics
+    var intermediate: MemoryFile?
+    var intermediateDisk: String?
+    defer {
+      intermediate?.remove()
+      if let intermediateDisk { TemporaryFiles.shared.remove(intermediateDisk) }
+    }
+    do {
+      // Staging: every band of every product onto the output grid, each closed before merging.
+      let tasks = planned.reduce(0) { $0 + $1.files.count + ($1.maskFile == nil ? 0 : 1) }
+      var done = 0
+      let stageShare = request.cog == nil ? 0.7 : 0.5
+      for (p, product) in planned.enumerated() {
+        var bands: [StagedBand] = []
+        for entry in product.files {
+          bands.append(try stage(entry.dataset, band: entry.band, product: product, index: p, grid: grid,
+                                 mode: staging, directory: outputDirectory))
+          done += 1
+          if let progress, !progress(stageShare * Double(done) / Double(tasks), nil) { throw interrupted }
+        }
+        staged.append(bands)
+        if let mask = product.maskFile {
+          maskStages.append(try stage(mask.dataset, band: .scl, product: product, index: p, grid: grid,
+                                      mode: staging, directory: outputDirectory))
+          done += 1
+        } else {
+          maskStages.append(request.maskClouds ? bands.first { $0.band == .scl } : nil)
+        }
+      }
+      for product in planned {
+        for entry in product.files { try entry.dataset.close() }
+        try product.maskFile?.dataset.close()
+      }
+
+      // Merging into the output, or, for a COG, into a GTiff the COG driver then copies.
+      var mergePath = target.temporaryPath
+      var mergeWrite = request.write
+      if request.cog != nil {
+        if staging == .disk {
+          let token = UUID().uuidString.prefix(8).lowercased()
+          let path = outputDirectory + "/.tessera-merge-\(token).tif"
+          TemporaryFiles.shared.register(path)
+          intermediateDisk = path
+          mergePath = path
+        } else {
+          let file = MemoryFile(name: "merged.tif")
+          intermediate = file
+          mergePath = file.path
+        }
+        // Read twice by the COG driver and then dropped: compressed fast, not small.
+        mergeWrite.creationOptions = ["COMPRESS=ZSTD", "ZSTD_LEVEL=1"]
+      }
+      let output = try Dataset.create(
+        driver: "GTiff", path: mergePath, width: grid.width, height: grid.height, bands: outputBandNames.count,
+        type: outputType, options: mergeWrite.resolvedCreationOptions(for: outputType))
+      try output.setGeoTransform(grid.geoTransform)
+      try output.setSpatialReference(grid.srs)
+      for (i, name) in outputBandNames.enumerated() {
+        let band = try output.band(i + 1)
+        try band.setNoDataValue(request.reflectance ? .nan : 0)
+        band.setDescription(name)
+      }
+      let mergeShare = request.cog == nil ? 0.3 : 0.2
+      let stageEnd = request.cog == nil ? 0.7 : 0.5
+      merged = try MergeCompositor(
+        request: request, products: planned.map(\.product), staged: staged, masks: maskStages,
+        outputBands: outputBandNames.count, type: outputType
+      ).run(into: output) { fraction, _ in progress?(stageEnd + mergeShare * fraction, nil) ?? true }
+      try output.close()
+      for bands in staged { bands.forEach { $0.discard() } }
+      maskStages.forEach { $0?.discard() }
+      staged = []
+      maskStages = []
+
+      if var cog = request.cog {
+        target.abort()
+        cog.input = mergePath
+        cog.output = request.output
+        cog.write.overwrite = request.write.overwrite
+        cog.write.processing = request.write.processing
+        let checksums = try bandChecksums(mergePath)
+        _ = try COGExport.run(cog) { fraction, _ in progress?(0.7 + 0.3 * fraction, nil) ?? true }
+        merged.checksums = checksums
+      } else {
+        merged.checksums = try bandChecksums(target.temporaryPath)
+        try target.commit()
+      }
+    } catch {
+      target.abort()
+      throw classify(error, target: target)
+    }
+
+    var details: [(String, JSONValue)] = [
+      ("products", .array(planned.map { productJSON($0, grid: grid) })),
+      ("grid", gridJSON(grid)),
+      ("order", .string(request.order.rawValue)),
+      ("reflectance", .bool(request.reflectance)),
+      ("cloud_mask", request.maskClouds ? .object([("scl_classes", .array(request.sclClasses.sorted().map { .int($0) }))]) : .null),
+      ("bands", .array(outputBandNames.enumerated().map { merged.json(band: $0.offset, name: $0.element, pixels: grid.width * grid.height) })),
+      ("overlap", .object([
+        ("pixels", .int(merged.overlapPixels)),
+        ("area", .double(Double(merged.overlapPixels) * resolution * resolution)),
+        ("area_unit", .string(grid.srs.isGeographic ? "square degrees" : "square metres")),
+      ])),
+      ("staging", .object([
+        ("mode", .string(staging.rawValue)), ("requested", .string(request.staging.rawValue)),
+        ("estimated_bytes", .int(Int(estimate))), ("mem_limit_bytes", .int(Int(request.effectiveMemLimit))),
+        ("note", stagingNote.map { .string($0) } ?? .null),
+      ])),
+      ("cog", .bool(request.cog != nil)),
+      ("peak_rss_mib", .double((Double(peakResidentBytes()) / 1048576 * 10).rounded() / 10)),
+      ("merge_s", .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000)),
+    ]
+    if request.cog != nil { details.append(("validation", .string("valid COG"))) }
+    return OperationReport(outputs: [request.output], details: details)
+  }
+
+  private var interrupted: GDALError { GDALError(context: "merging", number: 9, message: "interrupted") }
+
+  // MARK: - Planning
+
+  func plan(_ product: Sentinel2Product) throws -> PlannedProduct {
+    if request.maskClouds && product.level == .l1c {
+      throw TesseraError(.dataError, "\(product.source): --mask-clouds needs the SCL band of an L2A product; \(product.id) is L1C")
+    }
+    var files: [(band: Sentinel2Band, file: Sentinel2BandFile, dataset: Dataset)] = []
+    for band in request.bands {
+      let file = try product.file(for: band, resolution: resolution)
+      files.append((band, file, try openBandFile(file, product: product)))
+    }
+    var mask: (file: Sentinel2BandFile, dataset: Dataset)?
+    if request.maskClouds, !request.bands.contains(.scl) {
+      let file = try product.file(for: .scl, resolution: resolution)
+      mask = (file, try openBandFile(file, product: product))
+    }
+    let reference = files[0].dataset
+    guard let srs = reference.spatialReference, let gt = reference.geoTransform, gt[2] == 0, gt[4] == 0 else {
+      throw TesseraError(.dataError, "\(files[0].file.path): band file without a north-up georeferencing")
+    }
+    let others = files.dropFirst().map { ($0.file, $0.dataset) } + (mask.map { [($0.file, $0.dataset)] } ?? [])
+    for (file, dataset) in others {
+      guard let other = dataset.spatialReference, other.isSame(as: srs) else {
+        throw TesseraError(.dataError, "\(file.path): not in the same CRS as \(files[0].file.path)")
+      }
+    }
+    let extent = Extent(minX: gt[0], minY: gt[3] + gt[5] * Double(reference.height),
+                        maxX: gt[0] + gt[1] * Double(reference.width), maxY: gt[3])
+    return PlannedProduct(product: product, files: files, maskFile: mask, srs: srs, extent: extent)
+  }
+
+  func openBandFile(_ file: Sentinel2BandFile, product: Sentinel2Product) throws -> Dataset {
+    do {
+      let dataset = try Dataset.open(file.path)
+      guard dataset.bandCount >= 1, dataset.width > 0, dataset.height > 0 else {
+        throw TesseraError(.dataError, "\(file.path): band file holds no raster")
+      }
+      return dataset
+    } catch let error as OpenError {
+      throw TesseraError(.dataError, "\(product.source): band file \(file.path) is unreadable: \(error)")
+    }
+  }
+
+  /// The target CRS, then the union of the products on a grid of whole pixels aligned to the
+  /// resolution; each product's window on it.
+  func outputGrid(_ planned: inout [PlannedProduct]) throws -> MergeGrid {
+    let target: SpatialReference
+    if let dst = request.dstCRS {
+      let wgs84 = try SpatialReference(epsg: 4326)
+      let e = try CoordinateTransformation(from: planned[0].srs, to: wgs84).transformBounds(planned[0].extent)
+      target = try CRSInput.resolve(dst, centre: ((e.minX + e.maxX) / 2, (e.minY + e.maxY) / 2))
+    } else if planned.allSatisfy({ $0.srs.isSame(as: planned[0].srs) }) {
+      target = planned[0].srs
+    } else {
+      target = try majorityZone(planned)
+    }
+    var union: Extent?
+    for i in planned.indices {
+      let e = planned[i].srs.isSame(as: target)
+        ? planned[i].extent : try CoordinateTransformation(from: planned[i].srs, to: target).transformBounds(planned[i].extent)
+      planned[i].extent = e
+      union = union.map { Extent(minX: min($0.minX, e.minX), minY: min($0.minY, e.minY), maxX: max($0.maxX, e.maxX), maxY: max($0.maxY, e.maxY)) } ?? e
+    }
+    guard let u = union else { throw TesseraError(.usage, "no product") }
+    let r = resolution
+    // Snapped outward to multiples of the resolution, so every product lands on one grid.
+    let minX = (u.minX / r + 1e-6).rounded(.down) * r, maxX = (u.maxX / r - 1e-6).rounded(.up) * r
+    let minY = (u.minY / r + 1e-6).rounded(.down) * r, maxY = (u.maxY / r - 1e-6).rounded(.up) * r
+    let grid = MergeGrid(srs: target, resolution: r, minX: minX, maxY: maxY,
+                         width: Int(((maxX - minX) / r).rounded()), height: Int(((maxY - minY) / r).rounded()))
+    guard grid.width > 0, grid.height > 0 else { throw TesseraError(.dataError, "the products cover no whole pixel at \(r) m") }
+    if Double(grid.width) * Double(grid.height) > 4e10 {
+      throw TesseraError(.dataError, "the merged grid would be \(grid.width) x \(grid.height) pixels; are the products really neighbours?")
+    }
+    for i in planned.indices {
+      guard let w = grid.window(covering: planned[i].extent) else {
+        throw TesseraError(.dataError, "\(planned[i].product.source) covers no pixel of the output grid")
+      }
+      planned[i].window = w
+    }
+    return grid
+  }
+
+  /// Of the products' UTM zones, the one whose 6-degree strip covers most of the products'
+  /// longitudes; a tie goes to the earlier product's zone.
+  func majorityZone(_ planned: [PlannedProduct]) throws -> SpatialReference {
+    let wgs84 = try SpatialReference(epsg: 4326)
+    var minLon = Double.infinity, maxLon = -Double.infinity
+    for p in planned {
+      let e = try CoordinateTransformation(from: p.srs, to: wgs84).transformBounds(p.extent)
+      minLon = min(minLon, e.minX)
+      maxLon = max(maxLon, e.maxX)
+    }
+    var best: (srs: SpatialReference, cover: Double)?
+    for p in planned {
+      guard let zone = p.srs.utmZone else { continue }
+      let west = Double(abs(zone) - 1) * 6 - 180, east = west + 6
+      let cover = max(0, min(east, maxLon) - max(west, minLon))
+      if best == nil || cover > best!.cover + 1e-12 { best = (p.srs, cover) }
+    }
+    guard let chosen = best?.srs else {
+      throw TesseraError(.dataError, "the products are in different CRSs that are not UTM zones; pass --dst-crs")
+    }
+    return chosen
+  }
+
+  func stagedBytes(_ planned: [PlannedProduct]) -> UInt64 {
+    var total: UInt64 = 0
+    for p in planned {
+      let pixels = UInt64(p.window.width) * UInt64(p.window.height)
+      for entry in p.files {
+        let bytes = UInt64((try? entry.dataset.band(1).dataType.byteSize) ?? 2)
+        total += pixels * bytes * UInt64(entry.band.componentCount)
+      }
+      if p.maskFile != nil { total += pixels }
+    }
+    return total
+  }
+
+  // MARK: - Staging
+
+  /// Puts one band file onto the output grid over the product's window: a plain copy when the
+  /// file already sits on the grid, GDAL's warper otherwise. The result is closed (or, for MEM,
+  /// flushed) before anything reads it.
+  func stage(_ source: Dataset, band: Sentinel2Band, product: PlannedProduct, index: Int, grid: MergeGrid,
+             mode: MergeMemfileRequest.Staging, directory: String) throws -> StagedBand
+  {
+    let w = product.window
+    let e = grid.extent(of: w)
+    let threads = request.write.processing.threads
+    var memoryFile: MemoryFile?
+    var path: String
+    var format = ["-of", "GTiff"]
+    var creation = ["-co", "TILED=YES", "-co", "BLOCKXSIZE=512", "-co", "BLOCKYSIZE=512", "-co", "NUM_THREADS=\(threads)"]
+    switch mode {
+    case .mem:
+      path = ""
+      format = ["-of", "MEM"]
+      creation = []
+    case .vsimem:
+      let file = MemoryFile(name: "P\(index + 1)-\(band.rawValue).tif")
+      memoryFile = file
+      path = file.path
+      creation += ["-co", "COMPRESS=ZSTD", "-co", "ZSTD_LEVEL=1", "-co", "PREDICTOR=2"]
+    case .disk:
+      let token = UUID().uuidString.prefix(8).lowercased()
+      path = directory + "/.tessera-stage-\(token)-P\(index + 1)-\(band.rawValue).tif"
+      TemporaryFiles.shared.register(path)
+      creation += ["-co", "COMPRESS=ZSTD", "-co", "ZSTD_LEVEL=1", "-co", "PREDICTOR=2", "-co", "BIGTIFF=IF_SAFER"]
+    }
+    if mode != .mem {
+      // Sentinel-2's JP2s say NBITS=15, which GTiff would carry over as 15-bit samples.
+      let bits = (try source.band(1).dataType.byteSize) * 8
+      creation += ["-co", "NBITS=\(bits)"]
+    }
+    let result: Dataset
+    if onGrid(source, window: w, grid: grid) {
+      result = try GDALUtilities.translate(source, to: path, arguments: format + creation + ["-a_nodata", "0"])
+    } else {
+      let srcRes = source.geoTransform.map { abs($0[1]) } ?? resolution
+      let method = band.isCategorical ? Resampling.nearest
+        : (request.resampling ?? (srcRes < resolution - 1e-9 ? .average : .nearest))
+      let wkt = try grid.srs.wkt(.wkt2, multiline: false)
+      var args = format + creation + [
+        "-t_srs", wkt, "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
+        "-tr", "\(resolution)", "\(resolution)", "-r", method.gdalName,
+        "-srcnodata", "0", "-dstnodata", "0", "-multi", "-wo", "NUM_THREADS=\(threads)",
+      ]
+      args += ["-wm", "\(max(64, 32 * threads))"]
+      result = try GDALUtilities.warp([source], to: path, arguments: args)
+    }
+    if mode == .mem {
+      try result.flush()
+      return StagedBand(band: band, window: w, components: result.bandCount, path: nil, memDataset: result, memoryFile: nil)
+    }
+    let components = result.bandCount
+    try result.close()
+    return StagedBand(band: band, window: w, components: components, path: path, memDataset: nil, memoryFile: memoryFile)
+  }
+
+  /// Whether the file already has the grid's CRS, pixel size and pixel corners over the window.
+  func onGrid(_ source: Dataset, window: Window, grid: MergeGrid) -> Bool {
+    guard let gt = source.geoTransform, let srs = source.spatialReference, srs.isSame(as: grid.srs),
+      gt[2] == 0, gt[4] == 0, source.width == window.width, source.height == window.height else { return false }
+    let r = grid.resolution
+    let e = grid.extent(of: window)
+    return abs(gt[1] - r) < 1e-9 * r && abs(gt[5] + r) < 1e-9 * r
+      && abs(gt[0] - e.minX) < 1e-6 * r && abs(gt[3] - e.maxY) < 1e-6 * r
+  }
+
+  // MARK: - Report
+
+  func bandChecksums(_ path: String) throws -> [Int] {
+    let dataset = try Dataset.open(path)
+    defer { try? dataset.close() }
+    return try (1...dataset.bandCount).map { try dataset.band($0).checksum() }
+  }
+
+  func productJSON(_ p: PlannedProduct, grid: MergeGrid) -> JSONValue {
+    let product = p.product
+    let offsetApplied: JSONValue = request.reflectance
+      ? .object(request.bands.filter(\.isReflectance).map { ($0.rawValue, .double(product.offset(for: $0))) }) : .null
+    return .object([
+      ("id", .string(product.id)), ("source", .string(product.source)), ("level", .string(product.level.rawValue)),
+      ("tile", .string(product.tile)), ("sensing_time", .string(product.sensingTime)),
+      ("processing_baseline", product.processingBaseline.map { .string($0) } ?? .null),
+      ("spacecraft", product.spacecraft.map { .string($0) } ?? .null),
+      ("relative_orbit", product.relativeOrbit.map { .int($0) } ?? .null),
+      ("quantification_value", .double(product.quantification)),
+      ("offset_applied", offsetApplied), ("offset_source", .string(product.offsetSource)),
+      ("crs", crsJSON(p.srs)),
+      ("reprojected", .bool(!p.srs.isSame(as: grid.srs))),
+      ("bands", .array(p.files.map { entry in
+        .object([("name", .string(entry.band.rawValue)), ("file", .string(entry.file.path)),
+                 ("resolution", .int(entry.file.resolution))])
+      })),
+      ("window", .object([("x", .int(p.window.x)), ("y", .int(p.window.y)), ("width", .int(p.window.width)), ("height", .int(p.window.height))])),
+    ])
+  }
+
+  func gridJSON(_ grid: MergeGrid) -> JSONValue {
+    let e = grid.extent
+    return .object([
+      ("crs", crsJSON(grid.srs)), ("resolution", .double(grid.resolution)),
+      ("width", .int(grid.width)), ("height", .int(grid.height)),
+      ("geotransform", .array(grid.geoTransform.map { .double($0) })),
+      ("bounds", .object([("minx", .double(e.minX)), ("miny", .double(e.minY)), ("maxx", .double(e.maxX)), ("maxy", .double(e.maxY))])),
+    ])
+  }
+
+  func crsJSON(_ srs: SpatialReference) -> JSONValue {
+    .object([("epsg", srs.epsg.map { .int($0) } ?? .null), ("name", srs.name.map { .string($0) } ?? .null)])
+  }
+}
+
+/// Peak resident memory of this process so far, in bytes.
+func peakResidentBytes() -> Int {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return Int(usage.ru_maxrss) * 1024
+}

@@ -1,0 +1,338 @@
+import Foundation
+import GDAL
+
+/// A Sentinel-2 band by its product name.
+public enum Sentinel2Band: String, CaseIterable, Sendable {
+  case b01 = "B01", b02 = "B02", b03 = "B03", b04 = "B04", b05 = "B05", b06 = "B06", b07 = "B07"
+  case b08 = "B08", b8a = "B8A", b09 = "B09", b10 = "B10", b11 = "B11", b12 = "B12"
+  case scl = "SCL", aot = "AOT", wvp = "WVP", tci = "TCI"
+
+  /// Accepts `B4`, `b04`, `B8A`, `scl`.
+  public init?(name: String) {
+    var key = name.uppercased().trimmingCharacters(in: .whitespaces)
+    if key.count == 2, key.hasPrefix("B"), let digit = key.last, digit.isNumber { key = "B0\(digit)" }
+    guard let band = Sentinel2Band(rawValue: key) else { return nil }
+    self = band
+  }
+
+  /// The finest resolution ESA distributes the band at, in metres.
+  public var nativeResolution: Int {
+    switch self {
+    case .b02, .b03, .b04, .b08, .aot, .wvp, .tci: return 10
+    case .b05, .b06, .b07, .b8a, .b11, .b12, .scl: return 20
+    case .b01, .b09, .b10: return 60
+    }
+  }
+
+  /// The `band_id` the metadata's offset lists use (0 = B01 ... 12 = B12, B8A is 8).
+  var metadataID: Int? {
+    switch self {
+    case .b01: return 0
+    case .b02: return 1
+    case .b03: return 2
+    case .b04: return 3
+    case .b05: return 4
+    case .b06: return 5
+    case .b07: return 6
+    case .b08: return 7
+    case .b8a: return 8
+    case .b09: return 9
+    case .b10: return 10
+    case .b11: return 11
+    case .b12: return 12
+    default: return nil
+    }
+  }
+
+  /// Surface or top-of-atmosphere reflectance, scaled by the quantification value.
+  public var isReflectance: Bool { metadataID != nil }
+  /// Class numbers: resampled with nearest, never averaged.
+  public var isCategorical: Bool { self == .scl }
+  /// TCI is three bands (red, green, blue); every other band is one.
+  public var componentCount: Int { self == .tci ? 3 : 1 }
+  /// Only in L2A products.
+  public var isL2AOnly: Bool { [.scl, .aot, .wvp].contains(self) }
+
+  /// Output band names: `TCI` becomes `TCI_R`, `TCI_G`, `TCI_B`.
+  public var componentNames: [String] { self == .tci ? ["TCI_R", "TCI_G", "TCI_B"] : [rawValue] }
+}
+
+/// One band file of a product, as the metadata (or the folder) names it.
+public struct Sentinel2BandFile: Sendable {
+  public var band: Sentinel2Band
+  /// The resolution class in the file's name (`_10m`), or the band's native one (L1C).
+  public var resolution: Int
+  /// A path GDAL opens (local, or inside /vsizip/).
+  public var path: String
+  public var exists: Bool
+}
+
+/// One tile of one Sentinel-2 product: what merge-memfile reads.
+public struct Sentinel2Product: Sendable {
+  public enum Level: String, Sendable { case l1c = "L1C", l2a = "L2A" }
+
+  /// What the user named (a .SAFE, a .zip, an MTD file or a folder of band files).
+  public var source: String
+  /// The product's name (PRODUCT_URI without `.SAFE`), or the band files' common stem.
+  public var id: String
+  public var level: Level
+  /// MGRS tile, like `29UNU`.
+  public var tile: String
+  /// PRODUCT_START_TIME, or the time in the band files' names.
+  public var sensingTime: String
+  /// `04.00`; nil when no metadata says.
+  public var processingBaseline: String?
+  public var spacecraft: String?
+  public var relativeOrbit: Int?
+  /// BOA_QUANTIFICATION_VALUE (L2A) or QUANTIFICATION_VALUE (L1C).
+  public var quantification: Double
+  public var aotQuantification: Double
+  public var wvpQuantification: Double
+  /// BOA_ADD_OFFSET or RADIO_ADD_OFFSET by band.
+  public var offsets: [Sentinel2Band: Double]
+  /// Where the offsets came from: "metadata", "none before baseline 04.00", or a guess from the date.
+  public var offsetSource: String
+  public var files: [Sentinel2BandFile]
+  /// The metadata file read, if any.
+  public var metadataPath: String?
+
+  // MARK: - Choosing files
+
+  /// The file for `band` at `resolution`: the listed file of that resolution, else the closest
+  /// finer one (downsampling loses nothing), else the finest coarser one when the band exists
+  /// only coarser. A listed file that is absent is an error, never a silent fallback to a
+  /// coarser file: upsampling a 60 m band to 10 m would pass for real 10 m data.
+  public func file(for band: Sentinel2Band, resolution: Double) throws -> Sentinel2BandFile {
+    let candidates = files.filter { $0.band == band }
+    guard !candidates.isEmpty else {
+      if band.isL2AOnly && level == .l1c {
+        throw TesseraError(.dataError, "\(source): \(band.rawValue) exists only in L2A products; \(id) is L1C")
+      }
+      throw TesseraError(.dataError, "\(source): the product lists no \(band.rawValue) band file")
+    }
+    let finerOrEqual = candidates.filter { Double($0.resolution) <= resolution + 1e-9 }.sorted { $0.resolution > $1.resolution }
+    if !finerOrEqual.isEmpty {
+      if let present = finerOrEqual.first(where: \.exists) {
+        return present
+      }
+      throw missing(finerOrEqual[0])
+    }
+    let finest = candidates.min { $0.resolution < $1.resolution }!
+    guard finest.exists else { throw missing(finest) }
+    return finest
+  }
+
+  private func missing(_ file: Sentinel2BandFile) -> TesseraError {
+    TesseraError(.dataError, "\(source): band file \(file.path) is listed in the product's metadata but missing")
+  }
+
+  /// The offset added to DN before dividing by the quantification value.
+  public func offset(for band: Sentinel2Band) -> Double { offsets[band] ?? 0 }
+
+  /// The divisor that turns `band`'s DN into its physical value.
+  public func quantification(for band: Sentinel2Band) -> Double? {
+    switch band {
+    case .aot: return aotQuantification
+    case .wvp: return wvpQuantification
+    case .scl, .tci: return nil
+    default: return quantification
+    }
+  }
+}
+
+// MARK: - Reading products
+
+extension Sentinel2Product {
+  static let metadataNames = ["MTD_MSIL2A.xml", "MTD_MSIL1C.xml"]
+
+  /// The tiles of the product at `path`: a .SAFE folder, a .zip of one (read through /vsizip/),
+  /// an MTD_MSIL2A.xml or MTD_MSIL1C.xml, or a folder of band files named the Sentinel-2 way.
+  public static func open(_ path: String) throws -> [Sentinel2Product] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw TesseraError(.noInput, "\(path): no such file or folder")
+    }
+    guard FileManager.default.isReadableFile(atPath: path) else {
+      throw TesseraError(.noInput, "\(path): permission denied")
+    }
+    if !isDirectory.boolValue {
+      if path.lowercased().hasSuffix(".zip") { return try openZip(path) }
+      if path.lowercased().hasSuffix(".xml") { return try openSAFE(metadata: path, source: path) }
+      throw TesseraError(.dataError, "\(path): not a Sentinel-2 product (give a .SAFE folder, a .zip, an MTD_MSIL2A.xml or MTD_MSIL1C.xml, or a folder of band files)")
+    }
+    let root = URL(fileURLWithPath: path).standardizedFileURL.path
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+    if let mtd = metadataNames.first(where: names.contains) {
+      return try openSAFE(metadata: root + "/" + mtd, source: path)
+    }
+    return try openBandFolder(root, names: names, source: path)
+  }
+
+  static func openZip(_ path: String) throws -> [Sentinel2Product] {
+    let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+    let root = "/vsizip/" + absolute
+    guard let top = VirtualFiles.list(root) else {
+      throw TesseraError(.dataError, "\(path): not a zip archive GDAL can read")
+    }
+    // A zipped product holds NAME.SAFE/ at its top, or (less often) the SAFE's content directly.
+    let folders = [root] + top.filter { $0.uppercased().hasSuffix(".SAFE") }.map { root + "/" + $0 }
+    for folder in folders {
+      for name in metadataNames where VirtualFiles.isReadableFile(folder + "/" + name) {
+        return try openSAFE(metadata: folder + "/" + name, source: path)
+      }
+    }
+    throw TesseraError(.dataError, "\(path): the archive holds no MTD_MSIL2A.xml or MTD_MSIL1C.xml")
+  }
+
+  /// A compact-naming SAFE (processing baselines 02.04 on): product metadata, its granules' image files.
+  static func openSAFE(metadata: String, source: String) throws -> [Sentinel2Product] {
+    let tree: XMLTree
+    do {
+      tree = try XMLTree(path: metadata)
+    } catch {
+      throw TesseraError(.dataError, "\(metadata): not readable XML (\(TesseraError.oneLine(String(describing: error))))")
+    }
+    let doc = tree.document
+    let safeRoot = (metadata as NSString).deletingLastPathComponent
+    let isL2A = (metadata as NSString).lastPathComponent.uppercased().contains("L2A")
+      || doc.first("BOA_QUANTIFICATION_VALUE") != nil
+    guard let info = doc.first("Product_Info") else {
+      throw TesseraError(.dataError, "\(metadata): no Product_Info element; not a Sentinel-2 product metadata file")
+    }
+    var productURI = info.first("PRODUCT_URI")?.text ?? ""
+    if productURI.uppercased().hasSuffix(".SAFE") { productURI = String(productURI.dropLast(5)) }
+    if productURI.isEmpty {
+      productURI = (URL(fileURLWithPath: safeRoot).lastPathComponent as NSString).deletingPathExtension
+    }
+    let baseline = info.first("PROCESSING_BASELINE")?.text
+    let quantification = Double(doc.first(isL2A ? "BOA_QUANTIFICATION_VALUE" : "QUANTIFICATION_VALUE")?.text ?? "") ?? 10000
+    let listedOffsets = offsets(in: doc, element: isL2A ? "BOA_ADD_OFFSET" : "RADIO_ADD_OFFSET")
+    let (offsets, offsetSource) = resolvedOffsets(listedOffsets, baseline: baseline, sensingTime: nil)
+
+    let granules = doc.all("Granule")
+    guard !granules.isEmpty else {
+      throw TesseraError(.dataError, "\(metadata): lists no granule (older SAFE layouts before baseline 02.04 are not supported)")
+    }
+    return try granules.map { granule in
+      let stems = granule.all("IMAGE_FILE").map(\.text)
+      guard !stems.isEmpty else {
+        throw TesseraError(.dataError, "\(metadata): granule lists no IMAGE_FILE (older SAFE layouts before baseline 02.04 are not supported)")
+      }
+      let files = stems.compactMap { stem -> Sentinel2BandFile? in
+        let name = (stem as NSString).lastPathComponent
+        guard let (band, resolution) = parseBandName(name) else { return nil }
+        let base = safeRoot + "/" + stem
+        // The metadata names files without extension: JPEG 2000 in ESA's products, GeoTIFF in
+        // re-packaged ones (Microsoft's Planetary Computer).
+        let found = [".jp2", ".tif", ".TIF"].map { base + $0 }.first(where: VirtualFiles.isReadableFile)
+        return Sentinel2BandFile(band: band, resolution: resolution ?? band.nativeResolution,
+                                 path: found ?? base + ".jp2", exists: found != nil)
+      }
+      let tile = tileID(granule.attribute("granuleIdentifier") ?? "")
+        ?? files.lazy.compactMap { tileID(($0.path as NSString).lastPathComponent) }.first ?? "unknown"
+      return Sentinel2Product(
+        source: source, id: productURI, level: isL2A ? .l2a : .l1c, tile: tile,
+        sensingTime: info.first("PRODUCT_START_TIME")?.text ?? "", processingBaseline: baseline,
+        spacecraft: info.first("SPACECRAFT_NAME")?.text, relativeOrbit: Int(info.first("SENSING_ORBIT_NUMBER")?.text ?? ""),
+        quantification: quantification,
+        aotQuantification: Double(doc.first("AOT_QUANTIFICATION_VALUE")?.text ?? "") ?? 1000,
+        wvpQuantification: Double(doc.first("WVP_QUANTIFICATION_VALUE")?.text ?? "") ?? 1000,
+        offsets: offsets, offsetSource: offsetSource, files: files, metadataPath: metadata)
+    }
+  }
+
+  /// A folder of band files such as `T33UUU_20170216T102101_B04.jp2` or
+  /// `T29UNU_20221005T115411_B04_60m.jp2`; one product per tile and sensing time.
+  static func openBandFolder(_ root: String, names: [String], source: String) throws -> [Sentinel2Product] {
+    var groups: [String: [Sentinel2BandFile]] = [:]
+    for name in names.sorted() {
+      let lower = name.lowercased()
+      guard lower.hasSuffix(".jp2") || lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") else { continue }
+      let stem = (name as NSString).deletingPathExtension
+      let parts = stem.split(separator: "_")
+      guard parts.count >= 3, tileID(String(parts[0])) != nil, let (band, resolution) = parseBandName(stem) else { continue }
+      let key = "\(parts[0])_\(parts[1])"
+      groups[key, default: []].append(Sentinel2BandFile(
+        band: band, resolution: resolution ?? band.nativeResolution, path: root + "/" + name, exists: true))
+    }
+    guard !groups.isEmpty else {
+      throw TesseraError(.dataError, "\(source): no Sentinel-2 metadata (MTD_MSIL2A.xml, MTD_MSIL1C.xml) and no band files named like T33UUU_20170216T102101_B04.jp2")
+    }
+    return groups.keys.sorted().map { key in
+      let parts = key.split(separator: "_").map(String.init)
+      let files = groups[key] ?? []
+      let time = formattedTime(parts[1])
+      // L2A names carry a resolution (`_B04_10m`); L1C names do not.
+      let isL2A = files.contains { $0.band.isL2AOnly } || names.contains { parseBandName(($0 as NSString).deletingPathExtension)?.1 != nil && $0.hasPrefix(parts[0] + "_" + parts[1]) }
+      let (offsets, offsetSource) = resolvedOffsets([:], baseline: nil, sensingTime: time)
+      return Sentinel2Product(
+        source: source, id: key, level: isL2A ? .l2a : .l1c, tile: tileID(parts[0]) ?? parts[0], sensingTime: time,
+        processingBaseline: nil, spacecraft: nil, relativeOrbit: nil, quantification: 10000,
+        aotQuantification: 1000, wvpQuantification: 1000, offsets: offsets, offsetSource: offsetSource,
+        files: files, metadataPath: nil)
+    }
+  }
+
+  // MARK: - Names and metadata
+
+  /// `T29UNU_20221005T115411_B04_10m` -> (B04, 10); `T33UUU_20170216T102101_B8A` -> (B8A, nil).
+  static func parseBandName(_ stem: String) -> (Sentinel2Band, Int?)? {
+    let parts = stem.split(separator: "_").map(String.init)
+    guard let index = parts.lastIndex(where: { Sentinel2Band(rawValue: $0) != nil }),
+      let band = Sentinel2Band(rawValue: parts[index]) else { return nil }
+    var resolution: Int?
+    if index + 1 < parts.count, parts[index + 1].hasSuffix("m") {
+      resolution = Int(parts[index + 1].dropLast())
+    }
+    return (band, resolution)
+  }
+
+  /// `29UNU` from `T29UNU` or from a granule identifier containing `_T29UNU_`.
+  static func tileID(_ text: String) -> String? {
+    for part in text.split(separator: "_") where part.count == 6 && part.hasPrefix("T") {
+      let body = Array(part.dropFirst())
+      if body[0].isNumber, body[1].isNumber, body[2...].allSatisfy({ $0.isUppercase && $0.isLetter }) {
+        return String(body)
+      }
+    }
+    return nil
+  }
+
+  /// `20221005T115411` -> `2022-10-05T11:54:11Z`.
+  static func formattedTime(_ compact: String) -> String {
+    let c = Array(compact)
+    guard c.count == 15 else { return compact }
+    return "\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8]))T\(String(c[9..<11])):\(String(c[11..<13])):\(String(c[13..<15]))Z"
+  }
+
+  static func offsets(in doc: XMLElement, element: String) -> [Sentinel2Band: Double] {
+    var result: [Sentinel2Band: Double] = [:]
+    for item in doc.all(element) {
+      guard let id = Int(item.attribute("band_id") ?? ""), let value = Double(item.text),
+        let band = Sentinel2Band.allCases.first(where: { $0.metadataID == id }) else { continue }
+      result[band] = value
+    }
+    return result
+  }
+
+  /// ESA added a radiometric offset of -1000 DN from processing baseline 04.00 (January 2022) on.
+  /// Products before it have none. The metadata's own list wins; a band folder without metadata
+  /// is judged by its sensing date, which is right for every product not reprocessed since.
+  static func resolvedOffsets(_ listed: [Sentinel2Band: Double], baseline: String?, sensingTime: String?)
+    -> ([Sentinel2Band: Double], String)
+  {
+    let everyBand = { (value: Double) in
+      Dictionary(uniqueKeysWithValues: Sentinel2Band.allCases.filter(\.isReflectance).map { ($0, value) })
+    }
+    if let baseline, let number = Double(baseline) {
+      if number < 4 { return ([:], "none before baseline 04.00") }
+      if !listed.isEmpty { return (listed, "metadata") }
+      return (everyBand(-1000), "baseline \(baseline) without an offset list: -1000")
+    }
+    if !listed.isEmpty { return (listed, "metadata") }
+    if let sensingTime, sensingTime >= "2022-01-25" {
+      return (everyBand(-1000), "no metadata; sensed on or after 2022-01-25 (baseline 04.00): -1000")
+    }
+    return ([:], "no metadata; sensed before baseline 04.00: none")
+  }
+}
