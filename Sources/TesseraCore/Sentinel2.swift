@@ -193,7 +193,8 @@ extension Sentinel2Product {
       throw TesseraError(.dataError, "\(metadata): not readable XML (\(TesseraError.oneLine(String(describing: error))))")
     }
     let doc = tree.document
-    let safeRoot = (metadata as NSString).deletingLastPathComponent
+    // Plain string surgery: NSString's path methods would fold /vsizip//abs/path into a relative path.
+    let safeRoot = metadata.lastIndex(of: "/").map { String(metadata[..<$0]) } ?? "."
     let isL2A = (metadata as NSString).lastPathComponent.uppercased().contains("L2A")
       || doc.first("BOA_QUANTIFICATION_VALUE") != nil
     guard let info = doc.first("Product_Info") else {
@@ -202,7 +203,8 @@ extension Sentinel2Product {
     var productURI = info.first("PRODUCT_URI")?.text ?? ""
     if productURI.uppercased().hasSuffix(".SAFE") { productURI = String(productURI.dropLast(5)) }
     if productURI.isEmpty {
-      productURI = (URL(fileURLWithPath: safeRoot).lastPathComponent as NSString).deletingPathExtension
+      let folder = safeRoot.split(separator: "/").last.map(String.init) ?? ""
+      productURI = folder.uppercased().hasSuffix(".SAFE") ? String(folder.dropLast(5)) : folder
     }
     let baseline = info.first("PROCESSING_BASELINE")?.text
     let quantification = Double(doc.first(isL2A ? "BOA_QUANTIFICATION_VALUE" : "QUANTIFICATION_VALUE")?.text ?? "") ?? 10000
