@@ -26,6 +26,11 @@ public indirect enum JSONValue: Equatable, Sendable {
     return pairs.first(where: { $0.0 == key })?.1
   }
 
+  public subscript(index: Int) -> JSONValue? {
+    guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+    return items[index]
+  }
+
   public func serialized(pretty: Bool = false) -> String {
     var out = ""
     write(to: &out, pretty: pretty, indent: 0)

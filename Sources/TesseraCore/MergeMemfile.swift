@@ -179,20 +179,20 @@ struct MergeJob {
       var done = 0
       let stageShare = request.cog == nil ? 0.7 : 0.5
       for (p, product) in planned.enumerated() {
-        var bands: [StagedBand] = []
+        // Each staged band joins `staged` at once, so a later failure still discards it.
+        staged.append([])
         for entry in product.files {
-          bands.append(try stage(entry.dataset, band: entry.band, product: product, index: p, grid: grid,
-                                 mode: staging, directory: outputDirectory))
+          staged[p].append(try stage(entry.dataset, band: entry.band, product: product, index: p, grid: grid,
+                                     mode: staging, directory: outputDirectory))
           done += 1
           if let progress, !progress(stageShare * Double(done) / Double(tasks), nil) { throw interrupted }
         }
-        staged.append(bands)
         if let mask = product.maskFile {
           maskStages.append(try stage(mask.dataset, band: .scl, product: product, index: p, grid: grid,
                                       mode: staging, directory: outputDirectory))
           done += 1
         } else {
-          maskStages.append(request.maskClouds ? bands.first { $0.band == .scl } : nil)
+          maskStages.append(request.maskClouds ? staged[p].first { $0.band == .scl } : nil)
         }
       }
       for product in planned {
@@ -350,9 +350,21 @@ struct MergeJob {
     }
     guard let u = union else { throw TesseraError(.usage, "no product") }
     let r = resolution
-    // Snapped outward to multiples of the resolution, so every product lands on one grid.
-    let minX = (u.minX / r + 1e-6).rounded(.down) * r, maxX = (u.maxX / r - 1e-6).rounded(.up) * r
-    let minY = (u.minY / r + 1e-6).rounded(.down) * r, maxY = (u.maxY / r - 1e-6).rounded(.up) * r
+    // Snapped outward to one grid of pixel size r: the grid of the first product already at r
+    // in the target CRS (so it is copied, never resampled), else multiples of r, as
+    // gdalwarp -tap makes it. For Sentinel-2 at 10, 20 or 60 m the two agree.
+    var anchorX = 0.0, anchorY = 0.0
+    if let onGrid = planned.first(where: { p in
+      guard let gt = p.files[0].dataset.geoTransform else { return false }
+      return p.srs.isSame(as: target) && abs(gt[1] - r) < 1e-9 * r && abs(gt[5] + r) < 1e-9 * r
+    }), let gt = onGrid.files[0].dataset.geoTransform {
+      anchorX = gt[0] - (gt[0] / r).rounded(.down) * r
+      anchorY = gt[3] - (gt[3] / r).rounded(.down) * r
+    }
+    func down(_ v: Double, _ a: Double) -> Double { a + ((v - a) / r + 1e-6).rounded(.down) * r }
+    func up(_ v: Double, _ a: Double) -> Double { a + ((v - a) / r - 1e-6).rounded(.up) * r }
+    let minX = down(u.minX, anchorX), maxX = up(u.maxX, anchorX)
+    let minY = down(u.minY, anchorY), maxY = up(u.maxY, anchorY)
     let grid = MergeGrid(srs: target, resolution: r, minX: minX, maxY: maxY,
                          width: Int(((maxX - minX) / r).rounded()), height: Int(((maxY - minY) / r).rounded()))
     guard grid.width > 0, grid.height > 0 else { throw TesseraError(.dataError, "the products cover no whole pixel at \(r) m") }
@@ -441,27 +453,33 @@ struct MergeJob {
       creation += ["-co", "NBITS=\(bits)"]
     }
     let result: Dataset
-    if onGrid(source, window: w, grid: grid) {
-      result = try GDALUtilities.translate(source, to: path, arguments: format + creation + ["-a_nodata", "0"])
-    } else {
-      let srcRes = source.geoTransform.map { abs($0[1]) } ?? resolution
-      let method = band.isCategorical ? Resampling.nearest
-        : (request.resampling ?? (srcRes < resolution - 1e-9 ? .average : .nearest))
-      let wkt = try grid.srs.wkt(.wkt2, multiline: false)
-      var args = format + creation + [
-        "-t_srs", wkt, "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
-        "-tr", "\(resolution)", "\(resolution)", "-r", method.gdalName,
-        "-srcnodata", "0", "-dstnodata", "0", "-multi", "-wo", "NUM_THREADS=\(threads)",
-      ]
-      args += ["-wm", "\(max(64, 32 * threads))"]
-      result = try GDALUtilities.warp([source], to: path, arguments: args)
+    do {
+      if onGrid(source, window: w, grid: grid) {
+        result = try GDALUtilities.translate(source, to: path, arguments: format + creation + ["-a_nodata", "0"])
+      } else {
+        let srcRes = source.geoTransform.map { abs($0[1]) } ?? resolution
+        let method = band.isCategorical ? Resampling.nearest
+          : (request.resampling ?? (srcRes < resolution - 1e-9 ? .average : .nearest))
+        let wkt = try grid.srs.wkt(.wkt2, multiline: false)
+        var args = format + creation + [
+          "-t_srs", wkt, "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
+          "-tr", "\(resolution)", "\(resolution)", "-r", method.gdalName,
+          "-srcnodata", "0", "-dstnodata", "0", "-multi", "-wo", "NUM_THREADS=\(threads)",
+        ]
+        args += ["-wm", "\(max(64, 32 * threads))"]
+        result = try GDALUtilities.warp([source], to: path, arguments: args)
+      }
+      if mode == .mem { try result.flush() } else { try result.close() }
+    } catch {
+      // A half-written staging file goes at once; the caller never saw it.
+      memoryFile?.remove()
+      if mode == .disk { TemporaryFiles.shared.remove(path) }
+      throw error
     }
+    let components = source.bandCount
     if mode == .mem {
-      try result.flush()
-      return StagedBand(band: band, window: w, components: result.bandCount, path: nil, memDataset: result, memoryFile: nil)
+      return StagedBand(band: band, window: w, components: components, path: nil, memDataset: result, memoryFile: nil)
     }
-    let components = result.bandCount
-    try result.close()
     return StagedBand(band: band, window: w, components: components, path: path, memDataset: nil, memoryFile: memoryFile)
   }
 
