@@ -1,0 +1,75 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// merge-memfile and validate-merge as a CI job runs them.
+final class MergeMemfileCommandTests: XCTestCase {
+  var dir: TemporaryDirectory!
+  override func setUpWithError() throws { dir = try TemporaryDirectory() }
+  override func tearDown() { dir.remove() }
+
+  let t29unu = Fixture.path("sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE")
+  var r60m: String { t29unu + "/GRANULE/L2A_T29UNU_A038058_20221005T115407/IMG_DATA/R60m" }
+
+  func json(_ text: String) throws -> [String: Any] {
+    try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
+  }
+
+  func testMergeToCOGWithReportThenValidateMerge() throws {
+    let before = try FolderSnapshot(r60m)
+    let out = dir.file("t29.tif"), report = dir.file("t29.json")
+    let run = try TesseraBinary.run(["merge-memfile", t29unu, "-o", out, "--bands", "B04,B8A,SCL", "--resolution", "60",
+                                     "--cog", "--profile", "zstd", "--report", report, "--json"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let printed = try json(run.stdout)
+    XCTAssertEqual(printed["status"] as? String, "ok")
+    XCTAssertEqual(((printed["staging"] as? [String: Any])?["mode"]) as? String, "vsimem")
+    XCTAssertEqual((printed["bands"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["B04", "B8A", "SCL"])
+    XCTAssertNotNil((printed["bands"] as? [[String: Any]])?.first?["checksum"] as? Int)
+    XCTAssertEqual(((printed["outputs"] as? [[String: Any]])?.first?["cog"]) as? Bool, true)
+    XCTAssertEqual(try json(String(contentsOfFile: report, encoding: .utf8))["command"] as? String, "merge-memfile")
+    XCTAssertEqual(dir.contents, ["t29.json", "t29.tif"])
+    XCTAssertEqual(try TesseraBinary.run(["validate-cog", out]).status, 0)
+    XCTAssertEqual(try FolderSnapshot(r60m), before, "the product is untouched")
+
+    let pass = try TesseraBinary.run(["validate-merge", out, "--expect-bands", "B04,B8A,SCL", "--expect-crs", "EPSG:32629",
+                                      "--expect-resolution", "60", "--min-valid-fraction", "0.5", "--against", report])
+    XCTAssertEqual(pass.status, 0, pass.stderr)
+    XCTAssertTrue(pass.stderr.contains("every check passed"), pass.stderr)
+
+    let fail = try TesseraBinary.run(["validate-merge", out, "--expect-bands", "4", "--expect-crs", "EPSG:32630",
+                                      "--min-valid-fraction", "0.9", "--json"])
+    XCTAssertEqual(fail.status, 1)
+    let failed = try json(fail.stdout)["failed"] as? [String] ?? []
+    XCTAssertTrue(failed.contains("band count") && failed.contains("crs"), "\(failed)")
+    XCTAssertTrue(failed.contains { $0.hasPrefix("valid fraction of band 1") }, "\(failed)")
+    let text = try TesseraBinary.run(["validate-merge", out, "--expect-bands", "4"])
+    XCTAssertEqual(text.status, 1)
+    XCTAssertTrue(text.stderr.contains("FAILED band count: expected 4, found 3"), text.stderr)
+    XCTAssertEqual(try TesseraBinary.run(["validate-merge", dir.file("none.tif")]).status, 66)
+  }
+
+  func testMissingBandFileFailsWith65AndWritesNothing() throws {
+    let run = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("t29.tif"), "--bands", "B04", "--resolution", "10",
+                                     "--report", dir.file("r.json")])
+    XCTAssertEqual(run.status, 65)
+    let line = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+    XCTAssertTrue(line.hasPrefix("tessera merge-memfile: "), line)
+    XCTAssertTrue(line.contains("T29UNU_20221005T115411_B04_10m.jp2"), line)
+    XCTAssertEqual(dir.contents, [])
+  }
+
+  func testUsageAndMissingInputs() throws {
+    XCTAssertEqual(try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "--bands", "B13"]).status, 64)
+    XCTAssertEqual(try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "--scl-classes", "99"]).status, 64)
+    let missing = try TesseraBinary.run(["merge-memfile", dir.file("none.SAFE"), "-o", dir.file("a.tif"), "--json"])
+    XCTAssertEqual(missing.status, 66)
+    XCTAssertEqual(try json(missing.stdout)["exit_code"] as? Int, 66)
+    try Data("x".utf8).write(to: URL(fileURLWithPath: dir.file("a.tif")))
+    let exists = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "--bands", "B04", "--resolution", "60"])
+    XCTAssertEqual(exists.status, 73)
+    let notProduct = try TesseraBinary.run(["merge-memfile", Fixture.rgbByte, "-o", dir.file("b.tif")])
+    XCTAssertEqual(notProduct.status, 65)
+    XCTAssertEqual(dir.contents, ["a.tif"])
+  }
+}
