@@ -7,6 +7,7 @@ exist yet is listed as skipped.
 """
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, List
 
@@ -73,6 +74,22 @@ def _quote(arg):
 def _tiles(ctx):
     folder = os.path.join(ctx.data, f"tiles-{ctx.size}")
     return datagen.tiles(folder, 2, ctx.size, log=ctx.log), folder
+
+
+def _s2_products(ctx):
+    """Two synthetic L2A products of one tile from two orbits (Tools/s2products.py), made once."""
+    size = ctx.size - ctx.size % 6  # whole 20 m and 60 m grids
+    folder = os.path.join(ctx.data, f"s2-{size}")
+    listing = os.path.join(folder, "products.txt")
+    if not os.path.exists(listing):
+        ctx.log(f"generating two synthetic Sentinel-2 products of {size} x {size} px at 10 m in {folder}")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tools", "s2products.py")
+        out = subprocess.run([sys.executable, script, folder, "--scenario", "orbits", "--size", str(size),
+                              "--bands", "B02,B03,B04,B08,SCL"], check=True, capture_output=True, text=True).stdout
+        with open(listing, "w") as f:
+            f.write(out)
+    with open(listing) as f:
+        return [line.strip() for line in f if line.strip()]
 
 
 def standard(ctx):
@@ -178,15 +195,16 @@ def standard(ctx):
         ],
         reference="gdal_translate -of COG", prepare=make_mosaic))
 
-    # W8: merge-memfile of two synthetic Sentinel-2 products to a COG. The products and the
-    # rasterio script arrive with the Sentinel-2 issue.
-    products = os.path.join(ctx.data, f"s2-{ctx.size}")
+    # W8: merge-memfile of two synthetic Sentinel-2 products (one tile, two orbits; the later
+    # product wins) to a COG, against the rasterio MemoryFile script.
+    products = _s2_products(ctx)
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "s2_rasterio_merge.py")
     w.append(Workload(
         "W8", "merge-memfile of two synthetic Sentinel-2 products to a COG", ["merge-memfile"],
-        Runner("tessera merge-memfile", [tessera, "merge-memfile", os.path.join(products, "A.SAFE"), os.path.join(products, "B.SAFE"), "-o", out("W8-tessera.tif"),
-                                         "--bands", "B02,B03,B04,B08", "--resolution", "10", "--cog", "--threads", str(t), "--quiet"], out("W8-tessera.tif")),
-        [Runner("rasterio MemoryFile script", [os.path.join(ctx.venv, "bin", "python"), script, os.path.join(products, "A.SAFE"), os.path.join(products, "B.SAFE"),
+        Runner("tessera merge-memfile", [tessera, "merge-memfile", *products, "-o", out("W8-tessera.tif"),
+                                         "--bands", "B02,B03,B04,B08", "--resolution", "10", "--cog", "--predictor", "2",
+                                         "--threads", str(t), "--quiet"], out("W8-tessera.tif")),
+        [Runner("rasterio MemoryFile script", [os.path.join(ctx.venv, "bin", "python"), script, *products,
                                                 out("W8-rio.tif")], out("W8-rio.tif"))],
         reference="rasterio MemoryFile script"))
     return w
