@@ -3,7 +3,7 @@
 Each product's chosen bands are staged in GTiff MemoryFiles (reprojected to the first product's
 CRS when their UTM zone differs), each band is merged across products with rasterio.merge.merge
 (later products win, as in Tessera's default), the bands are stacked into one more MemoryFile,
-and rio-cogeo copies that to a COG. Usage:
+and rio-cogeo copies that to a COG with average overviews. Usage:
 
     s2_rasterio_merge.py PRODUCT.SAFE... OUT.tif [--bands B02,B03,B04,B08] [--resolution 10]
 """
@@ -89,7 +89,9 @@ def main():
         with memfile.open(**profile) as dst:
             dst.write(stack)
         with memfile.open() as src:
-            cog_translate(src, output, cog_profiles.get("deflate") | {"predictor": 2}, quiet=True, in_memory=True)
+            # Average overviews, as Tessera makes them for continuous data: the same job on both sides.
+            cog_translate(src, output, cog_profiles.get("deflate") | {"predictor": 2}, quiet=True, in_memory=True,
+                          overview_resampling="average")
     for files in staged.values():
         for memfile in files:
             memfile.close()

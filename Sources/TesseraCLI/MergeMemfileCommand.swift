@@ -14,7 +14,7 @@ struct MergeMemfileCommand: ParsableCommand {
       (T33UUU_20170216T102101_B04.jp2). L2A and L1C both work.
 
       Each product's bands are warped onto one output grid aligned to --resolution and staged in \
-      /vsimem/ GTiffs (or MEM datasets, or temporary files beside the output when the staged size \
+      MEM datasets (or /vsimem/ GTiffs, or temporary files beside the output when the staged size \
       passes --mem-limit), each closed before the merge reads it. Products in other UTM zones are \
       reprojected to --dst-crs, or to the zone that covers most of the output. A band's file is \
       the one at --resolution, else the closest finer one; a file the metadata lists but that is \
@@ -44,8 +44,8 @@ struct MergeMemfileCommand: ParsableCommand {
   var resampling: Resampling?
   @Option(help: "Which product wins where products overlap: first or last (default: last).")
   var order: MosaicRequest.Order = .last
-  @Option(help: "Staging: vsimem (compressed GTiffs in memory, default), mem (uncompressed MEM datasets) or disk.")
-  var stage: MergeMemfileRequest.Staging = .vsimem
+  @Option(help: "Staging: mem (uncompressed MEM datasets, the default), vsimem (ZSTD GTiffs in /vsimem/, about half the memory) or disk.")
+  var stage: MergeMemfileRequest.Staging = .mem
   @Option(name: .customLong("mem-limit"), help: ArgumentHelp("Largest in-memory staging in MiB before staging moves to disk (default: a quarter of RAM).", valueName: "MB"))
   var memLimit: Int?
   @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "FILE.json")) var report: String?

@@ -48,12 +48,16 @@ public struct COGExportRequest {
 public enum COGExport {
   public static func run(_ request: COGExportRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
     guard [256, 512, 1024].contains(request.blockSize) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
-    let source = try Dataset.open(request.input)
+    return try export(request, source: try Dataset.open(request.input), progress: progress)
+  }
+
+  /// The export from a dataset already open: a finished file, or a MEM dataset fully written.
+  static func export(_ request: COGExportRequest, source: Dataset, progress: ProgressHandler? = nil) throws -> OperationReport {
     guard source.bandCount > 0 else {
       throw TesseraError(.dataError, "\(request.input) has no raster band; name one of its subdatasets")
     }
     let first = try source.band(1)
-    let target = try OutputTarget(path: request.output, inputs: [request.input], overwrite: request.write.overwrite)
+    let target = try OutputTarget(path: request.output, inputs: request.input.isEmpty ? [] : [request.input], overwrite: request.write.overwrite)
     request.write.processing.capCache(mb: 512)
     let staged = MemoryFile(name: "cog-source.vrt")
     defer { staged.remove() }

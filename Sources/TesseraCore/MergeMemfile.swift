@@ -7,9 +7,9 @@ import GDAL
 public struct MergeMemfileRequest {
   /// Where each product's bands wait between reading and merging.
   public enum Staging: String, CaseIterable, Sendable {
-    /// Uncompressed MEM datasets: the fastest, the largest.
+    /// Uncompressed MEM datasets: the fastest, the largest (the default).
     case mem
-    /// GTiffs in GDAL's /vsimem/, compressed with ZSTD at level 1.
+    /// GTiffs in GDAL's /vsimem/, compressed with ZSTD at level 1: about half the memory.
     case vsimem
     /// Temporary GTiffs beside the output.
     case disk
@@ -28,7 +28,7 @@ public struct MergeMemfileRequest {
   public var sclClasses: Set<Int> = [3, 8, 9, 10]
   /// The COG options when the output is a COG; its input and output are set here.
   public var cog: COGExportRequest?
-  public var staging: Staging = .vsimem
+  public var staging: Staging = .mem
   /// nil: a quarter of physical memory.
   public var memLimitBytes: UInt64?
   public var order: MosaicRequest.Order = .last
@@ -167,60 +167,86 @@ struct MergeJob {
       maskStages.forEach { $0?.discard() }
     }
     var merged: MergeStatistics
-    var intermediate: MemoryFile?
     var intermediateDisk: String?
-    defer {
-      intermediate?.remove()
-      if let intermediateDisk { TemporaryFiles.shared.remove(intermediateDisk) }
-    }
+    defer { if let intermediateDisk { TemporaryFiles.shared.remove(intermediateDisk) } }
     do {
       // Staging: every band of every product onto the output grid, each closed before merging.
-      let tasks = planned.reduce(0) { $0 + $1.files.count + ($1.maskFile == nil ? 0 : 1) }
-      var done = 0
-      let stageShare = request.cog == nil ? 0.7 : 0.5
+      // Bands are staged side by side, one per thread, each decoded on its own thread: JPEG 2000
+      // decoding spreads over threads poorly within one file and perfectly across files.
+      var jobs: [(product: Int, band: Sentinel2Band, source: Dataset, isMask: Bool)] = []
       for (p, product) in planned.enumerated() {
-        // Each staged band joins `staged` at once, so a later failure still discards it.
-        staged.append([])
-        for entry in product.files {
-          staged[p].append(try stage(entry.dataset, band: entry.band, product: product, index: p, grid: grid,
-                                     mode: staging, directory: outputDirectory))
-          done += 1
-          if let progress, !progress(stageShare * Double(done) / Double(tasks), nil) { throw interrupted }
-        }
-        if let mask = product.maskFile {
-          maskStages.append(try stage(mask.dataset, band: .scl, product: product, index: p, grid: grid,
-                                      mode: staging, directory: outputDirectory))
-          done += 1
-        } else {
-          maskStages.append(request.maskClouds ? staged[p].first { $0.band == .scl } : nil)
+        for entry in product.files { jobs.append((p, entry.band, entry.dataset, false)) }
+        if let mask = product.maskFile { jobs.append((p, .scl, mask.dataset, true)) }
+      }
+      let stageShare = request.cog == nil ? 0.7 : 0.5
+      let threads = request.write.processing.threads
+      var results = [StagedBand?](repeating: nil, count: jobs.count)
+      var failure: Error?
+      var done = 0
+      let lock = NSLock()
+      var next = 0
+      DispatchQueue.concurrentPerform(iterations: min(threads, jobs.count)) { _ in
+        while true {
+          lock.lock()
+          let index = next
+          next += 1
+          let stop = failure != nil || index >= jobs.count
+          lock.unlock()
+          if stop { return }
+          let job = jobs[index]
+          do {
+            let band = try GDALEnvironment.withConfig(["GDAL_NUM_THREADS": "1"]) {
+              try stage(job.source, band: job.band, product: planned[job.product], index: job.product, grid: grid,
+                        mode: staging, directory: outputDirectory, threads: 1)
+            }
+            lock.lock()
+            results[index] = band
+            done += 1
+            if let progress, !progress(stageShare * Double(done) / Double(jobs.count), nil) { failure = failure ?? interrupted }
+            lock.unlock()
+          } catch {
+            lock.lock(); failure = failure ?? error; lock.unlock()
+          }
         }
       }
+      // Whatever was staged is handed over for discarding before any failure is thrown.
+      for (p, _) in planned.enumerated() {
+        staged.append(jobs.indices.filter { jobs[$0].product == p && !jobs[$0].isMask }.compactMap { results[$0] })
+        let mask = jobs.indices.first { jobs[$0].product == p && jobs[$0].isMask }.flatMap { results[$0] }
+        maskStages.append(mask ?? (request.maskClouds ? staged[p].first { $0.band == .scl } : nil))
+      }
+      if let failure { throw failure }
       for product in planned {
         for entry in product.files { try entry.dataset.close() }
         try product.maskFile?.dataset.close()
       }
 
-      // Merging into the output, or, for a COG, into a GTiff the COG driver then copies.
+      // Merging into the output, or, for a COG, into a dataset the COG driver then copies: a MEM
+      // dataset when staging was in memory and the merged bands fit the limit too, else a
+      // temporary GTiff beside the output, compressed fast (it is read twice and dropped).
+      let mergedBytes = UInt64(grid.width) * UInt64(grid.height) * UInt64(outputBandNames.count * outputType.byteSize)
+      var driver = "GTiff"
       var mergePath = target.temporaryPath
-      var mergeWrite = request.write
+      var mergeOptions = request.write.resolvedCreationOptions(for: outputType)
       if request.cog != nil {
-        if staging == .disk {
+        if staging != .disk, estimate + mergedBytes <= request.effectiveMemLimit {
+          driver = "MEM"
+          mergePath = ""
+          mergeOptions = []
+        } else {
           let token = UUID().uuidString.prefix(8).lowercased()
           let path = outputDirectory + "/.tessera-merge-\(token).tif"
           TemporaryFiles.shared.register(path)
           intermediateDisk = path
           mergePath = path
-        } else {
-          let file = MemoryFile(name: "merged.tif")
-          intermediate = file
-          mergePath = file.path
+          var fast = request.write
+          fast.creationOptions = ["COMPRESS=ZSTD", "ZSTD_LEVEL=1"]
+          mergeOptions = fast.resolvedCreationOptions(for: outputType)
         }
-        // Read twice by the COG driver and then dropped: compressed fast, not small.
-        mergeWrite.creationOptions = ["COMPRESS=ZSTD", "ZSTD_LEVEL=1"]
       }
       let output = try Dataset.create(
-        driver: "GTiff", path: mergePath, width: grid.width, height: grid.height, bands: outputBandNames.count,
-        type: outputType, options: mergeWrite.resolvedCreationOptions(for: outputType))
+        driver: driver, path: mergePath, width: grid.width, height: grid.height, bands: outputBandNames.count,
+        type: outputType, options: mergeOptions)
       try output.setGeoTransform(grid.geoTransform)
       try output.setSpatialReference(grid.srs)
       for (i, name) in outputBandNames.enumerated() {
@@ -234,7 +260,6 @@ struct MergeJob {
         request: request, products: planned.map(\.product), staged: staged, masks: maskStages,
         outputBands: outputBandNames.count, type: outputType
       ).run(into: output) { fraction, _ in progress?(stageEnd + mergeShare * fraction, nil) ?? true }
-      try output.close()
       for bands in staged { bands.forEach { $0.discard() } }
       maskStages.forEach { $0?.discard() }
       staged = []
@@ -246,11 +271,20 @@ struct MergeJob {
         cog.output = request.output
         cog.write.overwrite = request.write.overwrite
         cog.write.processing = request.write.processing
-        let checksums = try bandChecksums(mergePath)
-        _ = try COGExport.run(cog) { fraction, _ in progress?(0.7 + 0.3 * fraction, nil) ?? true }
-        merged.checksums = checksums
+        let source: Dataset
+        if driver == "MEM" {
+          try output.flush()
+          source = output
+        } else {
+          try output.close()
+          source = try Dataset.open(mergePath)
+        }
+        if merged.checksums.isEmpty { merged.checksums = try source.bands.map { try $0.checksum() } }
+        _ = try COGExport.export(cog, source: source) { fraction, _ in progress?(0.7 + 0.3 * fraction, nil) ?? true }
+        try source.close()
       } else {
-        merged.checksums = try bandChecksums(target.temporaryPath)
+        try output.close()
+        if merged.checksums.isEmpty { merged.checksums = try bandChecksums(target.temporaryPath) }
         try target.commit()
       }
     } catch {
@@ -422,11 +456,10 @@ struct MergeJob {
   /// file already sits on the grid, GDAL's warper otherwise. The result is closed (or, for MEM,
   /// flushed) before anything reads it.
   func stage(_ source: Dataset, band: Sentinel2Band, product: PlannedProduct, index: Int, grid: MergeGrid,
-             mode: MergeMemfileRequest.Staging, directory: String) throws -> StagedBand
+             mode: MergeMemfileRequest.Staging, directory: String, threads: Int) throws -> StagedBand
   {
     let w = product.window
     let e = grid.extent(of: w)
-    let threads = request.write.processing.threads
     var memoryFile: MemoryFile?
     var path: String
     var format = ["-of", "GTiff"]
@@ -464,7 +497,7 @@ struct MergeJob {
         var args = format + creation + [
           "-t_srs", wkt, "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
           "-tr", "\(resolution)", "\(resolution)", "-r", method.gdalName,
-          "-srcnodata", "0", "-dstnodata", "0", "-multi", "-wo", "NUM_THREADS=\(threads)",
+          "-srcnodata", "0", "-dstnodata", "0", "-wo", "NUM_THREADS=\(threads)",
         ]
         args += ["-wm", "\(max(64, 32 * threads))"]
         result = try GDALUtilities.warp([source], to: path, arguments: args)

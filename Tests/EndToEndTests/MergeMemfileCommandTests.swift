@@ -23,7 +23,7 @@ final class MergeMemfileCommandTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.stderr)
     let printed = try json(run.stdout)
     XCTAssertEqual(printed["status"] as? String, "ok")
-    XCTAssertEqual(((printed["staging"] as? [String: Any])?["mode"]) as? String, "vsimem")
+    XCTAssertEqual(((printed["staging"] as? [String: Any])?["mode"]) as? String, "mem")
     XCTAssertEqual((printed["bands"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["B04", "B8A", "SCL"])
     XCTAssertNotNil((printed["bands"] as? [[String: Any]])?.first?["checksum"] as? Int)
     XCTAssertEqual(((printed["outputs"] as? [[String: Any]])?.first?["cog"]) as? Bool, true)

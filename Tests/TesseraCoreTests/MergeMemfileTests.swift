@@ -300,7 +300,7 @@ final class MergeMemfileTests: XCTestCase {
       $0.notice = { notices.append($0) }
     }
     XCTAssertEqual(limited["staging"]?["mode"], .string("disk"))
-    XCTAssertEqual(limited["staging"]?["requested"], .string("vsimem"))
+    XCTAssertEqual(limited["staging"]?["requested"], .string("mem"))
     XCTAssertEqual(notices.count, 1)
     XCTAssertTrue(notices.first?.contains("temporary files beside the output") ?? false, "\(notices)")
     XCTAssertEqual(checksums["mem"], checksums["vsimem"])
