@@ -7,6 +7,8 @@ PREFIX   ?= /usr/local
 RELEASE  := .build/release/tessera
 APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev gdal-bin python3-gdal pkg-config
 # Root installs directly (CI, containers); anyone else goes through sudo.
+# Debian's python3, which has GDAL's bindings (python3-gdal), whatever python3 is first on PATH.
+PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build test demo install bench bench-deps bench-large clean
@@ -51,8 +53,25 @@ demo: build
 	@echo "== 5. the report a script would read"
 	$(RELEASE) info $(DEMO_DIR)/rgb-cog.tif --json | head -40
 	@echo
-	@echo "== and a Sentinel-2 L2A product's subdatasets"
-	$(RELEASE) info Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE/MTD_MSIL2A.xml
+	@echo "== 6. Sentinel-2: two L2A tiles on either side of the UTM 32/33 boundary (synthetic, with the real"
+	@echo "==    SAFE structure, from Tools/s2products.py), merged through in-memory staging to a validated COG"
+	$(PYTHON_GDAL) Tools/s2products.py $(DEMO_DIR)/s2 --scenario zones --size 600 --bands B02,B03,B04,B08,SCL > /dev/null
+	$(RELEASE) merge-memfile $(DEMO_DIR)/s2/*.SAFE -o $(DEMO_DIR)/s2-merged.tif --bands B02,B03,B04,B08 \
+	  --reflectance --mask-clouds --cog --report $(DEMO_DIR)/s2-report.json --overwrite
+	$(RELEASE) validate-cog $(DEMO_DIR)/s2-merged.tif
+	$(RELEASE) validate-merge $(DEMO_DIR)/s2-merged.tif --expect-bands B02,B03,B04,B08 --expect-crs EPSG:32632 \
+	  --expect-resolution 10 --min-valid-fraction 0.5 --against $(DEMO_DIR)/s2-report.json
+	@echo
+	@echo "== 7. its report (products, grid, bands, overlap, staging), as --report wrote it"
+	@$(PYTHON_GDAL) -c 'import json,sys; r=json.load(open(sys.argv[1])); \
+	  r["products"]=[{k: p[k] for k in ("id","tile","processing_baseline","offset_applied","reprojected")} for p in r["products"]]; \
+	  [r.pop(k) for k in ("outputs","warnings")]; print(json.dumps(r, indent=1))' $(DEMO_DIR)/s2-report.json
+	@echo
+	@echo "== 8. a real product (T29UNU, western Ireland): at 60 m it merges; at 10 m its band files are missing"
+	$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
+	  -o $(DEMO_DIR)/t29unu-60m.tif --bands B04,B8A,SCL --resolution 60 --overwrite
+	-$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
+	  -o $(DEMO_DIR)/t29unu-10m.tif --bands B04 --resolution 10 --overwrite; echo "(exit status $$?: missing data fails loudly)"
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -9,6 +9,9 @@ struct MergeStatistics {
   var sum: [Double]
   var overlapPixels = 0
   var checksums: [Int] = []
+  /// A hash of each band's values in raster order (see `PixelHash`), which, unlike GDAL's
+  /// checksum, tells float32 reflectance bands apart.
+  var hashes: [PixelHash] = []
 
   init(bands: Int) {
     valid = Array(repeating: 0, count: bands)
@@ -37,6 +40,7 @@ struct MergeStatistics {
       ("max", count == 0 ? .null : .double(maximum[b])),
       ("mean", count == 0 ? .null : .double(sum[b] / Double(count))),
       ("checksum", b < checksums.count ? .int(checksums[b]) : .null),
+      ("content_hash", b < hashes.count ? .string(hashes[b].text) : .null),
     ])
   }
 }
@@ -88,6 +92,7 @@ struct MergeCompositor {
       return entries
     }
     var total = MergeStatistics(bands: outputBands)
+    var hashes = [PixelHash](repeating: PixelHash(), count: outputBands)
     let totalLock = NSLock()
     var workersDone: [MergeStatistics] = []
 
@@ -176,6 +181,11 @@ struct MergeCompositor {
         try worker.output.withUnsafeBytes { buffer in
           try output.write(window, bands: Array(1...outputBands), type: .float32, from: buffer)
         }
+        // Windows are whole rows and arrive in raster order: each band's hash runs over its rows in order.
+        let pixels = window.pixelCount
+        worker.output.withUnsafeBufferPointer { out in
+          for k in 0..<outputBands { hashes[k].add(UnsafeBufferPointer(rebasing: out[(k * pixels)..<((k + 1) * pixels)])) }
+        }
       },
       progress: progress,
       finish: { worker in
@@ -186,6 +196,7 @@ struct MergeCompositor {
         for handle in worker.maskHandles { try? handle?.close() }
       })
     for s in workersDone { total.add(s) }
+    total.hashes = hashes
     return total
   }
 
@@ -206,5 +217,43 @@ struct MergeCompositor {
     let x1 = min(a.x + a.width, b.x + b.width), y1 = min(a.y + a.height, b.y + b.height)
     guard x1 > x0, y1 > y0 else { return nil }
     return Window(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+  }
+}
+
+/// FNV-1a over a band's values as float32 bit patterns, in raster order, every NaN counted as
+/// one canonical NaN. The same for a UInt16 band and its float32 copy, and cheap enough to
+/// compute while the merge writes.
+public struct PixelHash: Equatable, Sendable {
+  public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  public init() {}
+
+  public mutating func add(_ values: UnsafeBufferPointer<Float>) {
+    var h = value
+    for v in values {
+      let bits = v.isNaN ? 0x7fc0_0000 : v.bitPattern
+      h = (h ^ UInt64(bits)) &* 0x0000_0100_0000_01b3
+    }
+    value = h
+  }
+
+  public var text: String {
+    let hex = String(value, radix: 16)
+    return "fnv1a64-f32:" + String(repeating: "0", count: 16 - hex.count) + hex
+  }
+
+  /// The hash of a band of a file, read in whole rows.
+  public static func of(_ band: RasterBand) throws -> PixelHash {
+    var hash = PixelHash()
+    let rows = max(1, (1 << 20) / max(1, band.width))
+    var buffer = [Float](repeating: 0, count: rows * band.width)
+    for y in stride(from: 0, to: band.height, by: rows) {
+      let window = Window(x: 0, y: y, width: band.width, height: min(rows, band.height - y))
+      try buffer.withUnsafeMutableBufferPointer { buf in
+        try band.read(window, into: UnsafeMutableBufferPointer(rebasing: buf[0..<window.pixelCount]))
+        hash.add(UnsafeBufferPointer(rebasing: buf[0..<window.pixelCount]))
+      }
+    }
+    return hash
   }
 }

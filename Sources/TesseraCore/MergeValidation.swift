@@ -125,6 +125,10 @@ public enum MergeValidation {
         let actual = try dataset.band(i + 1).checksum()
         checks.append(MergeCheck(name: "checksum of \(names[i])", passed: actual == checksum, expected: "\(checksum)", actual: "\(actual)"))
       }
+      if let hash = band["content_hash"] as? String {
+        let actual = try PixelHash.of(try dataset.band(i + 1)).text
+        checks.append(MergeCheck(name: "content hash of \(names[i])", passed: actual == hash, expected: hash, actual: actual))
+      }
       if let fraction = (band["valid_fraction"] as? NSNumber)?.doubleValue {
         checks.append(MergeCheck(name: "valid fraction of \(names[i]) as reported", passed: abs(fraction - actualFractions[i]) <= 1e-9,
                                  expected: String(format: "%.6f", fraction), actual: String(format: "%.6f", actualFractions[i])))

@@ -374,5 +374,19 @@ final class MergeMemfileTests: XCTestCase {
     against.againstReport = reportPath
     let mismatches = try MergeValidation.validate(path: other, expectations: against).filter { !$0.passed }.map(\.name)
     XCTAssertTrue(mismatches.contains("checksum of B04"), "\(mismatches)")
+    XCTAssertTrue(mismatches.contains("content hash of B04"), "\(mismatches)")
+
+    // Float32 reflectance between 0 and 1: GDAL's checksum sees values cast to integers (all 0
+    // or 1); the content hash sees every bit.
+    let (lastWins, lastReport) = try merge(Self.orbits, "rl.tif", bands: [.b04]) { $0.reflectance = true }
+    let (firstWins, _) = try merge(Self.orbits, "rf.tif", bands: [.b04]) { $0.reflectance = true; $0.order = .first }
+    let reflectanceReport = dir.file("rl.json")
+    try Data(JSONValue.object([("grid", lastReport["grid"]!), ("bands", lastReport["bands"]!)]).serialized().utf8)
+      .write(to: URL(fileURLWithPath: reflectanceReport))
+    var floats = MergeExpectations()
+    floats.againstReport = reflectanceReport
+    XCTAssertTrue(try MergeValidation.validate(path: lastWins, expectations: floats).allSatisfy(\.passed))
+    let floatMismatches = try MergeValidation.validate(path: firstWins, expectations: floats).filter { !$0.passed }.map(\.name)
+    XCTAssertTrue(floatMismatches.contains("content hash of B04"), "\(floatMismatches)")
   }
 }
