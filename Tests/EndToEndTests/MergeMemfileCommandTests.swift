@@ -72,4 +72,29 @@ final class MergeMemfileCommandTests: XCTestCase {
     XCTAssertEqual(notProduct.status, 65)
     XCTAssertEqual(dir.contents, ["a.tif"])
   }
+
+  func testSIGINTRemovesStagingFilesFromDisk() throws {
+    // Products big enough that staging (a reprojection, on one thread) takes seconds.
+    let script = Fixture.root.deletingLastPathComponent().appendingPathComponent("Tools/s2products.py").path
+    let made = try Run.process(Oracle.python, [script, dir.file("products"), "--size", "2400", "--format", "tif", "--bands", "B04,B08"])
+    XCTAssertEqual(made.status, 0, made.stderr)
+    let products = made.stdout.split(separator: "\n").map(String.init)
+    let out = dir.file("out")
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
+    process.arguments = ["merge-memfile"] + products + ["-o", out + "/m.tif", "--bands", "B04,B08", "--dst-crs", "EPSG:4326",
+                                                         "--resampling", "lanczos", "--stage", "disk", "--threads", "1"]
+    process.standardError = FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let contents = { (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] }
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline, !contents().contains(where: { $0.hasPrefix(".tessera-stage-") }) { usleep(5_000) }
+    XCTAssertTrue(contents().contains(where: { $0.hasPrefix(".tessera-stage-") }), "never saw a staging file: \(contents())")
+    kill(process.processIdentifier, SIGINT)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 130)
+    XCTAssertEqual(contents(), [], "staging files left after SIGINT")
+  }
 }
