@@ -247,6 +247,8 @@ extension Sentinel2Product {
   /// `T29UNU_20221005T115411_B04_60m.jp2`; one product per tile and sensing time.
   static func openBandFolder(_ root: String, names: [String], source: String) throws -> [Sentinel2Product] {
     var groups: [String: [Sentinel2BandFile]] = [:]
+    // L2A names carry a resolution (`_B04_10m`); L1C names do not.
+    var withResolution: Set<String> = []
     for name in names.sorted() {
       let lower = name.lowercased()
       guard lower.hasSuffix(".jp2") || lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") else { continue }
@@ -254,6 +256,7 @@ extension Sentinel2Product {
       let parts = stem.split(separator: "_")
       guard parts.count >= 3, tileID(String(parts[0])) != nil, let (band, resolution) = parseBandName(stem) else { continue }
       let key = "\(parts[0])_\(parts[1])"
+      if resolution != nil { withResolution.insert(key) }
       groups[key, default: []].append(Sentinel2BandFile(
         band: band, resolution: resolution ?? band.nativeResolution, path: root + "/" + name, exists: true))
     }
@@ -264,8 +267,7 @@ extension Sentinel2Product {
       let parts = key.split(separator: "_").map(String.init)
       let files = groups[key] ?? []
       let time = formattedTime(parts[1])
-      // L2A names carry a resolution (`_B04_10m`); L1C names do not.
-      let isL2A = files.contains { $0.band.isL2AOnly } || names.contains { parseBandName(($0 as NSString).deletingPathExtension)?.1 != nil && $0.hasPrefix(parts[0] + "_" + parts[1]) }
+      let isL2A = files.contains { $0.band.isL2AOnly } || withResolution.contains(key)
       let (offsets, offsetSource) = resolvedOffsets([:], baseline: nil, sensingTime: time)
       return Sentinel2Product(
         source: source, id: key, level: isL2A ? .l2a : .l1c, tile: tileID(parts[0]) ?? parts[0], sensingTime: time,
