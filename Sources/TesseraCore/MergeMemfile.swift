@@ -280,7 +280,12 @@ struct MergeJob {
           source = try Dataset.open(mergePath)
         }
         if merged.checksums.isEmpty { merged.checksums = try source.bands.map { try $0.checksum() } }
-        _ = try COGExport.export(cog, source: source) { fraction, _ in progress?(0.7 + 0.3 * fraction, nil) ?? true }
+        // With staging in memory, the COG driver's temporary overviews stay there too: then
+        // nothing but the output itself is written to disk.
+        let temporaryFolder = staging == .disk ? [:] : ["CPL_TMPDIR": "/vsimem/tessera/cog-overviews"]
+        _ = try GDALEnvironment.withConfig(temporaryFolder) {
+          try COGExport.export(cog, source: source) { fraction, _ in progress?(0.7 + 0.3 * fraction, nil) ?? true }
+        }
         try source.close()
       } else {
         try output.close()

@@ -333,6 +333,7 @@ final class MergeMemfileTests: XCTestCase {
   }
 
   func testCOGOutputIsValidAndHoldsTheSamePixels() throws {
+    let before = MemoryFile.list("/vsimem/tessera")
     let (gtiff, _) = try merge(Self.orbits, "plain.tif", bands: [.b04, .b08, .scl])
     let (cog, report) = try merge(Self.orbits, "merged-cog.tif", bands: [.b04, .b08, .scl]) {
       $0.cog = COGExportRequest(input: "", output: "", write: WriteOptions(processing: ProcessingOptions(threads: 2)))
@@ -341,6 +342,7 @@ final class MergeMemfileTests: XCTestCase {
     XCTAssertTrue(try PixelComparison.of(cog, gtiff).identical)
     XCTAssertEqual(report["cog"], .bool(true))
     XCTAssertEqual(dir.contents, ["merged-cog.tif", "plain.tif"])
+    XCTAssertEqual(MemoryFile.list("/vsimem/tessera"), before, "the COG driver's temporary overviews are gone too")
   }
 
   // MARK: - validate-merge
