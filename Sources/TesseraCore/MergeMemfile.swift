@@ -167,55 +167,18 @@ struct MergeJob {
       maskStages.forEach { $0?.discard() }
     }
     var merged: MergeStatistics
+    var validation: JSONValue?
     var intermediateDisk: String?
     defer { if let intermediateDisk { TemporaryFiles.shared.remove(intermediateDisk) } }
     do {
-      // Staging: every band of every product onto the output grid, each closed before merging.
-      // Bands are staged side by side, one per thread, each decoded on its own thread: JPEG 2000
-      // decoding spreads over threads poorly within one file and perfectly across files.
-      var jobs: [(product: Int, band: Sentinel2Band, source: Dataset, isMask: Bool)] = []
-      for (p, product) in planned.enumerated() {
-        for entry in product.files { jobs.append((p, entry.band, entry.dataset, false)) }
-        if let mask = product.maskFile { jobs.append((p, .scl, mask.dataset, true)) }
-      }
       let stageShare = request.cog == nil ? 0.7 : 0.5
-      let threads = request.write.processing.threads
-      var results = [StagedBand?](repeating: nil, count: jobs.count)
-      var failure: Error?
-      var done = 0
-      let lock = NSLock()
-      var next = 0
-      DispatchQueue.concurrentPerform(iterations: min(threads, jobs.count)) { _ in
-        while true {
-          lock.lock()
-          let index = next
-          next += 1
-          let stop = failure != nil || index >= jobs.count
-          lock.unlock()
-          if stop { return }
-          let job = jobs[index]
-          do {
-            let band = try GDALEnvironment.withConfig(["GDAL_NUM_THREADS": "1"]) {
-              try stage(job.source, band: job.band, product: planned[job.product], index: job.product, grid: grid,
-                        mode: staging, directory: outputDirectory, threads: 1)
-            }
-            lock.lock()
-            results[index] = band
-            done += 1
-            if let progress, !progress(stageShare * Double(done) / Double(jobs.count), nil) { failure = failure ?? interrupted }
-            lock.unlock()
-          } catch {
-            lock.lock(); failure = failure ?? error; lock.unlock()
-          }
-        }
+      let outcome = stageAll(planned, grid: grid, mode: staging, directory: outputDirectory) { fraction in
+        progress?(stageShare * fraction, nil) ?? true
       }
       // Whatever was staged is handed over for discarding before any failure is thrown.
-      for (p, _) in planned.enumerated() {
-        staged.append(jobs.indices.filter { jobs[$0].product == p && !jobs[$0].isMask }.compactMap { results[$0] })
-        let mask = jobs.indices.first { jobs[$0].product == p && jobs[$0].isMask }.flatMap { results[$0] }
-        maskStages.append(mask ?? (request.maskClouds ? staged[p].first { $0.band == .scl } : nil))
-      }
-      if let failure { throw failure }
+      staged = outcome.staged
+      maskStages = outcome.masks
+      if let failure = outcome.failure { throw failure }
       for product in planned {
         for entry in product.files { try entry.dataset.close() }
         try product.maskFile?.dataset.close()
@@ -279,17 +242,18 @@ struct MergeJob {
           try output.close()
           source = try Dataset.open(mergePath)
         }
-        if merged.checksums.isEmpty { merged.checksums = try source.bands.map { try $0.checksum() } }
+        merged.checksums = try source.bands.map { try $0.checksum() }
         // With staging in memory, the COG driver's temporary overviews stay there too: then
         // nothing but the output itself is written to disk.
         let temporaryFolder = staging == .disk ? [:] : ["CPL_TMPDIR": "/vsimem/tessera/cog-overviews"]
-        _ = try GDALEnvironment.withConfig(temporaryFolder) {
+        let exported = try GDALEnvironment.withConfig(temporaryFolder) {
           try COGExport.export(cog, source: source) { fraction, _ in progress?(0.7 + 0.3 * fraction, nil) ?? true }
         }
+        validation = exported.details.first { $0.0 == "validation" }?.1
         try source.close()
       } else {
         try output.close()
-        if merged.checksums.isEmpty { merged.checksums = try bandChecksums(target.temporaryPath) }
+        merged.checksums = try bandChecksums(target.temporaryPath)
         try target.commit()
       }
     } catch {
@@ -318,7 +282,7 @@ struct MergeJob {
       ("peak_rss_mib", .double((Double(peakResidentBytes()) / 1048576 * 10).rounded() / 10)),
       ("merge_s", .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000)),
     ]
-    if request.cog != nil { details.append(("validation", .string("valid COG"))) }
+    if let validation { details.append(("validation", validation)) }
     return OperationReport(outputs: [request.output], details: details)
   }
 
@@ -456,6 +420,56 @@ struct MergeJob {
   }
 
   // MARK: - Staging
+
+  /// Stages every band of every product (and each SCL used only as a cloud mask). Bands are
+  /// staged side by side, one per thread, each decoded on its own thread: JPEG 2000 decoding
+  /// spreads over threads poorly within one file and perfectly across files. Returns what was
+  /// staged even when a band failed, so the caller can discard it.
+  func stageAll(_ planned: [PlannedProduct], grid: MergeGrid, mode: MergeMemfileRequest.Staging, directory: String,
+                progress: @escaping (Double) -> Bool) -> (staged: [[StagedBand]], masks: [StagedBand?], failure: Error?)
+  {
+    var jobs: [(product: Int, band: Sentinel2Band, source: Dataset, isMask: Bool)] = []
+    for (p, product) in planned.enumerated() {
+      for entry in product.files { jobs.append((p, entry.band, entry.dataset, false)) }
+      if let mask = product.maskFile { jobs.append((p, .scl, mask.dataset, true)) }
+    }
+    var results = [StagedBand?](repeating: nil, count: jobs.count)
+    var failure: Error?
+    var done = 0, next = 0
+    let lock = NSLock()
+    DispatchQueue.concurrentPerform(iterations: max(1, min(request.write.processing.threads, jobs.count))) { _ in
+      while true {
+        lock.lock()
+        let index = next
+        next += 1
+        let stop = failure != nil || index >= jobs.count
+        lock.unlock()
+        if stop { return }
+        let job = jobs[index]
+        do {
+          let band = try GDALEnvironment.withConfig(["GDAL_NUM_THREADS": "1"]) {
+            try stage(job.source, band: job.band, product: planned[job.product], index: job.product, grid: grid,
+                      mode: mode, directory: directory, threads: 1)
+          }
+          lock.lock()
+          results[index] = band
+          done += 1
+          if !progress(Double(done) / Double(jobs.count)) { failure = failure ?? interrupted }
+          lock.unlock()
+        } catch {
+          lock.lock(); failure = failure ?? error; lock.unlock()
+        }
+      }
+    }
+    var staged: [[StagedBand]] = []
+    var masks: [StagedBand?] = []
+    for p in planned.indices {
+      staged.append(jobs.indices.filter { jobs[$0].product == p && !jobs[$0].isMask }.compactMap { results[$0] })
+      let mask = jobs.indices.first { jobs[$0].product == p && jobs[$0].isMask }.flatMap { results[$0] }
+      masks.append(mask ?? (request.maskClouds ? staged[p].first { $0.band == .scl } : nil))
+    }
+    return (staged, masks, failure)
+  }
 
   /// Puts one band file onto the output grid over the product's window: a plain copy when the
   /// file already sits on the grid, GDAL's warper otherwise. The result is closed (or, for MEM,

@@ -341,6 +341,7 @@ final class MergeMemfileTests: XCTestCase {
     XCTAssertTrue(try COGValidator.validate(path: cog).isValid(strict: false))
     XCTAssertTrue(try PixelComparison.of(cog, gtiff).identical)
     XCTAssertEqual(report["cog"], .bool(true))
+    XCTAssertEqual(report["validation"]?["valid"], .bool(true), "the export's validation object")
     XCTAssertEqual(dir.contents, ["merged-cog.tif", "plain.tif"])
     XCTAssertEqual(MemoryFile.list("/vsimem/tessera"), before, "the COG driver's temporary overviews are gone too")
   }
