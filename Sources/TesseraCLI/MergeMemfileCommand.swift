@@ -101,6 +101,13 @@ struct MergeMemfileCommand: ParsableCommand {
         try cogOptions.apply(to: &cogRequest)
         request.cog = cogRequest
       }
+      if let report {
+        // Checked before the work, so a bad report path never leaves a merge without its report.
+        let folder = URL(fileURLWithPath: report).deletingLastPathComponent().path
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+          throw TesseraError(.cannotCreate, "cannot write the report \(report): folder \(folder) is missing or not writable")
+        }
+      }
       let bar = runner.progress("merge-memfile")
       let result = try MergeMemfile.run(request, progress: bar?.handler)
       bar?.finish()

@@ -54,7 +54,6 @@ struct MergeCompositor {
   let staged: [[StagedBand]]
   let masks: [StagedBand?]
   let outputBands: Int
-  let type: DataType
 
   /// A worker's handles and buffers.
   struct Worker {

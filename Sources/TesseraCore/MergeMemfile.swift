@@ -137,7 +137,6 @@ struct MergeJob {
   }
 
   func run(progress: ProgressHandler?) throws -> OperationReport {
-    let started = Date()
     // Everything is opened and checked before anything is written.
     var planned = try request.products.flatMap { try Sentinel2Product.open($0) }.map(plan)
     let grid = try outputGrid(&planned)
@@ -221,12 +220,15 @@ struct MergeJob {
       let stageEnd = request.cog == nil ? 0.7 : 0.5
       merged = try MergeCompositor(
         request: request, products: planned.map(\.product), staged: staged, masks: maskStages,
-        outputBands: outputBandNames.count, type: outputType
+        outputBands: outputBandNames.count
       ).run(into: output) { fraction, _ in progress?(stageEnd + mergeShare * fraction, nil) ?? true }
       for bands in staged { bands.forEach { $0.discard() } }
       maskStages.forEach { $0?.discard() }
       staged = []
       maskStages = []
+      // GDAL's checksums of what was merged, read back from the dataset just written (flushed).
+      try output.flush()
+      merged.checksums = try output.bands.map { try $0.checksum() }
 
       if var cog = request.cog {
         target.abort()
@@ -236,13 +238,11 @@ struct MergeJob {
         cog.write.processing = request.write.processing
         let source: Dataset
         if driver == "MEM" {
-          try output.flush()
           source = output
         } else {
           try output.close()
           source = try Dataset.open(mergePath)
         }
-        merged.checksums = try source.bands.map { try $0.checksum() }
         // With staging in memory, the COG driver's temporary overviews stay there too: then
         // nothing but the output itself is written to disk.
         let temporaryFolder = staging == .disk ? [:] : ["CPL_TMPDIR": "/vsimem/tessera/cog-overviews"]
@@ -253,7 +253,6 @@ struct MergeJob {
         try source.close()
       } else {
         try output.close()
-        merged.checksums = try bandChecksums(target.temporaryPath)
         try target.commit()
       }
     } catch {
@@ -280,7 +279,6 @@ struct MergeJob {
       ])),
       ("cog", .bool(request.cog != nil)),
       ("peak_rss_mib", .double((Double(peakResidentBytes()) / 1048576 * 10).rounded() / 10)),
-      ("merge_s", .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000)),
     ]
     if let validation { details.append(("validation", validation)) }
     return OperationReport(outputs: [request.output], details: details)
@@ -547,12 +545,6 @@ struct MergeJob {
 
   // MARK: - Report
 
-  func bandChecksums(_ path: String) throws -> [Int] {
-    let dataset = try Dataset.open(path)
-    defer { try? dataset.close() }
-    return try (1...dataset.bandCount).map { try dataset.band($0).checksum() }
-  }
-
   func productJSON(_ p: PlannedProduct, grid: MergeGrid) -> JSONValue {
     let product = p.product
     let offsetApplied: JSONValue = request.reflectance
@@ -581,7 +573,7 @@ struct MergeJob {
       ("crs", crsJSON(grid.srs)), ("resolution", .double(grid.resolution)),
       ("width", .int(grid.width)), ("height", .int(grid.height)),
       ("geotransform", .array(grid.geoTransform.map { .double($0) })),
-      ("bounds", .object([("minx", .double(e.minX)), ("miny", .double(e.minY)), ("maxx", .double(e.maxX)), ("maxy", .double(e.maxY))])),
+      ("bounds", RasterInfo.extentJSON(e)),
     ])
   }
 

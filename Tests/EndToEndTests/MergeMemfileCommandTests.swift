@@ -68,6 +68,9 @@ final class MergeMemfileCommandTests: XCTestCase {
     try Data("x".utf8).write(to: URL(fileURLWithPath: dir.file("a.tif")))
     let exists = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "--bands", "B04", "--resolution", "60"])
     XCTAssertEqual(exists.status, 73)
+    let badReport = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("c.tif"), "--bands", "B04", "--resolution", "60",
+                                           "--report", dir.file("no/such/folder/r.json")])
+    XCTAssertEqual(badReport.status, 73, badReport.stderr)
     let notProduct = try TesseraBinary.run(["merge-memfile", Fixture.rgbByte, "-o", dir.file("b.tif")])
     XCTAssertEqual(notProduct.status, 65)
     XCTAssertEqual(dir.contents, ["a.tif"])
