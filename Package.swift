@@ -17,10 +17,15 @@ let package = Package(
       pkgConfig: "gdal",
       providers: [.apt(["libgdal-dev"])]
     ),
+    // A GDAL virtual file system that forwards to real files and remembers failed writes,
+    // so a write failure is known to be the output's. C, because GDAL calls it on its threads.
+    .target(name: "CVSIWatch", dependencies: ["CGDAL"]),
     // The Swift face of GDAL: handles, errors, progress. Nothing Tessera-specific.
-    .target(name: "GDAL", dependencies: ["CGDAL"]),
+    .target(name: "GDAL", dependencies: ["CGDAL", "CVSIWatch"]),
+    // System calls Glibc's Swift module does not offer (renameat2).
+    .target(name: "CSystem"),
     // One file per operation; knows nothing of argument parsing.
-    .target(name: "TesseraCore", dependencies: ["GDAL"]),
+    .target(name: "TesseraCore", dependencies: ["GDAL", "CSystem"]),
     // One ParsableCommand per subcommand.
     .target(
       name: "TesseraCLI",

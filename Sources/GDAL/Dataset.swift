@@ -5,12 +5,18 @@ import Foundation
 public enum OpenError: Error, Equatable, CustomStringConvertible {
   case notFound(path: String)
   case permissionDenied(path: String)
+  /// The path cannot be reached as a file: a directory no driver reads, a loop of symbolic
+  /// links, a name too long. `reason` says which.
+  case unreachable(path: String, reason: String)
+  /// A FIFO, socket or device: reading one could block forever, or never end.
+  case notRegular(path: String, kind: String)
   /// GDAL could not read it as a raster: corrupt, empty, truncated or of no known format.
   case unreadable(path: String, gdalMessage: String)
 
   public var path: String {
     switch self {
-    case .notFound(let p), .permissionDenied(let p), .unreadable(let p, _): return p
+    case .notFound(let p), .permissionDenied(let p), .unreachable(let p, _), .notRegular(let p, _), .unreadable(let p, _):
+      return p
     }
   }
 
@@ -18,9 +24,35 @@ public enum OpenError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .notFound(let path): return "\(path): no such file"
     case .permissionDenied(let path): return "\(path): permission denied"
+    case .unreachable(let path, let reason): return "\(path): \(reason)"
+    case .notRegular(let path, let kind): return "\(path): is \(kind), not a regular file"
     case .unreadable(let path, let message):
       return message.isEmpty ? "\(path): not a raster GDAL can read" : "\(path): not a raster GDAL can read (\(message))"
     }
+  }
+
+  /// Checks a local path before anything opens it: it must exist, be readable, and be a file or
+  /// a directory (some formats are folders). Paths GDAL resolves itself (`/vsi…`, subdatasets
+  /// such as `SENTINEL2_L2A:…`) pass unchecked.
+  public static func check(_ path: String) throws {
+    guard !path.hasPrefix("/vsi"), !path.contains(":") || FileManager.default.fileExists(atPath: path) else { return }
+    var status = stat()
+    guard stat(path, &status) == 0 else {
+      switch errno {
+      case ENOENT: throw OpenError.notFound(path: path)
+      case EACCES: throw OpenError.permissionDenied(path: path)
+      default: throw OpenError.unreachable(path: path, reason: String(cString: strerror(errno)).lowercased())
+      }
+    }
+    switch status.st_mode & S_IFMT {
+    case S_IFREG, S_IFDIR: break
+    case S_IFIFO: throw OpenError.notRegular(path: path, kind: "a FIFO (named pipe)")
+    case S_IFCHR: throw OpenError.notRegular(path: path, kind: "a character device")
+    case S_IFBLK: throw OpenError.notRegular(path: path, kind: "a block device")
+    case S_IFSOCK: throw OpenError.notRegular(path: path, kind: "a socket")
+    default: throw OpenError.notRegular(path: path, kind: "not a file")
+    }
+    guard access(path, R_OK) == 0 else { throw OpenError.permissionDenied(path: path) }
   }
 }
 
@@ -55,31 +87,27 @@ public final class Dataset {
     _ path: String, access: Access = .readOnly, drivers: [String]? = nil, openOptions: [String] = []
   ) throws -> Dataset {
     GDALEnvironment.bootstrap()
-    if !path.hasPrefix("/vsi"), !path.contains(":") || FileManager.default.fileExists(atPath: path) {
-      // Local paths get a precise reason before GDAL gives its generic one.
-      var isDirectory: ObjCBool = false
-      if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-        throw OpenError.notFound(path: path)
-      }
-      if !FileManager.default.isReadableFile(atPath: path) {
-        throw OpenError.permissionDenied(path: path)
-      }
-    }
+    // Local paths get a precise reason before GDAL gives its generic one.
+    try OpenError.check(path)
     var flags = UInt32(GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR)
     flags |= UInt32(access == .update ? GDAL_OF_UPDATE : GDAL_OF_READONLY)
     let allowed = drivers.map(CStringList.init)
     let options = CStringList(openOptions)
-    let (handle, messages) = GDALCall.capturing {
+    let (opened, messages) = GDALCall.capturing {
       GDALOpenEx(path, flags, allowed?.constPointer, options.constPointer, nil)
     }
-    guard let handle else {
+    // A failure reported while opening means part of the file could not be read, even when
+    // GDAL hands back a dataset.
+    if let opened, let failure = messages.first(where: \.isFailure) {
+      GDALClose(opened)
+      throw OpenError.unreadable(path: path, gdalMessage: cleaned(failure.message, path: path))
+    }
+    guard let handle = opened else {
       let error = GDALCall.error("opening \(path)", messages)
       if error.message.contains("No such file") { throw OpenError.notFound(path: path) }
       var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-        error.message.isEmpty || error.message.contains("not recognized")
-      {
-        throw OpenError.unreadable(path: path, gdalMessage: "a directory GDAL does not recognise as a raster")
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw OpenError.unreachable(path: path, reason: "is a directory, not a raster GDAL can read")
       }
       throw OpenError.unreadable(path: path, gdalMessage: cleaned(error.message, path: path))
     }
@@ -100,7 +128,7 @@ public final class Dataset {
   ) throws -> Dataset {
     let driver = try Driver(named: driverName)
     let list = CStringList(options)
-    let handle = try GDALCall.handle("creating \(path) with \(driverName)") {
+    let handle = try GDALCall.handle("creating \(path) with \(driverName)", dataset: path, release: { (h: GDALDatasetH) in GDALClose(h) }) {
       GDALCreate(driver.handle, path, Int32(width), Int32(height), Int32(bands), type.gdal, list.pointer)
     }
     return Dataset(adopting: handle, path: path, access: .update)
@@ -115,7 +143,7 @@ public final class Dataset {
     let list = CStringList(options)
     let src = try source.liveHandle()
     let handle = try withProgress(progress) { fn, data in
-      try GDALCall.handle("writing \(path) with \(driverName)") {
+      try GDALCall.handle("writing \(path) with \(driverName)", release: { (h: GDALDatasetH) in GDALClose(h) }) {
         GDALCreateCopy(driver.handle, path, src, 0, list.pointer, fn, data)
       }
     }
@@ -129,7 +157,7 @@ public final class Dataset {
     guard let handle else { return }
     self.handle = nil
     defer { dependencies = [] }
-    try GDALCall.run("closing \(path)") { GDALClose(handle) }
+    try GDALCall.run("closing \(path)", dataset: path) { GDALClose(handle) }
   }
 
   public var isClosed: Bool { handle == nil }
@@ -137,7 +165,7 @@ public final class Dataset {
   /// Writes cached blocks to the file; throws if GDAL reported a failure.
   public func flush() throws {
     let h = try liveHandle()
-    try GDALCall.run("flushing \(path)") { GDALFlushCache(h) }
+    try GDALCall.run("flushing \(path)", dataset: path) { GDALFlushCache(h) }
   }
 
   func liveHandle() throws -> GDALDatasetH {
@@ -172,7 +200,7 @@ public final class Dataset {
   public func setGeoTransform(_ gt: [Double]) throws {
     precondition(gt.count == 6)
     var copy = gt
-    try GDALCall.check("setting the geotransform of \(path)") { GDALSetGeoTransform(rawHandle, &copy) }
+    try GDALCall.check("setting the geotransform of \(path)", dataset: path) { GDALSetGeoTransform(rawHandle, &copy) }
   }
 
   /// The dataset's CRS (a copy this object owns), or nil when it has none.
@@ -182,7 +210,7 @@ public final class Dataset {
   }
 
   public func setSpatialReference(_ srs: SpatialReference?) throws {
-    try GDALCall.check("setting the CRS of \(path)") { GDALSetSpatialRef(rawHandle, srs?.handle) }
+    try GDALCall.check("setting the CRS of \(path)", dataset: path) { GDALSetSpatialRef(rawHandle, srs?.handle) }
   }
 
   public func band(_ index: Int) throws -> RasterBand {
@@ -207,7 +235,13 @@ public final class Dataset {
   }
 
   public func setMetadataItem(_ name: String, _ value: String, domain: String? = nil) throws {
-    try GDALCall.check("setting metadata on \(path)") { GDALSetMetadataItem(rawHandle, name, value, domain) }
+    try GDALCall.check("setting metadata on \(path)", dataset: path) { GDALSetMetadataItem(rawHandle, name, value, domain) }
+  }
+
+  /// The files of the datasets this one reads through handles (a VRT built from open datasets,
+  /// a warped VRT), and theirs in turn.
+  public var dependencyFiles: [String] {
+    dependencies.flatMap { [$0.path] + ($0.isClosed ? [] : $0.fileList) + $0.dependencyFiles }
   }
 
   /// The files GDAL reads for this dataset (the main file first).
@@ -234,7 +268,7 @@ public final class Dataset {
     precondition(buffer.count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")
     var map = bands.map { Int32($0) }
     let h = try liveHandle()
-    try GDALCall.check("reading \(window) of \(path)") {
+    try GDALCall.check("reading \(window) of \(path)", dataset: path) {
       GDALDatasetRasterIO(
         h, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height), buffer.baseAddress,
         Int32(window.width), Int32(window.height), type.gdal, Int32(bands.count), &map, 0, 0, 0)
@@ -256,7 +290,7 @@ public final class Dataset {
     extra.pProgressData = nil
     extra.bFloatingPointWindowValidity = 0
     let h = try liveHandle()
-    try GDALCall.check("reading \(window) of \(path)") {
+    try GDALCall.check("reading \(window) of \(path)", dataset: path) {
       GDALDatasetRasterIOEx(
         h, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height), buffer.baseAddress,
         Int32(size.width), Int32(size.height), type.gdal, Int32(bands.count), &map, 0, 0, 0, &extra)
@@ -281,7 +315,7 @@ public final class Dataset {
     precondition(buffer.count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")
     var map = bands.map { Int32($0) }
     let h = try liveHandle()
-    try GDALCall.check("writing \(window) of \(path)") {
+    try GDALCall.check("writing \(window) of \(path)", dataset: path) {
       GDALDatasetRasterIO(
         h, GF_Write, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
         UnsafeMutableRawPointer(mutating: buffer.baseAddress), Int32(window.width), Int32(window.height), type.gdal,
@@ -293,7 +327,7 @@ public final class Dataset {
   public func buildOverviews(factors: [Int], resampling: String, progress: ProgressHandler? = nil) throws {
     var levels = factors.map { Int32($0) }
     try withProgress(progress) { fn, data in
-      try GDALCall.check("building overviews of \(path)") {
+      try GDALCall.check("building overviews of \(path)", dataset: path) {
         GDALBuildOverviews(rawHandle, resampling, Int32(levels.count), &levels, 0, nil, fn, data)
       }
     }

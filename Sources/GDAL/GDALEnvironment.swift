@@ -6,6 +6,7 @@ public enum GDALEnvironment {
   private static let once: Void = {
     GDALAllRegister()
     installStrayErrorHandler()
+    WatchedFiles.install()
   }()
 
   /// Registers the drivers and the error handler once; every entry point calls it.

@@ -26,12 +26,20 @@ public struct GDALError: Error, Equatable, Sendable, CustomStringConvertible {
   public let context: String
   public let number: Int32
   public let message: String
+  /// The name of the dataset the failing call was made on, when it was made on one (a read,
+  /// a write, a flush or a close); nil for calls that involve several (warp, translate, copy).
+  /// It says whose fault a failure is without reading GDAL's wording.
+  public var dataset: String?
 
-  public init(context: String, number: Int32 = 1, message: String) {
+  public init(context: String, number: Int32 = 1, message: String, dataset: String? = nil) {
     self.context = context
     self.number = number
     self.message = message
+    self.dataset = dataset
   }
+
+  /// Out of memory, as GDAL says it (CPLE_OutOfMemory).
+  public var isOutOfMemory: Bool { number == Int32(CPLE_OutOfMemory) }
 
   /// True when the failure was a user interrupt from a progress callback.
   public var isUserInterrupt: Bool { number == Int32(CPLE_UserInterrupt) }
@@ -69,7 +77,9 @@ private let captureHandler: CPLErrorHandler = { errClass, number, text in
   if severity == .warning { GDALWarnings.shared.record(entry.message) }
 }
 
-/// Receives CPLError from threads with no capture pushed (GDAL's worker threads).
+/// Receives CPLError where no capture is pushed: GDAL's worker threads (warping, overviews,
+/// decompression), and calls on this thread that have no status of their own (property reads
+/// that make a driver scan a file).
 private let strayHandler: CPLErrorHandler = { errClass, number, text in
   let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
   switch severity {
@@ -78,8 +88,9 @@ private let strayHandler: CPLErrorHandler = { errClass, number, text in
   case .warning:
     GDALWarnings.shared.record(message(text))
   case .failure, .fatal:
-    // A worker thread's failure normally fails the call that started it too; say it anyway.
-    GDALWarnings.shared.record("GDAL worker: " + message(text))
+    // Such a failure often leaves no trace in the status of the call that caused it (a block
+    // that a worker could not read arrives as zeros), so it is kept for the operation to fail on.
+    GDALFailures.shared.record(GDALMessage(severity: severity, number: number, message: message(text)))
   }
 }
 
@@ -104,41 +115,93 @@ public enum GDALCall {
     return (value, capture.messages)
   }
 
-  /// Runs a call that returns a handle; nil becomes a thrown `GDALError` with GDAL's message.
-  public static func handle<T>(_ context: @autoclosure () -> String, _ body: () -> T?) throws -> T {
+  // A failure GDAL reports fails the call even when the call returns success: GDAL 3.6's
+  // multi-threaded GTiff reader reports a block it could not read and returns CE_None with
+  // zeros in its place. Data that could not be read must never pass for data.
+
+  /// Runs a call that returns a handle; nil, or any failure reported, becomes a thrown
+  /// `GDALError` with GDAL's message (a handle returned with a failure is released by `release`).
+  public static func handle<T>(
+    _ context: @autoclosure () -> String, dataset: String? = nil, release: ((T) -> Void)? = nil, _ body: () -> T?
+  ) throws -> T {
     let (value, messages) = capturing(body)
-    if let value { return value }
-    throw error(context(), messages)
+    if let value, !messages.contains(where: \.isFailure) { return value }
+    if let value { release?(value) }
+    throw error(context(), messages, dataset: dataset)
   }
 
-  /// Runs a call that returns CPLErr; anything but CE_None becomes a thrown `GDALError`.
-  public static func check(_ context: @autoclosure () -> String, _ body: () -> CPLErr) throws {
+  /// Runs a call that returns CPLErr; anything but CE_None, or any failure reported, becomes a
+  /// thrown `GDALError`.
+  public static func check(_ context: @autoclosure () -> String, dataset: String? = nil, _ body: () -> CPLErr) throws {
     let (value, messages) = capturing(body)
-    if value == CE_None { return }
-    throw error(context(), messages)
+    if value == CE_None, !messages.contains(where: \.isFailure) { return }
+    throw error(context(), messages, dataset: dataset)
   }
 
   /// Runs a call that has no status of its own (GDALClose, GDALFlushCache in GDAL 3.6):
   /// any CE_Failure it reported is thrown.
-  public static func run<T>(_ context: @autoclosure () -> String, _ body: () -> T) throws -> T {
+  public static func run<T>(_ context: @autoclosure () -> String, dataset: String? = nil, _ body: () -> T) throws -> T {
     let (value, messages) = capturing(body)
-    if messages.contains(where: { $0.severity.rawValue >= GDALMessage.Severity.failure.rawValue }) {
-      throw error(context(), messages)
-    }
+    if messages.contains(where: \.isFailure) { throw error(context(), messages, dataset: dataset) }
     return value
   }
 
-  static func error(_ context: String, _ messages: [GDALMessage]) -> GDALError {
+  static func error(_ context: String, _ messages: [GDALMessage], dataset: String? = nil) -> GDALError {
     // The last failure usually says most; a user interrupt wins because it explains the rest.
     let failures = messages.filter { $0.severity.rawValue >= GDALMessage.Severity.failure.rawValue }
     if let interrupt = failures.first(where: { $0.number == Int32(CPLE_UserInterrupt) }) {
-      return GDALError(context: context, number: interrupt.number, message: interrupt.message)
+      return GDALError(context: context, number: interrupt.number, message: interrupt.message, dataset: dataset)
     }
     if let last = failures.last {
-      return GDALError(context: context, number: last.number, message: last.message)
+      return GDALError(context: context, number: last.number, message: last.message, dataset: dataset)
     }
     let lastText = message(CPLGetLastErrorMsg())
-    return GDALError(context: context, number: Int32(CPLGetLastErrorNo()), message: lastText)
+    return GDALError(context: context, number: Int32(CPLGetLastErrorNo()), message: lastText, dataset: dataset)
+  }
+}
+
+extension GDALMessage {
+  var isFailure: Bool { severity.rawValue >= Severity.failure.rawValue }
+}
+
+// MARK: - Failures outside a call
+
+/// Failures GDAL reported where no call was waiting for them (see `strayHandler`), in order.
+/// An operation takes a `mark` when it starts and fails if any arrived since.
+public final class GDALFailures: @unchecked Sendable {
+  public static let shared = GDALFailures()
+  private let lock = NSLock()
+  private var items: [GDALMessage] = []
+  /// The sequence number of `items[0]`: old failures are dropped, the count goes on.
+  private var base = 0
+
+  func record(_ message: GDALMessage) {
+    lock.lock(); defer { lock.unlock() }
+    // Kept bounded: a damaged file can fail on every block.
+    if items.count >= 256 {
+      items.removeFirst(128)
+      base += 128
+    }
+    items.append(message)
+  }
+
+  /// A position to compare with later.
+  public var mark: Int {
+    lock.lock(); defer { lock.unlock() }
+    return base + items.count
+  }
+
+  /// The first failure reported after `mark`, if any.
+  public func first(since mark: Int) -> GDALMessage? {
+    lock.lock(); defer { lock.unlock() }
+    guard base + items.count > mark else { return nil }
+    return items[Swift.max(0, mark - base)]
+  }
+
+  /// Throws the first failure reported since `mark` as a `GDALError`.
+  public func check(since mark: Int, context: @autoclosure () -> String) throws {
+    guard let failure = first(since: mark) else { return }
+    throw GDALError(context: context(), number: failure.number, message: failure.message)
   }
 }
 

@@ -40,9 +40,9 @@ public final class RasterBand {
 
   public func setNoDataValue(_ value: Double?) throws {
     if let value {
-      try GDALCall.check("setting nodata on band \(index) of \(dataset.path)") { GDALSetRasterNoDataValue(handle, value) }
+      try GDALCall.check("setting nodata on band \(index) of \(dataset.path)", dataset: dataset.path) { GDALSetRasterNoDataValue(handle, value) }
     } else {
-      try GDALCall.check("removing nodata from band \(index) of \(dataset.path)") { GDALDeleteRasterNoDataValue(handle) }
+      try GDALCall.check("removing nodata from band \(index) of \(dataset.path)", dataset: dataset.path) { GDALDeleteRasterNoDataValue(handle) }
     }
   }
 
@@ -112,7 +112,7 @@ public final class RasterBand {
   /// Reads a window into `buffer` (row-major, `window.pixelCount` values), converting to `T`.
   public func read<T: RasterScalar>(_ window: Window, into buffer: UnsafeMutableBufferPointer<T>) throws {
     precondition(buffer.count >= window.pixelCount, "buffer smaller than the window")
-    try GDALCall.check("reading \(window) of band \(index) of \(dataset.path)") {
+    try GDALCall.check("reading \(window) of band \(index) of \(dataset.path)", dataset: dataset.path) {
       GDALRasterIO(
         handle, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
         buffer.baseAddress, Int32(window.width), Int32(window.height), T.dataType.gdal, 0, 0)
@@ -129,7 +129,7 @@ public final class RasterBand {
   /// Writes a window from `buffer` (row-major), converting from `T`.
   public func write<T: RasterScalar>(_ window: Window, from buffer: UnsafeBufferPointer<T>) throws {
     precondition(buffer.count >= window.pixelCount, "buffer smaller than the window")
-    try GDALCall.check("writing \(window) of band \(index) of \(dataset.path)") {
+    try GDALCall.check("writing \(window) of band \(index) of \(dataset.path)", dataset: dataset.path) {
       GDALRasterIO(
         handle, GF_Write, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
         UnsafeMutableRawPointer(mutating: buffer.baseAddress), Int32(window.width), Int32(window.height),
@@ -144,7 +144,7 @@ public final class RasterBand {
   /// GDAL's checksum of the band (as `gdalinfo -checksum`).
   public func checksum(_ window: Window? = nil) throws -> Int {
     let w = window ?? Window(x: 0, y: 0, width: width, height: height)
-    return try GDALCall.run("checksumming band \(index) of \(dataset.path)") {
+    return try GDALCall.run("checksumming band \(index) of \(dataset.path)", dataset: dataset.path) {
       Int(GDALChecksumImage(handle, Int32(w.x), Int32(w.y), Int32(w.width), Int32(w.height)))
     }
   }

@@ -110,6 +110,11 @@ public struct Extent: Equatable, Sendable {
   public init(minX: Double, minY: Double, maxX: Double, maxY: Double) {
     self.minX = minX; self.minY = minY; self.maxX = maxX; self.maxY = maxY
   }
+
+  /// `xmin,ymin,xmax,ymax` with up to 10 significant digits, for messages.
+  public var text: String {
+    [minX, minY, maxX, maxY].map { String(format: "%.10g", $0) }.joined(separator: ",")
+  }
 }
 
 /// A transformation between two CRSs.

@@ -8,7 +8,7 @@ public enum GDALUtilities {
     let options = try GDALCall.handle("parsing gdalinfo options") { GDALInfoOptionsNew(args.pointer, nil) }
     defer { GDALInfoOptionsFree(options) }
     let src = try dataset.liveHandle()
-    let text = try GDALCall.handle("describing \(dataset.path)") { GDALInfo(src, options) }
+    let text = try GDALCall.handle("describing \(dataset.path)", release: { VSIFree($0) }) { GDALInfo(src, options) }
     defer { VSIFree(text) }
     return String(cString: text)
   }
@@ -23,7 +23,7 @@ public enum GDALUtilities {
     let src = try source.liveHandle()
     let handle = try withProgress(progress) { fn, data in
       GDALTranslateOptionsSetProgress(options, fn, data)
-      return try GDALCall.handle("writing \(path)") {
+      return try GDALCall.handle("writing \(path)", release: { (h: GDALDatasetH) in GDALClose(h) }) {
         var usageError: Int32 = 0
         return GDALTranslate(path, src, options, &usageError)
       }
@@ -43,7 +43,7 @@ public enum GDALUtilities {
     var handles: [GDALDatasetH?] = try sources.map { try $0.liveHandle() }
     let handle = try withProgress(progress) { fn, data in
       GDALWarpAppOptionsSetProgress(options, fn, data)
-      return try GDALCall.handle("warping to \(path)") {
+      return try GDALCall.handle("warping to \(path)", release: { (h: GDALDatasetH) in GDALClose(h) }) {
         var usageError: Int32 = 0
         return GDALWarp(path, nil, Int32(handles.count), &handles, options, &usageError)
       }
@@ -68,7 +68,10 @@ public enum GDALUtilities {
         return GDALBuildVRT(path, Int32(handles.count), &handles, nil, options, &usageError)
       }
     }
-    guard let handle else { throw GDALCall.error("building \(path)", messages) }
+    guard let handle, !messages.contains(where: \.isFailure) else {
+      if let handle { GDALClose(handle) }
+      throw GDALCall.error("building \(path)", messages)
+    }
     let dataset = Dataset(adopting: handle, path: path, access: .update)
     dataset.dependencies = sources
     // gdalbuildvrt leaves out a source it cannot place (another data type, a rotated grid, a

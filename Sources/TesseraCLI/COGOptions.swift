@@ -25,6 +25,19 @@ struct COGOptions: ParsableArguments {
     guard [256, 512, 1024].contains(blocksize) else { throw ValidationError("--blocksize takes 256, 512 or 1024") }
     _ = try parsedOverviews()
     if let quality, !(1...100).contains(quality) { throw ValidationError("--quality takes 1 to 100") }
+    if let level {
+      // GDAL's own ranges: DEFLATE 1-12 (libdeflate), ZSTD 1-22, LZMA 0-9; LERC's is a max error.
+      let range: ClosedRange<Int>
+      switch profile {
+      case .deflate, .lercDeflate: range = 1...12
+      case .zstd, .lercZstd: range = 1...22
+      case .lzma: range = 0...9
+      default: throw ValidationError("--level applies to deflate, zstd, lzma, lerc_deflate and lerc_zstd, not \(profile.rawValue)")
+      }
+      guard range.contains(level) else {
+        throw ValidationError("--level takes \(range.lowerBound) to \(range.upperBound) with \(profile.rawValue)")
+      }
+    }
   }
 
   func parsedOverviews() throws -> COGExportRequest.Overviews {
@@ -32,7 +45,7 @@ struct COGOptions: ParsableArguments {
     case "auto": return .auto
     case "none": return .none
     default:
-      guard let n = Int(overviews), n >= 0 else { throw ValidationError("--overviews takes auto, none or a count") }
+      guard let n = Int(overviews), (0...30).contains(n) else { throw ValidationError("--overviews takes auto, none or a count from 0 to 30") }
       return .count(n)
     }
   }

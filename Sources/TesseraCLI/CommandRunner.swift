@@ -27,12 +27,7 @@ struct CommandRunner {
   func run(_ body: (CommandRunner) throws -> CommandResult) throws {
     global.applyToGDAL()
     GDALWarnings.shared.reset()
-    let json = global.json, command = name
-    Interruption.install { status in
-      let text = status == .interrupted ? "interrupted" : "terminated"
-      Terminal.err("tessera \(command): \(text); temporary files removed")
-      if json { Terminal.out(CommandRunner.errorJSON(command: command, status: status, message: text).serialized()) }
-    }
+    Interruption.context = Interruption.Context(command: name, json: global.json)
     let result: CommandResult
     do {
       result = try body(self)
@@ -74,11 +69,11 @@ struct CommandRunner {
   }
 
   /// The report envelope of every writing command; command-specific keys follow.
-  func report(outputs: [JSONValue], extra: [(String, JSONValue)] = []) -> JSONValue {
+  func report(outputs: [JSONValue], extra: [(String, JSONValue)] = [], warnings: [String] = []) -> JSONValue {
     .object([
       ("command", .string(name)), ("status", .string("ok")),
       ("elapsed_s", .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000)),
-      ("warnings", .array(GDALWarnings.shared.all.map { .string($0) })),
+      ("warnings", .array((warnings + GDALWarnings.shared.all).map { .string($0) })),
       ("outputs", .array(outputs)),
     ] + extra)
   }
@@ -95,7 +90,7 @@ struct CommandRunner {
   /// output on stderr otherwise.
   func result(_ report: OperationReport) throws -> CommandResult {
     // Describing the outputs costs CRS look-ups; only --json prints them.
-    let json = global.json ? self.report(outputs: try report.outputInfos(), extra: report.details) : .null
+    let json = global.json ? self.report(outputs: try report.outputInfos(), extra: report.details, warnings: report.warnings) : .null
     let text = report.outputs.map { "wrote \($0)" }.joined(separator: "\n")
     return CommandResult(json: json, text: text)
   }

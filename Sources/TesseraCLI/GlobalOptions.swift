@@ -27,8 +27,11 @@ public struct GlobalOptions: ParsableArguments {
   public init() {}
 
   public func validate() throws {
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-    if let cacheMB, cacheMB < 1 { throw ValidationError("--cache-mb must be at least 1") }
+    if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads takes 1 to 1024") }
+    let memoryMB = Int(ProcessInfo.processInfo.physicalMemory >> 20)
+    if let cacheMB, !(1...memoryMB).contains(cacheMB) {
+      throw ValidationError("--cache-mb takes 1 to \(memoryMB) (this machine's memory in MiB)")
+    }
     for item in config where !item.contains("=") || item.hasPrefix("=") {
       throw ValidationError("--config takes KEY=VALUE, got '\(item)'")
     }

@@ -2,33 +2,62 @@ import Dispatch
 import Foundation
 import TesseraCore
 
-/// SIGINT and SIGTERM: remove every temporary output, say so, and exit 130 or 143.
+/// SIGINT, SIGTERM and SIGHUP: remove every temporary output, say so, and exit 130, 143 or 129
+/// instead of dying by the signal. SIGXFSZ is ignored, so a write past the file size limit
+/// fails with EFBIG and becomes exit 74 with the same cleanup.
 enum Interruption {
-  private static var sources: [DispatchSourceSignal] = []
-  private static let flag = NSLock()
+  /// The command running, for the message; set by the runner once the arguments are parsed.
+  struct Context {
+    var command: String
+    var json: Bool
+  }
+
+  private static let lock = NSLock()
+  nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+  nonisolated(unsafe) private static var _context = Context(command: "tessera", json: false)
   nonisolated(unsafe) private static var _requested = false
 
   static var requested: Bool {
-    flag.lock(); defer { flag.unlock() }
+    lock.lock(); defer { lock.unlock() }
     return _requested
   }
 
-  /// Installs the handlers once. `onSignal` prints the error in the command's own format.
-  static func install(onSignal: @escaping (ExitStatus) -> Void) {
+  static var context: Context {
+    get { lock.lock(); defer { lock.unlock() }; return _context }
+    set { lock.lock(); _context = newValue; lock.unlock() }
+  }
+
+  /// Installs the handlers; the first thing `main` does, before GDAL loads, so no signal finds
+  /// the process without them.
+  static func install() {
+    lock.lock(); defer { lock.unlock() }
     guard sources.isEmpty else { return }
-    for (number, status) in [(SIGINT, ExitStatus.interrupted), (SIGTERM, ExitStatus.terminated)] {
+    signal(SIGXFSZ, SIG_IGN)
+    for (number, status) in [(SIGINT, ExitStatus.interrupted), (SIGTERM, ExitStatus.terminated), (SIGHUP, ExitStatus.hangup)] {
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler {
-        flag.lock(); _requested = true; flag.unlock()
-        // GDAL may be mid-write on the main thread; unlinking the temporary file is safe
-        // under it, and the commit lock keeps a rename from slipping past.
-        TemporaryFiles.shared.removeAll()
-        onSignal(status)
-        _exit(status.rawValue)
-      }
+      source.setEventHandler { handle(status) }
       source.resume()
       sources.append(source)
     }
+  }
+
+  private static func handle(_ status: ExitStatus) {
+    lock.lock(); _requested = true; let context = _context; lock.unlock()
+    // GDAL may be mid-write on another thread; unlinking the temporary file is safe under it,
+    // and the commit lock keeps a rename from slipping past.
+    TemporaryFiles.shared.removeAll()
+    let text: String
+    switch status {
+    case .interrupted: text = "interrupted"
+    case .hangup: text = "hung up"
+    default: text = "terminated"
+    }
+    let prefix = context.command == "tessera" ? "tessera" : "tessera \(context.command)"
+    Terminal.err("\(prefix): \(text); temporary files removed")
+    if context.json {
+      Terminal.out(CommandRunner.errorJSON(command: context.command, status: status, message: text).serialized())
+    }
+    _exit(status.rawValue)
   }
 }

@@ -58,8 +58,8 @@ struct MergeMemfileCommand: ParsableCommand {
   func validate() throws {
     _ = try parsedBands()
     _ = try parsedClasses()
-    if let memLimit, memLimit <= 0 { throw ValidationError("--mem-limit takes a positive number of MiB") }
-    if let resolution, !(resolution > 0) { throw ValidationError("--resolution must be positive") }
+    if let memLimit, !(1...(1 << 30)).contains(memLimit) { throw ValidationError("--mem-limit takes a positive number of MiB") }
+    if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
   }
 
   func parsedBands() throws -> [Sentinel2Band] {
@@ -101,31 +101,16 @@ struct MergeMemfileCommand: ParsableCommand {
         try cogOptions.apply(to: &cogRequest)
         request.cog = cogRequest
       }
-      if let report {
-        // Checked before the work, so a bad report path never leaves a merge without its report.
-        let folder = URL(fileURLWithPath: report).deletingLastPathComponent().path
-        guard FileManager.default.isWritableFile(atPath: folder) else {
-          throw TesseraError(.cannotCreate, "cannot write the report \(report): folder \(folder) is missing or not writable")
-        }
-      }
+      request.reportPath = report
       let bar = runner.progress("merge-memfile")
       let result = try MergeMemfile.run(request, progress: bar?.handler)
       bar?.finish()
-      let json = runner.report(outputs: try result.outputInfos(), extra: result.details)
-      if let report { try writeReport(json, to: report) }
+      let json = runner.report(outputs: try result.outputInfos(), extra: result.details, warnings: result.warnings)
+      if let reportTarget = result.reportTarget {
+        // Written whole or not at all, never over a file without --overwrite, like the raster.
+        try reportTarget.write { try reportTarget.writeContents(Data((json.serialized(pretty: true) + "\n").utf8)) }
+      }
       return CommandResult(json: global.json ? json : .null, text: summary(result))
-    }
-  }
-
-  /// The report file, written whole or not at all.
-  func writeReport(_ json: JSONValue, to path: String) throws {
-    let temporary = (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + ".tessera-tmp"
-    do {
-      try Data((json.serialized(pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: temporary))
-      if rename(temporary, path) != 0 { throw TesseraError(.cannotCreate, String(cString: strerror(errno))) }
-    } catch {
-      unlink(temporary)
-      throw TesseraError(.cannotCreate, "cannot write the report \(path): \(error)")
     }
   }
 

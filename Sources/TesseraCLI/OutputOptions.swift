@@ -11,14 +11,16 @@ struct OutputOptions: ParsableArguments {
   @Flag(help: "Replace the output if it exists.")
   var overwrite = false
 
+  @Flag(name: .customLong("force-size"), help: "Write even when the output's estimated size does not fit the free disk space.")
+  var forceSize = false
+
   func validate() throws {
-    for item in creationOptions where !item.contains("=") || item.hasPrefix("=") {
-      throw ValidationError("--co takes KEY=VALUE, got '\(item)'")
-    }
+    _ = try parsed { try CreationOptionCheck.validate(creationOptions) }
   }
 
   func write(_ global: GlobalOptions, format: OutputFormat = .gtiff) -> WriteOptions {
-    WriteOptions(format: format, creationOptions: creationOptions, overwrite: overwrite, processing: global.processing)
+    WriteOptions(format: format, creationOptions: creationOptions, overwrite: overwrite, forceSize: forceSize,
+                 processing: global.processing)
   }
 }
 

@@ -31,7 +31,7 @@ struct ResampleCommand: ParsableCommand {
     if given != 1 { throw ValidationError("give exactly one of --resolution, --scale or --size") }
     if let resolution { _ = try parsed { try parseResolution(resolution) } }
     if let size { _ = try parsed { try parseSize(size) } }
-    if let scale, scale <= 0 { throw ValidationError("--scale must be positive") }
+    if let scale, !(scale.isFinite && scale > 0) { throw ValidationError("--scale must be a positive number") }
   }
 
   func run() throws {

@@ -11,7 +11,7 @@ public struct Tessera: ParsableCommand {
     discussion: """
       Exit codes: 0 ok, 1 a check failed, 64 usage, 65 bad input data, 66 input missing or \
       unreadable, 70 internal error, 73 output cannot be created or exists, 74 write failure, \
-      130 interrupted, 143 terminated.
+      129 hung up, 130 interrupted, 143 terminated.
       """,
     version: TesseraVersion.string,
     subcommands: [InfoCommand.self, MosaicCommand.self, ReprojectCommand.self, ResampleCommand.self, COGExportCommand.self, ValidateCOGCommand.self, MergeMemfileCommand.self, ValidateMergeCommand.self])
@@ -21,6 +21,7 @@ public struct Tessera: ParsableCommand {
   /// Parses, runs, and exits with the documented status. Parse errors with --json also
   /// print the error object on stdout, so a script always gets JSON when it asked for it.
   public static func main(_ arguments: [String]? = nil) -> Never {
+    Interruption.install()
     GDALEnvironment.bootstrap()
     let args = arguments ?? Array(CommandLine.arguments.dropFirst())
     do {

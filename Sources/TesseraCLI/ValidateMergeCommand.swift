@@ -27,7 +27,7 @@ struct ValidateMergeCommand: ParsableCommand {
 
   func validate() throws {
     if let f = minValidFraction, !(0...1).contains(f) { throw ValidationError("--min-valid-fraction takes 0 to 1") }
-    if let r = expectResolution, !(r > 0) { throw ValidationError("--expect-resolution must be positive") }
+    if let r = expectResolution, !(r.isFinite && r > 0) { throw ValidationError("--expect-resolution must be a positive number") }
     if let bands = expectBands, Int(bands) == nil, bands.split(separator: ",").isEmpty {
       throw ValidationError("--expect-bands takes a count or band names")
     }

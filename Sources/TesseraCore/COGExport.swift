@@ -57,12 +57,18 @@ public enum COGExport {
       throw TesseraError(.dataError, "\(request.input) has no raster band; name one of its subdatasets")
     }
     let first = try source.band(1)
-    let target = try OutputTarget(path: request.output, inputs: request.input.isEmpty ? [] : [request.input], overwrite: request.write.overwrite)
+    let target = try OutputTarget(path: request.output, inputs: (request.input.isEmpty ? [] : [request.input]) + InputFiles.of([source]),
+                                  overwrite: request.write.overwrite, inputLabel: request.input.isEmpty ? nil : request.input)
+    // Overviews add up to a third; a mask, a byte a pixel.
+    let type = first.dataType
+    let pixels = Double(source.width) * Double(source.height)
+    let estimate = pixels * Double(source.bandCount * type.byteSize + (request.addMask ? 1 : 0)) * 4 / 3
+    try OutputSize.requireSpace(bytes: estimate, compressed: request.profile != .raw, for: request.output, force: request.write.forceSize)
     request.write.processing.capCache(mb: 512)
     let staged = MemoryFile(name: "cog-source.vrt")
     defer { staged.remove() }
     var validation: COGValidation?
-    try writing(target) {
+    try target.write {
       // Nodata and mask changes go into a VRT over the source, written and closed before the copy reads it.
       var feed = source
       if request.nodata != nil || request.addMask {
@@ -81,7 +87,7 @@ public enum COGExport {
       // level is left alone when the output itself is ZSTD, where it could reach its overviews.
       let fastTemporary = ![.zstd, .lercZstd].contains(request.profile)
       try GDALEnvironment.withConfig(fastTemporary ? ["ZSTD_LEVEL_OVERVIEW": "1"] : [:]) {
-        let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.temporaryPath, options: options, progress: progress)
+        let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.gdalPath, options: options, progress: progress)
         try cog.close()
       }
       if request.validate {

@@ -1,4 +1,5 @@
 import Foundation
+import GDAL
 
 /// Checks that a file is laid out as a Cloud Optimized GeoTIFF, by the rules of GDAL's
 /// validate_cloud_optimized_geotiff.py, reading the TIFF structure itself. The block-level checks
@@ -31,21 +32,25 @@ public struct COGValidation {
 public enum COGValidator {
   /// - Throws: exit 66 when the file is missing, 65 when it is not a readable TIFF.
   public static func validate(path: String) throws -> COGValidation {
+    try OpenError.check(path)
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-      throw TesseraError(.noInput, "\(path): no such file")
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+      throw TesseraError(.noInput, "\(path): is a directory")
     }
-    guard FileManager.default.isReadableFile(atPath: path) else { throw TesseraError(.noInput, "\(path): permission denied") }
-    let tiff: TIFFStructure
     do {
-      tiff = try TIFFStructure.read(path: path)
+      let tiff = try TIFFStructure.read(path: path)
+      guard let handle = FileHandle(forReadingAtPath: path) else { throw TesseraError(.noInput, "\(path): cannot be opened") }
+      defer { try? handle.close() }
+      let reader = ByteReader(handle: handle, size: tiff.fileSize, littleEndian: tiff.littleEndian)
+      return try check(tiff, path: path, reader: reader)
     } catch let error as TIFFStructure.ReadError {
       throw TesseraError(.dataError, "\(path) \(error.description)")
+    } catch let error as TesseraError {
+      throw error
+    } catch {
+      // The file system failed to read it (EIO): the input is unreadable.
+      throw TesseraError(.noInput, "\(path): cannot be read: \(error.localizedDescription)")
     }
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw TesseraError(.noInput, "\(path): cannot be opened") }
-    defer { try? handle.close() }
-    let reader = ByteReader(handle: handle, size: tiff.fileSize, littleEndian: tiff.littleEndian)
-    return try check(tiff, path: path, reader: reader)
   }
 
   static func check(_ tiff: TIFFStructure, path: String, reader: ByteReader) throws -> COGValidation {
@@ -140,8 +145,8 @@ public enum COGValidator {
       ("block_size", .array([.int(main.blockWidth), .int(main.blockHeight)])),
       ("overview_count", .int(overviews.count)),
       ("mask", .bool(!masks.isEmpty)),
-      ("ifd_offsets", .object([("main", .int(Int(main.offset)))] + overviews.enumerated().map { ("overview_\($0.offset)", .int(Int($0.element.offset))) })),
-      ("data_offsets", .object([("main", .int(Int(dataOffsets[0])))] + dataOffsets.dropFirst().enumerated().map { ("overview_\($0.offset)", .int(Int($0.element))) })),
+      ("ifd_offsets", .object([("main", .int(Int(clamping: main.offset)))] + overviews.enumerated().map { ("overview_\($0.offset)", .int(Int(clamping: $0.element.offset))) })),
+      ("data_offsets", .object([("main", .int(Int(clamping: dataOffsets[0])))] + dataOffsets.dropFirst().enumerated().map { ("overview_\($0.offset)", .int(Int(clamping: $0.element))) })),
       ("ghost_metadata", tiff.ghostText.map { .string($0) } ?? .null),
     ]
     return result
@@ -169,6 +174,12 @@ public enum COGValidator {
       var offset = image.blockOffsets[block]
       let count = image.blockByteCounts[block]
       let (x, y) = (block % image.blocksAcross, block / image.blocksAcross)
+      // A block must lie inside the file; the checks below read around it.
+      if offset > 0 && (offset > reader.size || count > reader.size - offset) {
+        fail("\(name): block (\(x), \(y)) at byte \(offset) of \(count) bytes lies past the end of the file")
+        last = offset
+        continue
+      }
       if offset > 0 {
         if rowMajor && offset < last { fail("\(name): offset of block (\(x), \(y)) is smaller than previous block") }
         if leader, offset >= 4 {

@@ -37,6 +37,9 @@ public struct MergeMemfileRequest {
   public var write: WriteOptions
   /// Notices for the user (the switch to disk staging), printed on stderr by the CLI.
   public var notice: ((String) -> Void)?
+  /// Where the JSON report goes (`--report`): an output like the raster, checked before the
+  /// work and written by the caller through `OperationReport.reportTarget`.
+  public var reportPath: String?
 
   public init(products: [String], output: String, bands: [Sentinel2Band], write: WriteOptions = WriteOptions()) {
     self.products = products
@@ -108,7 +111,7 @@ final class StagedBand {
   func discard() {
     try? memDataset?.close()
     memoryFile?.remove()
-    if let path, !path.hasPrefix("/vsimem/") { TemporaryFiles.shared.remove(path) }
+    if let path, !path.hasPrefix("/vsimem/") { TemporaryFiles.shared.remove(WatchedFiles.realPath(path)) }
   }
 }
 
@@ -153,10 +156,18 @@ struct MergeJob {
       request.notice?(stagingNote!)
     }
 
-    // The output is checked before the work; a COG's own target is made by the export.
-    let inputs = request.products
+    // The outputs are checked before the work: neither may be a file the merge reads (a band
+    // file, the metadata, the archive), nor the other. A COG's own target is made by the export.
+    let inputs = inputFiles(planned)
     let target = try OutputTarget(path: request.output, inputs: inputs, overwrite: request.write.overwrite)
+    let reportTarget = try request.reportPath.map { try OutputTarget(path: $0, inputs: inputs, overwrite: request.write.overwrite) }
+    if let reportTarget { try OutputTarget.requireDistinct([target, reportTarget]) }
     let outputDirectory = (target.finalPath as NSString).deletingLastPathComponent
+    // Disk staging files and the intermediate GTiff share one prefix, so a failed write to any
+    // of them is known to be a write failure.
+    let scratchPrefix = outputDirectory + "/.tessera-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(8).lowercased()
+    defer { WatchedFiles.forget(under: scratchPrefix) }
+    let failureMark = GDALFailures.shared.mark
     request.write.processing.applyStreamingCache()
 
     var staged: [[StagedBand]] = []
@@ -171,7 +182,7 @@ struct MergeJob {
     defer { if let intermediateDisk { TemporaryFiles.shared.remove(intermediateDisk) } }
     do {
       let stageShare = request.cog == nil ? 0.7 : 0.5
-      let outcome = stageAll(planned, grid: grid, mode: staging, directory: outputDirectory) { fraction in
+      let outcome = stageAll(planned, grid: grid, mode: staging, scratchPrefix: scratchPrefix) { fraction in
         progress?(stageShare * fraction, nil) ?? true
       }
       // Whatever was staged is handed over for discarding before any failure is thrown.
@@ -188,7 +199,7 @@ struct MergeJob {
       // temporary GTiff beside the output, compressed fast (it is read twice and dropped).
       let mergedBytes = UInt64(grid.width) * UInt64(grid.height) * UInt64(outputBandNames.count * outputType.byteSize)
       var driver = "GTiff"
-      var mergePath = target.temporaryPath
+      var mergePath = target.gdalPath
       var mergeOptions = request.write.resolvedCreationOptions(for: outputType)
       if request.cog != nil {
         if staging != .disk, estimate + mergedBytes <= request.effectiveMemLimit {
@@ -196,11 +207,10 @@ struct MergeJob {
           mergePath = ""
           mergeOptions = []
         } else {
-          let token = UUID().uuidString.prefix(8).lowercased()
-          let path = outputDirectory + "/.tessera-merge-\(token).tif"
+          let path = scratchPrefix + "-merge.tif"
           TemporaryFiles.shared.register(path)
           intermediateDisk = path
-          mergePath = path
+          mergePath = WatchedFiles.path(path)
           var fast = request.write
           fast.creationOptions = ["COMPRESS=ZSTD", "ZSTD_LEVEL=1"]
           mergeOptions = fast.resolvedCreationOptions(for: outputType)
@@ -229,6 +239,7 @@ struct MergeJob {
       // GDAL's checksums of what was merged, read back from the dataset just written (flushed).
       try output.flush()
       merged.checksums = try output.bands.map { try $0.checksum() }
+      try GDALFailures.shared.check(since: failureMark, context: "reading the products")
 
       if var cog = request.cog {
         target.abort()
@@ -241,7 +252,7 @@ struct MergeJob {
           source = output
         } else {
           try output.close()
-          source = try Dataset.open(mergePath)
+          source = try Dataset.open(WatchedFiles.realPath(mergePath))
         }
         // With staging in memory, the COG driver's temporary overviews stay there too: then
         // nothing but the output itself is written to disk.
@@ -256,8 +267,15 @@ struct MergeJob {
         try target.commit()
       }
     } catch {
+      reportTarget?.abort()
+      if let failure = WatchedFiles.failure(under: scratchPrefix) {
+        target.abort()
+        let code: ExitStatus = failure.isCreation ? .cannotCreate : .ioError
+        throw TesseraError(code, "writing the staging file \(failure.path) failed: \(failure.reason)")
+      }
+      let classified = target.classify(error)
       target.abort()
-      throw classify(error, target: target)
+      throw classified
     }
 
     var details: [(String, JSONValue)] = [
@@ -281,7 +299,10 @@ struct MergeJob {
       ("peak_rss_mib", .double((Double(peakResidentBytes()) / 1048576 * 10).rounded() / 10)),
     ]
     if let validation { details.append(("validation", validation)) }
-    return OperationReport(outputs: [request.output], details: details)
+    var report = OperationReport(outputs: [request.output], details: details)
+    report.reportTarget = reportTarget
+    report.warnings = planned.flatMap { p in p.product.warnings.map { "\(p.product.id): \($0)" } }
+    return report
   }
 
   private var interrupted: GDALError { GDALError(context: "merging", number: 9, message: "interrupted") }
@@ -303,30 +324,70 @@ struct MergeJob {
       mask = (file, try openBandFile(file, product: product))
     }
     let reference = files[0].dataset
-    guard let srs = reference.spatialReference, let gt = reference.geoTransform, gt[2] == 0, gt[4] == 0 else {
+    guard let srs = reference.spatialReference, let gt = reference.geoTransform, gt[2] == 0, gt[4] == 0,
+      gt[1] > 0, gt[5] < 0, gt.allSatisfy(\.isFinite)
+    else {
       throw TesseraError(.dataError, "\(files[0].file.path): band file without a north-up georeferencing")
     }
+    let extent = Extent(minX: gt[0], minY: gt[3] + gt[5] * Double(reference.height),
+                        maxX: gt[0] + gt[1] * Double(reference.width), maxY: gt[3])
+    // Every band file of a tile covers the tile: one that does not (another tile's, a crop) would
+    // be placed where it does not belong. A coarse pixel of slack allows for edge rounding.
     let others = files.dropFirst().map { ($0.file, $0.dataset) } + (mask.map { [($0.file, $0.dataset)] } ?? [])
     for (file, dataset) in others {
       guard let other = dataset.spatialReference, other.isSame(as: srs) else {
         throw TesseraError(.dataError, "\(file.path): not in the same CRS as \(files[0].file.path)")
       }
+      guard let o = dataset.geoTransform, o[2] == 0, o[4] == 0, o[1] > 0, o[5] < 0, o.allSatisfy(\.isFinite) else {
+        throw TesseraError(.dataError, "\(file.path): band file without a north-up georeferencing")
+      }
+      let e = Extent(minX: o[0], minY: o[3] + o[5] * Double(dataset.height), maxX: o[0] + o[1] * Double(dataset.width), maxY: o[3])
+      let slack = Swift.max(gt[1], o[1], -gt[5], -o[5]) * 1.01
+      guard abs(e.minX - extent.minX) <= slack, abs(e.maxX - extent.maxX) <= slack,
+        abs(e.minY - extent.minY) <= slack, abs(e.maxY - extent.maxY) <= slack
+      else {
+        throw TesseraError(.dataError, "\(file.path): covers \(e.text), not the tile's \(extent.text) (as \(files[0].file.path) does)")
+      }
     }
-    let extent = Extent(minX: gt[0], minY: gt[3] + gt[5] * Double(reference.height),
-                        maxX: gt[0] + gt[1] * Double(reference.width), maxY: gt[3])
     return PlannedProduct(product: product, files: files, maskFile: mask, srs: srs, extent: extent)
   }
 
+  /// Opens a band file and checks it is what its name says before anything reads its pixels:
+  /// one band (three for TCI) of unsigned integers of at most 16 bits, a real size.
   func openBandFile(_ file: Sentinel2BandFile, product: Sentinel2Product) throws -> Dataset {
+    let dataset: Dataset
     do {
-      let dataset = try Dataset.open(file.path)
-      guard dataset.bandCount >= 1, dataset.width > 0, dataset.height > 0 else {
-        throw TesseraError(.dataError, "\(file.path): band file holds no raster")
-      }
-      return dataset
+      dataset = try Dataset.open(file.path)
     } catch let error as OpenError {
       throw TesseraError(.dataError, "\(product.source): band file \(file.path) is unreadable: \(error)")
     }
+    guard dataset.width > 0, dataset.height > 0, dataset.bandCount >= 1 else {
+      throw TesseraError(.dataError, "\(file.path): band file holds no raster")
+    }
+    let expected = file.band.componentCount
+    guard dataset.bandCount == expected else {
+      throw TesseraError(.dataError, "\(file.path): has \(dataset.bandCount) bands; a Sentinel-2 \(file.band.rawValue) file has \(expected)")
+    }
+    for i in 1...expected {
+      let type = try dataset.band(i).dataType
+      guard type == .uint16 || type == .byte else {
+        throw TesseraError(.dataError, "\(file.path): band \(i) is \(type.rawValue); Sentinel-2 band files hold UInt16 or Byte values")
+      }
+    }
+    return dataset
+  }
+
+  /// Every file the merge reads: each product as named, its metadata, its band files (an
+  /// archive member counting as its archive).
+  func inputFiles(_ planned: [PlannedProduct]) -> [String] {
+    var files: [String] = []
+    for p in planned {
+      files.append(p.product.source)
+      if let metadata = p.product.metadataPath { files.append(metadata) }
+      files += p.product.files.map(\.path)
+      files += InputFiles.of(p.files.map(\.dataset) + (p.maskFile.map { [$0.dataset] } ?? []))
+    }
+    return InputFiles.unique(files.compactMap(InputFiles.local))
   }
 
   /// The target CRS, then the union of the products on a grid of whole pixels aligned to the
@@ -423,7 +484,7 @@ struct MergeJob {
   /// staged side by side, one per thread, each decoded on its own thread: JPEG 2000 decoding
   /// spreads over threads poorly within one file and perfectly across files. Returns what was
   /// staged even when a band failed, so the caller can discard it.
-  func stageAll(_ planned: [PlannedProduct], grid: MergeGrid, mode: MergeMemfileRequest.Staging, directory: String,
+  func stageAll(_ planned: [PlannedProduct], grid: MergeGrid, mode: MergeMemfileRequest.Staging, scratchPrefix: String,
                 progress: @escaping (Double) -> Bool) -> (staged: [[StagedBand]], masks: [StagedBand?], failure: Error?)
   {
     var jobs: [(product: Int, band: Sentinel2Band, source: Dataset, isMask: Bool)] = []
@@ -447,7 +508,7 @@ struct MergeJob {
         do {
           let band = try GDALEnvironment.withConfig(["GDAL_NUM_THREADS": "1"]) {
             try stage(job.source, band: job.band, product: planned[job.product], index: job.product, grid: grid,
-                      mode: mode, directory: directory, threads: 1)
+                      mode: mode, scratchPrefix: scratchPrefix, threads: 1)
           }
           lock.lock()
           results[index] = band
@@ -473,7 +534,7 @@ struct MergeJob {
   /// file already sits on the grid, GDAL's warper otherwise. The result is closed (or, for MEM,
   /// flushed) before anything reads it.
   func stage(_ source: Dataset, band: Sentinel2Band, product: PlannedProduct, index: Int, grid: MergeGrid,
-             mode: MergeMemfileRequest.Staging, directory: String, threads: Int) throws -> StagedBand
+             mode: MergeMemfileRequest.Staging, scratchPrefix: String, threads: Int) throws -> StagedBand
   {
     let w = product.window
     let e = grid.extent(of: w)
@@ -492,9 +553,9 @@ struct MergeJob {
       path = file.path
       creation += ["-co", "COMPRESS=ZSTD", "-co", "ZSTD_LEVEL=1", "-co", "PREDICTOR=2"]
     case .disk:
-      let token = UUID().uuidString.prefix(8).lowercased()
-      path = directory + "/.tessera-stage-\(token)-P\(index + 1)-\(band.rawValue).tif"
-      TemporaryFiles.shared.register(path)
+      let real = scratchPrefix + "-stage-P\(index + 1)-\(band.rawValue).tif"
+      TemporaryFiles.shared.register(real)
+      path = WatchedFiles.path(real)
       creation += ["-co", "COMPRESS=ZSTD", "-co", "ZSTD_LEVEL=1", "-co", "PREDICTOR=2", "-co", "BIGTIFF=IF_SAFER"]
     }
     if mode != .mem {
@@ -523,7 +584,7 @@ struct MergeJob {
     } catch {
       // A half-written staging file goes at once; the caller never saw it.
       memoryFile?.remove()
-      if mode == .disk { TemporaryFiles.shared.remove(path) }
+      if mode == .disk { TemporaryFiles.shared.remove(WatchedFiles.realPath(path)) }
       throw error
     }
     let components = source.bandCount

@@ -29,6 +29,8 @@ public struct MergeCheck: Sendable {
 public enum MergeValidation {
   /// Runs every check. Throws only when the file (or the report) cannot be read at all.
   public static func validate(path: String, expectations: MergeExpectations) throws -> [MergeCheck] {
+    // A check computed from pixels GDAL failed to read would pass or fail for no reason.
+    let mark = GDALFailures.shared.mark
     let dataset: Dataset
     do {
       dataset = try Dataset.open(path)
@@ -76,6 +78,7 @@ public enum MergeValidation {
     if let reportPath = expectations.againstReport {
       checks += try againstReport(reportPath, dataset: dataset, names: names, fractions: validFractions)
     }
+    try GDALFailures.shared.check(since: mark, context: "reading \(path)")
     return checks
   }
 
@@ -95,6 +98,7 @@ public enum MergeValidation {
   }
 
   static func againstReport(_ path: String, dataset: Dataset, names: [String], fractions: () throws -> [Double]) throws -> [MergeCheck] {
+    do { try OpenError.check(path) } catch { throw TesseraError.from(error) }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw TesseraError(.noInput, "report \(path) cannot be read")
     }

@@ -58,9 +58,7 @@ public enum MosaicInputs {
   public static func expand(_ arguments: [String], listFile: String? = nil) throws -> [String] {
     var paths: [String] = []
     if let listFile {
-      guard let text = try? String(contentsOfFile: listFile, encoding: .utf8) else {
-        throw TesseraError(.noInput, "input list \(listFile) cannot be read")
-      }
+      let text = try readList(listFile)
       for line in text.split(whereSeparator: \.isNewline) {
         let entry = line.trimmingCharacters(in: .whitespaces)
         if !entry.isEmpty, !entry.hasPrefix("#") { paths.append(entry) }
@@ -77,6 +75,27 @@ public enum MosaicInputs {
       }
     }
     return paths
+  }
+
+  /// The text of a list file: a file, a pipe (`--input-list <(find …)`), or `-` for stdin.
+  static func readList(_ path: String) throws -> String {
+    let handle: FileHandle?
+    if path == "-" {
+      handle = FileHandle.standardInput
+    } else {
+      var status = stat()
+      guard stat(path, &status) == 0 else {
+        throw TesseraError(.noInput, "input list \(path): \(String(cString: strerror(errno)).lowercased())")
+      }
+      if status.st_mode & S_IFMT == S_IFDIR { throw TesseraError(.noInput, "input list \(path): is a directory") }
+      handle = FileHandle(forReadingAtPath: path)
+    }
+    guard let handle else { throw TesseraError(.noInput, "input list \(path) cannot be read") }
+    // A list is names, one a line; more than 64 MiB of them is not a list.
+    guard let data = try? handle.read(upToCount: 64 << 20), let text = String(data: data, encoding: .utf8) else {
+      throw TesseraError(.dataError, "input list \(path) is not UTF-8 text")
+    }
+    return text
   }
 
   /// Sorted matches, so a pattern always gives the same order.
@@ -103,6 +122,11 @@ public enum Mosaic {
     let (target, crossesCRS) = try targetCRS(request, sources)
     let resolution = try resolution(request.resolution, sources, target: target, crossesCRS: crossesCRS)
     if let bbox = request.bbox { try requireOverlap(bbox: bbox, bboxCRS: target, sources: sources) }
+    let planned = try plannedSize(request, sources, target: target, resolution: resolution)
+    if request.write.format == .gtiff {
+      try OutputSize.requireSpace(bytes: OutputSize.bytes(width: planned.width, height: planned.height, bands: bands.count, type: type),
+                                  compressed: request.write.compresses(type), for: request.output, force: request.write.forceSize)
+    }
 
     request.write.processing.applyStreamingCache()
     let method = request.effectiveMethod
@@ -127,6 +151,9 @@ public enum Mosaic {
   }
 
   // MARK: - Checks
+
+  /// How messages name the input when a read fails: the input itself when there is one.
+  static func label(_ inputs: [String]) -> String? { inputs.count == 1 ? inputs[0] : nil }
 
   static func name(_ i: Int, _ ds: Dataset) -> String { "input \(i + 1) (\((ds.path as NSString).lastPathComponent))" }
 
@@ -222,6 +249,34 @@ public enum Mosaic {
     }
   }
 
+  /// The output's dimensions: the bbox, or the union of the inputs in the target CRS, at the
+  /// resolution. Refused (64) before GDAL's own size arithmetic when no raster can have them.
+  static func plannedSize(
+    _ request: MosaicRequest, _ sources: [Dataset], target: SpatialReference, resolution: (x: Double, y: Double)
+  ) throws -> (width: Int, height: Int) {
+    var union: Extent? = request.bbox
+    if union == nil {
+      for ds in sources {
+        guard var e = ds.extent else { continue }
+        if let srs = ds.spatialReference, !srs.isSame(as: target) {
+          e = try CoordinateTransformation(from: srs, to: target).transformBounds(e)
+        }
+        union = union.map { Extent(minX: min($0.minX, e.minX), minY: min($0.minY, e.minY), maxX: max($0.maxX, e.maxX), maxY: max($0.maxY, e.maxY)) } ?? e
+      }
+    }
+    guard let u = union else { return (1, 1) }
+    let extra = request.targetAlignedPixels ? 2.0 : 0.0
+    let width = (u.maxX - u.minX) / resolution.x + extra, height = (u.maxY - u.minY) / resolution.y + extra
+    let cause: String
+    if case .explicit = request.resolution {
+      cause = "--resolution \(resolution.x)" + (resolution.x == resolution.y ? "" : ",\(resolution.y)")
+    } else {
+      cause = "the inputs' resolution (\(resolution.x) x \(resolution.y))"
+    }
+    try OutputSize.requireGrid(width: width, height: height, cause: cause)
+    return (Swift.max(1, Int(width.rounded())), Swift.max(1, Int(height.rounded())))
+  }
+
   /// The pixel size gdalwarp would choose for `ds` in `target`.
   static func suggestedResolution(_ ds: Dataset, target: SpatialReference) throws -> (x: Double, y: Double) {
     let probe = try GDALUtilities.warp([ds], to: "", arguments: ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false)])
@@ -251,12 +306,13 @@ public enum Mosaic {
     for b in bands { args += ["-b", "\(b)"] }
     if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
     if let dst = request.dstNodata { args += ["-vrtnodata", dst.gdalArgument] }
-    let target = try OutputTarget(path: request.output, inputs: request.inputs, overwrite: request.write.overwrite)
+    let target = try OutputTarget(path: request.output, inputs: request.inputs + InputFiles.of(ordered),
+                                  overwrite: request.write.overwrite, inputLabel: label(request.inputs))
     let composed = MemoryFile(name: "mosaic.vrt")
     defer { composed.remove() }
     let (sameType, wrappers) = try homogeneous(ordered, type: type)
     defer { wrappers.forEach { $0.remove() } }
-    try writing(target) {
+    try target.write {
       // Written and closed before anything reads it.
       try GDALUtilities.buildVRT(sameType, to: composed.path, arguments: args).close()
       let vrt = try Dataset.open(composed.path)
@@ -264,10 +320,11 @@ public enum Mosaic {
       if request.write.format == .vrt {
         var translate = ["-of", "VRT", "-ot", type.rawValue]
         for o in request.write.creationOptions { translate += ["-co", o] }
+        // A VRT names its sources relative to its own folder: it is written under its real name.
         try GDALUtilities.translate(vrt, to: target.temporaryPath, arguments: translate).close()
         return
       }
-      let output = try OutputRaster.create(like: vrt, path: target.temporaryPath, bands: vrt.bandCount, type: type, write: request.write)
+      let output = try OutputRaster.create(like: vrt, path: target.gdalPath, bands: vrt.bandCount, type: type, write: request.write)
       let threads = request.write.processing.threads
       if let placements = try AlignedComposite.plan(sources: ordered, grid: vrt, bands: bands, srcNodata: request.srcNodata) {
         let fill = try vrt.band(1).noDataValue ?? 0
@@ -307,7 +364,7 @@ public enum Mosaic {
     args += Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let selected = try ordered.map { try bandSubset($0, bands) }
     var job = WarpJob(sources: selected, output: request.output, write: request.write, arguments: args, outputType: type)
-    job.inputPaths = request.inputs
+    job.inputPaths = request.inputs + InputFiles.of(ordered)
     try job.run(progress: progress)
   }
 

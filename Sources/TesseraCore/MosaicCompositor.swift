@@ -46,9 +46,10 @@ struct MosaicCompositor {
     let aligned = alignedFiles.map(\.path)
 
     let nodata = outputNodata()
-    let target = try OutputTarget(path: request.output, inputs: request.inputs, overwrite: request.write.overwrite)
-    try writing(target) {
-      let output = try OutputRaster.create(like: grid, path: target.temporaryPath, bands: bands.count, type: outputType,
+    let target = try OutputTarget(path: request.output, inputs: request.inputs + InputFiles.of(sources),
+                                  overwrite: request.write.overwrite, inputLabel: Mosaic.label(request.inputs))
+    try target.write {
+      let output = try OutputRaster.create(like: grid, path: target.gdalPath, bands: bands.count, type: outputType,
                                          write: request.write, nodata: nodata)
       try composite(aligned, into: output, nodata: nodata, progress: progress)
       try output.close()

@@ -6,6 +6,11 @@ public struct OperationReport {
   public var outputs: [String]
   /// Command-specific keys for the JSON report, in order.
   public var details: [(String, JSONValue)]
+  /// Warnings of the operation's own (GDAL's are collected apart), for the report's list.
+  public var warnings: [String] = []
+  /// The side output the JSON report goes to (`--report`), checked before the work like the
+  /// main output; the caller writes the report into it and commits it.
+  public var reportTarget: OutputTarget?
 
   public init(outputs: [String], details: [(String, JSONValue)] = []) {
     self.outputs = outputs
@@ -16,28 +21,4 @@ public struct OperationReport {
   public func outputInfos() throws -> [JSONValue] {
     try outputs.map { try RasterInfo.read(path: $0).json }
   }
-}
-
-/// Runs the GDAL step that writes an output and commits it; any failure removes the partial file.
-func writing<T>(_ target: OutputTarget, _ body: () throws -> T) throws -> T {
-  do {
-    let value = try body()
-    try target.commit()
-    return value
-  } catch {
-    target.abort()
-    throw classify(error, target: target)
-  }
-}
-
-/// A GDAL failure while writing is a write failure (74) when it concerns the output; otherwise
-/// it came from reading an input (65).
-func classify(_ error: Error, target: OutputTarget) -> Error {
-  guard let gdal = error as? GDALError else { return error }
-  if gdal.isUserInterrupt { return TesseraError(.interrupted, "interrupted") }
-  let text = gdal.description
-  let aboutOutput = text.contains(target.temporaryPath) || text.contains("No space left")
-    || text.localizedCaseInsensitiveContains("write") || text.localizedCaseInsensitiveContains("closing")
-  let message = text.replacingOccurrences(of: target.temporaryPath, with: target.finalPath)
-  return TesseraError(aboutOutput ? .ioError : .dataError, TesseraError.oneLine(message))
 }

@@ -1,12 +1,22 @@
+import CSystem
 import Foundation
+import GDAL
 
 /// Where a command writes. Work goes to a hidden temporary file in the output's directory and is
-/// renamed into place only on success, so a failed or interrupted run never leaves a partial output.
+/// moved into place only on success, so a failed or interrupted run never leaves a partial
+/// output; without `--overwrite` the move never replaces a file, even one that appeared while
+/// the command ran.
 public final class OutputTarget {
   /// The path the user asked for.
   public let finalPath: String
-  /// The path GDAL writes to; same directory and extension as `finalPath`.
+  /// The real path of the temporary file; same directory as `finalPath`.
   public let temporaryPath: String
+  /// The name GDAL writes the temporary file through: watched, so a failed write is known to be
+  /// this output's (see `WatchedFiles`).
+  public let gdalPath: String
+  public let overwrite: Bool
+  /// The inputs as the user named them, for messages about them.
+  let inputLabel: String?
   private var finished = false
 
   /// The sidecars GDAL may write beside a raster; they move and vanish with it.
@@ -14,13 +24,22 @@ public final class OutputTarget {
   static let sidecarSuffixes = [".aux.xml", ".ovr", ".msk", ".ovr.aux.xml", ".ovr.tmp", ".msk.ovr.tmp"]
 
   /// Checks the output before any work starts.
-  /// - Throws: exit 73 if it exists without `overwrite` or its directory is not writable;
-  ///   exit 64 if it resolves to one of `inputs` (or a sidecar of one).
-  public init(path: String, inputs: [String], overwrite: Bool) throws {
+  /// - Parameters:
+  ///   - inputs: every file the command reads (see `InputFiles`); the output may be none of them.
+  ///   - inputLabel: how messages name the input whose data failed to read (one input's path).
+  /// - Throws: exit 64 if the path names a directory (ends in `/`) or resolves to one of
+  ///   `inputs` (or a sidecar of one); exit 73 if it exists without `overwrite`, is not a regular
+  ///   file, or its directory is missing or not writable.
+  public init(path: String, inputs: [String], overwrite: Bool, inputLabel: String? = nil) throws {
+    guard !path.isEmpty else { throw TesseraError(.usage, "the output path is empty") }
+    if path.hasSuffix("/") {
+      throw TesseraError(.usage, "output \(path) ends in '/', which names a directory; give a file name")
+    }
     let url = URL(fileURLWithPath: path).standardizedFileURL
     finalPath = url.path
+    self.overwrite = overwrite
+    self.inputLabel = inputLabel
     let directory = url.deletingLastPathComponent().path
-    let fm = FileManager.default
 
     let resolvedOutput = OutputTarget.resolved(finalPath)
     for input in inputs {
@@ -28,25 +47,34 @@ public final class OutputTarget {
       if resolvedInput == resolvedOutput
         || OutputTarget.sidecarSuffixes.contains(where: { resolvedInput + $0 == resolvedOutput })
       {
-        throw TesseraError(.usage, "output \(path) is one of the inputs; choose another output path")
+        throw TesseraError(.usage, "output \(path) is one of the files this command reads (\(input)); choose another output path")
+      }
+    }
+    var status = stat()
+    if lstat(finalPath, &status) == 0 {
+      let kind = status.st_mode & S_IFMT
+      if kind == S_IFDIR { throw TesseraError(.cannotCreate, "output \(path) is a directory") }
+      if !overwrite { throw TesseraError(.cannotCreate, "output \(path) exists; pass --overwrite to replace it") }
+      // A link is replaced by the new file, never written through; anything else that is not a
+      // file (a FIFO, a device) is no place for a raster.
+      if kind != S_IFREG && kind != S_IFLNK {
+        throw TesseraError(.cannotCreate, "output \(path) exists and is not a regular file")
       }
     }
     var isDirectory: ObjCBool = false
-    if fm.fileExists(atPath: finalPath, isDirectory: &isDirectory) {
-      if isDirectory.boolValue { throw TesseraError(.cannotCreate, "output \(path) is a directory") }
-      if !overwrite { throw TesseraError(.cannotCreate, "output \(path) exists; pass --overwrite to replace it") }
-    }
-    guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
       throw TesseraError(.cannotCreate, "cannot create \(path): directory \(directory) does not exist")
     }
-    guard fm.isWritableFile(atPath: directory) else {
+    guard access(directory, W_OK | X_OK) == 0 else {
       throw TesseraError(.cannotCreate, "cannot create \(path): directory \(directory) is not writable")
     }
-    let name = url.lastPathComponent
+    // A short name of fixed length, whatever the output's: a name near the file system's limit
+    // must still leave room for it (and for the sidecars GDAL derives from it).
     let ext = url.pathExtension
-    let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
-    let token = UUID().uuidString.prefix(8).lowercased()
-    temporaryPath = directory + "/." + stem + ".tessera-" + token + (ext.isEmpty ? "" : "." + ext)
+    let keptExtension = !ext.isEmpty && ext.utf8.count <= 8 ? "." + ext : ""
+    let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+    temporaryPath = directory + "/.tessera-" + token + keptExtension
+    gdalPath = WatchedFiles.path(temporaryPath)
     TemporaryFiles.shared.register(temporaryPath)
   }
 
@@ -59,26 +87,56 @@ public final class OutputTarget {
     }
   }
 
-  /// Moves the finished file and its sidecars into place, replacing an old output's sidecars too.
+  /// Writes `data` as the whole temporary file (for reports and other text outputs).
+  public func writeContents(_ data: Data) throws {
+    guard let handle = FileHandle(forWritingAtPath: temporaryPath)
+      ?? (FileManager.default.createFile(atPath: temporaryPath, contents: nil) ? FileHandle(forWritingAtPath: temporaryPath) : nil)
+    else {
+      throw TesseraError(.cannotCreate, "cannot create \(finalPath): \(String(cString: strerror(errno)))")
+    }
+    do {
+      try handle.write(contentsOf: data)
+      try handle.synchronize()
+      try handle.close()
+    } catch {
+      try? handle.close()
+      throw TesseraError(.ioError, "writing \(finalPath) failed: \(error.localizedDescription)")
+    }
+  }
+
+  /// Moves the finished file and its sidecars into place. With `overwrite` an old output and
+  /// its sidecars are replaced; without it nothing is ever replaced: a file that appeared under
+  /// the output's name meanwhile is exit 73, and both it and the inputs stay as they are.
   public func commit() throws {
     guard !finished else { return }
     try TemporaryFiles.shared.whileHeld {
       guard FileManager.default.fileExists(atPath: temporaryPath) else {
         throw TesseraError(.ioError, "writing \(finalPath): GDAL produced no file")
       }
-      for suffix in OutputTarget.sidecarSuffixes where FileManager.default.fileExists(atPath: finalPath + suffix) {
-        try? FileManager.default.removeItem(atPath: finalPath + suffix)
+      let produced = OutputTarget.existingFiles(for: temporaryPath)
+      if overwrite {
+        for suffix in OutputTarget.sidecarSuffixes where FileManager.default.fileExists(atPath: finalPath + suffix) {
+          try? FileManager.default.removeItem(atPath: finalPath + suffix)
+        }
+      } else if let taken = produced.first(where: { $0.suffix != "" && OutputTarget.exists(finalPath + $0.suffix) }) {
+        throw TesseraError(.cannotCreate, "\(finalPath + taken.suffix) exists; pass --overwrite to replace it")
       }
-      for (suffix, path) in OutputTarget.existingFiles(for: temporaryPath) {
-        // rename(2) replaces atomically within one directory.
-        if rename(path, finalPath + suffix) != 0 {
-          let reason = String(cString: strerror(errno))
-          throw TesseraError(.ioError, "moving the finished file to \(finalPath + suffix): \(reason)")
+      // The raster first: its sidecars mean nothing without it.
+      for (suffix, path) in produced.sorted(by: { $0.suffix.count < $1.suffix.count }) {
+        let destination = finalPath + suffix
+        let moved = overwrite ? rename(path, destination) : OutputTarget.renameNoReplace(path, destination)
+        if moved != 0 {
+          let code = errno
+          if code == EEXIST {
+            throw TesseraError(.cannotCreate, "\(destination) appeared while this command ran; it was left as it is and nothing was written (pass --overwrite to replace it)")
+          }
+          throw TesseraError(.ioError, "moving the finished file to \(destination): \(String(cString: strerror(code)))")
         }
       }
       finished = true
       TemporaryFiles.shared.unregisterLocked(temporaryPath)
     }
+    WatchedFiles.forget(under: temporaryPath)
   }
 
   /// Removes the temporary file and any sidecars; the old output, if any, stays as it was.
@@ -86,6 +144,81 @@ public final class OutputTarget {
     guard !finished else { return }
     finished = true
     TemporaryFiles.shared.remove(temporaryPath)
+    WatchedFiles.forget(under: temporaryPath)
+  }
+
+  // MARK: - Whose fault
+
+  /// What a failure while writing this output means for the user, decided by where it came
+  /// from: the operating system's report on the output's own file (73 when it could not be
+  /// created, 74 when writing it failed), a call made on the output dataset (74), a user
+  /// interrupt (130); anything else failed while reading the inputs (65).
+  public func classify(_ error: Error) -> TesseraError {
+    if let failure = WatchedFiles.failure(under: temporaryPath) {
+      // The failing file may be a sidecar GDAL writes on the way (the COG driver's temporary
+      // overviews); to the user it is this output that could not be written.
+      if failure.isCreation {
+        return TesseraError(.cannotCreate, "cannot create \(finalPath): \(failure.reason)")
+      }
+      return TesseraError(.ioError, "writing \(finalPath) failed: \(failure.reason)")
+    }
+    switch error {
+    case let error as GDALError:
+      if error.isUserInterrupt { return TesseraError(.interrupted, "interrupted") }
+      let text = unmasked(error.message)
+      if let dataset = error.dataset, WatchedFiles.realPath(dataset) == temporaryPath || dataset == temporaryPath {
+        return TesseraError(.ioError, TesseraError.oneLine("writing \(finalPath) failed: \(text)"))
+      }
+      if error.isOutOfMemory { return TesseraError(.internalError, TesseraError.oneLine("out of memory: \(text)")) }
+      if let dataset = error.dataset {
+        return TesseraError(.dataError, TesseraError.oneLine(OutputTarget.naming(dataset, text)))
+      }
+      return TesseraError(.dataError, TesseraError.oneLine(inputLabel.map { OutputTarget.naming($0, text) } ?? text))
+    case let error as TesseraError:
+      return TesseraError(error.status, unmasked(error.message))
+    default:
+      return TesseraError.from(error)
+    }
+  }
+
+  /// GDAL's text with the names it was given for this output replaced by the user's path.
+  private func unmasked(_ text: String) -> String {
+    WatchedFiles.unwatched(text).replacingOccurrences(of: temporaryPath, with: finalPath)
+  }
+
+  /// `file: message`, unless GDAL's message names the file already.
+  static func naming(_ file: String, _ message: String) -> String {
+    let name = (file as NSString).lastPathComponent
+    return message.contains(name) ? message : "\(file): \(message)"
+  }
+
+  /// Finishes one output: runs the work that writes it, fails on any failure GDAL reported
+  /// meanwhile (even on a worker thread, where it leaves no other trace), and commits. Any
+  /// failure removes the partial file and is classified by `classify`.
+  public func write<T>(_ body: () throws -> T) throws -> T {
+    let mark = GDALFailures.shared.mark
+    do {
+      let value = try body()
+      try GDALFailures.shared.check(since: mark, context: "reading")
+      try commit()
+      return value
+    } catch {
+      let classified = classify(error)
+      abort()
+      throw classified
+    }
+  }
+
+  // MARK: - File system
+
+  static func exists(_ path: String) -> Bool {
+    var status = stat()
+    return lstat(path, &status) == 0
+  }
+
+  /// rename(2) that fails with EEXIST instead of replacing.
+  static func renameNoReplace(_ from: String, _ to: String) -> Int32 {
+    tessera_rename_noreplace(from, to)
   }
 }
 
@@ -112,7 +245,7 @@ public final class TemporaryFiles: @unchecked Sendable {
     paths.remove(path)
   }
 
-  /// Removes every registered file; called on SIGINT/SIGTERM. Commits cannot interleave with it.
+  /// Removes every registered file; called on SIGINT/SIGTERM/SIGHUP. Commits cannot interleave with it.
   public func removeAll() {
     lock.lock(); defer { lock.unlock() }
     for path in paths {
@@ -146,5 +279,17 @@ extension OutputTarget {
     }
     defer { free(real) }
     return String(cString: real)
+  }
+
+  /// Refuses two outputs of one run that are the same file (a report over the raster).
+  public static func requireDistinct(_ targets: [OutputTarget]) throws {
+    var seen: [String: String] = [:]
+    for target in targets {
+      let key = resolved(target.finalPath)
+      if let other = seen[key] {
+        throw TesseraError(.usage, "\(other) and \(target.finalPath) are the same file; give each output its own path")
+      }
+      seen[key] = target.finalPath
+    }
   }
 }

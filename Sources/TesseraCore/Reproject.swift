@@ -45,11 +45,13 @@ public enum Reproject {
     let target = try CRSInput.resolve(request.dstCRS, centre: centre)
     var args = ["-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
     if request.srcCRS != nil { args += ["-s_srs", try sourceCRS.wkt(.wkt2, multiline: false)] }
-    args += try gridArguments(request.resolution, request.size, request.bbox, request.bboxCRS, request.targetAlignedPixels,
-                              target: target, sources: [source], centre: centre)
+    args += try boundsArguments(request.bbox, request.bboxCRS, target: target, sources: [source], centre: centre)
     args += nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let band = try source.band(1)
     var job = WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: band.dataType)
+    job.resolution = request.resolution
+    job.size = request.size
+    job.targetAlignedPixels = request.targetAlignedPixels
     job.resampling = request.resampling
     try job.run(progress: progress)
     return OperationReport(outputs: [request.output], details: [
@@ -58,21 +60,17 @@ public enum Reproject {
     ])
   }
 
-  /// -tr/-ts, -te/-te_srs and -tap, after checking a bbox overlaps the data.
-  static func gridArguments(
-    _ resolution: (x: Double, y: Double)?, _ size: (width: Int, height: Int)?, _ bbox: Extent?, _ bboxCRSText: String?,
-    _ tap: Bool, target: SpatialReference, sources: [Dataset], centre: (lon: Double, lat: Double)?
+  /// -te/-te_srs, after checking a bbox overlaps the data.
+  static func boundsArguments(
+    _ bbox: Extent?, _ bboxCRSText: String?, target: SpatialReference, sources: [Dataset], centre: (lon: Double, lat: Double)?
   ) throws -> [String] {
     var args: [String] = []
-    if let resolution { args += ["-tr", "\(resolution.x)", "\(resolution.y)"] }
-    if let size { args += ["-ts", "\(size.width)", "\(size.height)"] }
     if let bbox {
       let bboxCRS = try bboxCRSText.map { try CRSInput.resolve($0, centre: centre) } ?? target
       try requireOverlap(bbox: bbox, bboxCRS: bboxCRS, sources: sources)
       args += ["-te", "\(bbox.minX)", "\(bbox.minY)", "\(bbox.maxX)", "\(bbox.maxY)"]
       if bboxCRSText != nil { args += ["-te_srs", try bboxCRS.wkt(.wkt2, multiline: false)] }
     }
-    if tap { args.append("-tap") }
     return args
   }
 

@@ -31,27 +31,29 @@ public enum Resample {
     guard source.geoTransform != nil else {
       throw TesseraError(.dataError, "\(request.input) has no geotransform to resample on")
     }
-    var args = ["-r", request.resampling.gdalName]
+    let args = ["-r", request.resampling.gdalName]
+    let type = try source.band(1).dataType
+    var job = WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: type)
+    job.resampling = request.resampling
     switch request.target {
     case .resolution(let x, let y):
-      args += ["-tr", "\(x)", "\(y)"]
+      job.resolution = (x, y)
+      job.targetAlignedPixels = request.targetAlignedPixels
     case .scale(let factor):
-      guard factor > 0 else { throw TesseraError(.usage, "--scale must be positive") }
+      guard factor.isFinite, factor > 0 else { throw TesseraError(.usage, "--scale must be a positive number") }
       if request.targetAlignedPixels { throw TesseraError(.usage, "--target-aligned-pixels needs --resolution") }
-      let w = Int((Double(source.width) * factor).rounded()), h = Int((Double(source.height) * factor).rounded())
-      guard w > 0, h > 0 else { throw TesseraError(.usage, "--scale \(factor) leaves no pixel") }
-      args += ["-ts", "\(w)", "\(h)"]
+      let w = (Double(source.width) * factor).rounded(), h = (Double(source.height) * factor).rounded()
+      try OutputSize.requireGrid(width: w, height: h, cause: "--scale \(factor)")
+      job.size = (Int(w), Int(h))
     case .size(let w, let h):
       if request.targetAlignedPixels { throw TesseraError(.usage, "--target-aligned-pixels needs --resolution") }
-      args += ["-ts", "\(w)", "\(h)"]
+      job.size = (w, h)
     }
-    if request.targetAlignedPixels { args.append("-tap") }
-    let type = try source.band(1).dataType
-    if request.write.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args) {
+    // The grid is checked before any probe of it: a pixel size too small overflows GDAL's sizes.
+    _ = try job.plannedSize()
+    if request.write.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
       try decimate(request, source, grid: grid, type: type, progress: progress)
     } else {
-      var job = WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: type)
-      job.resampling = request.resampling
       try job.run(progress: progress)
     }
     return OperationReport(outputs: [request.output], details: [
@@ -100,12 +102,15 @@ public enum Resample {
     grid: (width: Int, height: Int, geoTransform: [Double], factorX: Int, factorY: Int), type: DataType,
     progress: ProgressHandler?
   ) throws {
-    let target = try OutputTarget(path: request.output, inputs: [request.input], overwrite: request.write.overwrite)
+    let target = try OutputTarget(path: request.output, inputs: [request.input] + InputFiles.of([source]),
+                                  overwrite: request.write.overwrite, inputLabel: request.input)
     request.write.processing.applyStreamingCache()
     let bands = Array(1...source.bandCount)
-    try writing(target) {
+    try OutputSize.requireSpace(bytes: OutputSize.bytes(width: grid.width, height: grid.height, bands: bands.count, type: type),
+                                compressed: request.write.compresses(type), for: request.output, force: request.write.forceSize)
+    try target.write {
       let output = try OutputRaster.create(
-        path: target.temporaryPath, width: grid.width, height: grid.height, geoTransform: grid.geoTransform,
+        path: target.gdalPath, width: grid.width, height: grid.height, geoTransform: grid.geoTransform,
         bandsFrom: source, bands: bands.count, type: type, write: request.write)
       try RasterCopy.copy(
         source: request.input, bands: bands, to: output, type: type, threads: request.write.processing.threads,

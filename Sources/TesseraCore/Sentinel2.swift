@@ -95,6 +95,9 @@ public struct Sentinel2Product: Sendable {
   public var files: [Sentinel2BandFile]
   /// The metadata file read, if any.
   public var metadataPath: String?
+  /// What the report should say about this product's metadata (a default used for a field
+  /// the metadata lacks).
+  public var warnings: [String] = []
 
   // MARK: - Choosing files
 
@@ -148,6 +151,7 @@ extension Sentinel2Product {
   /// The tiles of the product at `path`: a .SAFE folder, a .zip of one (read through /vsizip/),
   /// an MTD_MSIL2A.xml or MTD_MSIL1C.xml, or a folder of band files named the Sentinel-2 way.
   public static func open(_ path: String) throws -> [Sentinel2Product] {
+    try OpenError.check(path)
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw TesseraError(.noInput, "\(path): no such file or folder")
@@ -207,8 +211,20 @@ extension Sentinel2Product {
       productURI = folder.uppercased().hasSuffix(".SAFE") ? String(folder.dropLast(5)) : folder
     }
     let baseline = info.first("PROCESSING_BASELINE")?.text
-    let quantification = Double(doc.first(isL2A ? "BOA_QUANTIFICATION_VALUE" : "QUANTIFICATION_VALUE")?.text ?? "") ?? 10000
-    let listedOffsets = offsets(in: doc, element: isL2A ? "BOA_ADD_OFFSET" : "RADIO_ADD_OFFSET")
+    // The values that turn DN into reflectance are parsed strictly: a wrong one would give a
+    // plausible-looking wrong product. A default stands in only for a field that is absent.
+    var warnings: [String] = []
+    func divisor(_ element: String, default value: Double) throws -> Double {
+      guard let item = doc.first(element) else {
+        warnings.append("\(element) is absent; \(Int(value)) assumed")
+        return value
+      }
+      return try MetadataValue.positive(item.text, field: element, in: metadata)
+    }
+    let quantification = try divisor(isL2A ? "BOA_QUANTIFICATION_VALUE" : "QUANTIFICATION_VALUE", default: 10000)
+    let aotQuantification = isL2A ? try divisor("AOT_QUANTIFICATION_VALUE", default: 1000) : 1000
+    let wvpQuantification = isL2A ? try divisor("WVP_QUANTIFICATION_VALUE", default: 1000) : 1000
+    let listedOffsets = try offsets(in: doc, element: isL2A ? "BOA_ADD_OFFSET" : "RADIO_ADD_OFFSET", metadata: metadata)
     let (offsets, offsetSource) = resolvedOffsets(listedOffsets, baseline: baseline, sensingTime: nil)
 
     let granules = doc.all("Granule")
@@ -236,10 +252,8 @@ extension Sentinel2Product {
         source: source, id: productURI, level: isL2A ? .l2a : .l1c, tile: tile,
         sensingTime: info.first("PRODUCT_START_TIME")?.text ?? "", processingBaseline: baseline,
         spacecraft: info.first("SPACECRAFT_NAME")?.text, relativeOrbit: Int(info.first("SENSING_ORBIT_NUMBER")?.text ?? ""),
-        quantification: quantification,
-        aotQuantification: Double(doc.first("AOT_QUANTIFICATION_VALUE")?.text ?? "") ?? 1000,
-        wvpQuantification: Double(doc.first("WVP_QUANTIFICATION_VALUE")?.text ?? "") ?? 1000,
-        offsets: offsets, offsetSource: offsetSource, files: files, metadataPath: metadata)
+        quantification: quantification, aotQuantification: aotQuantification, wvpQuantification: wvpQuantification,
+        offsets: offsets, offsetSource: offsetSource, files: files, metadataPath: metadata, warnings: warnings)
     }
   }
 
@@ -309,12 +323,14 @@ extension Sentinel2Product {
     return "\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8]))T\(String(c[9..<11])):\(String(c[11..<13])):\(String(c[13..<15]))Z"
   }
 
-  static func offsets(in doc: XMLElement, element: String) -> [Sentinel2Band: Double] {
+  static func offsets(in doc: XMLElement, element: String, metadata: String) throws -> [Sentinel2Band: Double] {
     var result: [Sentinel2Band: Double] = [:]
     for item in doc.all(element) {
-      guard let id = Int(item.attribute("band_id") ?? ""), let value = Double(item.text),
-        let band = Sentinel2Band.allCases.first(where: { $0.metadataID == id }) else { continue }
-      result[band] = value
+      let idText = (item.attribute("band_id") ?? "").trimmingCharacters(in: .whitespaces)
+      guard let id = Int(idText), let band = Sentinel2Band.allCases.first(where: { $0.metadataID == id }) else {
+        throw TesseraError(.dataError, "\(metadata): \(element) has band_id '\(idText.prefix(40))', not a band from 0 to 12")
+      }
+      result[band] = try MetadataValue.offset(item.text, field: "\(element) of band_id \(id)", in: metadata)
     }
     return result
   }
@@ -338,5 +354,26 @@ extension Sentinel2Product {
       return (everyBand(-1000), "no metadata; sensed on or after 2022-01-25 (baseline 04.00): -1000")
     }
     return ([:], "no metadata; sensed before baseline 04.00: none")
+  }
+}
+
+/// Numbers read from product metadata, refused when they cannot be what they claim to be.
+enum MetadataValue {
+  /// A quantification value: a finite number above zero (ESA uses 10000, 1000, 100).
+  static func positive(_ text: String, field: String, in file: String) throws -> Double {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let value = Double(trimmed), value.isFinite, value > 0, value <= 1e9 else {
+      throw TesseraError(.dataError, "\(file): \(field) is '\(trimmed.prefix(40))', not a positive number")
+    }
+    return value
+  }
+
+  /// A radiometric offset in DN: finite and within the range of the 16-bit data it shifts.
+  static func offset(_ text: String, field: String, in file: String) throws -> Double {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let value = Double(trimmed), value.isFinite, abs(value) <= 65535 else {
+      throw TesseraError(.dataError, "\(file): \(field) is '\(trimmed.prefix(40))', not an offset between -65535 and 65535")
+    }
+    return value
   }
 }

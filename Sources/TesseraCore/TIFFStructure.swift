@@ -26,7 +26,10 @@ struct TIFFStructure {
     var blocksAcross: Int { (width + blockWidth - 1) / Swift.max(1, blockWidth) }
     var blocksDown: Int { (height + blockHeight - 1) / Swift.max(1, blockHeight) }
     /// Blocks of the first band, in row-major order.
-    var firstBandBlockCount: Int { blocksAcross * blocksDown }
+    var firstBandBlockCount: Int {
+      let (product, overflow) = blocksAcross.multipliedReportingOverflow(by: blocksDown)
+      return overflow ? Int.max : product
+    }
   }
 
   let bigTIFF: Bool
@@ -103,11 +106,18 @@ struct TIFFStructure {
                          ghostText: ghost, expectedFirstIFDOffset: expected)
   }
 
+  /// The most pixels a side a TIFF may declare (its ImageWidth is a 32-bit count).
+  static let maximumSide: UInt64 = 0xFFFF_FFFF
+
+  /// Reads one IFD. Every field is untrusted: types, counts and offsets are checked against
+  /// the file before use, and an image whose geometry cannot be real is an error for the file.
   private static func readIFD(_ r: inout ByteReader, at offset: UInt64, bigTIFF: Bool) throws -> (Image, UInt64) {
     let count = bigTIFF ? try r.u64(at: offset) : UInt64(try r.u16(at: offset))
     let entrySize: UInt64 = bigTIFF ? 20 : 12
     let first = offset + (bigTIFF ? 8 : 2)
-    guard count < 10_000, first + count * entrySize <= r.size else { throw ReadError(description: "has a corrupt IFD at byte \(offset)") }
+    guard count < 10_000, first <= r.size, count * entrySize <= r.size - first else {
+      throw ReadError(description: "has a corrupt IFD at byte \(offset)")
+    }
     var tags: [UInt16: [UInt64]] = [:]
     for i in 0..<count {
       let entry = first + i * entrySize
@@ -119,26 +129,43 @@ struct TIFFStructure {
       let width: UInt64
       switch type {
       case 3: width = 2
-      case 4: width = 4
-      case 16: width = 8
-      default: continue
+      case 4, 13: width = 4
+      case 16, 18: width = 8
+      default:
+        throw ReadError(description: "has tag \(tag) of type \(type) in the IFD at byte \(offset); it must be an unsigned integer")
       }
-      guard n < 50_000_000 else { throw ReadError(description: "declares \(n) values for tag \(tag)") }
+      guard n >= 1, n < 50_000_000 else { throw ReadError(description: "declares \(n) values for tag \(tag)") }
       let inlineSize: UInt64 = bigTIFF ? 8 : 4
       let valueField = entry + (bigTIFF ? 12 : 8)
       let location = n * width <= inlineSize ? valueField : (bigTIFF ? try r.u64(at: valueField) : UInt64(try r.u32(at: valueField)))
-      guard location + n * width <= r.size else { throw ReadError(description: "has tag \(tag) pointing past the end of the file") }
+      guard location <= r.size, n * width <= r.size - location else {
+        throw ReadError(description: "has tag \(tag) pointing past the end of the file")
+      }
       tags[tag] = try r.integers(at: location, count: Int(n), width: Int(width))
     }
     let next = bigTIFF ? try r.u64(at: first + count * entrySize) : UInt64(try r.u32(at: first + count * entrySize))
-    let width = Int(tags[256]?.first ?? 0), height = Int(tags[257]?.first ?? 0)
-    let tiled = tags[322] != nil
+
+    func dimension(_ tag: UInt16, _ name: String) throws -> Int {
+      guard let value = tags[tag]?.first, value >= 1, value <= maximumSide else {
+        let found = tags[tag]?.first.map { "\($0)" } ?? "none"
+        throw ReadError(description: "has an IFD at byte \(offset) whose \(name) is \(found)")
+      }
+      return Int(value)
+    }
+    let width = try dimension(256, "ImageWidth"), height = try dimension(257, "ImageLength")
+    let tiled = tags[322] != nil || tags[323] != nil
+    let blockWidth = tiled ? try dimension(322, "TileWidth") : width
+    let blockHeight = tiled
+      ? try dimension(323, "TileLength")
+      : Int(Swift.min(Swift.max(tags[278]?.first ?? UInt64(height), 1), UInt64(height)))
+    let samples = tags[277]?.first ?? 1
+    let planar = tags[284]?.first ?? 1
+    guard (1...65535).contains(samples), planar == 1 || planar == 2 else {
+      throw ReadError(description: "has an IFD at byte \(offset) with \(samples) samples per pixel, planar configuration \(planar)")
+    }
     let image = Image(
-      offset: offset, width: width, height: height,
-      blockWidth: tiled ? Int(tags[322]?.first ?? 0) : width,
-      blockHeight: tiled ? Int(tags[323]?.first ?? 0) : Int(Swift.min(tags[278]?.first ?? UInt64(height), UInt64(Swift.max(height, 1)))),
-      tiled: tiled, subfileType: tags[254]?.first ?? 0, samplesPerPixel: Int(tags[277]?.first ?? 1),
-      planarConfiguration: Int(tags[284]?.first ?? 1),
+      offset: offset, width: width, height: height, blockWidth: blockWidth, blockHeight: blockHeight,
+      tiled: tiled, subfileType: tags[254]?.first ?? 0, samplesPerPixel: Int(samples), planarConfiguration: Int(planar),
       blockOffsets: tiled ? tags[324] ?? [] : tags[273] ?? [], blockByteCounts: tiled ? tags[325] ?? [] : tags[279] ?? [])
     return (image, next)
   }

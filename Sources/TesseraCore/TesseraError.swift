@@ -16,6 +16,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case cannotCreate = 73
   /// Writing failed (disk full, I/O error).
   case ioError = 74
+  /// SIGHUP: the terminal went away.
+  case hangup = 129
   case interrupted = 130
   case terminated = 143
 }
@@ -32,20 +34,22 @@ public struct TesseraError: Error, Equatable, CustomStringConvertible {
 
   public var description: String { message }
 
-  /// Classifies any error thrown below the CLI. `writing` says whether the failing step was
-  /// producing output, where a GDAL failure means the write failed rather than the input is bad.
-  public static func from(_ error: Error, writing: Bool = false) -> TesseraError {
+  /// Classifies an error thrown below the CLI outside any output (an output's own failures are
+  /// classified by `OutputTarget.classify`, which knows whose fault they are): a GDAL failure
+  /// there came from reading an input.
+  public static func from(_ error: Error) -> TesseraError {
     switch error {
     case let error as TesseraError:
       return error
     case let error as OpenError:
       switch error {
-      case .notFound, .permissionDenied: return TesseraError(.noInput, error.description)
-      case .unreadable: return TesseraError(.dataError, error.description)
+      case .notFound, .permissionDenied, .unreachable: return TesseraError(.noInput, error.description)
+      case .notRegular, .unreadable: return TesseraError(.dataError, error.description)
       }
     case let error as GDALError:
       if error.isUserInterrupt { return TesseraError(.interrupted, "interrupted") }
-      return TesseraError(writing ? .ioError : .dataError, oneLine(error.description))
+      if error.isOutOfMemory { return TesseraError(.internalError, oneLine("out of memory: \(error.description)")) }
+      return TesseraError(.dataError, oneLine(WatchedFiles.unwatched(error.description)))
     default:
       return TesseraError(.internalError, oneLine(String(describing: error)))
     }

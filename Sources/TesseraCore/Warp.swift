@@ -7,8 +7,13 @@ struct WarpJob {
   var sources: [Dataset]
   var output: String
   var write: WriteOptions
-  /// gdalwarp arguments for the geometry and resampling; output options are added here.
+  /// gdalwarp arguments for the CRS, bounds, nodata and resampling; the grid's pixel size or
+  /// dimensions and the output options are added here.
   var arguments: [String]
+  /// The output's pixel size (-tr), or its dimensions (-ts); neither: gdalwarp's choice.
+  var resolution: (x: Double, y: Double)?
+  var size: (width: Int, height: Int)?
+  var targetAlignedPixels = false
   var outputType: DataType
   /// The user's input paths, when `sources` are wrappers (band-subset VRTs) of them.
   var inputPaths: [String]?
@@ -25,19 +30,55 @@ struct WarpJob {
   }
 
   func run(progress: ProgressHandler?) throws {
-    let target = try OutputTarget(path: output, inputs: inputPaths ?? sources.map(\.path), overwrite: write.overwrite)
-    var args = arguments + ["-of", write.format.rawValue]
+    let target = try OutputTarget(path: output, inputs: (inputPaths ?? []) + InputFiles.of(sources), overwrite: write.overwrite,
+                                  inputLabel: sources.count == 1 ? sources[0].path : nil)
+    let planned = try plannedSize()
+    if write.format == .gtiff {
+      let bands = try sources.first.map { $0.bandCount } ?? 1
+      try OutputSize.requireSpace(bytes: OutputSize.bytes(width: planned.width, height: planned.height, bands: bands, type: outputType),
+                                  compressed: write.compresses(outputType), for: output, force: write.forceSize)
+    }
+    var args = arguments + gridArguments + ["-of", write.format.rawValue]
     for option in write.resolvedCreationOptions(for: outputType) { args += ["-co", option] }
     args += WarpJob.performanceArguments(threads: write.processing.threads, format: write.format)
     let maskless = try masklessArguments()
     if let maskless { args += maskless.arguments }
-    try writing(target) {
-      let dataset = try GDALUtilities.warp(sources, to: target.temporaryPath, arguments: args, progress: progress)
+    try target.write {
+      // A VRT names its sources relative to its own folder: it is written under its real name.
+      let path = write.format == .vrt ? target.temporaryPath : target.gdalPath
+      let dataset = try GDALUtilities.warp(sources, to: path, arguments: args, progress: progress)
       if let maskless {
         for i in 1...Swift.max(1, dataset.bandCount) { try dataset.band(i).setNoDataValue(maskless.nodata) }
       }
       try dataset.close()
     }
+  }
+
+  var gridArguments: [String] {
+    var args: [String] = []
+    if let resolution { args += ["-tr", "\(resolution.x)", "\(resolution.y)"] }
+    if let size { args += ["-ts", "\(size.width)", "\(size.height)"] }
+    if targetAlignedPixels { args.append("-tap") }
+    return args
+  }
+
+  /// The output's dimensions, refused (64) when the requested grid is one GDAL cannot make. The
+  /// bounds come from GDAL itself (a warped VRT without the pixel size, cheap to make), so a
+  /// pixel size too small for them is caught before GDAL's own size arithmetic overflows.
+  func plannedSize() throws -> (width: Int, height: Int) {
+    if let size { return size }
+    let probe = try GDALUtilities.warp(sources, to: "", arguments: arguments + ["-of", "VRT"])
+    defer { try? probe.close() }
+    guard let resolution else { return (probe.width, probe.height) }
+    guard let gt = probe.geoTransform else { return (probe.width, probe.height) }
+    let extent = RasterInfo.bounds(geoTransform: gt, width: probe.width, height: probe.height)
+    // -tap may add a pixel on each side.
+    let extra = targetAlignedPixels ? 2.0 : 0.0
+    let width = (extent.maxX - extent.minX) / resolution.x + extra
+    let height = (extent.maxY - extent.minY) / resolution.y + extra
+    let cause = resolution.x == resolution.y ? "--resolution \(resolution.x)" : "--resolution \(resolution.x),\(resolution.y)"
+    try OutputSize.requireGrid(width: width, height: height, cause: cause)
+    return (Swift.max(1, Int(width.rounded())), Swift.max(1, Int(height.rounded())))
   }
 
   /// Methods whose result lies between the smallest and largest source value they combine.

@@ -17,12 +17,12 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
   case value(Double)
   case none
 
-  /// Parses `none`, `nan` or a number.
+  /// Parses `none`, `nan` or a finite number.
   public init?(_ text: String) {
-    let lowered = text.lowercased()
+    let lowered = text.lowercased().trimmingCharacters(in: .whitespaces)
     if lowered == "none" { self = .none; return }
     if lowered == "nan" { self = .value(.nan); return }
-    guard let number = Double(text) else { return nil }
+    guard let number = Double(lowered), number.isFinite else { return nil }
     self = .value(number)
   }
 
@@ -43,14 +43,23 @@ public struct WriteOptions: Sendable {
   /// The user's `--co KEY=VALUE`s; they win over Tessera's defaults key by key.
   public var creationOptions: [String]
   public var overwrite: Bool
+  /// Write even when the output's estimated size does not fit the free space (`--force-size`).
+  public var forceSize = false
   public var processing: ProcessingOptions
 
   public init(format: OutputFormat = .gtiff, creationOptions: [String] = [], overwrite: Bool = false,
-              processing: ProcessingOptions = ProcessingOptions()) {
+              forceSize: Bool = false, processing: ProcessingOptions = ProcessingOptions()) {
     self.format = format
     self.creationOptions = creationOptions
     self.overwrite = overwrite
+    self.forceSize = forceSize
     self.processing = processing
+  }
+
+  /// Whether the creation options in force compress (for the free-space guard).
+  func compresses(_ type: DataType) -> Bool {
+    let compress = resolvedCreationOptions(for: type).first { $0.uppercased().hasPrefix("COMPRESS=") }
+    return compress.map { !$0.uppercased().hasSuffix("=NONE") } ?? false
   }
 
   /// Tessera's GTiff defaults: tiled 512 x 512, DEFLATE with the predictor that suits the type,
@@ -78,29 +87,87 @@ public struct WriteOptions: Sendable {
   }
 }
 
-/// Parses `X` or `X,Y` into a positive pixel size.
+/// Numbers as options take them: finite, or the option is refused.
+func finiteNumber(_ text: Substring) -> Double? {
+  guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else { return nil }
+  return value
+}
+
+/// Parses `X` or `X,Y` into a positive, finite pixel size.
 public func parseResolution(_ text: String) throws -> (x: Double, y: Double) {
-  let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+  let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(finiteNumber)
   guard (1...2).contains(parts.count), let x = parts[0], let y = parts.count == 2 ? parts[1] : x, x > 0, y > 0 else {
     throw TesseraError(.usage, "resolution '\(text)' is not X or X,Y with positive numbers")
   }
   return (x, y)
 }
 
-/// Parses `W,H` into a positive size.
+/// The most pixels a side can have: GDAL counts them in 32-bit integers.
+public let maximumRasterSide = Int(Int32.max)
+
+/// Parses `W,H` into a positive size GDAL can hold.
 public func parseSize(_ text: String) throws -> (width: Int, height: Int) {
-  let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+  let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
   guard parts.count == 2, let w = parts[0], let h = parts[1], w > 0, h > 0 else {
     throw TesseraError(.usage, "size '\(text)' is not W,H with positive whole numbers")
+  }
+  guard w <= maximumRasterSide, h <= maximumRasterSide else {
+    throw TesseraError(.usage, "size '\(text)' is larger than GDAL's limit of \(maximumRasterSide) pixels a side")
   }
   return (w, h)
 }
 
-/// Parses `xmin,ymin,xmax,ymax`.
+/// Parses `xmin,ymin,xmax,ymax` of finite numbers.
 public func parseBounds(_ text: String) throws -> Extent {
-  let parts = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-  guard parts.count == 4, parts[0] < parts[2], parts[1] < parts[3] else {
-    throw TesseraError(.usage, "bbox '\(text)' is not xmin,ymin,xmax,ymax with min < max")
+  let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(finiteNumber)
+  guard parts.count == 4, let x0 = parts[0], let y0 = parts[1], let x1 = parts[2], let y1 = parts[3], x0 < x1, y0 < y1 else {
+    throw TesseraError(.usage, "bbox '\(text)' is not xmin,ymin,xmax,ymax with finite numbers and min < max")
   }
-  return Extent(minX: parts[0], minY: parts[1], maxX: parts[2], maxY: parts[3])
+  return Extent(minX: x0, minY: y0, maxX: x1, maxY: y1)
+}
+
+/// Checks the creation options Tessera itself reads or that decide how much memory a write
+/// takes; the rest go to GDAL as given (GDAL warns about options a driver does not know).
+public enum CreationOptionCheck {
+  /// - Throws: exit 64 naming the option and what it takes.
+  public static func validate(_ options: [String]) throws {
+    for item in options {
+      guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+        throw TesseraError(.usage, "--co takes KEY=VALUE, got '\(item)'")
+      }
+      let key = item[..<eq].uppercased(), value = String(item[item.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+      let upper = value.uppercased()
+      func integer(_ range: ClosedRange<Int>, _ what: String) throws {
+        guard let n = Int(value), range.contains(n) else { throw TesseraError(.usage, "--co \(key)=\(value): \(key) takes \(what)") }
+      }
+      func oneOf(_ choices: [String]) throws {
+        guard choices.contains(upper) else {
+          throw TesseraError(.usage, "--co \(key)=\(value): \(key) takes \(choices.joined(separator: ", "))")
+        }
+      }
+      switch key {
+      case "BLOCKXSIZE", "BLOCKYSIZE":
+        // Tiles are multiples of 16 (the TIFF rule); past 4096 a block alone costs hundreds of MB.
+        try integer(16...4096, "a multiple of 16 from 16 to 4096")
+        if let n = Int(value), n % 16 != 0 { throw TesseraError(.usage, "--co \(key)=\(value): \(key) takes a multiple of 16 from 16 to 4096") }
+      case "BLOCKSIZE":
+        try integer(16...4096, "a multiple of 16 from 16 to 4096")
+        if let n = Int(value), n % 16 != 0 { throw TesseraError(.usage, "--co \(key)=\(value): \(key) takes a multiple of 16 from 16 to 4096") }
+      case "TILED", "SPARSE_OK", "COPY_SRC_OVERVIEWS": try oneOf(["YES", "NO", "TRUE", "FALSE", "ON", "OFF", "1", "0"])
+      case "COMPRESS":
+        try oneOf(["NONE", "DEFLATE", "LZW", "ZSTD", "LZMA", "PACKBITS", "JPEG", "WEBP", "LERC", "LERC_DEFLATE", "LERC_ZSTD", "JXL"])
+      case "PREDICTOR": try oneOf(["1", "2", "3", "YES", "NO", "STANDARD", "FLOATING_POINT"])
+      case "BIGTIFF": try oneOf(["YES", "NO", "IF_NEEDED", "IF_SAFER"])
+      case "INTERLEAVE": try oneOf(["PIXEL", "BAND"])
+      case "NUM_THREADS":
+        if upper != "ALL_CPUS" { try integer(1...1024, "a number of threads from 1 to 1024, or ALL_CPUS") }
+      case "ZLEVEL": try integer(1...12, "1 to 12")
+      case "ZSTD_LEVEL": try integer(1...22, "1 to 22")
+      case "JPEG_QUALITY", "WEBP_LEVEL", "QUALITY": try integer(1...100, "1 to 100")
+      case "OVERVIEW_COUNT": try integer(0...30, "0 to 30")
+      case "NBITS": try integer(1...64, "1 to 64")
+      default: break
+      }
+    }
+  }
 }

@@ -93,8 +93,9 @@ final class MergeMemfileCommandTests: XCTestCase {
     try process.run()
     let contents = { (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] }
     let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, !contents().contains(where: { $0.hasPrefix(".tessera-stage-") }) { usleep(5_000) }
-    XCTAssertTrue(contents().contains(where: { $0.hasPrefix(".tessera-stage-") }), "never saw a staging file: \(contents())")
+    let isStaging = { (name: String) in name.hasPrefix(".tessera-") && name.contains("-stage-") }
+    while Date() < deadline, !contents().contains(where: isStaging) { usleep(5_000) }
+    XCTAssertTrue(contents().contains(where: isStaging), "never saw a staging file: \(contents())")
     kill(process.processIdentifier, SIGINT)
     process.waitUntilExit()
     XCTAssertEqual(process.terminationStatus, 130)

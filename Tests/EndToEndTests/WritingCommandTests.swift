@@ -98,8 +98,8 @@ final class WritingCommandTests: XCTestCase {
     try process.run()
     // Wait until the temporary output exists, so the signal lands mid-write.
     let deadline = Date().addingTimeInterval(20)
-    while Date() < deadline, !dir.contents.contains(where: { $0.hasPrefix(".out.tessera-") }) { usleep(20_000) }
-    XCTAssertTrue(dir.contents.contains(where: { $0.hasPrefix(".out.tessera-") }), "never saw the temporary file: \(dir.contents)")
+    while Date() < deadline, !dir.contents.contains(where: { $0.hasPrefix(".tessera-") }) { usleep(20_000) }
+    XCTAssertTrue(dir.contents.contains(where: { $0.hasPrefix(".tessera-") }), "never saw the temporary file: \(dir.contents)")
     kill(process.processIdentifier, signal)
     process.waitUntilExit()
     XCTAssertEqual(process.terminationStatus, status)

@@ -60,9 +60,9 @@ final class DatasetTests: XCTestCase {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     XCTAssertThrowsError(try Dataset.open(dir.path)) { error in
-      guard case .unreadable(let p, let message) = error as? OpenError else { return XCTFail("\(error)") }
+      guard case .unreachable(let p, let reason) = error as? OpenError else { return XCTFail("\(error)") }
       XCTAssertEqual(p, dir.path)
-      XCTAssertTrue(message.contains("directory"), message)
+      XCTAssertTrue(reason.contains("is a directory"), reason)
     }
   }
 

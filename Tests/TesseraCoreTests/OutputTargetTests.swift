@@ -20,6 +20,7 @@ final class OutputTargetTests: XCTestCase {
   }
 
   func testTemporaryFileSitsBesideTheOutputWithItsExtension() throws {
+    // (A fixed-length name: `.tessera-` and twelve hex digits, then the extension.)
     let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: false)
     XCTAssertEqual((target.temporaryPath as NSString).deletingLastPathComponent, (target.finalPath as NSString).deletingLastPathComponent)
     XCTAssertTrue(target.temporaryPath.hasSuffix(".tif"))
@@ -98,6 +99,84 @@ final class OutputTargetTests: XCTestCase {
     }
   }
 
+  /// The classifier the commands use decides by where a failure came from, never by its words.
+  func testFailuresAreClassifiedByTheirOrigin() throws {
+    let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: false, inputLabel: "in.tif")
+    defer { target.abort() }
+    let onOutput = GDALError(context: "writing", message: "anything at all", dataset: target.gdalPath)
+    XCTAssertEqual(target.classify(onOutput).status, .ioError)
+    XCTAssertTrue(target.classify(onOutput).message.contains(dir.file("out.tif")), target.classify(onOutput).message)
+    // The same words from a read of an input are the input's fault.
+    let onInput = GDALError(context: "reading", message: "write error while closing", dataset: dir.file("in.tif"))
+    XCTAssertEqual(target.classify(onInput).status, .dataError)
+    XCTAssertTrue(target.classify(onInput).message.hasPrefix(dir.file("in.tif")), target.classify(onInput).message)
+    let fromUtility = GDALError(context: "warping", message: "IReadBlock failed at X offset 0, Y offset 0")
+    XCTAssertEqual(target.classify(fromUtility).message, "in.tif: IReadBlock failed at X offset 0, Y offset 0")
+    XCTAssertEqual(target.classify(GDALError(context: "x", number: 9, message: "stop")).status, .interrupted)
+    XCTAssertEqual(target.classify(OpenError.notFound(path: "in.tif")).status, .noInput)
+  }
+
+  /// A disk that fills while GDAL writes: the operating system's ENOSPC, seen on the output's own
+  /// file, makes the failure a write failure (74) whatever GDAL's message says.
+  func testAFullDiskIsAWriteFailure() throws {
+    let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: false)
+    defer { target.abort() }
+    // /dev/full takes the writes and fails every one with ENOSPC.
+    try FileManager.default.createSymbolicLink(atPath: target.temporaryPath, withDestinationPath: "/dev/full")
+    var thrown: Error?
+    do {
+      let output = try Dataset.create(driver: "GTiff", path: target.gdalPath, width: 256, height: 256, bands: 1, type: .byte,
+                                      options: ["COMPRESS=NONE"])
+      try output.band(1).write(Window(x: 0, y: 0, width: 256, height: 256), values: [UInt8](repeating: 7, count: 65536))
+      try output.close()
+    } catch {
+      thrown = error
+    }
+    let error = try XCTUnwrap(thrown)
+    let classified = target.classify(error)
+    XCTAssertEqual(classified.status, .ioError, classified.message)
+    XCTAssertTrue(classified.message.contains("No space left on device"), classified.message)
+    XCTAssertFalse(classified.message.contains("/vsiwatch"), classified.message)
+  }
+
+  func testCommitNeverReplacesAFileThatAppearedMeanwhile() throws {
+    let target = try OutputTarget(path: dir.file("out.tif"), inputs: [], overwrite: false)
+    try write(target.temporaryPath, "new")
+    try write(dir.file("out.tif"), "appeared")
+    XCTAssertThrowsError(try target.commit()) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .cannotCreate)
+    }
+    target.abort()
+    XCTAssertEqual(read(dir.file("out.tif")), "appeared")
+    XCTAssertEqual(dir.contents, ["out.tif"])
+  }
+
+  func testTemporaryNamesAreShortWhateverTheOutputName() throws {
+    let name = String(repeating: "n", count: 251) + ".tif"
+    let target = try OutputTarget(path: dir.file(name), inputs: [], overwrite: false)
+    try write(target.temporaryPath, "pixels")
+    XCTAssertLessThan((target.temporaryPath as NSString).lastPathComponent.utf8.count, 32)
+    try target.commit()
+    XCTAssertEqual(dir.contents, [name])
+  }
+
+  func testAPathEndingInASlashIsAUsageError() throws {
+    XCTAssertThrowsError(try OutputTarget(path: dir.path + "/newdir/", inputs: [], overwrite: false)) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .usage)
+    }
+    XCTAssertEqual(dir.contents, [])
+  }
+
+  func testTwoOutputsOfOneRunMustDiffer() throws {
+    let raster = try OutputTarget(path: dir.file("x.tif"), inputs: [], overwrite: false)
+    let report = try OutputTarget(path: dir.path + "/./x.tif", inputs: [], overwrite: false)
+    XCTAssertThrowsError(try OutputTarget.requireDistinct([raster, report])) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .usage)
+    }
+    raster.abort()
+    report.abort()
+  }
+
   func testRemoveAllClearsEveryRegisteredFile() throws {
     let a = try OutputTarget(path: dir.file("a.tif"), inputs: [], overwrite: false)
     let b = try OutputTarget(path: dir.file("b.tif"), inputs: [], overwrite: false)
@@ -149,7 +228,6 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(TesseraError.from(OpenError.permissionDenied(path: "a.tif")).status, .noInput)
     XCTAssertEqual(TesseraError.from(OpenError.unreadable(path: "a.tif", gdalMessage: "x")).status, .dataError)
     XCTAssertEqual(TesseraError.from(GDALError(context: "reading", message: "bad")).status, .dataError)
-    XCTAssertEqual(TesseraError.from(GDALError(context: "writing", message: "full"), writing: true).status, .ioError)
     XCTAssertEqual(TesseraError.from(GDALError(context: "x", number: 9, message: "stop")).status, .interrupted)
     XCTAssertEqual(TesseraError.from(GDALError(context: "a", message: "two\nlines")).message, "a: two lines")
   }
