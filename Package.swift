@@ -22,7 +22,8 @@ let package = Package(
     .target(name: "CVSIWatch", dependencies: ["CGDAL"]),
     // The Swift face of GDAL: handles, errors, progress. Nothing Tessera-specific.
     .target(name: "GDAL", dependencies: ["CGDAL", "CVSIWatch"]),
-    // System calls Glibc's Swift module does not offer (renameat2).
+    // System calls Glibc's Swift module does not offer (renameat2), and the signal handlers
+    // installed before main.
     .target(name: "CSystem"),
     // One file per operation; knows nothing of argument parsing.
     .target(name: "TesseraCore", dependencies: ["GDAL", "CSystem"]),
@@ -34,7 +35,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "tessera", dependencies: ["TesseraCLI"]),
+    .executableTarget(name: "tessera", dependencies: ["TesseraCLI", "CSystem"]),
     // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
     .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport"),
     .testTarget(name: "GDALTests", dependencies: ["GDAL", "CGDAL", "TestSupport"]),

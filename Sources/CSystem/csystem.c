@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 int tessera_rename_noreplace(const char *from, const char *to) {
@@ -14,3 +16,39 @@ int tessera_rename_noreplace(const char *from, const char *to) {
   unlink(from);
   return 0;
 }
+
+// MARK: - Signals before main
+
+static volatile sig_atomic_t early_signal = 0;
+
+static void note_signal(int number) {
+  if (early_signal == 0) early_signal = number;
+}
+
+// Runs from the executable's .preinit_array: after the dynamic loader, before any shared
+// library's initialiser and before Swift's runtime. The test runner (an .xctest executable that
+// links this file too) keeps the default dispositions.
+static void install_early_handlers(int argc, char **argv, char **envp) {
+  (void)argc; (void)argv; (void)envp;
+  char exe[4096];
+  ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (length > 0) {
+    exe[length] = 0;
+    if (strstr(exe, ".xctest") != NULL) return;
+  }
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = note_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, NULL);
+  sigaction(SIGTERM, &action, NULL);
+  sigaction(SIGHUP, &action, NULL);
+  // A write past RLIMIT_FSIZE then fails with EFBIG instead of killing the process.
+  signal(SIGXFSZ, SIG_IGN);
+}
+
+__attribute__((section(".preinit_array"), used))
+static void (*const early_handlers_entry)(int, char **, char **) = install_early_handlers;
+
+int tessera_early_signal(void) { return early_signal; }

@@ -41,6 +41,9 @@ public struct GDALError: Error, Equatable, Sendable, CustomStringConvertible {
   /// Out of memory, as GDAL says it (CPLE_OutOfMemory).
   public var isOutOfMemory: Bool { number == Int32(CPLE_OutOfMemory) }
 
+  /// A file GDAL needed could not be opened (CPLE_OpenFailed): a VRT's missing source, say.
+  public var isOpenFailure: Bool { number == Int32(CPLE_OpenFailed) }
+
   /// True when the failure was a user interrupt from a progress callback.
   public var isUserInterrupt: Bool { number == Int32(CPLE_UserInterrupt) }
 

@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import Foundation
 import TesseraCore
@@ -39,6 +40,12 @@ enum Interruption {
       source.setEventHandler { handle(status) }
       source.resume()
       sources.append(source)
+    }
+    // A signal that came before these handlers existed was noted (see csystem.h); honour it now.
+    let early = tessera_early_signal()
+    if early != 0 {
+      let status: ExitStatus = early == SIGINT ? .interrupted : (early == SIGHUP ? .hangup : .terminated)
+      DispatchQueue.global().async { handle(status) }
     }
   }
 

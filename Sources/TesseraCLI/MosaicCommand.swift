@@ -66,6 +66,7 @@ struct MosaicCommand: ParsableCommand {
       var request = MosaicRequest(
         inputs: try MosaicInputs.expand(inputs, listFile: inputList), output: output,
         write: outputOptions.write(global, format: format))
+      request.inputList = inputList
       request.order = order
       request.method = method
       request.resolution = try MosaicRequest.ResolutionRule(resolution)

@@ -30,13 +30,18 @@ public struct Tessera: ParsableCommand {
       Foundation.exit(0)
     } catch {
       let code = exitCode(for: error)
-      if code.rawValue == ExitStatus.usage.rawValue, args.contains("--json") {
-        let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
-          .flatMap { $0.configuration.commandName } ?? "tessera"
-        let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
-        Terminal.out(CommandRunner.errorJSON(command: name, status: .usage, message: message).serialized(pretty: true))
+      guard code.rawValue == ExitStatus.usage.rawValue else { exit(withError: error) }
+      // A usage error is one line, like every other failure, prefixed with the subcommand.
+      let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
+        .flatMap { $0.configuration.commandName }
+      var message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
+      if message.hasPrefix("Error: ") { message = String(message.dropFirst("Error: ".count)) }
+      let prefix = name.map { "tessera \($0)" } ?? "tessera"
+      Terminal.err("\(prefix): \(message) (see '\(prefix) --help')")
+      if args.contains("--json") {
+        Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
       }
-      exit(withError: error)
+      Foundation.exit(ExitStatus.usage.rawValue)
     }
   }
 }

@@ -59,8 +59,19 @@ public enum COGExport {
     let first = try source.band(1)
     let target = try OutputTarget(path: request.output, inputs: (request.input.isEmpty ? [] : [request.input]) + InputFiles.of([source]),
                                   overwrite: request.write.overwrite, inputLabel: request.input.isEmpty ? nil : request.input)
-    // Overviews add up to a third; a mask, a byte a pixel.
+    // A COG tile interleaves every band (GDAL 3.6's COG driver has no band interleaving), and
+    // the driver holds whole tiles in memory: past half a GiB a tile, the copy would exhaust
+    // memory long before it finished.
     let type = first.dataType
+    let blockSize = COGExport.mergedByKey(["BLOCKSIZE=\(request.blockSize)"], request.write.creationOptions)
+      .first { $0.uppercased().hasPrefix("BLOCKSIZE=") }.flatMap { Int($0.split(separator: "=")[1]) } ?? request.blockSize
+    let tileBytes = Double(blockSize * blockSize) * Double(source.bandCount * type.byteSize)
+    if tileBytes > COGExport.maximumTileBytes {
+      throw TesseraError(
+        .dataError,
+        "\(request.input.isEmpty ? "the merged raster" : request.input) has \(source.bandCount) bands of \(type.rawValue): a \(blockSize) x \(blockSize) COG tile of them would take \(OutputSize.human(tileBytes)) of memory; use a smaller --blocksize or fewer bands")
+    }
+    // Overviews add up to a third; a mask, a byte a pixel.
     let pixels = Double(source.width) * Double(source.height)
     let estimate = pixels * Double(source.bandCount * type.byteSize + (request.addMask ? 1 : 0)) * 4 / 3
     try OutputSize.requireSpace(bytes: estimate, compressed: request.profile != .raw, for: request.output, force: request.write.forceSize)
@@ -147,6 +158,9 @@ public enum COGExport {
       return bytes > 3.8e9
     }
   }
+
+  /// The most memory one COG tile of every band may take.
+  static let maximumTileBytes = 512.0 * 1024 * 1024
 
   static func mergedByKey(_ base: [String], _ overrides: [String]) -> [String] {
     var result = base

@@ -68,7 +68,7 @@ struct MergeCompositor {
 
   func run(into output: Dataset, progress: ProgressHandler?) throws -> MergeStatistics {
     let threads = request.write.processing.threads
-    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: outputBands * 4)
+    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: outputBands * 4, wholeRows: true)
     let masked = request.maskClouds
     var cloudy = [Bool](repeating: false, count: 256)
     for c in request.sclClasses where (0..<256).contains(c) { cloudy[c] = true }

@@ -161,7 +161,7 @@ struct MergeJob {
     let inputs = inputFiles(planned)
     let target = try OutputTarget(path: request.output, inputs: inputs, overwrite: request.write.overwrite)
     let reportTarget = try request.reportPath.map { try OutputTarget(path: $0, inputs: inputs, overwrite: request.write.overwrite) }
-    if let reportTarget { try OutputTarget.requireDistinct([target, reportTarget]) }
+    if let reportTarget { try OutputTarget.requireDistinct([("the output", target), ("--report", reportTarget)]) }
     let outputDirectory = (target.finalPath as NSString).deletingLastPathComponent
     // Disk staging files and the intermediate GTiff share one prefix, so a failed write to any
     // of them is known to be a write failure.
@@ -200,7 +200,8 @@ struct MergeJob {
       let mergedBytes = UInt64(grid.width) * UInt64(grid.height) * UInt64(outputBandNames.count * outputType.byteSize)
       var driver = "GTiff"
       var mergePath = target.gdalPath
-      var mergeOptions = request.write.resolvedCreationOptions(for: outputType)
+      var mergeOptions = request.write.resolvedCreationOptions(for: outputType, width: grid.width, height: grid.height,
+                                                               bands: outputBandNames.count)
       if request.cog != nil {
         if staging != .disk, estimate + mergedBytes <= request.effectiveMemLimit {
           driver = "MEM"
@@ -213,7 +214,8 @@ struct MergeJob {
           mergePath = WatchedFiles.path(path)
           var fast = request.write
           fast.creationOptions = ["COMPRESS=ZSTD", "ZSTD_LEVEL=1"]
-          mergeOptions = fast.resolvedCreationOptions(for: outputType)
+          mergeOptions = fast.resolvedCreationOptions(for: outputType, width: grid.width, height: grid.height,
+                                                      bands: outputBandNames.count)
         }
       }
       let output = try Dataset.create(

@@ -28,6 +28,8 @@ public struct MosaicRequest {
   }
 
   public var inputs: [String]
+  /// The file the inputs were listed in (`--input-list`), read like any input.
+  public var inputList: String?
   public var output: String
   public var order: Order = .last
   /// nil: the order's rule (first or last).
@@ -48,6 +50,9 @@ public struct MosaicRequest {
     self.output = output
     self.write = write
   }
+
+  /// Every file named for the mosaic: the inputs and the list they came from.
+  var allInputFiles: [String] { inputs + (inputList.flatMap { $0 == "-" ? nil : $0 }.map { [$0] } ?? []) }
 
   /// The rule in force: an explicit method, else the order.
   public var effectiveMethod: Method { method ?? (order == .first ? .first : .last) }
@@ -268,12 +273,14 @@ public enum Mosaic {
     let extra = request.targetAlignedPixels ? 2.0 : 0.0
     let width = (u.maxX - u.minX) / resolution.x + extra, height = (u.maxY - u.minY) / resolution.y + extra
     let cause: String
+    var fromInput = false
     if case .explicit = request.resolution {
       cause = "--resolution \(resolution.x)" + (resolution.x == resolution.y ? "" : ",\(resolution.y)")
     } else {
-      cause = "the inputs' resolution (\(resolution.x) x \(resolution.y))"
+      cause = "the inputs' georeferencing (pixels of \(resolution.x) x \(resolution.y) over \(u.text))"
+      fromInput = true
     }
-    try OutputSize.requireGrid(width: width, height: height, cause: cause)
+    try OutputSize.requireGrid(width: width, height: height, cause: cause, fromInput: fromInput)
     return (Swift.max(1, Int(width.rounded())), Swift.max(1, Int(height.rounded())))
   }
 
@@ -306,7 +313,7 @@ public enum Mosaic {
     for b in bands { args += ["-b", "\(b)"] }
     if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
     if let dst = request.dstNodata { args += ["-vrtnodata", dst.gdalArgument] }
-    let target = try OutputTarget(path: request.output, inputs: request.inputs + InputFiles.of(ordered),
+    let target = try OutputTarget(path: request.output, inputs: request.allInputFiles + InputFiles.of(ordered),
                                   overwrite: request.write.overwrite, inputLabel: label(request.inputs))
     let composed = MemoryFile(name: "mosaic.vrt")
     defer { composed.remove() }
@@ -364,7 +371,7 @@ public enum Mosaic {
     args += Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let selected = try ordered.map { try bandSubset($0, bands) }
     var job = WarpJob(sources: selected, output: request.output, write: request.write, arguments: args, outputType: type)
-    job.inputPaths = request.inputs + InputFiles.of(ordered)
+    job.inputPaths = request.allInputFiles + InputFiles.of(ordered)
     try job.run(progress: progress)
   }
 

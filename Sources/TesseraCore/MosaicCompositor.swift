@@ -46,7 +46,7 @@ struct MosaicCompositor {
     let aligned = alignedFiles.map(\.path)
 
     let nodata = outputNodata()
-    let target = try OutputTarget(path: request.output, inputs: request.inputs + InputFiles.of(sources),
+    let target = try OutputTarget(path: request.output, inputs: request.allInputFiles + InputFiles.of(sources),
                                   overwrite: request.write.overwrite, inputLabel: Mosaic.label(request.inputs))
     try target.write {
       let output = try OutputRaster.create(like: grid, path: target.gdalPath, bands: bands.count, type: outputType,
@@ -115,7 +115,8 @@ struct MosaicCompositor {
   }
 
   func composite(_ aligned: [String], into output: Dataset, nodata: NodataSetting, progress: ProgressHandler?) throws {
-    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: 8 * 4, targetBytes: 1 << 23)
+    // Per pixel: a value and a mask byte, and for every band an accumulator, a count and a result.
+    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: 9 + bands.count * 20, targetBytes: 1 << 23)
     let capacity = windows.map(\.pixelCount).max() ?? 0
     let bandCount = bands.count
     let method = self.method

@@ -19,7 +19,7 @@ enum OutputRaster {
   ) throws -> Dataset {
     let output = try Dataset.create(
       driver: "GTiff", path: path, width: width, height: height, bands: bands, type: type,
-      options: write.resolvedCreationOptions(for: type))
+      options: write.resolvedCreationOptions(for: type, width: width, height: height, bands: bands))
     if let geoTransform { try output.setGeoTransform(geoTransform) }
     try output.setSpatialReference(template.spatialReference)
     for i in 1...bands {

@@ -5,15 +5,19 @@ import GDAL
 /// with more pixels a side than GDAL counts (or none), and a file larger than the output's file
 /// system can hold.
 public enum OutputSize {
-  /// - Throws: exit 64 when `width` x `height` (as computed, before rounding) is no raster GDAL
-  ///   can make; `cause` names what the user asked for ("--resolution 1e-300").
-  public static func requireGrid(width: Double, height: Double, cause: String) throws {
+  /// - Parameters:
+  ///   - cause: what decided the grid, for the message ("--resolution 1e-300").
+  ///   - fromInput: the grid follows from the inputs' own georeferencing, not from an option:
+  ///     then an impossible one is bad input data (65) rather than a bad option (64).
+  /// - Throws: when `width` x `height` (as computed, before rounding) is no raster GDAL can make.
+  public static func requireGrid(width: Double, height: Double, cause: String, fromInput: Bool = false) throws {
+    let status: ExitStatus = fromInput ? .dataError : .usage
     guard width.isFinite, height.isFinite, width.rounded() >= 1, height.rounded() >= 1 else {
-      throw TesseraError(.usage, "\(cause) leaves no whole pixel in the output")
+      throw TesseraError(status, "\(cause) leaves no whole pixel in the output")
     }
     guard width <= Double(maximumRasterSide), height <= Double(maximumRasterSide) else {
       throw TesseraError(
-        .usage,
+        status,
         "\(cause) makes an output of \(count(width)) x \(count(height)) pixels, more than GDAL's limit of \(maximumRasterSide) a side")
     }
   }

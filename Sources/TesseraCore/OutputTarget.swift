@@ -170,10 +170,12 @@ public final class OutputTarget {
         return TesseraError(.ioError, TesseraError.oneLine("writing \(finalPath) failed: \(text)"))
       }
       if error.isOutOfMemory { return TesseraError(.internalError, TesseraError.oneLine("out of memory: \(text)")) }
+      // A file an input refers to (a VRT's source) could not be opened: an input is missing.
+      let status: ExitStatus = error.isOpenFailure ? .noInput : .dataError
       if let dataset = error.dataset {
-        return TesseraError(.dataError, TesseraError.oneLine(OutputTarget.naming(dataset, text)))
+        return TesseraError(status, TesseraError.oneLine(OutputTarget.naming(dataset, text)))
       }
-      return TesseraError(.dataError, TesseraError.oneLine(inputLabel.map { OutputTarget.naming($0, text) } ?? text))
+      return TesseraError(status, TesseraError.oneLine(inputLabel.map { OutputTarget.naming($0, text) } ?? text))
     case let error as TesseraError:
       return TesseraError(error.status, unmasked(error.message))
     default:
@@ -281,15 +283,16 @@ extension OutputTarget {
     return String(cString: real)
   }
 
-  /// Refuses two outputs of one run that are the same file (a report over the raster).
-  public static func requireDistinct(_ targets: [OutputTarget]) throws {
+  /// Refuses two outputs of one run that are the same file (a report over the raster);
+  /// `targets` pairs each with how the user named it ("the output", "--report").
+  public static func requireDistinct(_ targets: [(role: String, target: OutputTarget)]) throws {
     var seen: [String: String] = [:]
-    for target in targets {
+    for (role, target) in targets {
       let key = resolved(target.finalPath)
       if let other = seen[key] {
-        throw TesseraError(.usage, "\(other) and \(target.finalPath) are the same file; give each output its own path")
+        throw TesseraError(.usage, "\(role) \(target.finalPath) is the same file as \(other); give each output its own path")
       }
-      seen[key] = target.finalPath
+      seen[key] = role
     }
   }
 }

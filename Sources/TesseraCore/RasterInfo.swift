@@ -38,10 +38,18 @@ public struct RasterInfo {
   public var subdatasets: [(name: String, description: String)]
 
   /// Opens `path` read-only and describes it. Nothing is written anywhere.
+  /// - Throws: when the file cannot be opened, or GDAL reported a failure while it was read
+  ///   (a damaged overview directory, a block it could not read): a damaged file is never
+  ///   described as a sound one.
   public static func read(path: String, statistics: Bool = false, progress: ProgressHandler? = nil) throws -> RasterInfo {
+    let mark = GDALFailures.shared.mark
     let dataset = try Dataset.open(path)
     defer { try? dataset.close() }
-    return try RasterInfo(dataset: dataset, statistics: statistics, progress: progress)
+    let info = try RasterInfo(dataset: dataset, statistics: statistics, progress: progress)
+    if let failure = GDALFailures.shared.first(since: mark) {
+      throw GDALError(context: "reading \(path)", number: failure.number, message: failure.message, dataset: path)
+    }
+    return info
   }
 
   public init(dataset: Dataset, statistics: Bool = false, progress: ProgressHandler? = nil) throws {

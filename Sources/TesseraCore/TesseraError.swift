@@ -49,7 +49,9 @@ public struct TesseraError: Error, Equatable, CustomStringConvertible {
     case let error as GDALError:
       if error.isUserInterrupt { return TesseraError(.interrupted, "interrupted") }
       if error.isOutOfMemory { return TesseraError(.internalError, oneLine("out of memory: \(error.description)")) }
-      return TesseraError(.dataError, oneLine(WatchedFiles.unwatched(error.description)))
+      // A file an input refers to (a VRT's source) could not be opened: an input is missing.
+      let status: ExitStatus = error.isOpenFailure ? .noInput : .dataError
+      return TesseraError(status, oneLine(WatchedFiles.unwatched(error.description)))
     default:
       return TesseraError(.internalError, oneLine(String(describing: error)))
     }

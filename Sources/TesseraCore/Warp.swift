@@ -33,13 +33,15 @@ struct WarpJob {
     let target = try OutputTarget(path: output, inputs: (inputPaths ?? []) + InputFiles.of(sources), overwrite: write.overwrite,
                                   inputLabel: sources.count == 1 ? sources[0].path : nil)
     let planned = try plannedSize()
+    let bands = sources.first.map { $0.bandCount } ?? 1
     if write.format == .gtiff {
-      let bands = try sources.first.map { $0.bandCount } ?? 1
       try OutputSize.requireSpace(bytes: OutputSize.bytes(width: planned.width, height: planned.height, bands: bands, type: outputType),
                                   compressed: write.compresses(outputType), for: output, force: write.forceSize)
     }
     var args = arguments + gridArguments + ["-of", write.format.rawValue]
-    for option in write.resolvedCreationOptions(for: outputType) { args += ["-co", option] }
+    for option in write.resolvedCreationOptions(for: outputType, width: planned.width, height: planned.height, bands: bands) {
+      args += ["-co", option]
+    }
     args += WarpJob.performanceArguments(threads: write.processing.threads, format: write.format)
     let maskless = try masklessArguments()
     if let maskless { args += maskless.arguments }
@@ -110,6 +112,9 @@ struct WarpJob {
     default: fits = nodata == nodata.rounded() && WarpJob.integerRange(type).contains(nodata)
     }
     guard fits else { return nil }
+    // The scan reads the whole input once more; past a bound it would cost more than the masks
+    // it saves, and it has no progress of its own to show.
+    guard Double(source.width) * Double(source.height) * Double(bands.count) <= WarpJob.maximumScanPixels else { return nil }
     let scan = try NodataScan.scan(path: source.path, bands: bands, nodata: nodata, threads: write.processing.threads)
     guard !scan.hasNodataPixel, scan.min <= scan.max, nodata < scan.min || nodata > scan.max else { return nil }
     let bits = Double(type.byteSize * 8)
@@ -117,6 +122,9 @@ struct WarpJob {
     let initial = nodata == nodata.rounded() ? String(Int64(nodata)) : "\(nodata)"
     return (["-srcnodata", "None", "-dstnodata", "None", "-wo", "INIT_DEST=\(initial)", "-wm", "\(memory)"], nodata)
   }
+
+  /// The most pixels the nodata scan reads before a warp (about a 16000 x 16000 band).
+  static let maximumScanPixels = 256.0 * 1024 * 1024
 
   /// gdalwarp's warp memory when -wm is not given (GDAL 3.6).
   static let defaultWarpMemory = 64.0 * 1024 * 1024

@@ -18,9 +18,25 @@ struct WindowPipeline {
   var run = 4
 
   /// Whole rows of output blocks, about `targetBytes` each, so each output block is written once.
-  static func rows(of output: Dataset, bytesPerPixel: Int, targetBytes: Int = 1 << 22) throws -> [Window] {
+  /// A row of blocks too wide for that (more than four times `targetBytes`) is cut into runs of
+  /// whole blocks, unless `wholeRows` is asked for (a consumer that hashes rows in order): then
+  /// memory is one block row per worker, however wide.
+  static func rows(of output: Dataset, bytesPerPixel: Int, targetBytes: Int = 1 << 22, wholeRows: Bool = false) throws -> [Window] {
     let block = try output.band(1).blockSize
     let perRow = Swift.max(1, output.width * bytesPerPixel)
+    let blockHeight = Swift.max(1, Swift.min(block.height, output.height))
+    if !wholeRows, perRow * blockHeight > 4 * targetBytes {
+      let blockWidth = Swift.max(1, Swift.min(block.width, output.width))
+      let blocksAcross = Swift.max(1, targetBytes / Swift.max(1, blockWidth * blockHeight * bytesPerPixel))
+      let step = blocksAcross * blockWidth
+      var windows: [Window] = []
+      for y in stride(from: 0, to: output.height, by: blockHeight) {
+        for x in stride(from: 0, to: output.width, by: step) {
+          windows.append(Window(x: x, y: y, width: Swift.min(step, output.width - x), height: Swift.min(blockHeight, output.height - y)))
+        }
+      }
+      return windows
+    }
     let rows = Swift.max(block.height, (targetBytes / perRow) / block.height * block.height)
     return stride(from: 0, to: output.height, by: rows).map {
       Window(x: 0, y: $0, width: output.width, height: Swift.min(rows, output.height - $0))

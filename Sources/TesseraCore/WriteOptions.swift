@@ -62,15 +62,20 @@ public struct WriteOptions: Sendable {
     return compress.map { !$0.uppercased().hasSuffix("=NONE") } ?? false
   }
 
-  /// Tessera's GTiff defaults: tiled 512 x 512, DEFLATE with the predictor that suits the type,
-  /// BigTIFF when it might be needed, compression on every thread. VRT takes none.
-  public func resolvedCreationOptions(for type: DataType) -> [String] {
+  /// Tessera's GTiff defaults: tiled 512 x 512 (no larger than the image needs), DEFLATE with
+  /// the predictor that suits the type, BigTIFF when it might be needed, compression on every
+  /// thread, and one block per band where a block of every band would pass 64 MiB (a pixel-
+  /// interleaved block holds all bands at once, which hundreds of bands make huge). VRT takes none.
+  public func resolvedCreationOptions(for type: DataType, width: Int? = nil, height: Int? = nil, bands: Int = 1) -> [String] {
     guard format == .gtiff else { return creationOptions }
     let predictor = type.isFloatingPoint ? "3" : (type.isComplex ? "1" : "2")
+    func blockSide(_ size: Int?) -> Int { size.map { Swift.min(512, Swift.max(16, ($0 + 15) / 16 * 16)) } ?? 512 }
+    let blockX = blockSide(width), blockY = blockSide(height)
     var options: [(String, String)] = [
-      ("TILED", "YES"), ("BLOCKXSIZE", "512"), ("BLOCKYSIZE", "512"), ("COMPRESS", "DEFLATE"),
+      ("TILED", "YES"), ("BLOCKXSIZE", String(blockX)), ("BLOCKYSIZE", String(blockY)), ("COMPRESS", "DEFLATE"),
       ("PREDICTOR", predictor), ("BIGTIFF", "IF_SAFER"), ("NUM_THREADS", String(processing.threads)),
     ]
+    if blockX * blockY * bands * type.byteSize > 64 << 20 { options.append(("INTERLEAVE", "BAND")) }
     for item in creationOptions {
       guard let eq = item.firstIndex(of: "=") else { continue }
       let key = item[..<eq].uppercased(), value = String(item[item.index(after: eq)...])

@@ -170,7 +170,7 @@ final class OutputTargetTests: XCTestCase {
   func testTwoOutputsOfOneRunMustDiffer() throws {
     let raster = try OutputTarget(path: dir.file("x.tif"), inputs: [], overwrite: false)
     let report = try OutputTarget(path: dir.path + "/./x.tif", inputs: [], overwrite: false)
-    XCTAssertThrowsError(try OutputTarget.requireDistinct([raster, report])) { error in
+    XCTAssertThrowsError(try OutputTarget.requireDistinct([("the output", raster), ("--report", report)])) { error in
       XCTAssertEqual((error as? TesseraError)?.status, .usage)
     }
     raster.abort()

@@ -136,12 +136,16 @@ public enum TesseraBinary {
   }
 }
 
-/// Byte-for-byte snapshot of a folder, to prove a command left its inputs alone.
+/// Byte-for-byte snapshot of a folder and its subfolders (paths relative to it), to prove a
+/// command left its inputs alone.
 public struct FolderSnapshot: Equatable {
   public let files: [String: Data]
   public init(_ folder: String) throws {
     var files: [String: Data] = [:]
-    for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+    let fm = FileManager.default
+    for case let name as String in fm.enumerator(atPath: folder) ?? FileManager.DirectoryEnumerator() {
+      var isDirectory: ObjCBool = false
+      guard fm.fileExists(atPath: folder + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
       files[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
     }
     self.files = files
@@ -191,5 +195,25 @@ extension Oracle {
     guard let path = Run.which(name) else { throw Missing(description: "\(name) not installed (make deps)") }
     let result = try Run.process(path, arguments, environment: ["GDAL_PAM_ENABLED": "NO"])
     guard result.status == 0 else { throw Missing(description: "\(name) \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+  }
+}
+
+/// A small seeded generator (SplitMix64), so a corpus or a differential case list is the same
+/// on every machine and every run.
+public struct SeededGenerator: RandomNumberGenerator {
+  private var state: UInt64
+  public init(seed: UInt64) { state = seed }
+
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// A whole number in 0..<bound (bound >= 1).
+  public mutating func next(below bound: Int) -> Int {
+    Int(next() % UInt64(Swift.max(1, bound)))
   }
 }

@@ -7,4 +7,10 @@
 /// set (EEXIST when `to` exists).
 int tessera_rename_noreplace(const char *from, const char *to);
 
+/// The first of SIGINT, SIGTERM or SIGHUP that arrived before `main` could install its
+/// handlers (0 if none). A handler that only notes the signal is installed before the shared
+/// libraries' own initialisers run (GDAL's take tens of milliseconds), so no signal in that time
+/// kills the process; `main` acts on the note once its real handlers are in place.
+int tessera_early_signal(void);
+
 #endif
