@@ -44,8 +44,10 @@ static void install_early_handlers(int argc, char **argv, char **envp) {
   sigaction(SIGINT, &action, NULL);
   sigaction(SIGTERM, &action, NULL);
   sigaction(SIGHUP, &action, NULL);
-  // A write past RLIMIT_FSIZE then fails with EFBIG instead of killing the process.
+  // A write past RLIMIT_FSIZE then fails with EFBIG, and one to a closed pipe (`| head`) with
+  // EPIPE, instead of killing the process.
   signal(SIGXFSZ, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
 }
 
 __attribute__((section(".preinit_array"), used))

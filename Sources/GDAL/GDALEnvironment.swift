@@ -51,3 +51,18 @@ public enum GDALEnvironment {
     return try body()
   }
 }
+
+/// Writes to stdout and stderr that survive a reader going away: a closed pipe (`| head`) is
+/// EPIPE, ignored, never a crash (SIGPIPE is ignored from the start; see CSystem).
+public enum StandardStreams {
+  public static func write(_ text: String, to descriptor: Int32) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+      let written = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+      if written > 0 { offset += written; continue }
+      if written < 0 && errno == EINTR { continue }
+      return
+    }
+  }
+}

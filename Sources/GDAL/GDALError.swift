@@ -72,7 +72,7 @@ private let captureHandler: CPLErrorHandler = { errClass, number, text in
   let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
   if severity == .debug {
     // CPL_DEBUG output keeps going to stderr as GDAL would print it.
-    FileHandle.standardError.write(Data((message(text) + "\n").utf8))
+    StandardStreams.write(message(text) + "\n", to: STDERR_FILENO)
     return
   }
   let entry = GDALMessage(severity: severity, number: number, message: message(text))
@@ -87,7 +87,7 @@ private let strayHandler: CPLErrorHandler = { errClass, number, text in
   let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
   switch severity {
   case .debug:
-    FileHandle.standardError.write(Data((message(text) + "\n").utf8))
+    StandardStreams.write(message(text) + "\n", to: STDERR_FILENO)
   case .warning:
     GDALWarnings.shared.record(message(text))
   case .failure, .fatal:

@@ -10,6 +10,8 @@ struct CommandResult {
   /// Printed on stderr without --json (and without --quiet).
   var text: String
   var status: ExitStatus = .ok
+  /// The operation's own warnings, shown on stderr like GDAL's.
+  var warnings: [String] = []
 }
 
 /// Runs one subcommand the same way every time: GDAL set up from the global options, signals
@@ -34,7 +36,10 @@ struct CommandRunner {
     } catch {
       fail(TesseraError.from(error))
     }
-    if !global.quiet { printWarnings() }
+    if !global.quiet {
+      for warning in result.warnings { Terminal.err("warning: \(warning)") }
+      printWarnings()
+    }
     if global.json {
       Terminal.out(result.json.serialized(pretty: true))
     } else if !global.quiet, !result.text.isEmpty {
@@ -92,7 +97,7 @@ struct CommandRunner {
     // Describing the outputs costs CRS look-ups; only --json prints them.
     let json = global.json ? self.report(outputs: try report.outputInfos(), extra: report.details, warnings: report.warnings) : .null
     let text = report.outputs.map { "wrote \($0)" }.joined(separator: "\n")
-    return CommandResult(json: json, text: text)
+    return CommandResult(json: json, text: text, warnings: report.warnings)
   }
 
   static func errorJSON(command: String, status: ExitStatus, message: String) -> JSONValue {

@@ -110,7 +110,7 @@ struct MergeMemfileCommand: ParsableCommand {
         // Written whole or not at all, never over a file without --overwrite, like the raster.
         try reportTarget.write { try reportTarget.writeContents(Data((json.serialized(pretty: true) + "\n").utf8)) }
       }
-      return CommandResult(json: global.json ? json : .null, text: summary(result))
+      return CommandResult(json: global.json ? json : .null, text: summary(result), warnings: result.warnings)
     }
   }
 

@@ -32,7 +32,7 @@ final class ProgressBar {
       guard fraction >= 1 || now.timeIntervalSince(lastDraw) >= 0.1, fraction != lastFraction else { return }
       lastDraw = now
       lastFraction = fraction
-      FileHandle.standardError.write(Data(("\r" + line(fraction) + "\u{1B}[K").utf8))
+      StandardStreams.write("\r" + line(fraction) + "\u{1B}[K", to: STDERR_FILENO)
       if fraction >= 1 { finish() }
     } else {
       let decile = Int(fraction * 10)
@@ -45,7 +45,7 @@ final class ProgressBar {
   func finish() {
     guard !finished else { return }
     finished = true
-    if inPlace && lastFraction >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+    if inPlace && lastFraction >= 0 { StandardStreams.write("\n", to: STDERR_FILENO) }
   }
 
   private func line(_ fraction: Double) -> String {

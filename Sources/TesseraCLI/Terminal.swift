@@ -5,13 +5,9 @@ import GDAL
 enum Terminal {
   static let stderrIsTTY = isatty(STDERR_FILENO) != 0
 
-  static func err(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-  }
+  static func err(_ text: String) { StandardStreams.write(text + "\n", to: STDERR_FILENO) }
 
-  static func out(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
-  }
+  static func out(_ text: String) { StandardStreams.write(text + "\n", to: STDOUT_FILENO) }
 }
 
 /// Keeps GDAL imports out of the option structs.

@@ -127,6 +127,12 @@ public final class OutputTarget {
         let moved = overwrite ? rename(path, destination) : OutputTarget.renameNoReplace(path, destination)
         if moved != 0 {
           let code = errno
+          if suffix != "" {
+            // The raster is in place; a sidecar that cannot follow it (one appeared meanwhile)
+            // is dropped rather than written over.
+            unlink(path)
+            continue
+          }
           if code == EEXIST {
             throw TesseraError(.cannotCreate, "\(destination) appeared while this command ran; it was left as it is and nothing was written (pass --overwrite to replace it)")
           }

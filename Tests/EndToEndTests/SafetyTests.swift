@@ -271,6 +271,22 @@ final class SafetyTests: XCTestCase {
     }
   }
 
+  /// A reader that goes away (`tessera info … --json | head -c 10`) is no reason to die by SIGPIPE.
+  func testAClosedPipeOnStdoutIsNotASignal() throws {
+    for _ in 0..<3 {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
+      process.arguments = ["info", Fixture.rgbByte, Fixture.utmsmall, "--json"]
+      let out = Pipe()
+      process.standardOutput = out
+      process.standardError = FileHandle.nullDevice
+      try out.fileHandleForReading.close()
+      try process.run()
+      process.waitUntilExit()
+      XCTAssertEqual(process.terminationReason, .exit, "died by signal \(process.terminationStatus)")
+    }
+  }
+
   // MARK: - 8. Whose fault
 
   func testReadFailuresAreNeverReportedAsWriteFailures() throws {

@@ -195,4 +195,37 @@ final class COGTests: XCTestCase {
     XCTAssertThrowsError(try export(Fixture.rgbByte, "exists.tif")) { XCTAssertEqual(($0 as? TesseraError)?.status, .cannotCreate) }
     XCTAssertEqual(dir.contents.sorted(), ["corrupt.tif", "exists.tif"])
   }
+
+  /// The TIFF reader takes every field as untrusted: thousands of seeded mutations of real
+  /// headers (bytes replaced in the first IFDs, tag types and counts, offsets past the end,
+  /// truncations) end as a validation result or an error for the file, never a trap.
+  func testTheTIFFReaderSurvivesDamagedStructures() throws {
+    var rng = SeededGenerator(seed: 0xC06_7E57)
+    let sources = ["gdal_autotest/byte.tif", "rasterio/cogeo.tif", "rio-tiler/cog.tif", "gdal_autotest/utmsmall.tif"]
+    var outcomes = (valid: 0, invalid: 0, refused: 0)
+    for source in sources {
+      let pristine = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixture.path(source))))
+      // Damage lands where the structure is: the header, the first IFDs and their arrays.
+      let structure = Swift.min(pristine.count, 4096)
+      for _ in 0..<500 {
+        var bytes = pristine
+        for _ in 0..<(1 + rng.next(below: 6)) {
+          bytes[rng.next(below: structure)] = UInt8(truncatingIfNeeded: rng.next())
+        }
+        if rng.next(below: 4) == 0 { bytes = Array(bytes.prefix(rng.next(below: bytes.count))) }
+        let path = dir.file("mutated.tif")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do {
+          let result = try COGValidator.validate(path: path)
+          if result.isValid(strict: false) { outcomes.valid += 1 } else { outcomes.invalid += 1 }
+        } catch let error as TesseraError {
+          XCTAssertEqual(error.status, .dataError, error.message)
+          outcomes.refused += 1
+        }
+      }
+    }
+    // Every outcome occurs, so the mutations reach past the header checks.
+    XCTAssertGreaterThan(outcomes.refused, 0)
+    XCTAssertGreaterThan(outcomes.invalid + outcomes.valid, 0)
+  }
 }
