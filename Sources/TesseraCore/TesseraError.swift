@@ -27,9 +27,11 @@ public struct TesseraError: Error, Equatable, CustomStringConvertible {
   public let status: ExitStatus
   public let message: String
 
+  /// The message is folded to one line: GDAL's own text can span several (an XML parser's
+  /// excerpt of the file), and every failure is one line.
   public init(_ status: ExitStatus, _ message: String) {
     self.status = status
-    self.message = message
+    self.message = TesseraError.oneLine(message)
   }
 
   public var description: String { message }
