@@ -4,20 +4,20 @@ import TesseraCore
 
 /// The COG options of cog-export, shared by every command that can end in a COG.
 struct COGOptions: ParsableArguments {
-  @Option(help: "Compression: deflate, zstd, lzw, lzma, webp, jpeg, lerc, lerc_deflate, lerc_zstd or raw (default: deflate).")
+  @Option(parsing: .unconditional, help: "Compression: deflate, zstd, lzw, lzma, webp, jpeg, lerc, lerc_deflate, lerc_zstd or raw (default: deflate).")
   var profile: COGExportRequest.Profile = .deflate
-  @Option(help: "Compression level.") var level: Int?
-  @Option(help: "Quality for jpeg and webp (1-100).") var quality: Int?
-  @Option(help: "auto, none, 2 or 3 (default: auto).") var predictor: COGExportRequest.Predictor = .auto
-  @Option(help: "Tile size: 256, 512 or 1024 (default: 512).") var blocksize: Int = 512
-  @Option(help: ArgumentHelp("auto, none, or how many (default: auto).", valueName: "auto|none|N")) var overviews: String = "auto"
-  @Option(name: .customLong("overview-resampling"), help: "Overview resampling (default: nearest if categorical, else average).")
+  @Option(parsing: .unconditional, help: "Compression level.") var level: Int?
+  @Option(parsing: .unconditional, help: "Quality for jpeg and webp (1-100).") var quality: Int?
+  @Option(parsing: .unconditional, help: "auto, none, 2 or 3 (default: auto).") var predictor: COGExportRequest.Predictor = .auto
+  @Option(parsing: .unconditional, help: "Tile size: 256, 512 or 1024 (default: 512).") var blocksize: Int = 512
+  @Option(parsing: .unconditional, help: ArgumentHelp("auto, none, or how many (default: auto).", valueName: "auto|none|N")) var overviews: String = "auto"
+  @Option(name: .customLong("overview-resampling"), parsing: .unconditional, help: "Overview resampling (default: nearest if categorical, else average).")
   var overviewResampling: Resampling?
   @Flag(help: "The data are classes: overviews use nearest.") var categorical = false
   @Flag(name: .customLong("web-optimized"), help: "Tile on the GoogleMapsCompatible (web mercator) grid.") var webOptimized = false
   @Flag(name: .customLong("add-mask"), help: "Write an internal mask from band 1's nodata.") var addMask = false
-  @Option(help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting?
-  @Option(help: "auto, yes or no (default: auto, from the estimated size).") var bigtiff: COGExportRequest.BigTIFF = .auto
+  @Option(parsing: .unconditional, help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting?
+  @Option(parsing: .unconditional, help: "auto, yes or no (default: auto, from the estimated size).") var bigtiff: COGExportRequest.BigTIFF = .auto
   @Flag(name: .customLong("no-validate"), help: "Skip the validation of the output.") var noValidate = false
 
 

@@ -13,14 +13,14 @@ public struct GlobalOptions: ParsableArguments {
   @Flag(help: "Show progress on stderr even when it is not a terminal.")
   public var progress = false
 
-  @Option(help: "Worker threads for warping, compression and band math (default: all cores).")
+  @Option(parsing: .unconditional, help: "Worker threads for warping, compression and band math (default: all cores).")
   public var threads: Int?
 
-  @Option(name: .customLong("cache-mb"), help: "GDAL's block cache in MiB (GDAL_CACHEMAX).")
+  @Option(name: .customLong("cache-mb"), parsing: .unconditional, help: "GDAL's block cache in MiB (GDAL_CACHEMAX).")
   public var cacheMB: Int?
 
   @Option(
-    name: .customLong("config"),
+    name: .customLong("config"), parsing: .unconditionalSingleValue,
     help: ArgumentHelp("Set a GDAL configuration option; repeatable.", valueName: "KEY=VALUE"))
   public var config: [String] = []
 

@@ -28,27 +28,27 @@ struct MergeMemfileCommand: ParsableCommand {
       """)
 
   @Argument(help: ArgumentHelp("Sentinel-2 products.", valueName: "PRODUCT")) var products: [String]
-  @Option(name: [.short, .customLong("output")], help: "The output file.") var output: String
-  @Option(help: ArgumentHelp("Bands to merge: B01-B12, B8A, SCL, AOT, WVP, TCI.", valueName: "B02,B03,B04,B08"))
+  @Option(name: [.short, .customLong("output")], parsing: .unconditional, help: "The output file.") var output: String
+  @Option(parsing: .unconditional, help: ArgumentHelp("Bands to merge: B01-B12, B8A, SCL, AOT, WVP, TCI.", valueName: "B02,B03,B04,B08"))
   var bands: String = "B02,B03,B04,B08"
-  @Option(help: ArgumentHelp("Output pixel size in metres (default: the finest native resolution of the bands).", valueName: "10|20|60"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output pixel size in metres (default: the finest native resolution of the bands).", valueName: "10|20|60"))
   var resolution: Double?
-  @Option(name: .customLong("dst-crs"), help: "Output CRS (default: the products' own, or the UTM zone covering most of the output).")
+  @Option(name: .customLong("dst-crs"), parsing: .unconditional, help: "Output CRS (default: the products' own, or the UTM zone covering most of the output).")
   var dstCRS: String?
   @Flag(help: "Write float32 reflectance, from each product's offset and quantification value.") var reflectance = false
   @Flag(name: .customLong("mask-clouds"), help: "Make the SCL classes of --scl-classes nodata before merging (L2A).")
   var maskClouds = false
-  @Option(name: .customLong("scl-classes"), help: ArgumentHelp("Scene classes masked by --mask-clouds (default: 3,8,9,10).", valueName: "3,8,9,10"))
+  @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds (default: 3,8,9,10).", valueName: "3,8,9,10"))
   var sclClasses: String = "3,8,9,10"
-  @Option(help: "Resampling for bands made finer or coarser (default: average coarser, nearest finer; SCL always nearest).")
+  @Option(parsing: .unconditional, help: "Resampling for bands made finer or coarser (default: average coarser, nearest finer; SCL always nearest).")
   var resampling: Resampling?
-  @Option(help: "Which product wins where products overlap: first or last (default: last).")
+  @Option(parsing: .unconditional, help: "Which product wins where products overlap: first or last (default: last).")
   var order: MosaicRequest.Order = .last
-  @Option(help: "Staging: mem (uncompressed MEM datasets, the default), vsimem (ZSTD GTiffs in /vsimem/, about half the memory) or disk.")
+  @Option(parsing: .unconditional, help: "Staging: mem (uncompressed MEM datasets, the default), vsimem (ZSTD GTiffs in /vsimem/, about half the memory) or disk.")
   var stage: MergeMemfileRequest.Staging = .mem
-  @Option(name: .customLong("mem-limit"), help: ArgumentHelp("Largest in-memory staging in MiB before staging moves to disk (default: a quarter of RAM).", valueName: "MB"))
+  @Option(name: .customLong("mem-limit"), parsing: .unconditional, help: ArgumentHelp("Largest in-memory staging in MiB before staging moves to disk (default: a quarter of RAM).", valueName: "MB"))
   var memLimit: Int?
-  @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "FILE.json")) var report: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Also write the JSON report to this file.", valueName: "FILE.json")) var report: String?
   @Flag(help: "Write a Cloud Optimized GeoTIFF (the cog-export options below apply).") var cog = false
 
   @OptionGroup(title: "COG options (with --cog)") var cogOptions: COGOptions

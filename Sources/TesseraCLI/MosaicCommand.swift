@@ -22,26 +22,26 @@ struct MosaicCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("Input rasters; quoted glob patterns are expanded (sorted).", valueName: "INPUT"))
   var inputs: [String] = []
 
-  @Option(name: [.short, .customLong("output")], help: "The output file.") var output: String
-  @Option(name: .customLong("input-list"), help: ArgumentHelp("A file of input paths, one a line.", valueName: "FILE"))
+  @Option(name: [.short, .customLong("output")], parsing: .unconditional, help: "The output file.") var output: String
+  @Option(name: .customLong("input-list"), parsing: .unconditional, help: ArgumentHelp("A file of input paths, one a line.", valueName: "FILE"))
   var inputList: String?
-  @Option(help: "Which input wins where inputs overlap: first or last (default: last).")
+  @Option(parsing: .unconditional, help: "Which input wins where inputs overlap: first or last (default: last).")
   var order: MosaicRequest.Order = .last
-  @Option(help: "How overlapping pixels combine: first, last, min, max, mean or count (default: the --order rule).")
+  @Option(parsing: .unconditional, help: "How overlapping pixels combine: first, last, min, max, mean or count (default: the --order rule).")
   var method: MosaicRequest.Method?
-  @Option(help: ArgumentHelp("highest, lowest, average, same, or a pixel size (default: highest).", valueName: "RULE|X[,Y]"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("highest, lowest, average, same, or a pixel size (default: highest).", valueName: "RULE|X[,Y]"))
   var resolution: String = "highest"
-  @Option(help: ArgumentHelp("Output bounds in the output CRS.", valueName: "xmin,ymin,xmax,ymax")) var bbox: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output bounds in the output CRS.", valueName: "xmin,ymin,xmax,ymax")) var bbox: String?
   @Flag(name: .customLong("target-aligned-pixels"), help: "Align the output's bounds to multiples of the resolution.")
   var targetAlignedPixels = false
-  @Option(name: .customLong("src-nodata"), help: ArgumentHelp("Input nodata value, or none.", valueName: "V|none"))
+  @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp("Input nodata value, or none.", valueName: "V|none"))
   var srcNodata: NodataSetting?
-  @Option(name: .customLong("dst-nodata"), help: ArgumentHelp("Output nodata value, or none.", valueName: "V|none"))
+  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp("Output nodata value, or none.", valueName: "V|none"))
   var dstNodata: NodataSetting?
-  @Option(help: ArgumentHelp("Bands to mosaic.", valueName: "1,2,3")) var bands: String?
-  @Option(name: .customLong("dst-crs"), help: "Output CRS; inputs in other CRSs are reprojected.") var dstCRS: String?
-  @Option(help: "Resampling for reprojected or rescaled inputs (default: nearest).") var resampling: Resampling = .nearest
-  @Option(help: "Output format: GTiff or VRT.") var format: OutputFormat = .gtiff
+  @Option(parsing: .unconditional, help: ArgumentHelp("Bands to mosaic.", valueName: "1,2,3")) var bands: String?
+  @Option(name: .customLong("dst-crs"), parsing: .unconditional, help: "Output CRS; inputs in other CRSs are reprojected.") var dstCRS: String?
+  @Option(parsing: .unconditional, help: "Resampling for reprojected or rescaled inputs (default: nearest).") var resampling: Resampling = .nearest
+  @Option(parsing: .unconditional, help: "Output format: GTiff or VRT.") var format: OutputFormat = .gtiff
 
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions

@@ -3,7 +3,7 @@ import TesseraCore
 
 /// Options of every command that writes a raster.
 struct OutputOptions: ParsableArguments {
-  @Option(name: .customLong("co"), help: ArgumentHelp(
+  @Option(name: .customLong("co"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "A GDAL creation option; repeatable. Defaults: TILED=YES, 512x512 blocks, COMPRESS=DEFLATE, PREDICTOR 2 (integers) or 3 (floats), BIGTIFF=IF_SAFER.",
     valueName: "KEY=VALUE"))
   var creationOptions: [String] = []

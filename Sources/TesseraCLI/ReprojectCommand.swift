@@ -17,20 +17,20 @@ struct ReprojectCommand: ParsableCommand {
   @Argument(help: "The raster to reproject.") var input: String
   @Argument(help: "The output file.") var output: String
 
-  @Option(name: .customLong("dst-crs"), help: "The target CRS.") var dstCRS: String
-  @Option(name: .customLong("src-crs"), help: "Override the input's CRS.") var srcCRS: String?
-  @Option(help: "Resampling method (default: nearest).") var resampling: Resampling = .nearest
-  @Option(help: ArgumentHelp("Output pixel size in target units.", valueName: "X[,Y]")) var resolution: String?
-  @Option(help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: String?
-  @Option(help: ArgumentHelp("Output bounds.", valueName: "xmin,ymin,xmax,ymax")) var bbox: String?
-  @Option(name: .customLong("bbox-crs"), help: "The CRS of --bbox (default: the target CRS).") var bboxCRS: String?
+  @Option(name: .customLong("dst-crs"), parsing: .unconditional, help: "The target CRS.") var dstCRS: String
+  @Option(name: .customLong("src-crs"), parsing: .unconditional, help: "Override the input's CRS.") var srcCRS: String?
+  @Option(parsing: .unconditional, help: "Resampling method (default: nearest).") var resampling: Resampling = .nearest
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output pixel size in target units.", valueName: "X[,Y]")) var resolution: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output bounds.", valueName: "xmin,ymin,xmax,ymax")) var bbox: String?
+  @Option(name: .customLong("bbox-crs"), parsing: .unconditional, help: "The CRS of --bbox (default: the target CRS).") var bboxCRS: String?
   @Flag(name: .customLong("target-aligned-pixels"), help: "Align the output's bounds to multiples of --resolution.")
   var targetAlignedPixels = false
-  @Option(name: .customLong("src-nodata"), help: ArgumentHelp("Input nodata value, or none.", valueName: "V|none"))
+  @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp("Input nodata value, or none.", valueName: "V|none"))
   var srcNodata: NodataSetting?
-  @Option(name: .customLong("dst-nodata"), help: ArgumentHelp("Output nodata value, or none.", valueName: "V|none"))
+  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp("Output nodata value, or none.", valueName: "V|none"))
   var dstNodata: NodataSetting?
-  @Option(help: "Output format: GTiff or VRT.") var format: OutputFormat = .gtiff
+  @Option(parsing: .unconditional, help: "Output format: GTiff or VRT.") var format: OutputFormat = .gtiff
 
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions

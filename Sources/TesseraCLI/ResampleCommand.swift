@@ -16,10 +16,10 @@ struct ResampleCommand: ParsableCommand {
   @Argument(help: "The raster to resample.") var input: String
   @Argument(help: "The output file.") var output: String
 
-  @Option(help: ArgumentHelp("Output pixel size in the raster's units.", valueName: "X[,Y]")) var resolution: String?
-  @Option(help: ArgumentHelp("Multiply width and height by F (0.5 halves them).", valueName: "F")) var scale: Double?
-  @Option(help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: String?
-  @Option(help: "Resampling method (default: nearest).") var resampling: Resampling = .nearest
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output pixel size in the raster's units.", valueName: "X[,Y]")) var resolution: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Multiply width and height by F (0.5 halves them).", valueName: "F")) var scale: Double?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: String?
+  @Option(parsing: .unconditional, help: "Resampling method (default: nearest).") var resampling: Resampling = .nearest
   @Flag(name: .customLong("target-aligned-pixels"), help: "Align the output's bounds to multiples of --resolution.")
   var targetAlignedPixels = false
 

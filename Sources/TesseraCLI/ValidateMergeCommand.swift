@@ -16,13 +16,13 @@ struct ValidateMergeCommand: ParsableCommand {
       """)
 
   @Argument(help: "The merged raster.") var file: String
-  @Option(name: .customLong("expect-bands"), help: ArgumentHelp("A band count, or band names in order.", valueName: "N|B02,B03,…"))
+  @Option(name: .customLong("expect-bands"), parsing: .unconditional, help: ArgumentHelp("A band count, or band names in order.", valueName: "N|B02,B03,…"))
   var expectBands: String?
-  @Option(name: .customLong("expect-crs"), help: "The CRS the file must have (any form tessera takes).") var expectCRS: String?
-  @Option(name: .customLong("expect-resolution"), help: "The pixel size the file must have.") var expectResolution: Double?
-  @Option(name: .customLong("min-valid-fraction"), help: ArgumentHelp("The least valid fraction of every band.", valueName: "F"))
+  @Option(name: .customLong("expect-crs"), parsing: .unconditional, help: "The CRS the file must have (any form tessera takes).") var expectCRS: String?
+  @Option(name: .customLong("expect-resolution"), parsing: .unconditional, help: "The pixel size the file must have.") var expectResolution: Double?
+  @Option(name: .customLong("min-valid-fraction"), parsing: .unconditional, help: ArgumentHelp("The least valid fraction of every band.", valueName: "F"))
   var minValidFraction: Double?
-  @Option(help: ArgumentHelp("A merge-memfile report the file must match.", valueName: "REPORT.json")) var against: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("A merge-memfile report the file must match.", valueName: "REPORT.json")) var against: String?
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {

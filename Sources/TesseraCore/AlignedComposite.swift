@@ -32,7 +32,7 @@ struct AlignedComposite {
       guard let s = source.geoTransform, s[2] == 0, s[4] == 0 else { return nil }
       guard abs(s[1] - g[1]) <= 1e-9 * g[1], abs(s[5] - g[5]) <= 1e-9 * abs(g[5]) else { return nil }
       let fx = (s[0] - g[0]) / g[1], fy = (s[3] - g[3]) / g[5]
-      guard abs(fx - fx.rounded()) < 1e-6, abs(fy - fy.rounded()) < 1e-6 else { return nil }
+      guard abs(fx - fx.rounded()) < 1e-6, abs(fy - fy.rounded()) < 1e-6, abs(fx) < 1e9, abs(fy) < 1e9 else { return nil }
       // Only nodata or no mask: per-dataset masks and alpha bands take the VRT path.
       let kinds = try bands.map { try source.band($0).maskKind }
       guard kinds.allSatisfy({ $0 == .allValid || $0 == .nodata }) else { return nil }

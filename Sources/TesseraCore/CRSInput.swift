@@ -17,6 +17,9 @@ public enum CRSInput {
       guard let centre else {
         throw TesseraError(.usage, "the utm alias needs a raster to take the zone from")
       }
+      guard centre.lon.isFinite, centre.lat.isFinite, abs(centre.lat) <= 90 else {
+        throw TesseraError(.dataError, "the raster's centre (\(centre.lon), \(centre.lat)) is no place on Earth to take a UTM zone from")
+      }
       return try SpatialReference(epsg: utmEPSG(lon: centre.lon, lat: centre.lat))
     }
     do {

@@ -413,6 +413,9 @@ struct MergeJob {
       union = union.map { Extent(minX: min($0.minX, e.minX), minY: min($0.minY, e.minY), maxX: max($0.maxX, e.maxX), maxY: max($0.maxY, e.maxY)) } ?? e
     }
     guard let u = union else { throw TesseraError(.usage, "no product") }
+    guard [u.minX, u.minY, u.maxX, u.maxY].allSatisfy(\.isFinite) else {
+      throw TesseraError(.dataError, "the products' footprints cannot be placed in \(CRSInput.label(target))")
+    }
     let r = resolution
     // Snapped outward to one grid of pixel size r: the grid of the first product already at r
     // in the target CRS (so it is copied, never resampled), else multiples of r, as
@@ -429,6 +432,8 @@ struct MergeJob {
     func up(_ v: Double, _ a: Double) -> Double { a + ((v - a) / r - 1e-6).rounded(.up) * r }
     let minX = down(u.minX, anchorX), maxX = up(u.maxX, anchorX)
     let minY = down(u.minY, anchorY), maxY = up(u.maxY, anchorY)
+    let cause = request.resolution != nil ? "--resolution \(r)" : "a resolution of \(r) m"
+    try OutputSize.requireGrid(width: ((maxX - minX) / r).rounded(), height: ((maxY - minY) / r).rounded(), cause: cause)
     let grid = MergeGrid(srs: target, resolution: r, minX: minX, maxY: maxY,
                          width: Int(((maxX - minX) / r).rounded()), height: Int(((maxY - minY) / r).rounded()))
     guard grid.width > 0, grid.height > 0 else { throw TesseraError(.dataError, "the products cover no whole pixel at \(r) m") }

@@ -88,6 +88,8 @@ public enum Resample {
     defer { try? probe.close() }
     guard let out = probe.geoTransform, out[0] == gt[0], out[3] == gt[3], out[2] == 0, out[4] == 0 else { return nil }
     let fx = out[1] / gt[1], fy = out[5] / gt[5]
+    // Damaged georeferencing can make these anything; only small whole factors qualify.
+    guard fx.isFinite, fy.isFinite, (2...1_000_000).contains(fx.rounded()), (2...1_000_000).contains(fy.rounded()) else { return nil }
     let kx = Int(fx.rounded()), ky = Int(fy.rounded())
     guard kx >= 2, ky >= 2, out[1] == gt[1] * Double(kx), out[5] == gt[5] * Double(ky),
       probe.width * kx <= source.width, probe.height * ky <= source.height

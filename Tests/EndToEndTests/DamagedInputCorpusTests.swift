@@ -58,7 +58,7 @@ final class DamagedInputCorpusTests: XCTestCase {
   static func damage(_ data: Data, _ rng: inout SeededGenerator) -> (Data, String) {
     var bytes = [UInt8](data)
     let n = bytes.count
-    switch rng.next(below: 6) {
+    switch rng.next(below: 7) {
     case 0:
       let cut = rng.next(below: n)
       return (Data(bytes.prefix(cut)), "truncated at \(cut)")
@@ -79,6 +79,11 @@ final class DamagedInputCorpusTests: XCTestCase {
       let count = 1 + rng.next(below: 4)
       for _ in 0..<count { bytes[rng.next(below: Swift.min(n, 512))] = UInt8(truncatingIfNeeded: rng.next()) }
       return (Data(bytes), "\(count) header bytes replaced")
+    case 5:
+      // Cut inside the structure (header, IFDs, tag arrays): GDAL may open what is left and find
+      // no block where the directory says one is.
+      let cut = Swift.min(n, 256 + rng.next(below: 2048))
+      return (Data(bytes.prefix(cut)), "cut inside the structure at \(cut)")
     default:
       let cut = rng.next(below: Swift.min(n, 64))
       return (Data(bytes.prefix(cut)), "cut to \(cut) bytes")
