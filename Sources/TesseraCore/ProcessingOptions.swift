@@ -17,6 +17,16 @@ public struct ProcessingOptions: Sendable {
   public func apply() {
     GDALEnvironment.setConfig("GDAL_NUM_THREADS", String(threads))
     if let cacheMB { GDALEnvironment.cacheBytes = cacheMB * 1024 * 1024 }
+    // GDAL 3.6's warper gives each extra thread a clone of the coordinate transformer, and the
+    // clone loses the round-trip check the original makes for projections with a bounded
+    // domain (sinusoidal, orthographic, …): the rows a clone computes fill the area outside the
+    // projected world with wrapped pixels, and which rows that is depends on thread timing.
+    // With the check asked for explicitly every thread makes it, and the result is the one a
+    // single thread gives, every time. Where the check changes nothing (the round trip holds),
+    // the pixels are gdalwarp's as they were. A user's own setting (environment or --config) wins.
+    if ProcessInfo.processInfo.environment["CHECK_WITH_INVERT_PROJ"] == nil {
+      GDALEnvironment.setConfig("CHECK_WITH_INVERT_PROJ", "YES")
+    }
   }
 
   /// For operations that stream windows through GDAL's cache (mosaic, copies): the cache only
