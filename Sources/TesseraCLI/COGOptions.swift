@@ -15,6 +15,9 @@ struct COGOptions: ParsableArguments {
   var overviewResampling: Resampling?
   @Flag(help: "The data are classes: overviews use nearest.") var categorical = false
   @Flag(name: .customLong("web-optimized"), help: "Tile on the GoogleMapsCompatible (web mercator) grid.") var webOptimized = false
+  @Option(name: .customLong("warp-resampling"), parsing: .unconditional,
+          help: "With --web-optimized: resampling onto the web mercator grid (default: the overview resampling).")
+  var warpResampling: Resampling?
   @Flag(name: .customLong("add-mask"), help: "Write an internal mask from band 1's nodata.") var addMask = false
   @Option(parsing: .unconditional, help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting?
   @Option(parsing: .unconditional, help: "auto, yes or no (default: auto, from the estimated size).") var bigtiff: COGExportRequest.BigTIFF = .auto
@@ -60,6 +63,7 @@ struct COGOptions: ParsableArguments {
     request.overviewResampling = overviewResampling
     request.categorical = categorical
     request.webOptimized = webOptimized
+    request.warpResampling = warpResampling
     request.addMask = addMask
     request.nodata = nodata
     request.bigTIFF = bigtiff

@@ -32,6 +32,9 @@ public struct COGExportRequest {
   public var overviewResampling: Resampling?
   public var categorical = false
   public var webOptimized = false
+  /// With `webOptimized`, how the data is resampled onto the web mercator grid; nil: the
+  /// overview resampling (GDAL's COG driver alone would use nearest).
+  public var warpResampling: Resampling?
   public var addMask = false
   public var nodata: NodataSetting?
   public var bigTIFF: BigTIFF = .auto
@@ -138,10 +141,27 @@ public enum COGExport {
     }
     let resampling = request.overviewResampling ?? (categorical ? .nearest : .average)
     options.append("OVERVIEW_RESAMPLING=\(resampling.gdalName.uppercased())")
-    if request.webOptimized { options += ["TILING_SCHEME=GoogleMapsCompatible", "WARP_RESAMPLING=\(resampling.gdalName.uppercased())"] }
+    if request.webOptimized {
+      let warp = request.warpResampling ?? resampling
+      options += ["TILING_SCHEME=GoogleMapsCompatible", "WARP_RESAMPLING=\(warp.gdalName.uppercased())"]
+    } else if request.warpResampling != nil {
+      throw TesseraError(.usage, "--warp-resampling applies with --web-optimized")
+    }
     options.append("BIGTIFF=\(bigTIFF(request, source: source, type: type) ? "YES" : "NO")")
-    if request.profile.isLossy, !(type == .byte) {
-      throw TesseraError(.usage, "the \(request.profile.rawValue) profile takes Byte data; \(request.input) is \(type.rawValue)")
+    if request.profile.isLossy {
+      // What GDAL 3.6's JPEG and WebP codecs in GeoTIFF accept, checked before any work so the
+      // answer is a reason, not a codec's failure half way through.
+      let name = request.input.isEmpty ? "the raster" : request.input
+      guard type == .byte else {
+        throw TesseraError(.usage, "the \(request.profile.rawValue) profile takes Byte data; \(name) is \(type.rawValue)")
+      }
+      if try source.band(1).hasColorTable {
+        throw TesseraError(.usage, "the \(request.profile.rawValue) profile cannot compress a paletted raster (\(name) has a colour table); use a lossless profile, or expand the palette first (gdal_translate -expand rgb)")
+      }
+      let counts = request.profile == .jpeg ? [1, 3, 4] : [3, 4]
+      guard counts.contains(source.bandCount) else {
+        throw TesseraError(.usage, "the \(request.profile.rawValue) profile takes \(counts.map(String.init).joined(separator: ", ")) bands; \(name) has \(source.bandCount)")
+      }
     }
     return mergedByKey(options, request.write.creationOptions)
   }

@@ -183,7 +183,11 @@ public enum COGValidator {
       if offset > 0 {
         if rowMajor && offset < last { fail("\(name): offset of block (\(x), \(y)) is smaller than previous block") }
         if leader, offset >= 4 {
-          let size = UInt64(try reader.u32(at: offset - 4))
+          // GDAL writes the leader little-endian whatever the file's byte order, and its
+          // validator reads it so.
+          var littleEndian = reader
+          littleEndian.littleEndian = true
+          let size = UInt64(try littleEndian.u32(at: offset - 4))
           if size != count { fail("\(name): for block (\(x), \(y)), size in leader bytes is \(size) instead of \(count)") }
         }
         if trailer, count >= 4 {

@@ -81,6 +81,23 @@ final class COGTests: XCTestCase {
     XCTAssertTrue(try COGValidator.validate(path: path).details.contains { $0.0 == "bigtiff" && $0.1 == .bool(true) })
   }
 
+  /// GDAL writes block leaders little-endian even in big-endian files; its validator reads them
+  /// so, and so does Tessera's (classic and BigTIFF, with a mask interleaved).
+  func testBigEndianCOGLayoutsAgreeWithGDAL() throws {
+    let staged = dir.file("staged.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-co", "TILED=YES", Fixture.rgbByte, staged])
+    try Oracle.tool("gdaladdo", ["-q", "-r", "average", staged, "2", "4"])
+    for bigTIFF in ["NO", "YES"] {
+      for mask in [false, true] {
+        let path = dir.file("be-\(bigTIFF)-\(mask).tif")
+        var args = ["-q", "-co", "ENDIANNESS=BIG", "-co", "BIGTIFF=\(bigTIFF)", "-co", "TILED=YES", "-co", "COPY_SRC_OVERVIEWS=YES"]
+        if mask { args += ["-mask", "1"] }
+        try Oracle.tool("gdal_translate", args + [staged, path])
+        try assertAgrees(path, valid: true)
+      }
+    }
+  }
+
   func testNotATIFFAndMissingFiles() throws {
     let junk = dir.file("junk.tif")
     try Data("not a tiff at all".utf8).write(to: URL(fileURLWithPath: junk))
@@ -145,6 +162,42 @@ final class COGTests: XCTestCase {
     try Oracle.tool("gdal_translate", ["-q", "-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=YES", "-co", "BLOCKSIZE=512",
                                        "-co", "OVERVIEW_RESAMPLING=AVERAGE", "-co", "BIGTIFF=NO", "-co", "NUM_THREADS=2", input, theirs])
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ours)), try Data(contentsOf: URL(fileURLWithPath: theirs)))
+  }
+
+  /// --web-optimized reprojects with the overview resampling unless --warp-resampling says
+  /// otherwise; either way the file is the COG driver's, byte for byte, for that method.
+  func testWebOptimizedStatesItsWarpResampling() throws {
+    let input = Fixture.path("gdal_autotest/utmsmall.tif")
+    for warp in [Resampling?.none, .bilinear] {
+      let ours = try export(input, "web-\(warp?.rawValue ?? "default").tif") {
+        $0.webOptimized = true
+        $0.warpResampling = warp
+      }
+      let theirs = dir.file("web-gdal-\(warp?.rawValue ?? "default").tif")
+      try Oracle.tool("gdal_translate", ["-q", "-of", "COG", "-co", "TILING_SCHEME=GoogleMapsCompatible",
+                                         "-co", "WARP_RESAMPLING=\((warp ?? .average).gdalName.uppercased())",
+                                         "-co", "OVERVIEW_RESAMPLING=AVERAGE", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=YES", "-co", "BLOCKSIZE=512",
+                                         "-co", "BIGTIFF=NO", "-co", "NUM_THREADS=2", input, theirs])
+      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ours)), try Data(contentsOf: URL(fileURLWithPath: theirs)), "\(String(describing: warp))")
+    }
+  }
+
+  func testLossyProfilesRefuseWhatTheirCodecsCannotTake() throws {
+    let paletted = dir.file("paletted.tif")
+    try Oracle.python("""
+      from osgeo import gdal
+      ds = gdal.GetDriverByName('GTiff').Create('\(paletted)', 32, 32, 1, gdal.GDT_Byte)
+      table = gdal.ColorTable(); table.SetColorEntry(1, (255, 0, 0, 255))
+      ds.GetRasterBand(1).SetRasterColorTable(table); ds.GetRasterBand(1).Fill(1); ds = None
+      print(1)
+      """)
+    for (input, profile, text) in [(paletted, COGExportRequest.Profile.jpeg, "paletted"), (Fixture.path("gdal_autotest/byte.tif"), .webp, "takes 3, 4 bands")] {
+      XCTAssertThrowsError(try export(input, "lossy.tif") { $0.profile = profile }) { error in
+        XCTAssertEqual((error as? TesseraError)?.status, .usage)
+        XCTAssertTrue("\(error)".contains(text), "\(error)")
+      }
+    }
+    XCTAssertFalse(dir.contents.contains("lossy.tif"))
   }
 
   func testOptionsReachTheDriver() throws {
