@@ -12,4 +12,5 @@
 #include <cpl_minixml.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <proj.h>
 #endif

@@ -65,11 +65,30 @@ private func message(_ text: UnsafePointer<CChar>?) -> String {
   return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
+/// PROJ's own words for a coordinate it cannot transform (its PROJ_ERR_COORD_TRANSFM class):
+/// a point outside a projection's domain, outside a grid. GDAL reports each as a failure, yet
+/// warping a raster whose footprint leaves the target projection's domain is normal, and the
+/// warp (like gdalwarp's) succeeds with those pixels empty. They say nothing about the data.
+private let coordinateFailures: Set<String> = {
+  var messages = Set<String>()
+  for code in Int32(PROJ_ERR_COORD_TRANSFM)..<Int32(PROJ_ERR_COORD_TRANSFM + 32) {
+    if let text = proj_context_errno_string(nil, code) { messages.insert(String(cString: text)) }
+  }
+  return messages
+}()
+
+/// Whether a failure is only a coordinate that could not be transformed (see above), also in
+/// GDAL's wrapping of it.
+func isCoordinateFailure(_ text: String) -> Bool {
+  coordinateFailures.contains(text) || text.hasPrefix("Reprojection failed, err = ")
+}
+
 /// Receives CPLError while a capture is pushed on this thread's handler stack.
 private let captureHandler: CPLErrorHandler = { errClass, number, text in
   guard let context = CPLGetErrorHandlerUserData() else { return }
   let capture = Unmanaged<ErrorCapture>.fromOpaque(context).takeUnretainedValue()
-  let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
+  var severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
+  if severity == .failure, isCoordinateFailure(message(text)) { severity = .debug; return }
   if severity == .debug {
     // CPL_DEBUG output keeps going to stderr as GDAL would print it.
     StandardStreams.write(message(text) + "\n", to: STDERR_FILENO)
@@ -85,6 +104,7 @@ private let captureHandler: CPLErrorHandler = { errClass, number, text in
 /// that make a driver scan a file).
 private let strayHandler: CPLErrorHandler = { errClass, number, text in
   let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
+  if severity == .failure, isCoordinateFailure(message(text)) { return }
   switch severity {
   case .debug:
     StandardStreams.write(message(text) + "\n", to: STDERR_FILENO)

@@ -14,6 +14,12 @@ public struct MosaicRequest {
     case highest, lowest, average, same
     case explicit(x: Double, y: Double)
 
+    /// A pixel size the user gave, as opposed to a rule Tessera applies.
+    public var isExplicit: Bool {
+      if case .explicit = self { return true }
+      return false
+    }
+
     public init(_ text: String) throws {
       switch text.lowercased() {
       case "highest": self = .highest
@@ -315,6 +321,9 @@ public enum Mosaic {
     if let dst = request.dstNodata { args += ["-vrtnodata", dst.gdalArgument] }
     let target = try OutputTarget(path: request.output, inputs: request.allInputFiles + InputFiles.of(ordered),
                                   overwrite: request.write.overwrite, inputLabel: label(request.inputs))
+    if request.write.format == .vrt {
+      return try vrtFile(request, ordered, arguments: args, type: type, target: target)
+    }
     let composed = MemoryFile(name: "mosaic.vrt")
     defer { composed.remove() }
     let (sameType, wrappers) = try homogeneous(ordered, type: type)
@@ -324,13 +333,6 @@ public enum Mosaic {
       try GDALUtilities.buildVRT(sameType, to: composed.path, arguments: args).close()
       let vrt = try Dataset.open(composed.path)
       defer { try? vrt.close() }
-      if request.write.format == .vrt {
-        var translate = ["-of", "VRT", "-ot", type.rawValue]
-        for o in request.write.creationOptions { translate += ["-co", o] }
-        // A VRT names its sources relative to its own folder: it is written under its real name.
-        try GDALUtilities.translate(vrt, to: target.temporaryPath, arguments: translate).close()
-        return
-      }
       let output = try OutputRaster.create(like: vrt, path: target.gdalPath, bands: vrt.bandCount, type: type, write: request.write)
       let threads = request.write.processing.threads
       if let placements = try AlignedComposite.plan(sources: ordered, grid: vrt, bands: bands, srcNodata: request.srcNodata) {
@@ -342,6 +344,23 @@ public enum Mosaic {
                             threads: threads, progress: progress)
       }
       try output.close()
+    }
+  }
+
+  /// A VRT output is the mosaic itself, for other programs to read: it names the input files
+  /// (absolute, or relative to the VRT's folder when they sit below it), never Tessera's
+  /// in-memory files. It composes inputs of one data type only, as gdalbuildvrt does.
+  static func vrtFile(_ request: MosaicRequest, _ ordered: [Dataset], arguments: [String], type: DataType,
+                      target: OutputTarget) throws {
+    let types = try Set(ordered.flatMap { ds in try (1...Swift.max(1, ds.bandCount)).map { try ds.band($0).dataType } })
+    guard types.count == 1 else {
+      throw TesseraError(.usage, "a VRT mosaic takes inputs of one data type (these are \(types.map(\.rawValue).sorted().joined(separator: ", "))); write GTiff, which promotes them to \(type.rawValue)")
+    }
+    // Opened again by absolute path, so the VRT can be read from any folder.
+    let absolute = try ordered.map { try Dataset.open(URL(fileURLWithPath: $0.path).standardizedFileURL.path) }
+    try target.write {
+      // A VRT names its sources relative to its own folder: it is written under its real name.
+      try GDALUtilities.buildVRT(absolute, to: target.temporaryPath, arguments: arguments).close()
     }
   }
 
@@ -366,8 +385,22 @@ public enum Mosaic {
     _ request: MosaicRequest, _ ordered: [Dataset], bands: [Int], type: DataType, target: SpatialReference,
     resolution: (x: Double, y: Double), progress: ProgressHandler?
   ) throws {
+    // gdalwarp's VRT output holds one source: a VRT of several reprojected inputs would drop all
+    // but the first.
+    if request.write.format == .vrt, ordered.count > 1 {
+      throw TesseraError(.usage, "--format VRT with inputs to reproject takes one input (a warped VRT holds one source); write GTiff, or reproject each input to a VRT and mosaic those")
+    }
     var args = ["-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName, "-ot", type.rawValue]
-    args += gridArguments(request, resolution: resolution)
+    if let bbox = request.bbox, !request.targetAlignedPixels, !request.resolution.isExplicit {
+      // The box is the box: with a resolution Tessera chose (not one the user gave), the grid
+      // takes whole pixels of about that size that end exactly on the box, as gdalwarp -te does
+      // when it picks the resolution itself.
+      let width = Swift.max(1, Int(((bbox.maxX - bbox.minX) / resolution.x).rounded()))
+      let height = Swift.max(1, Int(((bbox.maxY - bbox.minY) / resolution.y).rounded()))
+      args += ["-ts", "\(width)", "\(height)", "-te", "\(bbox.minX)", "\(bbox.minY)", "\(bbox.maxX)", "\(bbox.maxY)"]
+    } else {
+      args += gridArguments(request, resolution: resolution)
+    }
     args += Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let selected = try ordered.map { try bandSubset($0, bands) }
     var job = WarpJob(sources: selected, output: request.output, write: request.write, arguments: args, outputType: type)

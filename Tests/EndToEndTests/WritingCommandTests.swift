@@ -106,6 +106,53 @@ final class WritingCommandTests: XCTestCase {
     }
   }
 
+  /// A VRT mosaic is for other programs: it names the real inputs (relative to itself when they
+  /// sit beside it), holds every input, and reads as the GTiff mosaic does after Tessera exits.
+  func testAVRTMosaicNamesTheRealInputsAndHoldsThemAll() throws {
+    let inputs = try (1...4).map { try copyFixture(Fixture.path("rasterio/rgb\($0).tif")) }
+    let vrt = try TesseraBinary.run(["mosaic"] + inputs + ["-o", dir.file("m.vrt"), "--format", "VRT"])
+    XCTAssertEqual(vrt.status, 0, vrt.stderr)
+    let text = try String(contentsOfFile: dir.file("m.vrt"), encoding: .utf8)
+    XCTAssertFalse(text.contains("/vsimem/"), text)
+    for i in 1...4 { XCTAssertTrue(text.contains(">rgb\(i).tif<"), "rgb\(i).tif is not named relative to the VRT") }
+    XCTAssertEqual(try TesseraBinary.run(["mosaic"] + inputs + ["-o", dir.file("m.tif")]).status, 0)
+    // Read by GDAL in another process and folder, the VRT is the mosaic.
+    let checksums = { (path: String) throws -> [Int] in
+      let info = try Oracle.gdalinfo(path, ["-checksum"])
+      return (info["bands"] as? [[String: Any]] ?? []).compactMap { $0["checksum"] as? Int }
+    }
+    XCTAssertEqual(try checksums(dir.file("m.vrt")), try checksums(dir.file("m.tif")))
+    XCTAssertEqual(try checksums(dir.file("m.vrt")).count, 3)
+
+    let warped = try TesseraBinary.run(["mosaic", inputs[0], inputs[1], "-o", dir.file("w.vrt"), "--format", "VRT", "--dst-crs", "EPSG:4326"])
+    XCTAssertEqual(warped.status, 64, warped.stderr)
+    let mixed = try TesseraBinary.run(["mosaic", Fixture.path("gdal_autotest/byte.tif"), Fixture.path("gdal_autotest/uint16.tif"),
+                                       "-o", dir.file("x.vrt"), "--format", "VRT"])
+    XCTAssertEqual(mixed.status, 64, mixed.stderr)
+    XCTAssertFalse(dir.contents.contains("w.vrt") || dir.contents.contains("x.vrt"))
+  }
+
+  /// The box is the box: inputs reprojected into a --bbox fill it exactly, with whole pixels of
+  /// about the chosen resolution, never overshooting it (and a footprint that leaves the target
+  /// projection's domain on the way is no failure).
+  func testAMosaicAcrossCRSsEndsExactlyOnTheBox() throws {
+    let mercator = dir.file("rgb-3857.tif")
+    try Oracle.tool("gdalwarp", ["-q", "-t_srs", "EPSG:3857", Fixture.rgbByte, mercator])
+    let run = try TesseraBinary.run(["mosaic", Fixture.rgbByte, mercator, "-o", dir.file("box.tif"), "--dst-crs", "EPSG:32618",
+                                     "--bbox", "200000,2650000,330000,2800000", "--json"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let info = try Oracle.gdalinfo(dir.file("box.tif"))
+    let corners = info["cornerCoordinates"] as? [String: [Double]]
+    XCTAssertEqual(corners?["upperLeft"] ?? [], [200000, 2800000])
+    let lowerRight = corners?["lowerRight"] ?? []
+    XCTAssertEqual(lowerRight.count, 2)
+    XCTAssertEqual(lowerRight.first ?? 0, 330000, accuracy: 1e-6)
+    XCTAssertEqual(lowerRight.last ?? 0, 2650000, accuracy: 1e-6)
+    let size = info["size"] as? [Int] ?? []
+    XCTAssertEqual(size.count, 2)
+    XCTAssertEqual(Double(size.first ?? 0), 130000 / 300.0, accuracy: 1.5)
+  }
+
   /// A job long enough to interrupt: a large input reprojected with lanczos.
   func makeLargeInput() throws -> String {
     let big = dir.file("big.tif")
