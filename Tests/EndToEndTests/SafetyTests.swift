@@ -76,18 +76,10 @@ final class SafetyTests: XCTestCase {
   // MARK: - 2. A file that appears meanwhile
 
   func testAFileThatAppearsDuringTheRunIsNeverReplaced() throws {
-    let big = dir.file("big.tif")
-    try Oracle.tool("gdal_translate", ["-q", "-outsize", "400%", "400%", "-co", "TILED=YES", Fixture.rgbByte, big])
     let out = dir.file("out.tif")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
-    process.arguments = ["reproject", big, out, "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
     let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, !dir.contents.contains(where: { $0.hasPrefix(".tessera-") }) { usleep(10_000) }
+    let process = try LongJob.start(try LongJob.input(in: dir.path), to: out, errors: errors)
+    XCTAssertTrue(LongJob.waitForTemporaryFile(in: dir.path))
     // Someone else writes the output's name while Tessera works.
     try Data("someone else's".utf8).write(to: URL(fileURLWithPath: out))
     process.waitUntilExit()
@@ -232,16 +224,8 @@ final class SafetyTests: XCTestCase {
   }
 
   func testSIGHUPCleansUpAndExits129() throws {
-    let big = dir.file("big.tif")
-    try Oracle.tool("gdal_translate", ["-q", "-outsize", "400%", "400%", "-co", "TILED=YES", Fixture.rgbByte, big])
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
-    process.arguments = ["reproject", big, dir.file("out.tif"), "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
-    process.standardError = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, !dir.contents.contains(where: { $0.hasPrefix(".tessera-") }) { usleep(10_000) }
+    let process = try LongJob.start(try LongJob.input(in: dir.path), to: dir.file("out.tif"))
+    XCTAssertTrue(LongJob.waitForTemporaryFile(in: dir.path))
     kill(process.processIdentifier, SIGHUP)
     process.waitUntilExit()
     XCTAssertEqual(process.terminationReason, .exit)
@@ -253,15 +237,9 @@ final class SafetyTests: XCTestCase {
   /// exist from the end of dynamic loading, before GDAL's initialisers; the loader's own ~30 ms of
   /// mapping libgdal's 120-odd libraries comes before any code of the program can run.)
   func testASignalSoonAfterStartUpIsHandled() throws {
-    let big = dir.file("big.tif")
-    try Oracle.tool("gdal_translate", ["-q", "-outsize", "400%", "400%", "-co", "TILED=YES", Fixture.rgbByte, big])
+    let big = try LongJob.input(in: dir.path)
     for delay: UInt32 in [100_000, 150_000, 250_000] {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
-      process.arguments = ["reproject", big, dir.file("out.tif"), "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
-      process.standardError = FileHandle.nullDevice
-      process.standardOutput = FileHandle.nullDevice
-      try process.run()
+      let process = try LongJob.start(big, to: dir.file("out.tif"))
       usleep(delay)
       kill(process.processIdentifier, SIGTERM)
       process.waitUntilExit()

@@ -153,26 +153,11 @@ final class WritingCommandTests: XCTestCase {
     XCTAssertEqual(Double(size.first ?? 0), 130000 / 300.0, accuracy: 1.5)
   }
 
-  /// A job long enough to interrupt: a large input reprojected with lanczos.
-  func makeLargeInput() throws -> String {
-    let big = dir.file("big.tif")
-    try Oracle.tool("gdal_translate", ["-q", "-outsize", "600%", "600%", "-co", "TILED=YES", Fixture.rgbByte, big])
-    return big
-  }
-
   func assertSignalCleansUp(_ signal: Int32, expecting status: Int32) throws {
-    let big = try makeLargeInput()
+    let big = try LongJob.input(in: dir.path, percent: 600)
     let before = try FolderSnapshot(dir.path)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
-    process.arguments = ["reproject", big, dir.file("out.tif"), "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
-    process.standardError = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    // Wait until the temporary output exists, so the signal lands mid-write.
-    let deadline = Date().addingTimeInterval(20)
-    while Date() < deadline, !dir.contents.contains(where: { $0.hasPrefix(".tessera-") }) { usleep(20_000) }
-    XCTAssertTrue(dir.contents.contains(where: { $0.hasPrefix(".tessera-") }), "never saw the temporary file: \(dir.contents)")
+    let process = try LongJob.start(big, to: dir.file("out.tif"))
+    XCTAssertTrue(LongJob.waitForTemporaryFile(in: dir.path), "never saw the temporary file: \(dir.contents)")
     kill(process.processIdentifier, signal)
     process.waitUntilExit()
     XCTAssertEqual(process.terminationStatus, status)

@@ -217,3 +217,34 @@ public struct SeededGenerator: RandomNumberGenerator {
     Int(next() % UInt64(Swift.max(1, bound)))
   }
 }
+
+/// A run of tessera long enough to signal in the middle: a Landsat scene enlarged, reprojected
+/// with lanczos on one thread.
+public enum LongJob {
+  /// The enlarged scene, written into `folder` as big.tif.
+  public static func input(in folder: String, percent: Int = 400) throws -> String {
+    let big = folder + "/big.tif"
+    try Oracle.tool("gdal_translate", ["-q", "-outsize", "\(percent)%", "\(percent)%", "-co", "TILED=YES", Fixture.rgbByte, big])
+    return big
+  }
+
+  /// Starts the reprojection of `input` to `output`, its streams discarded (or stderr to `errors`).
+  public static func start(_ input: String, to output: String, errors: Pipe? = nil) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
+    process.arguments = ["reproject", input, output, "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
+    process.standardError = errors ?? FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return process
+  }
+
+  /// Waits until Tessera's temporary output exists in `folder`, so a signal lands mid-write.
+  @discardableResult
+  public static func waitForTemporaryFile(in folder: String, seconds: Double = 30) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    let present = { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).contains { $0.hasPrefix(".tessera-") } }
+    while Date() < deadline, !present() { usleep(10_000) }
+    return present()
+  }
+}
