@@ -93,22 +93,31 @@ final class WarpOracleTests: XCTestCase {
 
   /// Whole-factor downsampling with average or mode goes through RasterIO resampling on every
   /// thread; it must give gdalwarp's pixels exactly, nodata included.
+  func t01ubt(_ band: String) -> String {
+    Fixture.path("sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703.SAFE/GRANULE/L2A_T01UBT_A030715_20230122T231921/IMG_DATA/R20m/T01UBT_20230122T231849_\(band)_20m.tif")
+  }
+
   func testBlockDecimationEqualsGDALWarp() throws {
     let rgb = (x: 300.0379266750948, y: 300.041782729805)
     let cases: [(String, (Double, Double), Resampling, Bool)] = [
       (Fixture.path("rasterio/rgb1.tif"), (rgb.x * 2, rgb.y * 2), .average, false),  // fractional pixel size: warper
       (Fixture.rgbByte, (rgb.x * 2, rgb.y * 2), .average, false),      // and 791 px rounds up to 396
-      (Fixture.path("gdal_autotest/nodata_byte.tif"), (120, 120), .average, true),  // nodata 0, factor 2: ties
-      (Fixture.path("gdal_autotest/nodata_byte.tif"), (240, 240), .average, true),
+      (Fixture.path("gdal_autotest/nodata_byte.tif"), (120, 120), .average, false),  // factor 2: even footprint, warper
+      (Fixture.path("gdal_autotest/nodata_byte.tif"), (180, 180), .average, false),  // 20 px rounds up to 7: warper
+      (Fixture.path("gdal_autotest/nodata_byte.tif"), (300, 300), .average, true),   // factor 5, nodata 0
       (Fixture.n43, (0.025, 0.025), .average, false),                   // fractional degrees: warper
-      (Fixture.float32, (120, 120), .average, true),
-      (Fixture.path("gdal_autotest/int16.tif"), (120, 120), .average, true),
+      (Fixture.float32, (120, 120), .average, false),                   // floats: warper
+      (Fixture.path("gdal_autotest/int16.tif"), (120, 120), .average, false),
+      (Fixture.path("gdal_autotest/int16.tif"), (300, 300), .average, true),
       (Fixture.path("gdal_autotest/int16.tif"), (180, 180), .average, false),   // 20 px rounds up to 7: warper
-      (Fixture.path("gdal_autotest/uint16.tif"), (120, 120), .mode, true),
-      (Fixture.utmsmall, (180, 180), .mode, true),                      // 100 px into 33: the last pixel dropped
-      (Fixture.utmsmall, (120, 120), .average, true),
-      (Fixture.s2Band, (20, 20), .average, true),                       // Sentinel-2 10 m to 20 m
-      (Fixture.s2Band, (40, 40), .average, true),
+      (Fixture.path("gdal_autotest/uint16.tif"), (120, 120), .mode, false),  // mode: warper
+      (Fixture.utmsmall, (180, 180), .average, true),                   // 100 px into 33: the last pixel dropped
+      (Fixture.utmsmall, (120, 120), .average, false),
+      (Fixture.s2Band, (20, 20), .average, false),                      // Sentinel-2 10 m to 20 m: even
+      (Fixture.s2Band, (30, 30), .average, true),                       // 10 m to 30 m
+      (t01ubt("B06"), (2196, 2196), .average, false),                   // ties: the warper rounds them down
+      (t01ubt("B06"), (3294, 3294), .average, true),
+      (t01ubt("SCL"), (3294, 3294), .mode, false),
       (Fixture.rgbByte, (rgb.x * 3, rgb.y * 3), .average, false),      // 791 px rounds up to 264: warper
       (Fixture.utmsmall, (140, 140), .average, false),                  // not a whole factor: warper
       (Fixture.utmsmall, (180, 180), .bilinear, false),                 // not an exact method: warper
