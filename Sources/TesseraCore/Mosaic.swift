@@ -144,7 +144,10 @@ public enum Mosaic {
     let ordered = method == .first ? Array(sources.reversed()) : sources
     switch method {
     case .first, .last:
-      if crossesCRS {
+      // Inputs at another resolution than the output's are resampled by GDAL's warper: a VRT
+      // resamples each read on its own, so its averages (and its edges) depend on the windows
+      // it is read in, and no two programs reading it would agree. The warper's do not.
+      if try crossesCRS || (changesResolution(ordered, to: resolution) && request.write.format == .gtiff) {
         try warpMosaic(request, ordered, bands: bands, type: type, target: target, resolution: resolution, progress: progress)
       } else {
         try vrtMosaic(request, ordered, bands: bands, type: type, resolution: resolution, progress: progress)
@@ -406,6 +409,14 @@ public enum Mosaic {
     var job = WarpJob(sources: selected, output: request.output, write: request.write, arguments: args, outputType: type)
     job.inputPaths = request.allInputFiles + InputFiles.of(ordered)
     try job.run(progress: progress)
+  }
+
+  /// Whether any input's pixel size differs from the output's.
+  static func changesResolution(_ sources: [Dataset], to resolution: (x: Double, y: Double)) throws -> Bool {
+    try sources.contains { ds in
+      guard let gt = ds.geoTransform else { return true }
+      return abs(abs(gt[1]) - resolution.x) > 1e-9 * resolution.x || abs(abs(gt[5]) - resolution.y) > 1e-9 * resolution.y
+    }
   }
 
   /// The dataset itself when it has exactly `bands`, else an in-memory VRT of those bands

@@ -153,6 +153,23 @@ final class WritingCommandTests: XCTestCase {
     XCTAssertEqual(Double(size.first ?? 0), 130000 / 300.0, accuracy: 1.5)
   }
 
+  /// Inputs at 60, 120 and 45 m mosaicked at 50 m: resampled by the warper, so the result is
+  /// gdalwarp's for every method (a VRT's averages would depend on how it is read).
+  func testAMosaicAcrossResolutionsIsGDALWarps() throws {
+    try FileManager.default.copyItem(atPath: Fixture.utmsmall, toPath: dir.file("r60.tif"))
+    try Oracle.tool("gdalwarp", ["-q", "-tr", "120", "120", "-r", "average", Fixture.utmsmall, dir.file("r120.tif")])
+    try Oracle.tool("gdalwarp", ["-q", "-tr", "45", "45", "-r", "bilinear", Fixture.utmsmall, dir.file("r45.tif")])
+    let inputs = ["r60.tif", "r120.tif", "r45.tif"].map(dir.file)
+    for method in ["average", "bilinear", "nearest", "mode"] {
+      let ours = dir.file("m-\(method).tif"), theirs = dir.file("g-\(method).tif")
+      let run = try TesseraBinary.run(["mosaic"] + inputs + ["-o", ours, "--resolution", "50", "--resampling", method])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      try Oracle.tool("gdalwarp", ["-q", "-tr", "50", "50", "-r", method == "nearest" ? "near" : method] + inputs + [theirs])
+      let comparison = try PixelComparison.of(ours, theirs)
+      XCTAssertTrue(comparison.identical, "\(method): \(comparison)")
+    }
+  }
+
   func assertSignalCleansUp(_ signal: Int32, expecting status: Int32) throws {
     let big = try LongJob.input(in: dir.path, percent: 600)
     let before = try FolderSnapshot(dir.path)
