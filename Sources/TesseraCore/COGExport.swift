@@ -67,7 +67,7 @@ public enum COGExport {
     // memory long before it finished.
     let type = first.dataType
     let blockSize = COGExport.mergedByKey(["BLOCKSIZE=\(request.blockSize)"], request.write.creationOptions)
-      .first { $0.uppercased().hasPrefix("BLOCKSIZE=") }.flatMap { Int($0.split(separator: "=")[1]) } ?? request.blockSize
+      .first { $0.uppercased().hasPrefix("BLOCKSIZE=") }.flatMap { Int($0.dropFirst("BLOCKSIZE=".count)) } ?? request.blockSize
     let tileBytes = Double(blockSize * blockSize) * Double(source.bandCount * type.byteSize)
     if tileBytes > COGExport.maximumTileBytes {
       throw TesseraError(
