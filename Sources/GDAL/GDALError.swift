@@ -57,7 +57,6 @@ public struct GDALError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Collects the messages GDAL emits on this thread while one call runs.
 final class ErrorCapture {
   var messages: [GDALMessage] = []
-  var failures: [GDALMessage] { messages.filter { $0.severity.rawValue >= GDALMessage.Severity.failure.rawValue } }
 }
 
 private func message(_ text: UnsafePointer<CChar>?) -> String {
@@ -87,8 +86,8 @@ func isCoordinateFailure(_ text: String) -> Bool {
 private let captureHandler: CPLErrorHandler = { errClass, number, text in
   guard let context = CPLGetErrorHandlerUserData() else { return }
   let capture = Unmanaged<ErrorCapture>.fromOpaque(context).takeUnretainedValue()
-  var severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
-  if severity == .failure, isCoordinateFailure(message(text)) { severity = .debug; return }
+  let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
+  if severity == .failure, isCoordinateFailure(message(text)) { return }
   if severity == .debug {
     // CPL_DEBUG output keeps going to stderr as GDAL would print it.
     StandardStreams.write(message(text) + "\n", to: STDERR_FILENO)
@@ -171,7 +170,7 @@ public enum GDALCall {
 
   static func error(_ context: String, _ messages: [GDALMessage], dataset: String? = nil) -> GDALError {
     // The last failure usually says most; a user interrupt wins because it explains the rest.
-    let failures = messages.filter { $0.severity.rawValue >= GDALMessage.Severity.failure.rawValue }
+    let failures = messages.filter(\.isFailure)
     if let interrupt = failures.first(where: { $0.number == Int32(CPLE_UserInterrupt) }) {
       return GDALError(context: context, number: interrupt.number, message: interrupt.message, dataset: dataset)
     }
@@ -222,9 +221,9 @@ public final class GDALFailures: @unchecked Sendable {
   }
 
   /// Throws the first failure reported since `mark` as a `GDALError`.
-  public func check(since mark: Int, context: @autoclosure () -> String) throws {
+  public func check(since mark: Int, context: @autoclosure () -> String, dataset: String? = nil) throws {
     guard let failure = first(since: mark) else { return }
-    throw GDALError(context: context(), number: failure.number, message: failure.message)
+    throw GDALError(context: context(), number: failure.number, message: failure.message, dataset: dataset)
   }
 }
 

@@ -46,9 +46,7 @@ public struct RasterInfo {
     let dataset = try Dataset.open(path)
     defer { try? dataset.close() }
     let info = try RasterInfo(dataset: dataset, statistics: statistics, progress: progress)
-    if let failure = GDALFailures.shared.first(since: mark) {
-      throw GDALError(context: "reading \(path)", number: failure.number, message: failure.message, dataset: path)
-    }
+    try GDALFailures.shared.check(since: mark, context: "reading \(path)", dataset: path)
     return info
   }
 
