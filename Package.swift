@@ -38,8 +38,11 @@ let package = Package(
     .executableTarget(name: "tessera", dependencies: ["TesseraCLI", "CSystem"]),
     // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
     .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport"),
-    .testTarget(name: "GDALTests", dependencies: ["GDAL", "CGDAL", "TestSupport"]),
-    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL", "CGDAL", "TestSupport"]),
+    .testTarget(name: "GDALTests", dependencies: ["GDAL", "TestSupport"]),
+    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL", "TestSupport"]),
+    .testTarget(
+      name: "TesseraCLITests",
+      dependencies: ["TesseraCLI", "TesseraCore", "GDAL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .testTarget(name: "EndToEndTests", dependencies: ["tessera", "GDAL", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]

@@ -61,7 +61,7 @@ public final class Dataset {
   public enum Access: Sendable { case readOnly, update }
 
   /// nil once closed.
-  public private(set) var handle: GDALDatasetH?
+  private(set) var handle: GDALDatasetH?
   /// The name it was opened or created with.
   public let path: String
   public let access: Access
@@ -174,7 +174,7 @@ public final class Dataset {
   }
 
   /// The handle for calls this layer does not wrap yet. Precondition: not closed.
-  public var rawHandle: GDALDatasetH {
+  var rawHandle: GDALDatasetH {
     guard let handle else { preconditionFailure("\(path) was used after close()") }
     return handle
   }

@@ -2,7 +2,7 @@ import CGDAL
 
 /// A registered GDAL driver.
 public struct Driver {
-  public let handle: GDALDriverH
+  let handle: GDALDriverH
 
   public init(named name: String) throws {
     GDALEnvironment.bootstrap()

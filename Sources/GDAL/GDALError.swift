@@ -47,6 +47,12 @@ public struct GDALError: Error, Equatable, Sendable, CustomStringConvertible {
   /// True when the failure was a user interrupt from a progress callback.
   public var isUserInterrupt: Bool { number == Int32(CPLE_UserInterrupt) }
 
+  /// The error GDAL reports when a progress callback cancels, for Tessera's own loops that
+  /// stop the same way.
+  public static func userInterrupt(context: String) -> GDALError {
+    GDALError(context: context, number: Int32(CPLE_UserInterrupt), message: "interrupted")
+  }
+
   public var description: String {
     message.isEmpty ? context : "\(context): \(message)"
   }
@@ -121,7 +127,7 @@ func installStrayErrorHandler() {
 }
 
 /// Runs GDAL calls with CPLError captured on this thread.
-public enum GDALCall {
+enum GDALCall {
   /// Runs `body` and returns its value with the messages GDAL emitted meanwhile.
   static func capturing<T>(_ body: () throws -> T) rethrows -> (value: T, messages: [GDALMessage]) {
     GDALEnvironment.bootstrap()
@@ -143,7 +149,7 @@ public enum GDALCall {
 
   /// Runs a call that returns a handle; nil, or any failure reported, becomes a thrown
   /// `GDALError` with GDAL's message (a handle returned with a failure is released by `release`).
-  public static func handle<T>(
+  static func handle<T>(
     _ context: @autoclosure () -> String, dataset: String? = nil, release: ((T) -> Void)? = nil, _ body: () -> T?
   ) throws -> T {
     let (value, messages) = capturing(body)
@@ -154,7 +160,7 @@ public enum GDALCall {
 
   /// Runs a call that returns CPLErr; anything but CE_None, or any failure reported, becomes a
   /// thrown `GDALError`.
-  public static func check(_ context: @autoclosure () -> String, dataset: String? = nil, _ body: () -> CPLErr) throws {
+  static func check(_ context: @autoclosure () -> String, dataset: String? = nil, _ body: () -> CPLErr) throws {
     let (value, messages) = capturing(body)
     if value == CE_None, !messages.contains(where: \.isFailure) { return }
     throw error(context(), messages, dataset: dataset)
@@ -162,7 +168,7 @@ public enum GDALCall {
 
   /// Runs a call that has no status of its own (GDALClose, GDALFlushCache in GDAL 3.6):
   /// any CE_Failure it reported is thrown.
-  public static func run<T>(_ context: @autoclosure () -> String, dataset: String? = nil, _ body: () -> T) throws -> T {
+  static func run<T>(_ context: @autoclosure () -> String, dataset: String? = nil, _ body: () -> T) throws -> T {
     let (value, messages) = capturing(body)
     if messages.contains(where: \.isFailure) { throw error(context(), messages, dataset: dataset) }
     return value

@@ -19,11 +19,26 @@ private let progressTrampoline: GDALProgressFunc = { fraction, message, data in
 
 /// Calls `body` with a GDAL progress function and its argument; both are nil without a handler.
 /// The box lives until `body` returns.
-public func withProgress<T>(
+func withProgress<T>(
   _ handler: ProgressHandler?, _ body: (GDALProgressFunc?, UnsafeMutableRawPointer?) throws -> T
 ) rethrows -> T {
   guard let handler else { return try body(nil, nil) }
   let box = Unmanaged.passRetained(ProgressBox(handler))
   defer { box.release() }
   return try body(progressTrampoline, box.toOpaque())
+}
+
+public enum Progress {
+  /// Splits one handler into consecutive steps weighted by `weights`: step i reports its own 0…1
+  /// as its share of the whole. nil handlers for nil.
+  public static func steps(_ weights: [Double], _ handler: ProgressHandler?) -> [ProgressHandler?] {
+    guard let handler else { return weights.map { _ in nil } }
+    let total = weights.reduce(0, +)
+    var start = 0.0
+    return weights.map { weight in
+      let offset = start / total, share = weight / total
+      start += weight
+      return { fraction, message in handler(offset + share * min(1, max(0, fraction)), message) }
+    }
+  }
 }

@@ -12,7 +12,7 @@ public struct BandStatistics: Equatable, Sendable {
 /// One band of a dataset. Holds its dataset alive.
 public final class RasterBand {
   public let dataset: Dataset
-  public let handle: GDALRasterBandH
+  let handle: GDALRasterBandH
   /// 1-based, as GDAL counts.
   public let index: Int
 
@@ -77,6 +77,12 @@ public final class RasterBand {
     if let table = GDALGetRasterColorTable(other.handle) { GDALSetRasterColorTable(handle, table) }
   }
   public var overviewCount: Int { Int(GDALGetOverviewCount(handle)) }
+
+  /// Overview `i` (0: the largest), read like any band; nil past the last.
+  public func overview(_ i: Int) -> RasterBand? {
+    guard i >= 0, let overview = GDALGetOverview(handle, Int32(i)) else { return nil }
+    return RasterBand(dataset: dataset, handle: overview, index: index)
+  }
 
   public func metadataItem(_ name: String, domain: String? = nil) -> String? {
     GDALGetMetadataItem(handle, name, domain).map { String(cString: $0) }

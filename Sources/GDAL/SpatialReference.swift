@@ -3,7 +3,7 @@ import Foundation
 
 /// A coordinate reference system, always in traditional GIS axis order (x = easting/longitude).
 public final class SpatialReference {
-  public let handle: OGRSpatialReferenceH
+  let handle: OGRSpatialReferenceH
 
   private init(adopting handle: OGRSpatialReferenceH) {
     self.handle = handle

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-extension COGExportRequest.Profile: ExpressibleByArgument {}
-extension COGExportRequest.Predictor: ExpressibleByArgument {}
-extension COGExportRequest.BigTIFF: ExpressibleByArgument {}
+extension COGSettings.Profile: ExpressibleByArgument {}
+extension COGSettings.Predictor: ExpressibleByArgument {}
+extension COGSettings.BigTIFF: ExpressibleByArgument {}
 
 struct COGExportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -21,7 +21,7 @@ struct COGExportCommand: ParsableCommand {
       """)
 
   @Argument(help: "The raster to copy.") var input: String
-  @Argument(help: "The COG to write.") var output: String
+  @OptionGroup var output: OutputArgument
 
   @OptionGroup var cogOptions: COGOptions
   @OptionGroup var outputOptions: OutputOptions
@@ -29,9 +29,9 @@ struct COGExportCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("cog-export", global).run { runner in
-      var request = COGExportRequest(input: input, output: output, write: outputOptions.write(global))
-      try cogOptions.apply(to: &request)
-      return try runner.perform("cog-export") { try COGExport.run(request, progress: $0) }
+      let request = COGExportRequest(input: input, output: outputOptions.spec(output.path), cog: try cogOptions.settings(),
+                                     resources: global.resources)
+      return try runner.perform { try COGExport.run(request, progress: $0) }
     }
   }
 }

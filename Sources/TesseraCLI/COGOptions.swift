@@ -4,13 +4,13 @@ import TesseraCore
 
 /// The COG options of cog-export, shared by every command that can end in a COG.
 struct COGOptions: ParsableArguments {
-  @Option(parsing: .unconditional, help: "Compression: deflate, zstd, lzw, lzma, webp, jpeg, lerc, lerc_deflate, lerc_zstd or raw (default: deflate).")
-  var profile: COGExportRequest.Profile = .deflate
+  @Option(parsing: .unconditional, help: "Compression: deflate, zstd, lzw, lzma, webp, jpeg, lerc, lerc_deflate, lerc_zstd or raw.")
+  var profile: COGSettings.Profile = .deflate
   @Option(parsing: .unconditional, help: "Compression level.") var level: Int?
   @Option(parsing: .unconditional, help: "Quality for jpeg and webp (1-100).") var quality: Int?
-  @Option(parsing: .unconditional, help: "auto, none, 2 or 3 (default: auto).") var predictor: COGExportRequest.Predictor = .auto
-  @Option(parsing: .unconditional, help: "Tile size: 256, 512 or 1024 (default: 512).") var blocksize: Int = 512
-  @Option(parsing: .unconditional, help: ArgumentHelp("auto, none, or how many (default: auto).", valueName: "auto|none|N")) var overviews: String = "auto"
+  @Option(parsing: .unconditional, help: "Predictor: auto, none, 2 or 3.") var predictor: COGSettings.Predictor = .auto
+  @Option(parsing: .unconditional, help: "Tile size: 256, 512 or 1024.") var blocksize: Int = 512
+  @Option(parsing: .unconditional, help: ArgumentHelp("Overviews: auto, none, or how many.", valueName: "auto|none|N")) var overviews: String = "auto"
   @Option(name: .customLong("overview-resampling"), parsing: .unconditional, help: "Overview resampling (default: nearest if categorical, else average).")
   var overviewResampling: Resampling?
   @Flag(help: "The data are classes: overviews use nearest.") var categorical = false
@@ -20,9 +20,8 @@ struct COGOptions: ParsableArguments {
   var warpResampling: Resampling?
   @Flag(name: .customLong("add-mask"), help: "Write an internal mask from band 1's nodata.") var addMask = false
   @Option(parsing: .unconditional, help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting?
-  @Option(parsing: .unconditional, help: "auto, yes or no (default: auto, from the estimated size).") var bigtiff: COGExportRequest.BigTIFF = .auto
+  @Option(parsing: .unconditional, help: "BigTIFF: auto (from the estimated size), yes or no.") var bigtiff: COGSettings.BigTIFF = .auto
   @Flag(name: .customLong("no-validate"), help: "Skip the validation of the output.") var noValidate = false
-
 
   func validate() throws {
     guard [256, 512, 1024].contains(blocksize) else { throw ValidationError("--blocksize takes 256, 512 or 1024") }
@@ -43,7 +42,7 @@ struct COGOptions: ParsableArguments {
     }
   }
 
-  func parsedOverviews() throws -> COGExportRequest.Overviews {
+  func parsedOverviews() throws -> COGSettings.Overviews {
     switch overviews.lowercased() {
     case "auto": return .auto
     case "none": return .none
@@ -53,7 +52,8 @@ struct COGOptions: ParsableArguments {
     }
   }
 
-  func apply(to request: inout COGExportRequest) throws {
+  func settings() throws -> COGSettings {
+    var request = COGSettings()
     request.profile = profile
     request.level = level
     request.quality = quality
@@ -68,5 +68,6 @@ struct COGOptions: ParsableArguments {
     request.nodata = nodata
     request.bigTIFF = bigtiff
     request.validate = !noValidate
+    return request
   }
 }

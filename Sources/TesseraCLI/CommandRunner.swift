@@ -12,10 +12,22 @@ struct CommandResult {
   var status: ExitStatus = .ok
   /// The operation's own warnings, shown on stderr like GDAL's.
   var warnings: [String] = []
+  /// Notices, printed as lines of the command's on stderr unless quiet.
+  var notes: [String] = []
 }
 
-/// Runs one subcommand the same way every time: GDAL set up from the global options, signals
-/// handled, errors turned into one line and an exit status, JSON or text printed.
+/// A failed run on its way to `Tessera.main`, the one place that prints failures: the error,
+/// the command it belongs to, and whether JSON was asked for.
+struct CommandFailure: Error {
+  let command: String
+  let error: TesseraError
+  let json: Bool
+  let quiet: Bool
+}
+
+/// Runs one subcommand the same way every time: GDAL set up from the global options (once),
+/// signals handled, JSON or text printed; a failure is thrown to `Tessera.main` as a
+/// `CommandFailure`.
 struct CommandRunner {
   let name: String
   let global: GlobalOptions
@@ -27,18 +39,19 @@ struct CommandRunner {
   }
 
   func run(_ body: (CommandRunner) throws -> CommandResult) throws {
-    global.applyToGDAL()
+    global.resources.apply()
     GDALWarnings.shared.reset()
     Interruption.context = Interruption.Context(command: name, json: global.json)
     let result: CommandResult
     do {
       result = try body(self)
     } catch {
-      fail(TesseraError.from(error))
+      throw CommandFailure(command: name, error: TesseraError.from(error), json: global.json, quiet: global.quiet)
     }
     if !global.quiet {
+      for note in result.notes { Terminal.err("tessera \(name): \(note)") }
       for warning in result.warnings { Terminal.err("warning: \(warning)") }
-      printWarnings()
+      CommandRunner.printGDALWarnings()
     }
     if global.json {
       Terminal.out(result.json.serialized(pretty: true))
@@ -48,22 +61,12 @@ struct CommandRunner {
     if result.status != .ok { throw ExitCode(result.status.rawValue) }
   }
 
-  /// Prints the error as the documented single line (and JSON object) and exits.
-  func fail(_ error: TesseraError) -> Never {
-    if !global.quiet { printWarnings() }
-    Terminal.err("tessera \(name): \(error.message)")
-    if global.json {
-      Terminal.out(CommandRunner.errorJSON(command: name, status: error.status, message: error.message).serialized(pretty: true))
-    }
-    exit(error.status.rawValue)
-  }
-
   /// Prints one error line without stopping (for commands that go on past a bad file).
   func reportError(_ error: TesseraError) {
     Terminal.err("tessera \(name): \(error.message)")
   }
 
-  private func printWarnings() {
+  static func printGDALWarnings() {
     for warning in GDALWarnings.shared.all { Terminal.err("warning: \(warning)") }
   }
 
@@ -83,9 +86,10 @@ struct CommandRunner {
     ] + extra)
   }
 
-  /// Runs a core operation with a progress bar labelled `label` and reports what it wrote.
-  func perform(_ label: String, _ operation: (ProgressHandler?) throws -> OperationReport) throws -> CommandResult {
-    let bar = progress(label)
+  /// Runs a core operation with a progress bar labelled with the command's name and reports
+  /// what it wrote.
+  func perform(_ operation: (ProgressHandler?) throws -> OperationReport) throws -> CommandResult {
+    let bar = progress(name)
     let report = try operation(bar?.handler)
     bar?.finish()
     return try result(report)
@@ -93,11 +97,17 @@ struct CommandRunner {
 
   /// The standard result of a writing command: the report on stdout with --json, a line per
   /// output on stderr otherwise.
-  func result(_ report: OperationReport) throws -> CommandResult {
-    // Describing the outputs costs CRS look-ups; only --json prints them.
-    let json = global.json ? self.report(outputs: try report.outputInfos(), extra: report.details, warnings: report.warnings) : .null
-    let text = report.outputs.map { "wrote \($0)" }.joined(separator: "\n")
-    return CommandResult(json: json, text: text, warnings: report.warnings)
+  func result(_ report: OperationReport, text: String? = nil) throws -> CommandResult {
+    // Describing the outputs costs CRS look-ups; only --json (or a --report file) prints them.
+    let json = global.json || report.reportTarget != nil
+      ? self.report(outputs: try report.outputInfos(), extra: report.details, warnings: report.warnings) : .null
+    if let target = report.reportTarget {
+      // Written whole or not at all, never over a file without --overwrite, like the raster.
+      try target.write { try target.writeContents(Data((json.serialized(pretty: true) + "\n").utf8)) }
+    }
+    return CommandResult(json: global.json ? json : .null,
+                         text: text ?? report.outputs.map { "wrote \($0)" }.joined(separator: "\n"),
+                         warnings: report.warnings, notes: report.notes)
   }
 
   static func errorJSON(command: String, status: ExitStatus, message: String) -> JSONValue {

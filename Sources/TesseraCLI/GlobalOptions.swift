@@ -37,14 +37,13 @@ public struct GlobalOptions: ParsableArguments {
     }
   }
 
-  var processing: ProcessingOptions { ProcessingOptions(threads: threads, cacheMB: cacheMB) }
-
-  /// GDAL options the user set with --config, applied after Tessera's own so theirs win.
-  func applyToGDAL() {
-    processing.apply()
-    for item in config {
+  /// The machine's share this run may use, applied to GDAL once by the runner.
+  var resources: Resources {
+    var config: [String: String] = [:]
+    for item in self.config {
       guard let eq = item.firstIndex(of: "=") else { continue }
-      GDALEnvironmentBridge.setConfig(String(item[..<eq]), String(item[item.index(after: eq)...]))
+      config[String(item[..<eq])] = String(item[item.index(after: eq)...])
     }
+    return Resources(threads: threads, cacheMB: cacheMB, config: config)
   }
 }

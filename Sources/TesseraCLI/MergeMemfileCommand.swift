@@ -28,23 +28,22 @@ struct MergeMemfileCommand: ParsableCommand {
       """)
 
   @Argument(help: ArgumentHelp("Sentinel-2 products.", valueName: "PRODUCT")) var products: [String]
-  @Option(name: [.short, .customLong("output")], parsing: .unconditional, help: "The output file.") var output: String
+  @OptionGroup var output: OutputOption
   @Option(parsing: .unconditional, help: ArgumentHelp("Bands to merge: B01-B12, B8A, SCL, AOT, WVP, TCI.", valueName: "B02,B03,B04,B08"))
   var bands: String = "B02,B03,B04,B08"
   @Option(parsing: .unconditional, help: ArgumentHelp("Output pixel size in metres (default: the finest native resolution of the bands).", valueName: "10|20|60"))
   var resolution: Double?
-  @Option(name: .customLong("dst-crs"), parsing: .unconditional, help: "Output CRS (default: the products' own, or the UTM zone covering most of the output).")
-  var dstCRS: String?
+  @OptionGroup var crs: CRSOption
   @Flag(help: "Write float32 reflectance, from each product's offset and quantification value.") var reflectance = false
   @Flag(name: .customLong("mask-clouds"), help: "Make the SCL classes of --scl-classes nodata before merging (L2A).")
   var maskClouds = false
-  @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds (default: 3,8,9,10).", valueName: "3,8,9,10"))
+  @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds.", valueName: "3,8,9,10"))
   var sclClasses: String = "3,8,9,10"
   @Option(parsing: .unconditional, help: "Resampling for bands made finer or coarser (default: average coarser, nearest finer; SCL always nearest).")
   var resampling: Resampling?
-  @Option(parsing: .unconditional, help: "Which product wins where products overlap: first or last (default: last).")
+  @Option(parsing: .unconditional, help: "Which product wins where products overlap.")
   var order: MosaicRequest.Order = .last
-  @Option(parsing: .unconditional, help: "Staging: mem (uncompressed MEM datasets, the default), vsimem (ZSTD GTiffs in /vsimem/, about half the memory) or disk.")
+  @Option(parsing: .unconditional, help: "Staging: mem (uncompressed MEM datasets), vsimem (ZSTD GTiffs in /vsimem/, about half the memory) or disk.")
   var stage: MergeMemfileRequest.Staging = .mem
   @Option(name: .customLong("mem-limit"), parsing: .unconditional, help: ArgumentHelp("Largest in-memory staging in MiB before staging moves to disk (default: a quarter of RAM).", valueName: "MB"))
   var memLimit: Int?
@@ -83,10 +82,10 @@ struct MergeMemfileCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("merge-memfile", global).run { runner in
-      var request = MergeMemfileRequest(products: products, output: output, bands: try parsedBands(),
-                                        write: outputOptions.write(global))
+      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path), bands: try parsedBands(),
+                                        resources: global.resources)
       request.resolution = resolution
-      request.dstCRS = dstCRS
+      request.dstCRS = crs.dstCRS
       request.reflectance = reflectance
       request.maskClouds = maskClouds
       request.sclClasses = try parsedClasses()
@@ -94,23 +93,12 @@ struct MergeMemfileCommand: ParsableCommand {
       request.order = order
       request.staging = stage
       request.memLimitBytes = memLimit.map { UInt64($0) << 20 }
-      let quiet = global.quiet
-      request.notice = { if !quiet { Terminal.err("tessera merge-memfile: \($0)") } }
-      if cog {
-        var cogRequest = COGExportRequest(input: "", output: output, write: outputOptions.write(global))
-        try cogOptions.apply(to: &cogRequest)
-        request.cog = cogRequest
-      }
+      request.cog = cog ? try cogOptions.settings() : nil
       request.reportPath = report
       let bar = runner.progress("merge-memfile")
       let result = try MergeMemfile.run(request, progress: bar?.handler)
       bar?.finish()
-      let json = runner.report(outputs: try result.outputInfos(), extra: result.details, warnings: result.warnings)
-      if let reportTarget = result.reportTarget {
-        // Written whole or not at all, never over a file without --overwrite, like the raster.
-        try reportTarget.write { try reportTarget.writeContents(Data((json.serialized(pretty: true) + "\n").utf8)) }
-      }
-      return CommandResult(json: global.json ? json : .null, text: summary(result), warnings: result.warnings)
+      return try runner.result(result, text: summary(result))
     }
   }
 
@@ -123,7 +111,7 @@ struct MergeMemfileCommand: ParsableCommand {
       default: return nil
       }
     }
-    var lines = ["wrote \(output)"]
+    var lines = ["wrote \(output.path)"]
     if let grid = details["grid"], let w = number(grid["width"]), let h = number(grid["height"]), let r = number(grid["resolution"]) {
       lines.append("  grid \(Int(w)) x \(Int(h)) pixels of \(r.formatted()) m")
     }

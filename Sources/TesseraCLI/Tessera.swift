@@ -28,6 +28,15 @@ public struct Tessera: ParsableCommand {
       var command = try parseAsRoot(args)
       try command.run()
       Foundation.exit(0)
+    } catch let failure as CommandFailure {
+      // Every failure of a run: GDAL's warnings first, then the one line, then the JSON object.
+      if !failure.quiet { CommandRunner.printGDALWarnings() }
+      Terminal.err("tessera \(failure.command): \(failure.error.message)")
+      if failure.json {
+        Terminal.out(CommandRunner.errorJSON(command: failure.command, status: failure.error.status,
+                                             message: failure.error.message).serialized(pretty: true))
+      }
+      Foundation.exit(failure.error.status.rawValue)
     } catch {
       let code = exitCode(for: error)
       guard code.rawValue == ExitStatus.usage.rawValue else { exit(withError: error) }

@@ -10,10 +10,7 @@ import GDAL
 /// source machinery costs as much CPU as decompressing the inputs.
 struct AlignedComposite {
   struct Placement {
-    let path: String
-    /// Offset of the source's first pixel in output pixels.
-    let x: Int, y: Int
-    let width: Int, height: Int
+    let source: PlacedSource
     /// Pixels equal to this are not drawn; nil draws everything in the footprint.
     let nodata: Double?
   }
@@ -25,14 +22,10 @@ struct AlignedComposite {
   let fill: Double
 
   /// The placements, or nil when any input is not on the grid (then the VRT path is used).
-  static func plan(sources: [Dataset], grid: Dataset, bands: [Int], srcNodata: NodataSetting?) throws -> [Placement]? {
-    guard let g = grid.geoTransform, g[2] == 0, g[4] == 0, g[1] > 0, g[5] < 0 else { return nil }
+  static func plan(sources: [Dataset], grid: Grid, bands: [Int], srcNodata: NodataSetting?) throws -> [Placement]? {
     var placements: [Placement] = []
     for source in sources {
-      guard let s = source.geoTransform, s[2] == 0, s[4] == 0 else { return nil }
-      guard abs(s[1] - g[1]) <= 1e-9 * g[1], abs(s[5] - g[5]) <= 1e-9 * abs(g[5]) else { return nil }
-      let fx = (s[0] - g[0]) / g[1], fy = (s[3] - g[3]) / g[5]
-      guard abs(fx - fx.rounded()) < 1e-6, abs(fy - fy.rounded()) < 1e-6, abs(fx) < 1e9, abs(fy) < 1e9 else { return nil }
+      guard let window = grid.placement(of: source) else { return nil }
       // Only nodata or no mask: per-dataset masks and alpha bands take the VRT path.
       let kinds = try bands.map { try source.band($0).maskKind }
       guard kinds.allSatisfy({ $0 == .allValid || $0 == .nodata }) else { return nil }
@@ -44,14 +37,13 @@ struct AlignedComposite {
       case .none?: nodata = nil
       case nil: break
       }
-      placements.append(Placement(path: source.path, x: Int(fx.rounded()), y: Int(fy.rounded()),
-                                  width: source.width, height: source.height, nodata: nodata))
+      placements.append(Placement(source: PlacedSource(path: source.path, window: window), nodata: nodata))
     }
     return placements
   }
 
   struct Worker {
-    var sources: [Dataset]
+    var reader: CompositeReader
     var window: [UInt8]
     var scratch: [UInt8]
   }
@@ -65,14 +57,15 @@ struct AlignedComposite {
     pipeline.ordered = false
     try pipeline.run(
       makeState: {
-        Worker(sources: try placements.map { try Dataset.open($0.path) },
+        Worker(reader: try CompositeReader(placements.map(\.source)),
                window: [UInt8](repeating: 0, count: capacity), scratch: [UInt8](repeating: 0, count: capacity))
       },
       compute: { worker, window in try compose(&worker, window) },
       write: { worker, window in
         try worker.window.withUnsafeBytes { try output.write(window, bands: outputBands, type: type, from: $0) }
       },
-      progress: progress)
+      progress: progress,
+      finish: { $0.reader.close() })
   }
 
   private func compose(_ worker: inout Worker, _ window: Window) throws {
@@ -101,12 +94,10 @@ struct AlignedComposite {
     }
     // In order: later sources are drawn over earlier ones.
     for (index, place) in placements.enumerated() {
-      let x0 = Swift.max(window.x, place.x), x1 = Swift.min(window.x + window.width, place.x + place.width)
-      let y0 = Swift.max(window.y, place.y), y1 = Swift.min(window.y + window.height, place.y + place.height)
-      guard x0 < x1, y0 < y1 else { continue }
-      let part = Window(x: x0 - place.x, y: y0 - place.y, width: x1 - x0, height: y1 - y0)
-      let source = worker.sources[index]
-      try worker.scratch.withUnsafeMutableBytes { try source.read(part, bands: bands, type: type, into: $0) }
+      guard let part = worker.reader.overlap(index, window) else { continue }
+      let x0 = part.x, y0 = part.y
+      let reader = worker.reader
+      try worker.scratch.withUnsafeMutableBytes { try reader.read(index, part, bands: bands, type: type, into: $0) }
       let nodata = place.nodata.map { T(rasterValue: $0) }
       let nodataIsNaN = place.nodata?.isNaN ?? false
       worker.scratch.withUnsafeBytes { srcRaw in

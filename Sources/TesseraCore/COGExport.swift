@@ -4,7 +4,8 @@ import GDAL
 /// Cloud Optimized GeoTIFF, produced one way only: a final CreateCopy through GDAL's COG driver
 /// from a finished dataset. Nothing is written through the COG driver and read back before it
 /// is closed, and no COG is opened for update.
-public struct COGExportRequest {
+/// How a COG is laid out and compressed: cog-export's options, and merge-memfile's with --cog.
+public struct COGSettings: Sendable {
   public enum Profile: String, CaseIterable, Sendable {
     case deflate, zstd, lzw, lzma, webp, jpeg, lerc
     case lercDeflate = "lerc_deflate", lercZstd = "lerc_zstd", raw
@@ -20,8 +21,6 @@ public struct COGExportRequest {
   public enum Overviews: Equatable, Sendable { case auto, none, count(Int) }
   public enum BigTIFF: String, CaseIterable, Sendable { case auto, yes, no }
 
-  public var input: String
-  public var output: String
   public var profile: Profile = .deflate
   public var level: Int?
   public var quality: Int?
@@ -39,89 +38,105 @@ public struct COGExportRequest {
   public var nodata: NodataSetting?
   public var bigTIFF: BigTIFF = .auto
   public var validate = true
-  public var write: WriteOptions
 
-  public init(input: String, output: String, write: WriteOptions = WriteOptions()) {
+  public init() {}
+}
+
+/// cog-export: one finished raster copied to a COG.
+public struct COGExportRequest {
+  public var input: String
+  public var output: OutputSpec
+  public var cog: COGSettings
+  public var resources: Resources
+
+  public init(input: String, output: OutputSpec, cog: COGSettings = COGSettings(), resources: Resources = Resources()) {
     self.input = input
     self.output = output
-    self.write = write
+    self.cog = cog
+    self.resources = resources
   }
 }
 
 public enum COGExport {
   public static func run(_ request: COGExportRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
-    guard [256, 512, 1024].contains(request.blockSize) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
-    return try export(request, source: try Dataset.open(request.input), progress: progress)
+    guard [256, 512, 1024].contains(request.cog.blockSize) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
+    let source = try Dataset.open(request.input)
+    let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input)
+    let validation = try target.write {
+      try copy(source, named: request.input, settings: request.cog, spec: request.output, into: target,
+               resources: request.resources, progress: progress)
+    }
+    var details: [(String, JSONValue)] = [("input", .string(request.input)), ("profile", .string(request.cog.profile.rawValue))]
+    if let validation { details.append(("validation", validation.json(strict: false))) }
+    return OperationReport(outputs: [request.output.path], details: details)
   }
 
-  /// The export from a dataset already open: a finished file, or a MEM dataset fully written.
-  static func export(_ request: COGExportRequest, source: Dataset, progress: ProgressHandler? = nil) throws -> OperationReport {
+  /// Copies a finished dataset (a file, or a MEM dataset fully written) through GDAL's COG
+  /// driver into `target`'s temporary file and validates the result; the caller commits.
+  /// - Parameter name: how messages name the source ("the merged raster" for merge-memfile's).
+  static func copy(
+    _ source: Dataset, named name: String, settings: COGSettings, spec: OutputSpec, into target: OutputTarget,
+    resources: Resources, progress: ProgressHandler?
+  ) throws -> COGValidation? {
     guard source.bandCount > 0 else {
-      throw TesseraError(.dataError, "\(request.input) has no raster band; name one of its subdatasets")
+      throw TesseraError(.dataError, "\(name) has no raster band; name one of its subdatasets")
     }
     let first = try source.band(1)
-    let target = try OutputTarget(path: request.output, inputs: (request.input.isEmpty ? [] : [request.input]) + InputFiles.of([source]),
-                                  overwrite: request.write.overwrite, inputLabel: request.input.isEmpty ? nil : request.input)
     // A COG tile interleaves every band (GDAL 3.6's COG driver has no band interleaving), and
     // the driver holds whole tiles in memory: past half a GiB a tile, the copy would exhaust
     // memory long before it finished.
     let type = first.dataType
-    let blockSize = COGExport.mergedByKey(["BLOCKSIZE=\(request.blockSize)"], request.write.creationOptions)
-      .first { $0.uppercased().hasPrefix("BLOCKSIZE=") }.flatMap { Int($0.dropFirst("BLOCKSIZE=".count)) } ?? request.blockSize
+    let blockSize = mergedByKey(["BLOCKSIZE=\(settings.blockSize)"], spec.creationOptions)
+      .first { $0.uppercased().hasPrefix("BLOCKSIZE=") }.flatMap { Int($0.dropFirst("BLOCKSIZE=".count)) } ?? settings.blockSize
     let tileBytes = Double(blockSize * blockSize) * Double(source.bandCount * type.byteSize)
-    if tileBytes > COGExport.maximumTileBytes {
+    if tileBytes > maximumTileBytes {
       throw TesseraError(
         .dataError,
-        "\(request.input.isEmpty ? "the merged raster" : request.input) has \(source.bandCount) bands of \(type.rawValue): a \(blockSize) x \(blockSize) COG tile of them would take \(OutputSize.human(tileBytes)) of memory; use a smaller --blocksize or fewer bands")
+        "\(name) has \(source.bandCount) bands of \(type.rawValue): a \(blockSize) x \(blockSize) COG tile of them would take \(OutputSize.human(tileBytes)) of memory; use a smaller --blocksize or fewer bands")
     }
     // Overviews add up to a third; a mask, a byte a pixel.
     let pixels = Double(source.width) * Double(source.height)
-    let estimate = pixels * Double(source.bandCount * type.byteSize + (request.addMask ? 1 : 0)) * 4 / 3
-    try OutputSize.requireSpace(bytes: estimate, compressed: request.profile != .raw, for: request.output, force: request.write.forceSize)
-    request.write.processing.capCache(mb: 512)
+    let estimate = pixels * Double(source.bandCount * type.byteSize + (settings.addMask ? 1 : 0)) * 4 / 3
+    try OutputSize.requireSpace(bytes: estimate, compressed: settings.profile != .raw, for: spec.path, force: spec.forceSize)
+    resources.limitCache(for: .rereadSource)
     let staged = MemoryFile(name: "cog-source.vrt")
     defer { staged.remove() }
-    var validation: COGValidation?
-    try target.write {
-      // Nodata and mask changes go into a VRT over the source, written and closed before the copy reads it.
-      var feed = source
-      if request.nodata != nil || request.addMask {
-        var args = ["-of", "VRT"]
-        if let nodata = request.nodata { args += ["-a_nodata", nodata.gdalArgument] }
-        if request.addMask { args += ["-mask", "mask,1"] }
-        try GDALUtilities.translate(source, to: staged.path, arguments: args).close()
-        feed = try Dataset.open(staged.path)
-      }
-      let categorical = request.categorical || first.hasColorTable
-      let options = try creationOptions(request, source: feed, categorical: categorical)
-      // How Tessera feeds the driver: overview resampling on every thread (GDAL_NUM_THREADS, set
-      // from --threads), and the driver's temporary overview file, which it compresses with ZSTD
-      // at level 9 and reads back once, compressed at level 1 instead. That file is lossless and
-      // never part of the output, which stays byte for byte what the driver writes anyway. The
-      // level is left alone when the output itself is ZSTD, where it could reach its overviews.
-      let fastTemporary = ![.zstd, .lercZstd].contains(request.profile)
-      try GDALEnvironment.withConfig(fastTemporary ? ["ZSTD_LEVEL_OVERVIEW": "1"] : [:]) {
-        let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.gdalPath, options: options, progress: progress)
-        try cog.close()
-      }
-      if request.validate {
-        let result = try COGValidator.validate(path: target.temporaryPath)
-        guard result.isValid(strict: false) else {
-          throw TesseraError(.internalError, "GDAL's COG driver wrote an invalid COG: \(result.errors.joined(separator: "; "))")
-        }
-        validation = result
-      }
+    // Nodata and mask changes go into a VRT over the source, written and closed before the copy reads it.
+    var feed = source
+    if settings.nodata != nil || settings.addMask {
+      var args = ["-of", "VRT"]
+      if let nodata = settings.nodata { args += ["-a_nodata", nodata.gdalArgument] }
+      if settings.addMask { args += ["-mask", "mask,1"] }
+      try GDALUtilities.translate(source, to: staged.path, arguments: args).close()
+      feed = try Dataset.open(staged.path)
     }
-    var details: [(String, JSONValue)] = [("input", .string(request.input)), ("profile", .string(request.profile.rawValue))]
-    if let validation { details.append(("validation", validation.json(strict: false))) }
-    return OperationReport(outputs: [request.output], details: details)
+    let categorical = settings.categorical || first.hasColorTable
+    let options = try creationOptions(settings, spec: spec, threads: resources.threads, source: feed, name: name,
+                                      categorical: categorical)
+    // How Tessera feeds the driver: overview resampling on every thread (GDAL_NUM_THREADS, set
+    // from --threads), and the driver's temporary overview file, which it compresses with ZSTD
+    // at level 9 and reads back once, compressed at level 1 instead. That file is lossless and
+    // never part of the output, which stays byte for byte what the driver writes anyway. The
+    // level is left alone when the output itself is ZSTD, where it could reach its overviews.
+    let fastTemporary = ![.zstd, .lercZstd].contains(settings.profile)
+    try GDALEnvironment.withConfig(fastTemporary ? ["ZSTD_LEVEL_OVERVIEW": "1"] : [:]) {
+      let cog = try Dataset.createCopy(of: feed, driver: "COG", path: target.gdalPath, options: options, progress: progress)
+      try cog.close()
+    }
+    guard settings.validate else { return nil }
+    let result = try COGValidator.validate(path: target.temporaryPath)
+    guard result.isValid(strict: false) else {
+      throw TesseraError(.internalError, "GDAL's COG driver wrote an invalid COG: \(result.errors.joined(separator: "; "))")
+    }
+    return result
   }
 
   /// The COG driver's options for the request, the user's --co last so they win.
-  static func creationOptions(_ request: COGExportRequest, source: Dataset, categorical: Bool) throws -> [String] {
+  static func creationOptions(
+    _ request: COGSettings, spec: OutputSpec, threads: Int, source: Dataset, name: String, categorical: Bool
+  ) throws -> [String] {
     let type = try source.band(1).dataType
-    var options = ["COMPRESS=\(request.profile.compress)", "BLOCKSIZE=\(request.blockSize)",
-                   "NUM_THREADS=\(request.write.processing.threads)"]
+    var options = ["COMPRESS=\(request.profile.compress)", "BLOCKSIZE=\(request.blockSize)", "NUM_THREADS=\(threads)"]
     if let level = request.level { options.append("LEVEL=\(level)") }
     if let quality = request.quality { options.append("QUALITY=\(quality)") }
     switch request.predictor {
@@ -129,7 +144,7 @@ public enum COGExport {
     case .none: options.append("PREDICTOR=NO")
     case .horizontal: options.append("PREDICTOR=STANDARD")
     case .floatingPoint:
-      guard type.isFloatingPoint else { throw TesseraError(.usage, "--predictor 3 is for floating-point data; \(request.input) is \(type.rawValue)") }
+      guard type.isFloatingPoint else { throw TesseraError(.usage, "--predictor 3 is for floating-point data; \(name) is \(type.rawValue)") }
       options.append("PREDICTOR=FLOATING_POINT")
     }
     switch request.overviews {
@@ -151,7 +166,6 @@ public enum COGExport {
     if request.profile.isLossy {
       // What GDAL 3.6's JPEG and WebP codecs in GeoTIFF accept, checked before any work so the
       // answer is a reason, not a codec's failure half way through.
-      let name = request.input.isEmpty ? "the raster" : request.input
       guard type == .byte else {
         throw TesseraError(.usage, "the \(request.profile.rawValue) profile takes Byte data; \(name) is \(type.rawValue)")
       }
@@ -163,12 +177,12 @@ public enum COGExport {
         throw TesseraError(.usage, "the \(request.profile.rawValue) profile takes \(counts.map(String.init).joined(separator: ", ")) bands; \(name) has \(source.bandCount)")
       }
     }
-    return mergedByKey(options, request.write.creationOptions)
+    return mergedByKey(options, spec.creationOptions)
   }
 
   /// BIGTIFF=IF_NEEDED cannot judge compressed output, so the choice is made here from the
   /// uncompressed size with overviews (a third more) and a mask: over 4 GB, or close, is BigTIFF.
-  static func bigTIFF(_ request: COGExportRequest, source: Dataset, type: DataType) -> Bool {
+  static func bigTIFF(_ request: COGSettings, source: Dataset, type: DataType) -> Bool {
     switch request.bigTIFF {
     case .yes: return true
     case .no: return false

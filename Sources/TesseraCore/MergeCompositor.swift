@@ -30,18 +30,13 @@ struct MergeStatistics {
     overlapPixels += other.overlapPixels
   }
 
-  func json(band b: Int, name: String, pixels: Int) -> JSONValue {
+  /// Band `b`'s entry of the report.
+  func band(_ b: Int, name: String, pixels: Int) -> MergeReport.Band {
     let count = valid[b]
-    return .object([
-      ("name", .string(name)),
-      ("valid_fraction", .double(pixels == 0 ? 0 : Double(count) / Double(pixels))),
-      ("valid_pixels", .int(count)),
-      ("min", count == 0 ? .null : .double(minimum[b])),
-      ("max", count == 0 ? .null : .double(maximum[b])),
-      ("mean", count == 0 ? .null : .double(sum[b] / Double(count))),
-      ("checksum", b < checksums.count ? .int(checksums[b]) : .null),
-      ("content_hash", b < hashes.count ? .string(hashes[b].text) : .null),
-    ])
+    return MergeReport.Band(
+      name: name, validFraction: pixels == 0 ? 0 : Double(count) / Double(pixels), validPixels: count,
+      min: count == 0 ? nil : minimum[b], max: count == 0 ? nil : maximum[b], mean: count == 0 ? nil : sum[b] / Double(count),
+      checksum: b < checksums.count ? checksums[b] : nil, contentHash: b < hashes.count ? hashes[b].text : nil)
   }
 }
 
@@ -55,10 +50,9 @@ struct MergeCompositor {
   let masks: [StagedBand?]
   let outputBands: Int
 
-  /// A worker's handles and buffers.
+  /// A worker's reader and buffers.
   struct Worker {
-    var handles: [[Dataset?]]
-    var maskHandles: [Dataset?]
+    var reader: CompositeReader
     var input: [UInt16] = []
     var classes: [UInt8] = []
     var output: [Float] = []
@@ -67,7 +61,7 @@ struct MergeCompositor {
   }
 
   func run(into output: Dataset, progress: ProgressHandler?) throws -> MergeStatistics {
-    let threads = request.write.processing.threads
+    let threads = request.resources.threads
     let windows = try WindowPipeline.rows(of: output, bytesPerPixel: outputBands * 4, wholeRows: true)
     let masked = request.maskClouds
     var cloudy = [Bool](repeating: false, count: 256)
@@ -95,13 +89,16 @@ struct MergeCompositor {
     let totalLock = NSLock()
     var workersDone: [MergeStatistics] = []
 
+    // Every staged band and mask as one list of sources on the output grid.
+    var placed: [PlacedSource] = []
+    let bandSource: [[Int]] = staged.map { bands in
+      bands.map { band in placed.append(band.placed); return placed.count - 1 }
+    }
+    let maskSource: [Int?] = masks.map { mask in mask.map { placed.append($0.placed); return placed.count - 1 } }
+
     let pipeline = WindowPipeline(windows: windows, workers: threads)
     try pipeline.run(
-      makeState: { () -> Worker in
-        let handles = try staged.map { bands in try bands.map { band in try band.path.map { try Dataset.open($0) } } }
-        let maskHandles = try masks.map { mask in try mask?.path.map { try Dataset.open($0) } }
-        return Worker(handles: handles, maskHandles: maskHandles, statistics: MergeStatistics(bands: outputBands))
-      },
+      makeState: { Worker(reader: try CompositeReader(placed), statistics: MergeStatistics(bands: outputBands)) },
       compute: { worker, window in
         let pixels = window.pixelCount
         if worker.output.count < pixels * outputBands {
@@ -111,23 +108,20 @@ struct MergeCompositor {
         for i in 0..<(pixels * outputBands) { worker.output[i] = nodata }
         for i in 0..<pixels { worker.coverage[i] = 0 }
 
+        let reader = worker.reader
         for p in sequence {
-          guard let first = staged[p].first, let inter = intersection(window, first.window) else { continue }
-          let local = Window(x: inter.x - first.window.x, y: inter.y - first.window.y, width: inter.width, height: inter.height)
+          guard let firstSource = bandSource[p].first, let inter = reader.overlap(firstSource, window) else { continue }
           let n = inter.pixelCount
           var useMask = false
-          if masked, let mask = masks[p] {
+          if masked, let mask = maskSource[p] {
             if worker.classes.count < n { worker.classes = [UInt8](repeating: 0, count: n) }
-            try worker.classes.withUnsafeMutableBytes { buffer in
-              try read(mask, handle: worker.maskHandles[p], window: local, bands: [1], type: .byte, into: buffer)
-            }
+            try worker.classes.withUnsafeMutableBytes { try reader.read(mask, inter, bands: [1], type: .byte, into: $0) }
             useMask = true
           }
           for (k, entry) in scales[p].enumerated() {
-            let stage = staged[p][entry.stage]
             if worker.input.count < n { worker.input = [UInt16](repeating: 0, count: n) }
-            try worker.input.withUnsafeMutableBytes { buffer in
-              try read(stage, handle: worker.handles[p][entry.stage], window: local, bands: [entry.component], type: .uint16, into: buffer)
+            try worker.input.withUnsafeMutableBytes {
+              try reader.read(bandSource[p][entry.stage], inter, bands: [entry.component], type: .uint16, into: $0)
             }
             let base = k * pixels
             let offset = entry.offset, divisor = entry.divisor
@@ -191,31 +185,11 @@ struct MergeCompositor {
         totalLock.lock()
         workersDone.append(worker.statistics)
         totalLock.unlock()
-        for row in worker.handles { for handle in row { try? handle?.close() } }
-        for handle in worker.maskHandles { try? handle?.close() }
+        worker.reader.close()
       })
     for s in workersDone { total.add(s) }
     total.hashes = hashes
     return total
-  }
-
-  private func read(_ stage: StagedBand, handle: Dataset?, window: Window, bands: [Int], type: DataType,
-                    into buffer: UnsafeMutableRawBufferPointer) throws {
-    if let handle {
-      try handle.read(window, bands: bands, type: type, into: buffer)
-    } else if let mem = stage.memDataset {
-      // One MEM dataset serves every worker; GDAL handles are not shared between threads unlocked.
-      stage.lock.lock()
-      defer { stage.lock.unlock() }
-      try mem.read(window, bands: bands, type: type, into: buffer)
-    }
-  }
-
-  private func intersection(_ a: Window, _ b: Window) -> Window? {
-    let x0 = max(a.x, b.x), y0 = max(a.y, b.y)
-    let x1 = min(a.x + a.width, b.x + b.width), y1 = min(a.y + a.height, b.y + b.height)
-    guard x1 > x0, y1 > y0 else { return nil }
-    return Window(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
   }
 }
 

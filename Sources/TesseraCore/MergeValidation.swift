@@ -102,41 +102,41 @@ public enum MergeValidation {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw TesseraError(.noInput, "report \(path) cannot be read")
     }
-    guard let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-      let grid = report["grid"] as? [String: Any], let bands = report["bands"] as? [[String: Any]] else {
+    let report: MergeReportExpectation
+    do {
+      report = try JSONValue.decode(MergeReportExpectation.self, from: data)
+    } catch {
       throw TesseraError(.dataError, "\(path) is not a merge-memfile report (no grid or bands)")
     }
+    let grid = report.grid
     var checks: [MergeCheck] = []
-    let width = grid["width"] as? Int, height = grid["height"] as? Int
-    checks.append(MergeCheck(name: "size as reported", passed: width == dataset.width && height == dataset.height,
-                             expected: "\(width ?? 0) x \(height ?? 0)", actual: "\(dataset.width) x \(dataset.height)"))
-    let reportedGT = (grid["geotransform"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+    checks.append(MergeCheck(name: "size as reported", passed: grid.width == dataset.width && grid.height == dataset.height,
+                             expected: "\(grid.width) x \(grid.height)", actual: "\(dataset.width) x \(dataset.height)"))
+    let reportedGT = grid.geotransform
     let gt = dataset.geoTransform ?? []
     let sameGT = reportedGT.count == 6 && gt.count == 6 && zip(reportedGT, gt).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($0)) }
     checks.append(MergeCheck(name: "geotransform as reported", passed: sameGT,
                              expected: reportedGT.map { "\($0)" }.joined(separator: ","), actual: gt.map { "\($0)" }.joined(separator: ",")))
-    if let epsg = (grid["crs"] as? [String: Any])?["epsg"] as? Int {
+    if let epsg = grid.crs.epsg {
       let actual = dataset.spatialReference?.epsg
       checks.append(MergeCheck(name: "crs as reported", passed: actual == epsg, expected: "EPSG:\(epsg)", actual: actual.map { "EPSG:\($0)" } ?? "none"))
     }
-    let reportedNames = bands.compactMap { $0["name"] as? String }
+    let reportedNames = report.bands.map(\.name)
     checks.append(MergeCheck(name: "bands as reported", passed: reportedNames == names,
                              expected: reportedNames.joined(separator: ","), actual: names.joined(separator: ",")))
     guard reportedNames == names else { return checks }
     let actualFractions = try fractions()
-    for (i, band) in bands.enumerated() {
-      if let checksum = band["checksum"] as? Int {
+    for (i, band) in report.bands.enumerated() {
+      if let checksum = band.checksum {
         let actual = try dataset.band(i + 1).checksum()
         checks.append(MergeCheck(name: "checksum of \(names[i])", passed: actual == checksum, expected: "\(checksum)", actual: "\(actual)"))
       }
-      if let hash = band["content_hash"] as? String {
+      if let hash = band.contentHash {
         let actual = try PixelHash.of(try dataset.band(i + 1)).text
         checks.append(MergeCheck(name: "content hash of \(names[i])", passed: actual == hash, expected: hash, actual: actual))
       }
-      if let fraction = (band["valid_fraction"] as? NSNumber)?.doubleValue {
-        checks.append(MergeCheck(name: "valid fraction of \(names[i]) as reported", passed: abs(fraction - actualFractions[i]) <= 1e-9,
-                                 expected: String(format: "%.6f", fraction), actual: String(format: "%.6f", actualFractions[i])))
-      }
+      checks.append(MergeCheck(name: "valid fraction of \(names[i]) as reported", passed: abs(band.validFraction - actualFractions[i]) <= 1e-9,
+                               expected: String(format: "%.6f", band.validFraction), actual: String(format: "%.6f", actualFractions[i])))
     }
     return checks
   }

@@ -9,12 +9,11 @@ import GDAL
 /// GDAL's mask band of each input band, so nodata, alpha and footprint all count the same way.
 struct MosaicCompositor {
   let request: MosaicRequest
-  let sources: [Dataset]
-  let bands: [Int]
-  let type: DataType
-  let target: SpatialReference
-  let crossesCRS: Bool
-  let resolution: (x: Double, y: Double)
+  let plan: MosaicPlan
+
+  var sources: [Dataset] { plan.sources.datasets }
+  var bands: [Int] { plan.sources.bands }
+  var type: DataType { plan.sources.type }
 
   var method: MosaicRequest.Method { request.effectiveMethod }
 
@@ -27,7 +26,7 @@ struct MosaicCompositor {
   }
 
   func run(progress: ProgressHandler?) throws {
-    if request.write.format == .vrt {
+    if request.output.format == .vrt {
       throw TesseraError(.usage, "--method \(method.rawValue) computes pixels; write GTiff, not VRT")
     }
     let staged = MemoryFile(name: "grid.vrt")
@@ -46,11 +45,10 @@ struct MosaicCompositor {
     let aligned = alignedFiles.map(\.path)
 
     let nodata = outputNodata()
-    let target = try OutputTarget(path: request.output, inputs: request.allInputFiles + InputFiles.of(sources),
-                                  overwrite: request.write.overwrite, inputLabel: Mosaic.label(request.inputs))
+    let target = try request.output.target(inputs: plan.sources.inputFiles, inputLabel: plan.sources.label)
     try target.write {
-      let output = try OutputRaster.create(like: grid, path: target.gdalPath, bands: bands.count, type: outputType,
-                                         write: request.write, nodata: nodata)
+      let output = try OutputRaster.create(like: grid, in: target, bands: bands.count, type: outputType, spec: request.output,
+                                           threads: request.resources.threads, nodata: nodata)
       try composite(aligned, into: output, nodata: nodata, progress: progress)
       try output.close()
     }
@@ -66,10 +64,10 @@ struct MosaicCompositor {
   }
 
   func outputGrid(to path: String) throws -> Dataset {
-    var args = Mosaic.gridArguments(request, resolution: resolution)
-    if crossesCRS {
-      args += ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
-      let selected = try sources.map { try Mosaic.bandSubset($0, bands) }
+    var args = plan.gridArguments(targetAlignedPixels: request.targetAlignedPixels)
+    if plan.crossesCRS {
+      args += ["-of", "VRT", "-t_srs", try plan.crs.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
+      let selected = try sources.map { try SourceSet.bandSubset($0, bands) }
       try GDALUtilities.warp(selected, to: path, arguments: args).close()
     } else {
       for b in bands { args += ["-b", "\(b)"] }
@@ -85,11 +83,11 @@ struct MosaicCompositor {
     let te = ["-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)"]
     let hasNodata = request.srcNodata != nil || (try? source.band(bands[0]).noDataValue) != nil
     var args: [String] = ["-r", request.resampling.gdalName]
-    if crossesCRS && !source.spatialReference!.isSame(as: target) {
-      args += ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false), "-ts", "\(grid.width)", "\(grid.height)"] + te
+    if plan.crossesCRS, let srs = source.spatialReference, !srs.isSame(as: plan.crs) {
+      args += ["-of", "VRT", "-t_srs", try plan.crs.wkt(.wkt2, multiline: false), "-ts", "\(grid.width)", "\(grid.height)"] + te
       if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
       if !hasNodata { args.append("-dstalpha") }
-      try GDALUtilities.warp([try Mosaic.bandSubset(source, bands)], to: path, arguments: args).close()
+      try GDALUtilities.warp([try SourceSet.bandSubset(source, bands)], to: path, arguments: args).close()
     } else {
       args += ["-tr", "\(abs(gt[1]))", "\(abs(gt[5]))"] + te
       for b in bands { args += ["-b", "\(b)"] }
@@ -104,9 +102,9 @@ struct MosaicCompositor {
     }
   }
 
-  /// Per worker: its own handles on every aligned input and its buffers.
+  /// Per worker: its reader over every aligned input and its buffers.
   struct Worker {
-    var inputs: [Dataset]
+    var reader: CompositeReader
     var values: [Double]
     var mask: [UInt8]
     var accumulator: [Double]
@@ -121,9 +119,11 @@ struct MosaicCompositor {
     let bandCount = bands.count
     let method = self.method
     let fill: Double = { if case .value(let v) = nodata { return v } else { return 0 } }()
-    try WindowPipeline(windows: windows, workers: request.write.processing.threads).run(
+    let whole = Window(x: 0, y: 0, width: output.width, height: output.height)
+    let placed = aligned.map { PlacedSource(path: $0, window: whole) }
+    try WindowPipeline(windows: windows, workers: request.resources.threads).run(
       makeState: {
-        Worker(inputs: try aligned.map { try Dataset.open($0) }, values: [Double](repeating: 0, count: capacity),
+        Worker(reader: try CompositeReader(placed), values: [Double](repeating: 0, count: capacity),
                mask: [UInt8](repeating: 0, count: capacity), accumulator: [Double](repeating: 0, count: capacity * bandCount),
                counts: [UInt32](repeating: 0, count: capacity * bandCount), result: [Double](repeating: 0, count: capacity * bandCount))
       },
@@ -132,11 +132,13 @@ struct MosaicCompositor {
         for b in 0..<bandCount {
           let base = b * n
           for i in 0..<n { w.counts[base + i] = 0 }
-          for input in w.inputs {
-            let band = try input.band(b + 1)
-            try w.values.withUnsafeMutableBufferPointer { try band.read(window, into: $0) }
-            guard let maskBand = band.maskBand else { continue }
-            try w.mask.withUnsafeMutableBufferPointer { try maskBand.read(window, into: $0) }
+          for source in placed.indices {
+            let reader = w.reader
+            try w.values.withUnsafeMutableBufferPointer { values in
+              try w.mask.withUnsafeMutableBufferPointer { mask in
+                try reader.readValid(source, window, band: b + 1, values: values, mask: mask)
+              }
+            }
             for i in 0..<n {
               let v = w.values[i]
               if w.mask[i] == 0 || v.isNaN { continue }
@@ -175,6 +177,7 @@ struct MosaicCompositor {
           }
         }
       },
-      progress: progress)
+      progress: progress,
+      finish: { $0.reader.close() })
   }
 }

@@ -8,6 +8,9 @@ public struct OperationReport {
   public var details: [(String, JSONValue)]
   /// Warnings of the operation's own (GDAL's are collected apart), for the report's list.
   public var warnings: [String] = []
+  /// What the user should know that is not a problem (merge-memfile moving its staging to
+  /// disk); the CLI prints each as a line of the command's on stderr, unless quiet.
+  public var notes: [String] = []
   /// The side output the JSON report goes to (`--report`), checked before the work like the
   /// main output; the caller writes the report into it and commits it.
   public var reportTarget: OutputTarget?

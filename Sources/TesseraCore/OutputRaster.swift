@@ -1,27 +1,39 @@
 import Foundation
 import GDAL
 
-/// The GTiff a command writes into: its grid, CRS, creation options, and the band nodata,
-/// descriptions, colour interpretation and colour table it takes over from a template.
+/// The raster a command writes into: created with its grid, CRS and creation options, then given
+/// the band nodata, descriptions, colour interpretation and colour table of a template.
 enum OutputRaster {
-  /// A GTiff on `template`'s own grid.
-  static func create(like template: Dataset, path: String, bands: Int, type: DataType, write: WriteOptions,
-                     nodata: NodataSetting? = nil) throws -> Dataset {
-    try create(path: path, width: template.width, height: template.height, geoTransform: template.geoTransform,
-               bandsFrom: template, bands: bands, type: type, write: write, nodata: nodata)
+  /// A raster of `width` x `height` through `driver` (GTiff, or MEM for a dataset that only a
+  /// final COG copy reads), georeferenced when a geotransform and CRS are given.
+  static func create(
+    driver: String = "GTiff", path: String, width: Int, height: Int, geoTransform: [Double]?, srs: SpatialReference?,
+    bands: Int, type: DataType, options: [String]
+  ) throws -> Dataset {
+    let output = try Dataset.create(driver: driver, path: path, width: width, height: height, bands: bands, type: type,
+                                    options: options)
+    if let geoTransform { try output.setGeoTransform(geoTransform) }
+    if let srs { try output.setSpatialReference(srs) }
+    return output
   }
 
-  /// A GTiff of the given grid, taking CRS and band properties from `template`. `nodata`
-  /// overrides the template's (`.none` leaves bands without).
+  /// The output's GTiff on `template`'s own grid.
+  static func create(like template: Dataset, in target: OutputTarget, bands: Int, type: DataType, spec: OutputSpec,
+                     threads: Int, nodata: NodataSetting? = nil) throws -> Dataset {
+    try create(in: target, width: template.width, height: template.height, geoTransform: template.geoTransform,
+               bandsFrom: template, bands: bands, type: type, spec: spec, threads: threads, nodata: nodata)
+  }
+
+  /// The output's GTiff of the given grid, taking CRS and band properties from `template`.
+  /// `nodata` overrides the template's (`.none` leaves bands without).
   static func create(
-    path: String, width: Int, height: Int, geoTransform: [Double]?, bandsFrom template: Dataset, bands: Int,
-    type: DataType, write: WriteOptions, nodata: NodataSetting? = nil
+    in target: OutputTarget, width: Int, height: Int, geoTransform: [Double]?, bandsFrom template: Dataset, bands: Int,
+    type: DataType, spec: OutputSpec, threads: Int, nodata: NodataSetting? = nil
   ) throws -> Dataset {
-    let output = try Dataset.create(
-      driver: "GTiff", path: path, width: width, height: height, bands: bands, type: type,
-      options: write.resolvedCreationOptions(for: type, width: width, height: height, bands: bands))
-    if let geoTransform { try output.setGeoTransform(geoTransform) }
-    try output.setSpatialReference(template.spatialReference)
+    let output = try create(
+      path: target.gdalPath, width: width, height: height, geoTransform: geoTransform, srs: template.spatialReference,
+      bands: bands, type: type,
+      options: spec.gtiffOptions(for: type, threads: threads, width: width, height: height, bands: bands))
     for i in 1...bands {
       let out = try output.band(i)
       if i <= template.bandCount {

@@ -17,6 +17,10 @@ public final class OutputTarget {
   public let overwrite: Bool
   /// The inputs as the user named them, for messages about them.
   let inputLabel: String?
+  /// Where this output's scratch files go (`scratchFile`): beside the output, sharing the
+  /// temporary file's token, so a failed write to one is known to be this output's.
+  private let scratchPrefix: String
+  private var scratchFiles: [String] = []
   private var finished = false
 
   /// The sidecars GDAL may write beside a raster; they move and vanish with it.
@@ -30,7 +34,7 @@ public final class OutputTarget {
   /// - Throws: exit 64 if the path names a directory (ends in `/`) or resolves to one of
   ///   `inputs` (or a sidecar of one); exit 73 if it exists without `overwrite`, is not a regular
   ///   file, or its directory is missing or not writable.
-  public init(path: String, inputs: [String], overwrite: Bool, inputLabel: String? = nil) throws {
+  init(path: String, inputs: [String], overwrite: Bool, inputLabel: String? = nil) throws {
     guard !path.isEmpty else { throw TesseraError(.usage, "the output path is empty") }
     if path.hasSuffix("/") {
       throw TesseraError(.usage, "output \(path) ends in '/', which names a directory; give a file name")
@@ -74,8 +78,25 @@ public final class OutputTarget {
     let keptExtension = !ext.isEmpty && ext.utf8.count <= 8 ? "." + ext : ""
     let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
     temporaryPath = directory + "/.tessera-" + token + keptExtension
+    scratchPrefix = directory + "/.tessera-" + token + "-"
     gdalPath = WatchedFiles.path(temporaryPath)
     TemporaryFiles.shared.register(temporaryPath)
+  }
+
+  /// A scratch file for work on the way to this output (staged bands, an intermediate raster),
+  /// in the output's directory: the name GDAL writes it through (watched), removed with its
+  /// sidecars when the output is committed or aborted, or on a signal.
+  func scratchFile(_ name: String) -> String {
+    let path = scratchPrefix + name
+    TemporaryFiles.shared.register(path)
+    scratchFiles.append(path)
+    return WatchedFiles.path(path)
+  }
+
+  private func removeScratch() {
+    for path in scratchFiles { TemporaryFiles.shared.remove(path) }
+    scratchFiles = []
+    WatchedFiles.forget(under: scratchPrefix)
   }
 
   deinit { if !finished { abort() } }
@@ -143,6 +164,7 @@ public final class OutputTarget {
       TemporaryFiles.shared.unregisterLocked(temporaryPath)
     }
     WatchedFiles.forget(under: temporaryPath)
+    removeScratch()
   }
 
   /// Removes the temporary file and any sidecars; the old output, if any, stays as it was.
@@ -151,6 +173,7 @@ public final class OutputTarget {
     finished = true
     TemporaryFiles.shared.remove(temporaryPath)
     WatchedFiles.forget(under: temporaryPath)
+    removeScratch()
   }
 
   // MARK: - Whose fault
@@ -160,6 +183,10 @@ public final class OutputTarget {
   /// created, 74 when writing it failed), a call made on the output dataset (74), a user
   /// interrupt (130); anything else failed while reading the inputs (65).
   public func classify(_ error: Error) -> TesseraError {
+    if let failure = WatchedFiles.failure(under: scratchPrefix) {
+      let code: ExitStatus = failure.isCreation ? .cannotCreate : .ioError
+      return TesseraError(code, "writing the temporary file \(failure.path) for \(finalPath) failed: \(failure.reason)")
+    }
     if let failure = WatchedFiles.failure(under: temporaryPath) {
       // The failing file may be a sidecar GDAL writes on the way (the COG driver's temporary
       // overviews); to the user it is this output that could not be written.
@@ -291,7 +318,7 @@ extension OutputTarget {
 
   /// Refuses two outputs of one run that are the same file (a report over the raster);
   /// `targets` pairs each with how the user named it ("the output", "--report").
-  public static func requireDistinct(_ targets: [(role: String, target: OutputTarget)]) throws {
+  static func requireDistinct(_ targets: [(role: String, target: OutputTarget)]) throws {
     var seen: [String: String] = [:]
     for (role, target) in targets {
       let key = resolved(target.finalPath)

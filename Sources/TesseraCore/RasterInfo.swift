@@ -72,16 +72,11 @@ public struct RasterInfo {
 
     var bands: [Band] = []
     let count = dataset.bandCount
+    // Each band's statistics are an equal share of the progress.
+    let steps = Progress.steps(Array(repeating: 1, count: count), statistics ? progress : nil)
     for i in stride(from: 1, through: count, by: 1) {
       let band = try dataset.band(i)
-      var stats: BandStatistics?
-      if statistics {
-        // Each band's progress is a slice of the whole.
-        let slice: ProgressHandler? = progress.map { report in
-          { fraction, message in report((Double(i - 1) + fraction) / Double(count), message) }
-        }
-        stats = try BandStatisticsScan.compute(band, progress: slice)
-      }
+      let stats = statistics ? try BandStatisticsScan.compute(band, progress: steps[i - 1]) : nil
       bands.append(Band(
         index: i, type: band.dataType, nodata: band.noDataValue, description: band.description,
         block: band.blockSize, offset: band.offset ?? 0, scale: band.scale ?? 1,

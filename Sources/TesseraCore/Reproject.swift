@@ -4,7 +4,7 @@ import GDAL
 /// Reprojects one raster to another CRS through GDAL's warper.
 public struct ReprojectRequest {
   public var input: String
-  public var output: String
+  public var output: OutputSpec
   /// EPSG:n, WKT, PROJ, a .prj path, or an alias (wgs84, cgcs2000, xian1980, beijing1954, webmercator, utm).
   public var dstCRS: String
   /// Overrides the input's CRS (for files that lack or misstate one).
@@ -18,13 +18,13 @@ public struct ReprojectRequest {
   public var targetAlignedPixels = false
   public var srcNodata: NodataSetting?
   public var dstNodata: NodataSetting?
-  public var write: WriteOptions
+  public var resources: Resources
 
-  public init(input: String, output: String, dstCRS: String, write: WriteOptions = WriteOptions()) {
+  public init(input: String, output: OutputSpec, dstCRS: String, resources: Resources = Resources()) {
     self.input = input
     self.output = output
     self.dstCRS = dstCRS
-    self.write = write
+    self.resources = resources
   }
 }
 
@@ -48,13 +48,14 @@ public enum Reproject {
     args += try boundsArguments(request.bbox, request.bboxCRS, target: target, sources: [source], centre: centre)
     args += nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let band = try source.band(1)
-    var job = WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: band.dataType)
+    var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args,
+                      outputType: band.dataType)
     job.resolution = request.resolution
     job.size = request.size
     job.targetAlignedPixels = request.targetAlignedPixels
     job.resampling = request.resampling
     try job.run(progress: progress)
-    return OperationReport(outputs: [request.output], details: [
+    return OperationReport(outputs: [request.output.path], details: [
       ("input", .string(request.input)), ("dst_crs", .string(CRSInput.label(target))),
       ("resampling", .string(request.resampling.rawValue)),
     ])

@@ -11,17 +11,17 @@ public struct ResampleRequest {
   }
 
   public var input: String
-  public var output: String
+  public var output: OutputSpec
   public var target: Target
   public var resampling: Resampling = .nearest
   public var targetAlignedPixels = false
-  public var write: WriteOptions
+  public var resources: Resources
 
-  public init(input: String, output: String, target: Target, write: WriteOptions = WriteOptions()) {
+  public init(input: String, output: OutputSpec, target: Target, resources: Resources = Resources()) {
     self.input = input
     self.output = output
     self.target = target
-    self.write = write
+    self.resources = resources
   }
 }
 
@@ -33,7 +33,7 @@ public enum Resample {
     }
     let args = ["-r", request.resampling.gdalName]
     let type = try source.band(1).dataType
-    var job = WarpJob(sources: [source], output: request.output, write: request.write, arguments: args, outputType: type)
+    var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args, outputType: type)
     job.resampling = request.resampling
     switch request.target {
     case .resolution(let x, let y):
@@ -51,12 +51,12 @@ public enum Resample {
     }
     // The grid is checked before any probe of it: a pixel size too small overflows GDAL's sizes.
     _ = try job.plannedSize()
-    if request.write.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
+    if request.output.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
       try decimate(request, source, grid: grid, type: type, progress: progress)
     } else {
       try job.run(progress: progress)
     }
-    return OperationReport(outputs: [request.output], details: [
+    return OperationReport(outputs: [request.output.path], details: [
       ("input", .string(request.input)), ("resampling", .string(request.resampling.rawValue)),
     ])
   }
@@ -110,18 +110,16 @@ public enum Resample {
     grid: (width: Int, height: Int, geoTransform: [Double], factorX: Int, factorY: Int), type: DataType,
     progress: ProgressHandler?
   ) throws {
-    let target = try OutputTarget(path: request.output, inputs: [request.input] + InputFiles.of([source]),
-                                  overwrite: request.write.overwrite, inputLabel: request.input)
-    request.write.processing.applyStreamingCache()
+    let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input)
+    request.resources.limitCache(for: .streaming)
     let bands = Array(1...source.bandCount)
-    try OutputSize.requireSpace(bytes: OutputSize.bytes(width: grid.width, height: grid.height, bands: bands.count, type: type),
-                                compressed: request.write.compresses(type), for: request.output, force: request.write.forceSize)
+    try request.output.requireSpace(width: grid.width, height: grid.height, bands: bands.count, type: type)
     try target.write {
       let output = try OutputRaster.create(
-        path: target.gdalPath, width: grid.width, height: grid.height, geoTransform: grid.geoTransform,
-        bandsFrom: source, bands: bands.count, type: type, write: request.write)
+        in: target, width: grid.width, height: grid.height, geoTransform: grid.geoTransform,
+        bandsFrom: source, bands: bands.count, type: type, spec: request.output, threads: request.resources.threads)
       try RasterCopy.copy(
-        source: request.input, bands: bands, to: output, type: type, threads: request.write.processing.threads,
+        source: request.input, bands: bands, to: output, type: type, threads: request.resources.threads,
         decimation: .init(factorX: grid.factorX, factorY: grid.factorY, method: request.resampling.rawValue),
         progress: progress)
       try output.close()

@@ -35,7 +35,7 @@ public enum BandStatisticsScan {
       }
       done += 1
       if let progress, !progress(Double(done) / Double(total), nil) {
-        throw GDALError(context: "computing statistics", number: 9, message: "interrupted")
+        throw GDALError.userInterrupt(context: "computing statistics")
       }
     }
     guard count > 0 else { return nil }

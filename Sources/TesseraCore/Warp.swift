@@ -5,8 +5,8 @@ import GDAL
 /// resample, and mosaics that cross CRSs.
 struct WarpJob {
   var sources: [Dataset]
-  var output: String
-  var write: WriteOptions
+  var output: OutputSpec
+  var resources: Resources
   /// gdalwarp arguments for the CRS, bounds, nodata and resampling; the grid's pixel size or
   /// dimensions and the output options are added here.
   var arguments: [String]
@@ -17,37 +17,37 @@ struct WarpJob {
   var outputType: DataType
   /// The user's input paths, when `sources` are wrappers (band-subset VRTs) of them.
   var inputPaths: [String]?
+  /// How messages name the input whose data failed to read (default: the one source's path).
+  var inputLabel: String?
   /// Set when the caller left nodata to the input, so the warp may run without masks if the data
   /// allows (see `masklessArguments`).
   var resampling: Resampling?
 
-  init(sources: [Dataset], output: String, write: WriteOptions, arguments: [String], outputType: DataType) {
+  init(sources: [Dataset], output: OutputSpec, resources: Resources, arguments: [String], outputType: DataType) {
     self.sources = sources
     self.output = output
-    self.write = write
+    self.resources = resources
     self.arguments = arguments
     self.outputType = outputType
   }
 
   func run(progress: ProgressHandler?) throws {
-    let target = try OutputTarget(path: output, inputs: (inputPaths ?? []) + InputFiles.of(sources), overwrite: write.overwrite,
-                                  inputLabel: sources.count == 1 ? sources[0].path : nil)
+    let target = try output.target(inputs: (inputPaths ?? []) + InputFiles.of(sources),
+                                   inputLabel: inputLabel ?? (sources.count == 1 ? sources[0].path : nil))
     let planned = try plannedSize()
     let bands = sources.first.map { $0.bandCount } ?? 1
-    if write.format == .gtiff {
-      try OutputSize.requireSpace(bytes: OutputSize.bytes(width: planned.width, height: planned.height, bands: bands, type: outputType),
-                                  compressed: write.compresses(outputType), for: output, force: write.forceSize)
-    }
-    var args = arguments + gridArguments + ["-of", write.format.rawValue]
-    for option in write.resolvedCreationOptions(for: outputType, width: planned.width, height: planned.height, bands: bands) {
+    try output.requireSpace(width: planned.width, height: planned.height, bands: bands, type: outputType)
+    var args = arguments + gridArguments + ["-of", output.format.rawValue]
+    for option in output.gtiffOptions(for: outputType, threads: resources.threads, width: planned.width, height: planned.height,
+                                      bands: bands) {
       args += ["-co", option]
     }
-    args += WarpJob.performanceArguments(threads: write.processing.threads, format: write.format)
+    args += WarpJob.performanceArguments(threads: resources.threads, format: output.format)
     let maskless = try masklessArguments()
     if let maskless { args += maskless.arguments }
     try target.write {
       // A VRT names its sources relative to its own folder: it is written under its real name.
-      let path = write.format == .vrt ? target.temporaryPath : target.gdalPath
+      let path = output.format == .vrt ? target.temporaryPath : target.gdalPath
       let dataset = try GDALUtilities.warp(sources, to: path, arguments: args, progress: progress)
       if let maskless {
         for i in 1...Swift.max(1, dataset.bandCount) { try dataset.band(i).setNoDataValue(maskless.nodata) }
@@ -93,7 +93,7 @@ struct WarpJob {
   /// the warp memory scaled by b/(b+1) so GDAL cuts exactly the chunks it cuts with the one-bit
   /// masks (the approximate transformer works per chunk, so the chunks must not change).
   func masklessArguments() throws -> (arguments: [String], nodata: Double)? {
-    guard let resampling, WarpJob.convexMethods.contains(resampling), sources.count == 1, write.format == .gtiff,
+    guard let resampling, WarpJob.convexMethods.contains(resampling), sources.count == 1, output.format == .gtiff,
       !arguments.contains("-srcnodata"), !arguments.contains("-dstnodata"), !arguments.contains("-wm")
     else { return nil }
     let source = sources[0]
@@ -115,7 +115,7 @@ struct WarpJob {
     // The scan reads the whole input once more; past a bound it would cost more than the masks
     // it saves, and it has no progress of its own to show.
     guard Double(source.width) * Double(source.height) * Double(bands.count) <= WarpJob.maximumScanPixels else { return nil }
-    let scan = try NodataScan.scan(path: source.path, bands: bands, nodata: nodata, threads: write.processing.threads)
+    let scan = try NodataScan.scan(path: source.path, bands: bands, nodata: nodata, threads: resources.threads)
     guard !scan.hasNodataPixel, scan.min <= scan.max, nodata < scan.min || nodata > scan.max else { return nil }
     let bits = Double(type.byteSize * 8)
     let memory = WarpJob.defaultWarpMemory * bits / (bits + 1)
@@ -168,11 +168,6 @@ extension Dataset {
   }
 }
 
-/// Whether two extents share any area.
-func intersects(_ a: Extent, _ b: Extent) -> Bool {
-  a.minX < b.maxX && b.minX < a.maxX && a.minY < b.maxY && b.minY < a.maxY
-}
-
 /// Checks a --bbox against the footprint of the sources; no overlap is bad input (65).
 func requireOverlap(bbox: Extent, bboxCRS: SpatialReference?, sources: [Dataset]) throws {
   for source in sources {
@@ -181,7 +176,7 @@ func requireOverlap(bbox: Extent, bboxCRS: SpatialReference?, sources: [Dataset]
     if let bboxCRS, let srs = source.spatialReference, !srs.isSame(as: bboxCRS) {
       footprint = try CoordinateTransformation(from: srs, to: bboxCRS).transformBounds(extent)
     }
-    if intersects(bbox, footprint) { return }
+    if bbox.intersects(footprint) { return }
   }
   throw TesseraError(
     .dataError,

@@ -87,7 +87,7 @@ struct WindowPipeline {
             do {
               try write(&state, window)
               if let progress, !progress(Double(index + 1) / Double(count), nil) {
-                failure = GDALError(context: "writing", number: 9, message: "interrupted")
+                failure = GDALError.userInterrupt(context: "writing")
               }
             } catch {
               failure = error
@@ -150,7 +150,7 @@ struct WindowPipeline {
               try write(&state, window)
               written += 1
               if let progress, !progress(Double(written) / Double(count), nil) {
-                failure = GDALError(context: "writing", number: 9, message: "interrupted")
+                failure = GDALError.userInterrupt(context: "writing")
               }
             } catch {
               failure = error

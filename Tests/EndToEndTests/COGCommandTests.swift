@@ -3,10 +3,7 @@ import TestSupport
 import XCTest
 
 /// cog-export and validate-cog as scripts and CI jobs run them.
-final class COGCommandTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory() }
-  override func tearDown() { dir.remove() }
+final class COGCommandTests: TemporaryDirectoryTestCase {
 
   func testValidateCOGExitCodes() throws {
     let valid = try TesseraBinary.run(["validate-cog", Fixture.path("rasterio/cogeo.tif")])

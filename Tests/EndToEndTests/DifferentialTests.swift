@@ -7,10 +7,8 @@ import XCTest
 /// thread counts for reproject, resample and mosaic, each compared pixel for pixel with the GDAL
 /// tool that does the same job, and each run twice to catch non-determinism. A failing case is
 /// printed as the two commands that reproduce it.
-final class DifferentialTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory("tessera-differential") }
-  override func tearDown() { dir.remove() }
+final class DifferentialTests: TemporaryDirectoryTestCase {
+  override var directoryLabel: String { "tessera-differential" }
 
   static let seed: UInt64 = 0xD1FF_2026_1126
 

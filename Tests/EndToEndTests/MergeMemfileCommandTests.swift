@@ -3,10 +3,7 @@ import TestSupport
 import XCTest
 
 /// merge-memfile and validate-merge as a CI job runs them.
-final class MergeMemfileCommandTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory() }
-  override func tearDown() { dir.remove() }
+final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
 
   let t29unu = Fixture.path("sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE")
   var r60m: String { t29unu + "/GRANULE/L2A_T29UNU_A038058_20221005T115407/IMG_DATA/R60m" }
@@ -78,27 +75,15 @@ final class MergeMemfileCommandTests: XCTestCase {
 
   func testSIGINTRemovesStagingFilesFromDisk() throws {
     // Products big enough that staging (a reprojection, on one thread) takes seconds.
-    let script = Fixture.root.deletingLastPathComponent().appendingPathComponent("Tools/s2products.py").path
-    let made = try Run.process(Oracle.python, [script, dir.file("products"), "--size", "2400", "--format", "tif", "--bands", "B04,B08"])
-    XCTAssertEqual(made.status, 0, made.stderr)
-    let products = made.stdout.split(separator: "\n").map(String.init)
+    let products = try SyntheticProducts.make(in: dir.file("products"), ["--size", "2400", "--format", "tif", "--bands", "B04,B08"])
     let out = dir.file("out")
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
-    process.arguments = ["merge-memfile"] + products + ["-o", out + "/m.tif", "--bands", "B04,B08", "--dst-crs", "EPSG:4326",
-                                                         "--resampling", "lanczos", "--stage", "disk", "--threads", "1"]
-    process.standardError = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
+    let arguments = ["merge-memfile"] + products + ["-o", out + "/m.tif", "--bands", "B04,B08", "--dst-crs", "EPSG:4326",
+                                                    "--resampling", "lanczos", "--stage", "disk", "--threads", "1"]
     let contents = { (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] }
-    let deadline = Date().addingTimeInterval(30)
-    let isStaging = { (name: String) in name.hasPrefix(".tessera-") && name.contains("-stage-") }
-    while Date() < deadline, !contents().contains(where: isStaging) { usleep(5_000) }
-    XCTAssertTrue(contents().contains(where: isStaging), "never saw a staging file: \(contents())")
-    kill(process.processIdentifier, SIGINT)
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 130)
+    let trial = try SignalTrial.run(arguments, signal: SIGINT) { SignalTrial.temporaryFile(in: out) { $0.contains("-stage-") } }
+    XCTAssertTrue(trial.wasReady, "never saw a staging file: \(contents())")
+    XCTAssertEqual(trial.status, 130)
     XCTAssertEqual(contents(), [], "staging files left after SIGINT")
   }
 }

@@ -7,10 +7,8 @@ import XCTest
 /// placeholder (Sentinel-2 product names; those commands run in `make demo` and their own
 /// tests), with a pipe, or that write shell completions into system folders are left out, and
 /// counted.
-final class ReadmeExamplesTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory("tessera-readme") }
-  override func tearDown() { dir.remove() }
+final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
+  override var directoryLabel: String { "tessera-readme" }
 
   static let readme = Fixture.root.deletingLastPathComponent().appendingPathComponent("README.md").path
 
@@ -66,11 +64,8 @@ final class ReadmeExamplesTests: XCTestCase {
     }
     if line.hasPrefix("tessera validate-merge") {
       // What the README's merge-memfile example (with its placeholder product names) writes.
-      let script = Fixture.root.deletingLastPathComponent().appendingPathComponent("Tools/s2products.py").path
-      let made = try Run.process(Oracle.python, [script, dir.file("s2"), "--scenario", "zones", "--size", "240",
-                                                 "--bands", "B02,B03,B04,B08,SCL"])
-      XCTAssertEqual(made.status, 0, made.stderr)
-      let products = made.stdout.split(separator: "\n").map(String.init)
+      let products = try SyntheticProducts.make(in: dir.file("s2"), ["--scenario", "zones", "--size", "240",
+                                                                     "--bands", "B02,B03,B04,B08,SCL"])
       let merge = try TesseraBinary.run(["merge-memfile"] + products + ["-o", dir.file("merged.tif"), "--bands", "B02,B03,B04,B08",
                                          "--resolution", "10", "--reflectance", "--mask-clouds", "--cog", "--report", dir.file("merged.json"), "-q"])
       XCTAssertEqual(merge.status, 0, merge.stderr)

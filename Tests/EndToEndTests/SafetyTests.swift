@@ -5,10 +5,8 @@ import XCTest
 /// One regression test per class of defect hostile use found (issue #10): outputs over inputs,
 /// files replaced without --overwrite, unreadable pixels passed off as data, crashes, failures
 /// blamed on the wrong side, impossible sizes, bad metadata, odd paths and hangs.
-final class SafetyTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory("tessera-safety") }
-  override func tearDown() { dir.remove() }
+final class SafetyTests: TemporaryDirectoryTestCase {
+  override var directoryLabel: String { "tessera-safety" }
 
   func json(_ text: String) throws -> [String: Any] {
     try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
@@ -18,10 +16,7 @@ final class SafetyTests: XCTestCase {
 
   /// A small synthetic L2A product (two bands at 10 m and SCL), copied into the test's folder.
   func product(bands: String = "B04,B08,SCL", size: Int = 240, format: String = "jp2") throws -> String {
-    let script = Fixture.root.deletingLastPathComponent().appendingPathComponent("Tools/s2products.py").path
-    let made = try Run.process(Oracle.python, [script, dir.file("s2"), "--size", "\(size)", "--bands", bands, "--format", format])
-    XCTAssertEqual(made.status, 0, made.stderr)
-    return try XCTUnwrap(made.stdout.split(separator: "\n").first.map(String.init))
+    try XCTUnwrap(try SyntheticProducts.make(in: dir.file("s2"), ["--size", "\(size)", "--bands", bands, "--format", format]).first)
   }
 
   func file(in folder: String, endingWith suffix: String) throws -> String {
@@ -224,12 +219,13 @@ final class SafetyTests: XCTestCase {
   }
 
   func testSIGHUPCleansUpAndExits129() throws {
-    let process = try LongJob.start(try LongJob.input(in: dir.path), to: dir.file("out.tif"))
-    XCTAssertTrue(LongJob.waitForTemporaryFile(in: dir.path))
-    kill(process.processIdentifier, SIGHUP)
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationReason, .exit)
-    XCTAssertEqual(process.terminationStatus, 129)
+    let input = try LongJob.input(in: dir.path)
+    let trial = try SignalTrial.run(LongJob.arguments(input, to: dir.file("out.tif")), signal: SIGHUP) {
+      SignalTrial.temporaryFile(in: dir.path)
+    }
+    XCTAssertTrue(trial.wasReady)
+    XCTAssertEqual(trial.reason, .exit)
+    XCTAssertEqual(trial.status, 129)
     XCTAssertEqual(dir.contents, ["big.tif"])
   }
 

@@ -4,10 +4,7 @@ import XCTest
 
 /// reproject, resample and mosaic as a script runs them: exit codes, JSON, no partial output,
 /// untouched inputs, and cleanup on signals.
-final class WritingCommandTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory() }
-  override func tearDown() { dir.remove() }
+final class WritingCommandTests: TemporaryDirectoryTestCase {
 
   func copyFixture(_ path: String) throws -> String {
     let copy = dir.file((path as NSString).lastPathComponent)
@@ -173,11 +170,12 @@ final class WritingCommandTests: XCTestCase {
   func assertSignalCleansUp(_ signal: Int32, expecting status: Int32) throws {
     let big = try LongJob.input(in: dir.path, percent: 600)
     let before = try FolderSnapshot(dir.path)
-    let process = try LongJob.start(big, to: dir.file("out.tif"))
-    XCTAssertTrue(LongJob.waitForTemporaryFile(in: dir.path), "never saw the temporary file: \(dir.contents)")
-    kill(process.processIdentifier, signal)
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, status)
+    let trial = try SignalTrial.run(LongJob.arguments(big, to: dir.file("out.tif")), signal: signal) {
+      SignalTrial.temporaryFile(in: dir.path)
+    }
+    XCTAssertTrue(trial.wasReady, "never saw the temporary file: \(dir.contents)")
+    XCTAssertEqual(trial.reason, .exit)
+    XCTAssertEqual(trial.status, status)
     XCTAssertEqual(dir.contents, ["big.tif"], "temporary files left after signal \(signal)")
     XCTAssertEqual(try FolderSnapshot(dir.path), before)
   }

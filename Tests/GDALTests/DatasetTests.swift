@@ -1,4 +1,3 @@
-import CGDAL
 import Foundation
 import GDAL
 import TestSupport

@@ -1,5 +1,4 @@
 import Foundation
-import CGDAL
 import GDAL
 import TestSupport
 import XCTest
@@ -7,10 +6,7 @@ import XCTest
 @testable import TesseraCore
 
 /// validate-cog against GDAL's validate_cloud_optimized_geotiff.py, and cog-export's outputs.
-final class COGTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory() }
-  override func tearDown() { dir.remove() }
+final class COGTests: TemporaryDirectoryTestCase {
 
   /// GDAL's own validator (python3-gdal), with the full block check.
   func gdalVerdict(_ path: String) throws -> (errors: [String], ifd: [String: Int], data: [String: Int]) {
@@ -170,18 +166,18 @@ final class COGTests: XCTestCase {
     return path
   }
 
-  func export(_ input: String, _ name: String, configure: (inout COGExportRequest) -> Void = { _ in }) throws -> String {
-    var request = COGExportRequest(input: input, output: dir.file(name), write: WriteOptions(processing: ProcessingOptions(threads: 2)))
-    configure(&request)
+  func export(_ input: String, _ name: String, configure: (inout COGSettings) -> Void = { _ in }) throws -> String {
+    var request = COGExportRequest(input: input, output: OutputSpec(path: dir.file(name)), resources: Resources(threads: 2))
+    configure(&request.cog)
     _ = try COGExport.run(request)
-    return request.output
+    return request.output.path
   }
 
   func overviewCount(_ path: String) throws -> Int { try Dataset.open(path).band(1).overviewCount }
 
   func testEveryProfileOnByteUInt16AndFloat32() throws {
     let inputs = [("byte", Fixture.rgbByte), ("uint16", Fixture.path("rio-tiler/mosaic_cog1.tif")), ("float32", try float32Fixture())]
-    for profile in COGExportRequest.Profile.allCases {
+    for profile in COGSettings.Profile.allCases {
       for (kind, input) in inputs {
         let name = "\(profile.rawValue)-\(kind).tif"
         if profile.isLossy && kind != "byte" {
@@ -243,7 +239,7 @@ final class COGTests: XCTestCase {
       ds.GetRasterBand(1).SetRasterColorTable(table); ds.GetRasterBand(1).Fill(1); ds = None
       print(1)
       """)
-    for (input, profile, text) in [(paletted, COGExportRequest.Profile.jpeg, "paletted"), (Fixture.path("gdal_autotest/byte.tif"), .webp, "takes 3, 4 bands")] {
+    for (input, profile, text) in [(paletted, COGSettings.Profile.jpeg, "paletted"), (Fixture.path("gdal_autotest/byte.tif"), .webp, "takes 3, 4 bands")] {
       XCTAssertThrowsError(try export(input, "lossy.tif") { $0.profile = profile }) { error in
         XCTAssertEqual((error as? TesseraError)?.status, .usage)
         XCTAssertTrue("\(error)".contains(text), "\(error)")
@@ -284,10 +280,8 @@ final class COGTests: XCTestCase {
     let ds = try Dataset.open(output)
     let band = try ds.band(1)
     let full = Set(try band.read(Window(x: 0, y: 0, width: ds.width, height: ds.height), as: UInt8.self))
-    guard let overview = GDALGetOverview(band.handle, 0) else { return XCTFail("no overview") }
-    let w = Int(GDALGetRasterBandXSize(overview)), h = Int(GDALGetRasterBandYSize(overview))
-    var values = [UInt8](repeating: 0, count: w * h)
-    XCTAssertEqual(GDALRasterIO(overview, GF_Read, 0, 0, Int32(w), Int32(h), &values, Int32(w), Int32(h), GDT_Byte, 0, 0), CE_None)
+    guard let overview = band.overview(0) else { return XCTFail("no overview") }
+    let values = try overview.read(Window(x: 0, y: 0, width: overview.width, height: overview.height), as: UInt8.self)
     XCTAssertTrue(Set(values).isSubset(of: full), "overview holds values the image does not: \(Set(values).subtracting(full))")
   }
 

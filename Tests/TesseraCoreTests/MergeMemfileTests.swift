@@ -19,10 +19,8 @@ final class MergeMemfileTests: XCTestCase {
     super.setUp()
     guard let folder = try? TemporaryDirectory("tessera-s2") else { return }
     products = folder
-    let script = Fixture.root.deletingLastPathComponent().appendingPathComponent("Tools/s2products.py").path
     func generate(_ args: [String]) -> [String] {
-      guard let result = try? Run.process(Oracle.python, [script] + args), result.status == 0 else { return [] }
-      return result.stdout.split(separator: "\n").map(String.init)
+      (try? SyntheticProducts.make(in: args[0], Array(args.dropFirst()))) ?? []
     }
     orbits = generate([folder.file("orbits"), "--scenario", "orbits", "--size", "600"])
     zoneZips = generate([folder.file("zones"), "--scenario", "zones", "--size", "300", "--bands", "B04,B08,SCL", "--zip"])
@@ -49,11 +47,10 @@ final class MergeMemfileTests: XCTestCase {
   func merge(_ products: [String], _ name: String, bands: [Sentinel2Band], configure: (inout MergeMemfileRequest) -> Void = { _ in })
     throws -> (path: String, report: JSONValue)
   {
-    var request = MergeMemfileRequest(products: products, output: dir.file(name), bands: bands,
-                                      write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+    var request = MergeMemfileRequest(products: products, output: OutputSpec(path: dir.file(name)), bands: bands, resources: Resources(threads: 2))
     configure(&request)
     let report = try MergeMemfile.run(request)
-    return (request.output, .object(report.details))
+    return (request.output.path, .object(report.details))
   }
 
   /// Band `index` of `path`, whole, as doubles (the fixtures are small).
@@ -288,7 +285,6 @@ final class MergeMemfileTests: XCTestCase {
 
   func testStagingModesAgreeAndMemLimitMovesStagingToDisk() throws {
     let before = MemoryFile.list("/vsimem/tessera")
-    var notices: [String] = []
     var checksums: [String: JSONValue] = [:]
     for mode in MergeMemfileRequest.Staging.allCases {
       let (_, report) = try merge(Self.orbits, "stage-\(mode).tif", bands: [.b04, .b08]) { $0.staging = mode }
@@ -297,12 +293,11 @@ final class MergeMemfileTests: XCTestCase {
     }
     let (_, limited) = try merge(Self.orbits, "limited.tif", bands: [.b04, .b08]) {
       $0.memLimitBytes = 1 << 20
-      $0.notice = { notices.append($0) }
     }
     XCTAssertEqual(limited["staging"]?["mode"], .string("disk"))
     XCTAssertEqual(limited["staging"]?["requested"], .string("mem"))
-    XCTAssertEqual(notices.count, 1)
-    XCTAssertTrue(notices.first?.contains("temporary files beside the output") ?? false, "\(notices)")
+    guard case .string(let note)? = limited["staging"]?["note"] else { return XCTFail("no staging note: \(limited)") }
+    XCTAssertTrue(note.contains("temporary files beside the output"), note)
     XCTAssertEqual(checksums["mem"], checksums["vsimem"])
     XCTAssertEqual(checksums["disk"], checksums["vsimem"])
     XCTAssertEqual(limited["bands"], checksums["vsimem"])
@@ -321,8 +316,7 @@ final class MergeMemfileTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     let before = MemoryFile.list("/vsimem/tessera")
     for mode in [MergeMemfileRequest.Staging.vsimem, .disk] {
-      var request = MergeMemfileRequest(products: [Self.orbits[0], copy], output: out + "/m.tif", bands: [.b04, .b08],
-                                        write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+      var request = MergeMemfileRequest(products: [Self.orbits[0], copy], output: OutputSpec(path: out + "/m.tif"), bands: [.b04, .b08], resources: Resources(threads: 2))
       request.staging = mode
       XCTAssertThrowsError(try MergeMemfile.run(request)) { error in
         XCTAssertEqual(TesseraError.from(error).status, .dataError, "\(error)")
@@ -336,7 +330,7 @@ final class MergeMemfileTests: XCTestCase {
     let before = MemoryFile.list("/vsimem/tessera")
     let (gtiff, _) = try merge(Self.orbits, "plain.tif", bands: [.b04, .b08, .scl])
     let (cog, report) = try merge(Self.orbits, "merged-cog.tif", bands: [.b04, .b08, .scl]) {
-      $0.cog = COGExportRequest(input: "", output: "", write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+      $0.cog = COGSettings()
     }
     XCTAssertTrue(try COGValidator.validate(path: cog).isValid(strict: false))
     XCTAssertTrue(try PixelComparison.of(cog, gtiff).identical)

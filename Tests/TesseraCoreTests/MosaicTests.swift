@@ -6,19 +6,16 @@ import XCTest
 @testable import TesseraCore
 
 /// mosaic against gdalbuildvrt + gdal_translate, rasterio's quadrants, and numpy for the methods.
-final class MosaicTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory() }
-  override func tearDown() { dir.remove() }
+final class MosaicTests: TemporaryDirectoryTestCase {
 
   let quadrants = ["rgb1.tif", "rgb2.tif", "rgb3.tif", "rgb4.tif"].map { Fixture.path("rasterio/" + $0) }
   let cogs = ["mosaic_cog1.tif", "mosaic_cog2.tif"].map { Fixture.path("rio-tiler/" + $0) }
 
   func mosaic(_ inputs: [String], _ name: String, configure: (inout MosaicRequest) -> Void = { _ in }) throws -> String {
-    var request = MosaicRequest(inputs: inputs, output: dir.file(name), write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+    var request = MosaicRequest(inputs: inputs, output: OutputSpec(path: dir.file(name)), resources: Resources(threads: 2))
     configure(&request)
     _ = try Mosaic.run(request)
-    return request.output
+    return request.output.path
   }
 
   func buildVRTOracle(_ inputs: [String], _ name: String, _ args: [String] = []) throws -> String {
@@ -170,10 +167,10 @@ final class MosaicTests: XCTestCase {
   func testAlignedCompositorEqualsGDALBuildVRT() throws {
     let quads = try quadrants.map { try Dataset.open($0) }
     let vrt = try GDALUtilities.buildVRT(quads, to: "", arguments: [])
-    XCTAssertNotNil(try AlignedComposite.plan(sources: quads, grid: vrt, bands: [1, 2, 3], srcNodata: nil))
+    XCTAssertNotNil(try AlignedComposite.plan(sources: quads, grid: try XCTUnwrap(Grid(of: vrt)), bands: [1, 2, 3], srcNodata: nil))
     let offGrid = try cogs.map { try Dataset.open($0) }
     let cogVRT = try GDALUtilities.buildVRT(offGrid, to: "", arguments: ["-resolution", "highest"])
-    XCTAssertNil(try AlignedComposite.plan(sources: offGrid, grid: cogVRT, bands: [1, 2, 3], srcNodata: nil))
+    XCTAssertNil(try AlignedComposite.plan(sources: offGrid, grid: try XCTUnwrap(Grid(of: cogVRT)), bands: [1, 2, 3], srcNodata: nil))
 
     let float = dir.file("rgb4-float.tif")
     try Oracle.tool("gdal_translate", ["-q", "-ot", "Float32", quadrants[3], float])
@@ -206,11 +203,11 @@ final class MosaicTests: XCTestCase {
 
   func testGlobsAndInputLists() throws {
     let pattern = Fixture.path("rasterio/rgb[1-4].tif")
-    XCTAssertEqual(try MosaicInputs.expand([pattern]), quadrants)
+    XCTAssertEqual(try SourceSet.expand([pattern]), quadrants)
     let list = dir.file("list.txt")
     try Data(("# quadrants\n" + quadrants.joined(separator: "\n") + "\n\n").utf8).write(to: URL(fileURLWithPath: list))
-    XCTAssertEqual(try MosaicInputs.expand([], listFile: list), quadrants)
-    XCTAssertThrowsError(try MosaicInputs.expand([dir.file("*.nothing")])) { error in
+    XCTAssertEqual(try SourceSet.expand([], listFile: list), quadrants)
+    XCTAssertThrowsError(try SourceSet.expand([dir.file("*.nothing")])) { error in
       XCTAssertEqual((error as? TesseraError)?.status, .noInput)
     }
   }

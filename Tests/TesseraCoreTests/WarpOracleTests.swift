@@ -6,10 +6,7 @@ import XCTest
 @testable import TesseraCore
 
 /// reproject and resample against gdalwarp with the same options on the real fixtures.
-final class WarpOracleTests: XCTestCase {
-  var dir: TemporaryDirectory!
-  override func setUpWithError() throws { dir = try TemporaryDirectory() }
-  override func tearDown() { dir.remove() }
+final class WarpOracleTests: TemporaryDirectoryTestCase {
 
   /// gdalwarp with the options Tessera uses for speed; they do not change pixels.
   func gdalwarp(_ input: String, _ output: String, _ args: [String]) throws {
@@ -18,12 +15,11 @@ final class WarpOracleTests: XCTestCase {
 
   func reproject(_ input: String, _ crs: String, resampling: Resampling = .nearest, name: String,
                  configure: (inout ReprojectRequest) -> Void = { _ in }) throws -> String {
-    var request = ReprojectRequest(input: input, output: dir.file(name), dstCRS: crs,
-                                   write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+    var request = ReprojectRequest(input: input, output: OutputSpec(path: dir.file(name)), dstCRS: crs, resources: Resources(threads: 2))
     request.resampling = resampling
     configure(&request)
     _ = try Reproject.run(request)
-    return request.output
+    return request.output.path
   }
 
   func assertIdentical(_ ours: String, _ theirs: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -66,12 +62,12 @@ final class WarpOracleTests: XCTestCase {
 
   func testEveryResamplingName() throws {
     for method in Resampling.allCases {
-      var request = ResampleRequest(input: Fixture.utmsmall, output: dir.file("r-\(method.rawValue).tif"),
-                                    target: .resolution(x: 140, y: 140), write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+      var request = ResampleRequest(input: Fixture.utmsmall, output: OutputSpec(path: dir.file("r-\(method.rawValue).tif")),
+                                    target: .resolution(x: 140, y: 140), resources: Resources(threads: 2))
       request.resampling = method
       _ = try Resample.run(request)
       try gdalwarp(Fixture.utmsmall, dir.file("r-\(method.rawValue)-gdal.tif"), ["-tr", "140", "140", "-r", method.gdalName])
-      try assertIdentical(request.output, dir.file("r-\(method.rawValue)-gdal.tif"))
+      try assertIdentical(request.output.path, dir.file("r-\(method.rawValue)-gdal.tif"))
     }
     XCTAssertEqual(Resampling(name: "near"), .nearest)
     XCTAssertEqual(Resampling(name: "cubic_spline"), .cubicspline)
@@ -80,13 +76,13 @@ final class WarpOracleTests: XCTestCase {
   }
 
   func testSentinel2BandResampledFrom10To20MetresWithAverage() throws {
-    var request = ResampleRequest(input: Fixture.s2Band, output: dir.file("s2.tif"), target: .resolution(x: 20, y: 20),
-                                  write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+    var request = ResampleRequest(input: Fixture.s2Band, output: OutputSpec(path: dir.file("s2.tif")), target: .resolution(x: 20, y: 20),
+                                  resources: Resources(threads: 2))
     request.resampling = .average
     _ = try Resample.run(request)
     try gdalwarp(Fixture.s2Band, dir.file("s2-gdal.tif"), ["-tr", "20", "20", "-r", "average"])
-    try assertIdentical(request.output, dir.file("s2-gdal.tif"))
-    let out = try Dataset.open(request.output)
+    try assertIdentical(request.output.path, dir.file("s2-gdal.tif"))
+    let out = try Dataset.open(request.output.path)
     XCTAssertEqual(out.width, 768)
     XCTAssertEqual(out.height, 384)
   }
@@ -123,15 +119,15 @@ final class WarpOracleTests: XCTestCase {
       (Fixture.utmsmall, (180, 180), .bilinear, false),                 // not an exact method: warper
     ]
     for (i, (input, resolution, method, fast)) in cases.enumerated() {
-      var request = ResampleRequest(input: input, output: dir.file("d\(i).tif"), target: .resolution(x: resolution.0, y: resolution.1),
-                                    write: WriteOptions(processing: ProcessingOptions(threads: 2)))
+      var request = ResampleRequest(input: input, output: OutputSpec(path: dir.file("d\(i).tif")), target: .resolution(x: resolution.0, y: resolution.1),
+                                    resources: Resources(threads: 2))
       request.resampling = method
       let source = try Dataset.open(input)
       let args = ["-r", method.gdalName, "-tr", "\(resolution.0)", "\(resolution.1)"]
       XCTAssertEqual(try Resample.decimationGrid(request, source, warpArguments: args) != nil, fast, "case \(i) took the wrong path")
       _ = try Resample.run(request)
       try gdalwarp(input, dir.file("d\(i)-gdal.tif"), args)
-      try assertIdentical(request.output, dir.file("d\(i)-gdal.tif"))
+      try assertIdentical(request.output.path, dir.file("d\(i)-gdal.tif"))
     }
   }
 
@@ -153,30 +149,30 @@ final class WarpOracleTests: XCTestCase {
     ]
     for (i, (input, method, maskless)) in cases.enumerated() {
       let source = try Dataset.open(input)
-      var job = WarpJob(sources: [source], output: dir.file("m\(i).tif"), write: WriteOptions(processing: ProcessingOptions(threads: 2)),
+      var job = WarpJob(sources: [source], output: OutputSpec(path: dir.file("m\(i).tif")), resources: Resources(threads: 2),
                         arguments: ["-t_srs", "EPSG:4326", "-r", method.gdalName], outputType: try source.band(1).dataType)
       job.resampling = method
       XCTAssertEqual(try job.masklessArguments() != nil, maskless, "case \(i)")
       try job.run(progress: nil)
       try gdalwarp(input, dir.file("m\(i)-gdal.tif"), ["-t_srs", "EPSG:4326", "-r", method.gdalName])
-      try assertIdentical(job.output, dir.file("m\(i)-gdal.tif"))
-      XCTAssertEqual(try Dataset.open(job.output).band(1).noDataValue, try source.band(1).noDataValue)
+      try assertIdentical(job.output.path, dir.file("m\(i)-gdal.tif"))
+      XCTAssertEqual(try Dataset.open(job.output.path).band(1).noDataValue, try source.band(1).noDataValue)
     }
   }
 
   func testScaleAndSizeAndTargetAlignedPixels() throws {
-    var half = ResampleRequest(input: Fixture.utmsmall, output: dir.file("half.tif"), target: .scale(0.5))
+    var half = ResampleRequest(input: Fixture.utmsmall, output: OutputSpec(path: dir.file("half.tif")), target: .scale(0.5))
     half.resampling = .average
     _ = try Resample.run(half)
     try gdalwarp(Fixture.utmsmall, dir.file("half-gdal.tif"), ["-ts", "50", "50", "-r", "average"])
-    try assertIdentical(half.output, dir.file("half-gdal.tif"))
+    try assertIdentical(half.output.path, dir.file("half-gdal.tif"))
 
-    var aligned = ResampleRequest(input: Fixture.utmsmall, output: dir.file("tap.tif"), target: .resolution(x: 250, y: 250))
+    var aligned = ResampleRequest(input: Fixture.utmsmall, output: OutputSpec(path: dir.file("tap.tif")), target: .resolution(x: 250, y: 250))
     aligned.targetAlignedPixels = true
     _ = try Resample.run(aligned)
     try gdalwarp(Fixture.utmsmall, dir.file("tap-gdal.tif"), ["-tr", "250", "250", "-tap"])
-    try assertIdentical(aligned.output, dir.file("tap-gdal.tif"))
-    let gt = try Dataset.open(aligned.output).geoTransform!
+    try assertIdentical(aligned.output.path, dir.file("tap-gdal.tif"))
+    let gt = try Dataset.open(aligned.output.path).geoTransform!
     XCTAssertEqual(gt[0].truncatingRemainder(dividingBy: 250), 0)
   }
 

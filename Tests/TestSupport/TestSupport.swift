@@ -228,11 +228,16 @@ public enum LongJob {
     return big
   }
 
+  /// The arguments of a reprojection of `input` that takes seconds.
+  public static func arguments(_ input: String, to output: String) -> [String] {
+    ["reproject", input, output, "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
+  }
+
   /// Starts the reprojection of `input` to `output`, its streams discarded (or stderr to `errors`).
   public static func start(_ input: String, to output: String, errors: Pipe? = nil) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
-    process.arguments = ["reproject", input, output, "--dst-crs", "EPSG:4326", "--resampling", "lanczos", "--threads", "1"]
+    process.arguments = arguments(input, to: output)
     process.standardError = errors ?? FileHandle.nullDevice
     process.standardOutput = FileHandle.nullDevice
     try process.run()

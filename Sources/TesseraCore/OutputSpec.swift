@@ -12,68 +12,59 @@ public enum OutputFormat: String, CaseIterable, Sendable {
   }
 }
 
-/// A nodata choice: a value, explicitly none, or (nil where it is used) whatever the input says.
-public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
-  case value(Double)
-  case none
-
-  /// Parses `none`, `nan` or a finite number.
-  public init?(_ text: String) {
-    let lowered = text.lowercased().trimmingCharacters(in: .whitespaces)
-    if lowered == "none" { self = .none; return }
-    if lowered == "nan" { self = .value(.nan); return }
-    guard let number = Double(lowered), number.isFinite else { return nil }
-    self = .value(number)
-  }
-
-  /// As gdalwarp and gdalbuildvrt take it.
-  public var gdalArgument: String {
-    switch self {
-    case .none: return "None"
-    case .value(let v): return v.isNaN ? "nan" : (v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v))
-    }
-  }
-
-  public var description: String { gdalArgument }
-}
-
-/// How an output is written: driver, creation options and the overwrite rule.
-public struct WriteOptions: Sendable {
+/// One output as the user described it: where, in which format, with which creation options,
+/// and whether an existing file may be replaced. Made once from the CLI's output options; the
+/// only way an operation gets an `OutputTarget` is `target(inputs:inputLabel:)`.
+public struct OutputSpec: Sendable {
+  public var path: String
   public var format: OutputFormat
   /// The user's `--co KEY=VALUE`s; they win over Tessera's defaults key by key.
   public var creationOptions: [String]
   public var overwrite: Bool
   /// Write even when the output's estimated size does not fit the free space (`--force-size`).
-  public var forceSize = false
-  public var processing: ProcessingOptions
+  public var forceSize: Bool
 
-  public init(format: OutputFormat = .gtiff, creationOptions: [String] = [], overwrite: Bool = false,
-              forceSize: Bool = false, processing: ProcessingOptions = ProcessingOptions()) {
+  public init(path: String, format: OutputFormat = .gtiff, creationOptions: [String] = [], overwrite: Bool = false,
+              forceSize: Bool = false) {
+    self.path = path
     self.format = format
     self.creationOptions = creationOptions
     self.overwrite = overwrite
     self.forceSize = forceSize
-    self.processing = processing
+  }
+
+  /// Checks the output against every file the run reads and reserves its temporary file.
+  /// - Parameter inputLabel: how messages name the input whose data failed to read.
+  public func target(inputs: [String], inputLabel: String? = nil) throws -> OutputTarget {
+    try OutputTarget(path: path, inputs: inputs, overwrite: overwrite, inputLabel: inputLabel)
+  }
+
+  /// Refuses (73, unless `forceSize`) an output whose estimated size does not fit the free
+  /// space of its file system.
+  func requireSpace(width: Int, height: Int, bands: Int, type: DataType) throws {
+    guard format == .gtiff else { return }
+    try OutputSize.requireSpace(bytes: OutputSize.bytes(width: width, height: height, bands: bands, type: type),
+                                compressed: compresses(type), for: path, force: forceSize)
   }
 
   /// Whether the creation options in force compress (for the free-space guard).
   func compresses(_ type: DataType) -> Bool {
-    let compress = resolvedCreationOptions(for: type).first { $0.uppercased().hasPrefix("COMPRESS=") }
+    let compress = gtiffOptions(for: type, threads: 1).first { $0.uppercased().hasPrefix("COMPRESS=") }
     return compress.map { !$0.uppercased().hasSuffix("=NONE") } ?? false
   }
 
   /// Tessera's GTiff defaults: tiled 512 x 512 (no larger than the image needs), DEFLATE with
-  /// the predictor that suits the type, BigTIFF when it might be needed, compression on every
-  /// thread, and one block per band where a block of every band would pass 64 MiB (a pixel-
+  /// the predictor that suits the type, BigTIFF when it might be needed, compression on
+  /// `threads`, and one block per band where a block of every band would pass 64 MiB (a pixel-
   /// interleaved block holds all bands at once, which hundreds of bands make huge). VRT takes none.
-  public func resolvedCreationOptions(for type: DataType, width: Int? = nil, height: Int? = nil, bands: Int = 1) -> [String] {
+  public func gtiffOptions(for type: DataType, threads: Int, width: Int? = nil, height: Int? = nil, bands: Int = 1) -> [String] {
     guard format == .gtiff else { return creationOptions }
     let predictor = type.isFloatingPoint ? "3" : (type.isComplex ? "1" : "2")
     func blockSide(_ size: Int?) -> Int { size.map { Swift.min(512, Swift.max(16, ($0 + 15) / 16 * 16)) } ?? 512 }
     let blockX = blockSide(width), blockY = blockSide(height)
     var options: [(String, String)] = [
       ("TILED", "YES"), ("BLOCKXSIZE", String(blockX)), ("BLOCKYSIZE", String(blockY)), ("COMPRESS", "DEFLATE"),
-      ("PREDICTOR", predictor), ("BIGTIFF", "IF_SAFER"), ("NUM_THREADS", String(processing.threads)),
+      ("PREDICTOR", predictor), ("BIGTIFF", "IF_SAFER"), ("NUM_THREADS", String(threads)),
     ]
     if blockX * blockY * bands * type.byteSize > 64 << 20 { options.append(("INTERLEAVE", "BAND")) }
     for item in creationOptions {
@@ -90,45 +81,6 @@ public struct WriteOptions: Sendable {
     }
     return options.map { "\($0.0)=\($0.1)" }
   }
-}
-
-/// Numbers as options take them: finite, or the option is refused.
-func finiteNumber(_ text: Substring) -> Double? {
-  guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else { return nil }
-  return value
-}
-
-/// Parses `X` or `X,Y` into a positive, finite pixel size.
-public func parseResolution(_ text: String) throws -> (x: Double, y: Double) {
-  let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(finiteNumber)
-  guard (1...2).contains(parts.count), let x = parts[0], let y = parts.count == 2 ? parts[1] : x, x > 0, y > 0 else {
-    throw TesseraError(.usage, "resolution '\(text)' is not X or X,Y with positive numbers")
-  }
-  return (x, y)
-}
-
-/// The most pixels a side can have: GDAL counts them in 32-bit integers.
-public let maximumRasterSide = Int(Int32.max)
-
-/// Parses `W,H` into a positive size GDAL can hold.
-public func parseSize(_ text: String) throws -> (width: Int, height: Int) {
-  let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-  guard parts.count == 2, let w = parts[0], let h = parts[1], w > 0, h > 0 else {
-    throw TesseraError(.usage, "size '\(text)' is not W,H with positive whole numbers")
-  }
-  guard w <= maximumRasterSide, h <= maximumRasterSide else {
-    throw TesseraError(.usage, "size '\(text)' is larger than GDAL's limit of \(maximumRasterSide) pixels a side")
-  }
-  return (w, h)
-}
-
-/// Parses `xmin,ymin,xmax,ymax` of finite numbers.
-public func parseBounds(_ text: String) throws -> Extent {
-  let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(finiteNumber)
-  guard parts.count == 4, let x0 = parts[0], let y0 = parts[1], let x1 = parts[2], let y1 = parts[3], x0 < x1, y0 < y1 else {
-    throw TesseraError(.usage, "bbox '\(text)' is not xmin,ymin,xmax,ymax with finite numbers and min < max")
-  }
-  return Extent(minX: x0, minY: y0, maxX: x1, maxY: y1)
 }
 
 /// Checks the creation options Tessera itself reads or that decide how much memory a write

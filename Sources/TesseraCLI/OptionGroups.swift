@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import GDAL
+import TesseraCore
+
+// The option groups commands are assembled from. Each option is declared once here, so its
+// spelling, help and parsing are the same in every command that takes it.
+
+// MARK: - Outputs
+
+/// The output of a command that reads one input: `IN OUT`, or `IN -o OUT`.
+struct OutputArgument: ParsableArguments {
+  @Argument(help: ArgumentHelp("The output file (or give it with -o).", valueName: "OUT")) var positional: String?
+  @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional, help: ArgumentHelp("The output file.", valueName: "OUT"))
+  var option: String?
+
+  func validate() throws {
+    switch (positional, option) {
+    case (nil, nil): throw ValidationError("give the output file, as OUT or -o OUT")
+    case (.some, .some): throw ValidationError("give the output file once, as OUT or -o OUT, not both")
+    default: break
+    }
+  }
+
+  var path: String { positional ?? option ?? "" }
+}
+
+/// The output of a command that reads many inputs: `-o OUT`.
+struct OutputOption: ParsableArguments {
+  @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional, help: ArgumentHelp("The output file.", valueName: "OUT"))
+  var path: String
+}
+
+/// How every command that writes a raster writes it.
+struct OutputOptions: ParsableArguments {
+  @Option(name: .customLong("co"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+    "A GDAL creation option; repeatable. Defaults: TILED=YES, 512x512 blocks, COMPRESS=DEFLATE, PREDICTOR 2 (integers) or 3 (floats), BIGTIFF=IF_SAFER.",
+    valueName: "KEY=VALUE"))
+  var creationOptions: [String] = []
+
+  @Flag(help: "Replace the output if it exists.")
+  var overwrite = false
+
+  @Flag(name: .customLong("force-size"), help: "Write even when the output's estimated size does not fit the free disk space.")
+  var forceSize = false
+
+  func validate() throws {
+    _ = try parsed { try CreationOptionCheck.validate(creationOptions) }
+  }
+
+  /// The one description of the output, made once per run.
+  func spec(_ path: String, format: OutputFormat = .gtiff) -> OutputSpec {
+    OutputSpec(path: path, format: format, creationOptions: creationOptions, overwrite: overwrite, forceSize: forceSize)
+  }
+}
+
+/// The file format of a processing command's output.
+struct FormatOption: ParsableArguments {
+  @Option(parsing: .unconditional, help: "Output format: a GeoTIFF, or a VRT naming the inputs.")
+  var format: OutputFormat = .gtiff
+}
+
+// MARK: - Inputs
+
+/// Many inputs: paths, quoted globs, or a list file.
+struct InputOptions: ParsableArguments {
+  @Argument(help: ArgumentHelp("Input rasters; quoted glob patterns are expanded (sorted).", valueName: "INPUT"))
+  var inputs: [String] = []
+  @Option(name: .customLong("input-list"), parsing: .unconditional, help: ArgumentHelp("A file of input paths, one a line ('-': stdin).", valueName: "FILE"))
+  var inputList: String?
+
+  func validate() throws {
+    if inputs.isEmpty && inputList == nil { throw ValidationError("give input rasters or --input-list") }
+  }
+
+  func expanded() throws -> [String] { try SourceSet.expand(inputs, listFile: inputList) }
+}
+
+/// Which bands of every input are read.
+struct BandSelection: ParsableArguments {
+  @Option(parsing: .unconditional, help: ArgumentHelp("Bands to read from every input (default: all).", valueName: "1,2,3"))
+  var bands: String?
+
+  func validate() throws { _ = try numbers() }
+
+  func numbers() throws -> [Int]? {
+    guard let bands else { return nil }
+    let values = bands.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+      throw ValidationError("--bands takes band numbers from 1, like 1,2,3")
+    }
+    return values.compactMap { $0 }
+  }
+}
+
+// MARK: - Grid
+
+/// The output CRS.
+struct CRSOption: ParsableArguments {
+  @Option(name: .customLong("dst-crs"), parsing: .unconditional, help: ArgumentHelp(
+    "The output CRS: EPSG:n, WKT, a PROJ string, a .prj file, or wgs84, cgcs2000, xian1980, beijing1954, webmercator, utm.",
+    valueName: "CRS"))
+  var dstCRS: String?
+}
+
+/// The output's bounds.
+struct BoundsOptions: ParsableArguments {
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output bounds.", valueName: "xmin,ymin,xmax,ymax")) var bbox: String?
+  @Option(name: .customLong("bbox-crs"), parsing: .unconditional, help: ArgumentHelp("The CRS of --bbox (default: the output's).", valueName: "CRS"))
+  var bboxCRS: String?
+
+  func validate() throws {
+    if let bbox { _ = try parsed { try parseBounds(bbox) } }
+    if bboxCRS != nil && bbox == nil { throw ValidationError("--bbox-crs needs --bbox") }
+  }
+
+  func extent() throws -> Extent? { try bbox.map(parseBounds) }
+}
+
+/// The output's pixel size or dimensions, and their alignment.
+struct GridOptions: ParsableArguments {
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+    "Output pixel size, in the output CRS's units.",
+    valueName: "X[,Y]"))
+  var resolution: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: String?
+  @Flag(name: .customLong("target-aligned-pixels"), help: "Align the output's bounds to multiples of the resolution.")
+  var targetAlignedPixels = false
+
+  func validate() throws {
+    if let size { _ = try parsed { try parseSize(size) } }
+    if resolution != nil && size != nil { throw ValidationError("--resolution and --size are alternatives; give one") }
+  }
+
+  /// --resolution as a pixel size.
+  func pixelSize() throws -> (x: Double, y: Double)? { try resolution.map { r in try parsed { try parseResolution(r) } } }
+
+  func pixelCount() throws -> (width: Int, height: Int)? { try size.map { s in try parsed { try parseSize(s) } } }
+}
+
+/// Nodata on the way in and out.
+struct NodataOptions: ParsableArguments {
+  @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp("Input nodata value, or none.", valueName: "V|none"))
+  var srcNodata: NodataSetting?
+  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp("Output nodata value, or none.", valueName: "V|none"))
+  var dstNodata: NodataSetting?
+}
+
+/// How pixels are resampled where the grid changes.
+struct ResamplingOption: ParsableArguments {
+  @Option(parsing: .unconditional, help: ArgumentHelp("Resampling method; rasterio's spellings (near, cubic_spline) work too.", valueName: "METHOD"))
+  var resampling: Resampling = .nearest
+}
+
+// MARK: - Parsing helpers
+
+/// Parsing helpers: the core throws usage errors for bad values, the CLI turns them into exit 64.
+extension Resampling: ExpressibleByArgument {
+  public init?(argument: String) { self.init(name: argument) }
+  public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension OutputFormat: ExpressibleByArgument {
+  public init?(argument: String) { self.init(name: argument) }
+  public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension NodataSetting: ExpressibleByArgument {
+  public init?(argument: String) { self.init(argument) }
+}
+
+/// Wraps a core parse so ArgumentParser reports its message as a usage error.
+func parsed<T>(_ body: () throws -> T) throws -> T {
+  do { return try body() } catch let error as TesseraError { throw ValidationError(error.message) }
+}

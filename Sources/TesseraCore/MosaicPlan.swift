@@ -1,0 +1,137 @@
+import Foundation
+import GDAL
+
+/// What a mosaic will be, decided before anything is written: the inputs, the output CRS and
+/// whether any input crosses into it, the pixel size, the bounds and the output's size.
+struct MosaicPlan {
+  let sources: SourceSet
+  let crs: SpatialReference
+  /// Whether any input must be reprojected to `crs`.
+  let crossesCRS: Bool
+  let resolution: (x: Double, y: Double)
+  /// The requested bounds in the output CRS (a --bbox in another CRS transformed, edges densified).
+  let bbox: Extent?
+  let size: (width: Int, height: Int)
+
+  init(_ request: MosaicRequest, sources: SourceSet) throws {
+    self.sources = sources
+    (crs, crossesCRS) = try MosaicPlan.targetCRS(request.dstCRS, sources)
+    resolution = try MosaicPlan.resolution(request.resolution, sources, target: crs, crossesCRS: crossesCRS)
+    var bbox = request.bbox
+    if let box = request.bbox, let text = request.bboxCRS {
+      let boxCRS = try CRSInput.resolve(text, centre: try? sources.datasets[0].centreLonLat())
+      try requireOverlap(bbox: box, bboxCRS: boxCRS, sources: sources.datasets)
+      if !boxCRS.isSame(as: crs) { bbox = try CoordinateTransformation(from: boxCRS, to: crs).transformBounds(box) }
+    } else if let box = bbox {
+      try requireOverlap(bbox: box, bboxCRS: crs, sources: sources.datasets)
+    }
+    self.bbox = bbox
+    size = try MosaicPlan.plannedSize(request, bbox: bbox, sources, target: crs, resolution: resolution)
+  }
+
+  /// gdalwarp's and gdalbuildvrt's grid arguments: pixel size, bounds, alignment.
+  func gridArguments(targetAlignedPixels: Bool) -> [String] {
+    var args = ["-tr", "\(resolution.x)", "\(resolution.y)"]
+    if let bbox { args += ["-te", "\(bbox.minX)", "\(bbox.minY)", "\(bbox.maxX)", "\(bbox.maxY)"] }
+    if targetAlignedPixels { args.append("-tap") }
+    return args
+  }
+
+  /// Whether any input's pixel size differs from the output's.
+  func changesResolution(_ datasets: [Dataset]) -> Bool {
+    datasets.contains { ds in
+      guard let gt = ds.geoTransform else { return true }
+      return abs(abs(gt[1]) - resolution.x) > 1e-9 * resolution.x || abs(abs(gt[5]) - resolution.y) > 1e-9 * resolution.y
+    }
+  }
+
+  // MARK: - Deciding
+
+  /// The output CRS, and whether any input must be reprojected to it.
+  static func targetCRS(_ dstCRS: String?, _ sources: SourceSet) throws -> (SpatialReference, Bool) {
+    var crss: [SpatialReference] = []
+    for (i, ds) in sources.datasets.enumerated() {
+      guard let srs = ds.spatialReference, ds.geoTransform != nil else {
+        throw TesseraError(.dataError, "\(SourceSet.name(i, ds)) has no georeferencing")
+      }
+      crss.append(srs)
+    }
+    if let dstCRS {
+      let target = try CRSInput.resolve(dstCRS, centre: try? sources.datasets[0].centreLonLat())
+      return (target, crss.contains { !$0.isSame(as: target) })
+    }
+    let reference = crss[0]
+    let odd = crss.enumerated().filter { !$0.element.isSame(as: reference) }
+    if !odd.isEmpty {
+      let names = odd.map { "\(SourceSet.name($0.offset, sources.datasets[$0.offset])) is \(CRSInput.label($0.element))" }
+      throw TesseraError(.dataError, "\(names.joined(separator: ", ")), the others \(CRSInput.label(reference)); pass --dst-crs to reproject")
+    }
+    return (reference, false)
+  }
+
+  /// The output pixel size under the rule, in the target CRS.
+  static func resolution(
+    _ rule: MosaicRequest.ResolutionRule, _ sources: SourceSet, target: SpatialReference, crossesCRS: Bool
+  ) throws -> (x: Double, y: Double) {
+    if case .explicit(let x, let y) = rule { return (x, y) }
+    let sizes: [(x: Double, y: Double)] = try sources.datasets.map { ds in
+      if let gt = ds.geoTransform, !crossesCRS || (ds.spatialReference?.isSame(as: target) ?? false) {
+        return (abs(gt[1]), abs(gt[5]))
+      }
+      return try suggestedResolution(ds, target: target)
+    }
+    let xs = sizes.map(\.x), ys = sizes.map(\.y)
+    switch rule {
+    case .highest: return (xs.min() ?? 1, ys.min() ?? 1)
+    case .lowest: return (xs.max() ?? 1, ys.max() ?? 1)
+    case .average: return (xs.reduce(0, +) / Double(sizes.count), ys.reduce(0, +) / Double(sizes.count))
+    case .same:
+      let first = sizes[0]
+      for (i, s) in sizes.enumerated() where abs(s.x - first.x) > 1e-9 * first.x || abs(s.y - first.y) > 1e-9 * first.y {
+        throw TesseraError(.dataError, "--resolution same: \(SourceSet.name(i, sources.datasets[i])) has pixels of \(s.x) x \(s.y), the first \(first.x) x \(first.y)")
+      }
+      return first
+    case .explicit(let x, let y): return (x, y)
+    }
+  }
+
+  /// The output's dimensions: the bbox, or the union of the inputs in the target CRS, at the
+  /// resolution. Refused (64) before GDAL's own size arithmetic when no raster can have them.
+  static func plannedSize(
+    _ request: MosaicRequest, bbox: Extent?, _ sources: SourceSet, target: SpatialReference, resolution: (x: Double, y: Double)
+  ) throws -> (width: Int, height: Int) {
+    var union = bbox
+    if union == nil {
+      for ds in sources.datasets {
+        guard var e = ds.extent else { continue }
+        if let srs = ds.spatialReference, !srs.isSame(as: target) {
+          e = try CoordinateTransformation(from: srs, to: target).transformBounds(e)
+        }
+        union = union?.union(e) ?? e
+      }
+    }
+    guard let u = union else { return (1, 1) }
+    let extra = request.targetAlignedPixels ? 2.0 : 0.0
+    let width = (u.maxX - u.minX) / resolution.x + extra, height = (u.maxY - u.minY) / resolution.y + extra
+    let cause: String
+    var fromInput = false
+    if case .explicit = request.resolution {
+      cause = "--resolution \(resolution.x)" + (resolution.x == resolution.y ? "" : ",\(resolution.y)")
+    } else {
+      cause = "the inputs' georeferencing (pixels of \(resolution.x) x \(resolution.y) over \(u.text))"
+      fromInput = true
+    }
+    try OutputSize.requireGrid(width: width, height: height, cause: cause, fromInput: fromInput)
+    return (Swift.max(1, Int(width.rounded())), Swift.max(1, Int(height.rounded())))
+  }
+
+  /// The pixel size gdalwarp would choose for `ds` in `target`.
+  static func suggestedResolution(_ ds: Dataset, target: SpatialReference) throws -> (x: Double, y: Double) {
+    let probe = try GDALUtilities.warp([ds], to: "", arguments: ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false)])
+    defer { try? probe.close() }
+    guard let gt = probe.geoTransform else {
+      throw TesseraError(.dataError, "\(ds.path) cannot be placed in \(CRSInput.label(target))")
+    }
+    return (abs(gt[1]), abs(gt[5]))
+  }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import GDAL
+
+/// How much of the machine a run may use, from --threads, --cache-mb and --config. The CLI
+/// applies it to GDAL once, before the operation; operations read `threads` for the thread
+/// counts they hand to drivers and the warper, and may only lower the block cache (`limitCache`).
+public struct Resources: Sendable {
+  /// Worker threads for warping, compression and band math.
+  public var threads: Int
+  /// GDAL's block cache in MiB; nil keeps GDAL's default (5 % of RAM).
+  public var cacheMB: Int?
+  /// GDAL configuration options the user set (`--config KEY=VALUE`), applied after Tessera's
+  /// own settings so the user's win.
+  public var config: [String: String]
+
+  public init(threads: Int? = nil, cacheMB: Int? = nil, config: [String: String] = [:]) {
+    self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    self.cacheMB = cacheMB
+    self.config = config
+  }
+
+  /// Makes GDAL use these settings for the rest of the process.
+  public func apply() {
+    GDALEnvironment.setConfig("GDAL_NUM_THREADS", String(threads))
+    if let cacheMB { GDALEnvironment.cacheBytes = cacheMB * 1024 * 1024 }
+    // GDAL 3.6's warper gives each extra thread a clone of the coordinate transformer, and the
+    // clone loses the round-trip check the original makes for projections with a bounded
+    // domain (sinusoidal, orthographic, …): the rows a clone computes fill the area outside the
+    // projected world with wrapped pixels, and which rows that is depends on thread timing.
+    // With the check asked for explicitly every thread makes it, and the result is the one a
+    // single thread gives, every time. Where the check changes nothing (the round trip holds),
+    // the pixels are gdalwarp's as they were. A user's own setting (environment or --config) wins.
+    if ProcessInfo.processInfo.environment["CHECK_WITH_INVERT_PROJ"] == nil {
+      GDALEnvironment.setConfig("CHECK_WITH_INVERT_PROJ", "YES")
+    }
+    for (key, value) in config.sorted(by: { $0.key < $1.key }) { GDALEnvironment.setConfig(key, value) }
+  }
+
+  /// Why an operation wants a smaller block cache than GDAL's default.
+  public enum CacheUse: Sendable {
+    /// Windows streamed through the cache (mosaic, copies, staging): it only has to hold the
+    /// windows in flight and the source blocks they share, and a small cache makes GTiff
+    /// compress finished blocks while reading goes on instead of all at close.
+    case streaming
+    /// A source read twice (the COG driver's overview pass, then the copy): a cache that holds a
+    /// small source whole helps; one that grows with a large source only adds memory, since such
+    /// a source is read from disk on both passes anyway.
+    case rereadSource
+  }
+
+  /// Lowers GDAL's block cache for `use`; never raises it, and never overrides a cache the user
+  /// chose (--cache-mb, or GDAL_CACHEMAX in --config or the environment).
+  public func limitCache(for use: CacheUse) {
+    guard cacheMB == nil, config["GDAL_CACHEMAX"] == nil,
+      ProcessInfo.processInfo.environment["GDAL_CACHEMAX"] == nil else { return }
+    let mb: Int
+    switch use {
+    case .streaming: mb = Swift.max(128, 64 * threads)
+    case .rereadSource: mb = 512
+    }
+    GDALEnvironment.cacheBytes = Swift.min(GDALEnvironment.cacheBytes, mb * 1024 * 1024)
+  }
+
+  /// Physical memory in bytes.
+  public static var physicalMemory: UInt64 { ProcessInfo.processInfo.physicalMemory }
+}

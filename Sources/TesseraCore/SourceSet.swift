@@ -1,0 +1,168 @@
+import Foundation
+import GDAL
+
+/// The rasters a command reads together: named by paths, quoted globs or a list file, opened
+/// and checked before anything is written, with the bands read from each and one data type that
+/// holds every input's values. Mosaic reads through one; band-stack and index will too.
+public struct SourceSet {
+  /// The inputs as the user named them, globs expanded.
+  public let paths: [String]
+  /// The file the inputs were listed in (`--input-list`), read like any input.
+  public let listFile: String?
+  public let datasets: [Dataset]
+  /// The bands read from every input.
+  public let bands: [Int]
+  /// The smallest type holding every input's values in those bands.
+  public let type: DataType
+
+  /// Opens every input and picks the bands: `requested`, which every input must have, or all
+  /// bands, whose count must then agree.
+  public init(paths: [String], listFile: String? = nil, bands requested: [Int]? = nil) throws {
+    guard !paths.isEmpty else { throw TesseraError(.usage, "give at least one input") }
+    self.paths = paths
+    self.listFile = listFile
+    datasets = try paths.map { try Dataset.open($0) }
+    bands = try SourceSet.selectBands(requested, datasets)
+    type = try SourceSet.commonType(datasets, bands)
+  }
+
+  /// Every file the set reads: the inputs, the list they came from, and the files they refer
+  /// to (a VRT's sources); no output may be one of them.
+  public var inputFiles: [String] {
+    paths + (listFile.flatMap { $0 == "-" ? nil : $0 }.map { [$0] } ?? []) + InputFiles.of(datasets)
+  }
+
+  /// How messages name the input whose data failed to read: the input itself when there is one.
+  public var label: String? { paths.count == 1 ? paths[0] : nil }
+
+  /// `input 3 (b.tif)`, for messages about one input.
+  static func name(_ i: Int, _ ds: Dataset) -> String { "input \(i + 1) (\((ds.path as NSString).lastPathComponent))" }
+
+  /// Each input's nodata value of `band` (nil where it has none).
+  public func nodata(band: Int) throws -> [Double?] { try datasets.map { try $0.band(band).noDataValue } }
+
+  // MARK: - Naming inputs
+
+  /// Input lists: paths, glob patterns the shell left unexpanded, and `--input-list` files.
+  public static func expand(_ arguments: [String], listFile: String? = nil) throws -> [String] {
+    var paths: [String] = []
+    if let listFile {
+      let text = try readList(listFile)
+      for line in text.split(whereSeparator: \.isNewline) {
+        let entry = line.trimmingCharacters(in: .whitespaces)
+        if !entry.isEmpty, !entry.hasPrefix("#") { paths.append(entry) }
+      }
+    }
+    for argument in arguments {
+      let isPattern = argument.contains(where: { "*?[".contains($0) })
+      if isPattern && !FileManager.default.fileExists(atPath: argument) {
+        let matches = glob(argument)
+        if matches.isEmpty { throw TesseraError(.noInput, "pattern '\(argument)' matches no file") }
+        paths += matches
+      } else {
+        paths.append(argument)
+      }
+    }
+    return paths
+  }
+
+  /// The text of a list file: a file, a pipe (`--input-list <(find …)`), or `-` for stdin.
+  static func readList(_ path: String) throws -> String {
+    let handle: FileHandle?
+    if path == "-" {
+      handle = FileHandle.standardInput
+    } else {
+      var status = stat()
+      guard stat(path, &status) == 0 else {
+        throw TesseraError(.noInput, "input list \(path): \(String(cString: strerror(errno)).lowercased())")
+      }
+      if status.st_mode & S_IFMT == S_IFDIR { throw TesseraError(.noInput, "input list \(path): is a directory") }
+      handle = FileHandle(forReadingAtPath: path)
+    }
+    guard let handle else { throw TesseraError(.noInput, "input list \(path) cannot be read") }
+    // A list is names, one a line; more than 64 MiB of them is not a list.
+    guard let data = try? handle.read(upToCount: 64 << 20), let text = String(data: data, encoding: .utf8) else {
+      throw TesseraError(.dataError, "input list \(path) is not UTF-8 text")
+    }
+    return text
+  }
+
+  /// Sorted matches, so a pattern always gives the same order.
+  static func glob(_ pattern: String) -> [String] {
+    var result = glob_t()
+    defer { globfree(&result) }
+    guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+    return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+  }
+
+  // MARK: - Bands and types
+
+  /// The bands to mosaic; every input must have them, and without --bands all must agree.
+  static func selectBands(_ requested: [Int]?, _ sources: [Dataset]) throws -> [Int] {
+    if let requested {
+      guard !requested.isEmpty, requested.allSatisfy({ $0 >= 1 }) else {
+        throw TesseraError(.usage, "--bands takes band numbers from 1")
+      }
+      let highest = requested.max() ?? 1
+      for (i, ds) in sources.enumerated() where highest > ds.bandCount {
+        throw TesseraError(.dataError, "\(name(i, ds)) has \(ds.bandCount) band(s); --bands asks for band \(highest)")
+      }
+      return requested
+    }
+    let counts = sources.map(\.bandCount)
+    let common = mostCommon(counts)
+    let odd = sources.enumerated().filter { $0.element.bandCount != common }
+    if !odd.isEmpty {
+      let names = odd.map { "\(name($0.offset, $0.element)) has \($0.element.bandCount)" }.joined(separator: ", ")
+      throw TesseraError(.dataError, "band counts differ: \(names), the others \(common); pick bands with --bands")
+    }
+    guard common > 0 else { throw TesseraError(.dataError, "\(sources[0].path) has no raster band") }
+    return Array(1...common)
+  }
+
+  /// The most frequent value; ties go to the one seen first, so the first input sets the norm.
+  static func mostCommon(_ values: [Int]) -> Int {
+    var counts: [Int: Int] = [:]
+    for v in values { counts[v, default: 0] += 1 }
+    var best = values.first ?? 0
+    for v in values where counts[v, default: 0] > counts[best, default: 0] { best = v }
+    return best
+  }
+
+  /// The smallest type holding every input's values.
+  static func commonType(_ sources: [Dataset], _ bands: [Int]) throws -> DataType {
+    var type: DataType?
+    for ds in sources {
+      for b in bands {
+        let t = try ds.band(b).dataType
+        type = type.map { $0.union(t) } ?? t
+      }
+    }
+    return type ?? .byte
+  }
+
+  /// gdalbuildvrt only composes sources of one data type; others become `/vsimem/` VRTs of the
+  /// common type first (closed, so the mosaic VRT can point at them by name).
+  static func homogeneous(_ sources: [Dataset], type: DataType) throws -> ([Dataset], [MemoryFile]) {
+    let differ = try sources.contains { ds in try (1...Swift.max(1, ds.bandCount)).contains { try ds.band($0).dataType != type } }
+    guard differ else { return (sources, []) }
+    var files: [MemoryFile] = []
+    var wrapped: [Dataset] = []
+    for (i, source) in sources.enumerated() {
+      let file = MemoryFile(name: "typed-\(i).vrt")
+      files.append(file)
+      try GDALUtilities.translate(source, to: file.path, arguments: ["-of", "VRT", "-ot", type.rawValue]).close()
+      wrapped.append(try Dataset.open(file.path))
+    }
+    return (wrapped, files)
+  }
+
+  /// The dataset itself when it has exactly `bands`, else an in-memory VRT of those bands
+  /// (GDAL 3.6's gdalwarp has no -b).
+  static func bandSubset(_ source: Dataset, _ bands: [Int]) throws -> Dataset {
+    if bands == Array(1...Swift.max(1, source.bandCount)) { return source }
+    var args: [String] = []
+    for b in bands { args += ["-b", "\(b)"] }
+    return try GDALUtilities.buildVRT([source], to: "", arguments: args)
+  }
+}
