@@ -150,7 +150,7 @@ def standard(ctx):
     ndvi_calc = "(A.astype(float32)-B)/(A.astype(float32)+B)"
     w.append(Workload(
         "W5", "NDVI from red and nir of one cell, float32", ["index"],
-        Runner("tessera index ndvi", [tessera, "index", "ndvi", "--red", red[0], "--nir", nir[0], "-o", out("W5-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"], out("W5-tessera.tif")),
+        Runner("tessera index ndvi", [tessera, "index", "ndvi", "--band", f"red={red[0]}", "--band", f"nir={nir[0]}", "-o", out("W5-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"], out("W5-tessera.tif")),
         [
             Runner("gdal_calc.py", ["gdal_calc.py", "--quiet", "-A", nir[0], "-B", red[0], f"--calc={ndvi_calc}", "--type=Float32", "--NoDataValue=nan",
                                     *[x for o in co for x in ("--co", o)], f"--outfile={out('W5-gdalcalc.tif')}"], out("W5-gdalcalc.tif")),

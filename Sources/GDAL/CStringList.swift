@@ -32,7 +32,7 @@ final class CStringList {
   }
 }
 
-/// Splits `KEY=VALUE` metadata items into a dictionary, keeping the first of duplicate keys.
+/// Splits `KEY=VALUE` metadata items into ordered pairs (items without `=` are skipped).
 func keyValuePairs(_ items: [String]) -> [(key: String, value: String)] {
   items.compactMap { item in
     guard let eq = item.firstIndex(of: "=") else { return nil }

@@ -265,12 +265,18 @@ public final class Dataset {
 
   /// Reads a window of several bands into `buffer`, band after band, converting to `type`.
   public func read(_ window: Window, bands: [Int], type: DataType, into buffer: UnsafeMutableRawBufferPointer) throws {
-    precondition(buffer.count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")
+    try rasterIO(GF_Read, window, bands: bands, type: type, buffer: buffer.baseAddress, count: buffer.count)
+  }
+
+  /// One RasterIO of whole pixels between `window` of `bands` and a buffer of `count` bytes.
+  private func rasterIO(_ direction: GDALRWFlag, _ window: Window, bands: [Int], type: DataType,
+                        buffer: UnsafeMutableRawPointer?, count: Int) throws {
+    precondition(count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")
     var map = bands.map { Int32($0) }
     let h = try liveHandle()
-    try GDALCall.check("reading \(window) of \(path)", dataset: path) {
+    try GDALCall.check("\(direction == GF_Read ? "reading" : "writing") \(window) of \(path)", dataset: path) {
       GDALDatasetRasterIO(
-        h, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height), buffer.baseAddress,
+        h, direction, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height), buffer,
         Int32(window.width), Int32(window.height), type.gdal, Int32(bands.count), &map, 0, 0, 0)
     }
   }
@@ -312,15 +318,9 @@ public final class Dataset {
 
   /// Writes a window of several bands from `buffer`, band after band, converting from `type`.
   public func write(_ window: Window, bands: [Int], type: DataType, from buffer: UnsafeRawBufferPointer) throws {
-    precondition(buffer.count >= window.pixelCount * bands.count * type.byteSize, "buffer smaller than the window")
-    var map = bands.map { Int32($0) }
-    let h = try liveHandle()
-    try GDALCall.check("writing \(window) of \(path)", dataset: path) {
-      GDALDatasetRasterIO(
-        h, GF_Write, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
-        UnsafeMutableRawPointer(mutating: buffer.baseAddress), Int32(window.width), Int32(window.height), type.gdal,
-        Int32(bands.count), &map, 0, 0, 0)
-    }
+    // GDAL takes one pointer type for both directions; a write only reads the buffer.
+    try rasterIO(GF_Write, window, bands: bands, type: type, buffer: UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                 count: buffer.count)
   }
 
   /// Builds overviews in place (only for datasets opened or created for update).

@@ -2,10 +2,6 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-extension COGSettings.Profile: ExpressibleByArgument {}
-extension COGSettings.Predictor: ExpressibleByArgument {}
-extension COGSettings.BigTIFF: ExpressibleByArgument {}
-
 struct COGExportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "cog-export",

@@ -53,21 +53,11 @@ struct COGOptions: ParsableArguments {
   }
 
   func settings() throws -> COGSettings {
-    var request = COGSettings()
-    request.profile = profile
-    request.level = level
-    request.quality = quality
-    request.predictor = predictor
-    request.blockSize = blocksize
-    request.overviews = try parsedOverviews()
-    request.overviewResampling = overviewResampling
-    request.categorical = categorical
-    request.webOptimized = webOptimized
-    request.warpResampling = warpResampling
-    request.addMask = addMask
-    request.nodata = nodata
-    request.bigTIFF = bigtiff
-    request.validate = !noValidate
-    return request
+    var s = COGSettings()
+    (s.profile, s.level, s.quality, s.predictor, s.blockSize) = (profile, level, quality, predictor, blocksize)
+    (s.overviews, s.overviewResampling, s.categorical) = (try parsedOverviews(), overviewResampling, categorical)
+    (s.webOptimized, s.warpResampling, s.addMask, s.nodata) = (webOptimized, warpResampling, addMask, nodata)
+    (s.bigTIFF, s.validate) = (bigtiff, !noValidate)
+    return s
   }
 }

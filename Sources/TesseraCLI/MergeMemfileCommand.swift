@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-extension MergeMemfileRequest.Staging: ExpressibleByArgument {}
-
 struct MergeMemfileCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "merge-memfile",

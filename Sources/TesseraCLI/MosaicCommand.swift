@@ -2,9 +2,6 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-extension MosaicRequest.Order: ExpressibleByArgument {}
-extension MosaicRequest.Method: ExpressibleByArgument {}
-
 struct MosaicCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mosaic",

@@ -169,6 +169,13 @@ extension NodataSetting: ExpressibleByArgument {
   public init?(argument: String) { self.init(argument) }
 }
 
+extension COGSettings.Profile: ExpressibleByArgument {}
+extension COGSettings.Predictor: ExpressibleByArgument {}
+extension COGSettings.BigTIFF: ExpressibleByArgument {}
+extension MosaicRequest.Order: ExpressibleByArgument {}
+extension MosaicRequest.Method: ExpressibleByArgument {}
+extension MergeMemfileRequest.Staging: ExpressibleByArgument {}
+
 /// Wraps a core parse so ArgumentParser reports its message as a usage error.
 func parsed<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch let error as TesseraError { throw ValidationError(error.message) }

@@ -17,15 +17,13 @@ public struct MergeReport: Codable, Sendable {
   public struct GridEntry: Codable, Sendable {
     public var crs: CRS
     public var resolution: Double
-    public var width: Int
-    public var height: Int
+    public var width: Int, height: Int
     public var geotransform: [Double]
     public var bounds: Bounds
   }
 
   public struct ProductBand: Codable, Sendable {
-    public var name: String
-    public var file: String
+    public var name: String, file: String
     public var resolution: Int
   }
 
@@ -34,10 +32,8 @@ public struct MergeReport: Codable, Sendable {
   }
 
   public struct Product: Codable, Sendable {
-    public var id: String
-    public var source: String
-    public var level: String
-    public var tile: String
+    public var id: String, source: String
+    public var level: String, tile: String
     public var sensingTime: String
     @Reported public var processingBaseline: String?
     @Reported public var spacecraft: String?
@@ -54,8 +50,7 @@ public struct MergeReport: Codable, Sendable {
 
   public struct Band: Codable, Sendable {
     public var name: String
-    public var validFraction: Double
-    public var validPixels: Int
+    public var validFraction: Double, validPixels: Int
     @Reported public var min: Double?
     @Reported public var max: Double?
     @Reported public var mean: Double?
@@ -71,15 +66,12 @@ public struct MergeReport: Codable, Sendable {
 
   public struct Overlap: Codable, Sendable {
     public var pixels: Int
-    public var area: Double
-    public var areaUnit: String
+    public var area: Double, areaUnit: String
   }
 
   public struct Staging: Codable, Sendable {
-    public var mode: String
-    public var requested: String
-    public var estimatedBytes: Int
-    public var memLimitBytes: Int
+    public var mode: String, requested: String
+    public var estimatedBytes: Int, memLimitBytes: Int
     /// Why staging moved to disk, when it did.
     @Reported public var note: String?
   }

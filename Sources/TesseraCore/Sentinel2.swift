@@ -120,7 +120,9 @@ public struct Sentinel2Product: Sendable {
       }
       throw missing(finerOrEqual[0])
     }
-    let finest = candidates.min { $0.resolution < $1.resolution }!
+    guard let finest = candidates.min(by: { $0.resolution < $1.resolution }) else {
+      throw TesseraError(.dataError, "\(source): the metadata lists no file for \(band.rawValue)")
+    }
     guard finest.exists else { throw missing(finest) }
     return finest
   }

@@ -64,15 +64,8 @@ struct WindowPipeline {
     var nextToWrite = 0
     var failure: Error?
 
-    DispatchQueue.concurrentPerform(iterations: workerCount) { worker in
-      var state: State
-      do {
-        state = try makeState()
-      } catch {
-        turn.lock(); failure = failure ?? error; turn.broadcast(); turn.unlock()
-        return
-      }
-      defer { finish?(&state) }
+    let failed = { (error: Error) in turn.lock(); failure = failure ?? error; turn.broadcast(); turn.unlock() }
+    WindowPipeline.onWorkers(workerCount, makeState: makeState, failed: failed, finish: finish) { worker, state in
       var index = worker
       while index < count {
         let window = windows[index]
@@ -81,18 +74,7 @@ struct WindowPipeline {
         turn.lock()
         while nextToWrite != index && failure == nil { turn.wait() }
         if failure == nil {
-          if let computeError {
-            failure = computeError
-          } else {
-            do {
-              try write(&state, window)
-              if let progress, !progress(Double(index + 1) / Double(count), nil) {
-                failure = GDALError.userInterrupt(context: "writing")
-              }
-            } catch {
-              failure = error
-            }
-          }
+          failure = computeError ?? WindowPipeline.write(window, &state, write, done: index + 1, of: count, progress: progress)
         }
         nextToWrite += 1
         turn.broadcast()
@@ -103,6 +85,40 @@ struct WindowPipeline {
       }
     }
     if let failure { throw failure }
+  }
+
+  /// Runs `body` on `count` threads, each with a state of its own made on its thread and handed
+  /// to `finish` at the end; a state that cannot be made goes to `failed` instead.
+  private static func onWorkers<State>(
+    _ count: Int, makeState: () throws -> State, failed: (Error) -> Void, finish: ((inout State) -> Void)?,
+    _ body: (Int, inout State) -> Void
+  ) {
+    DispatchQueue.concurrentPerform(iterations: count) { worker in
+      var state: State
+      do {
+        state = try makeState()
+      } catch {
+        failed(error)
+        return
+      }
+      defer { finish?(&state) }
+      body(worker, &state)
+    }
+  }
+
+  /// Writes one computed window and reports progress; the error that stops the run, if any
+  /// (a cancelled progress is a user interrupt).
+  private static func write<State>(
+    _ window: Window, _ state: inout State, _ write: (inout State, Window) throws -> Void, done: Int, of count: Int,
+    progress: ProgressHandler?
+  ) -> Error? {
+    do {
+      try write(&state, window)
+    } catch {
+      return error
+    }
+    if let progress, !progress(Double(done) / Double(count), nil) { return GDALError.userInterrupt(context: "writing") }
+    return nil
   }
 
   private func runUnordered<State>(
@@ -121,15 +137,8 @@ struct WindowPipeline {
     var written = 0
     var failure: Error?
 
-    DispatchQueue.concurrentPerform(iterations: workerCount) { _ in
-      var state: State
-      do {
-        state = try makeState()
-      } catch {
-        lock.lock(); failure = failure ?? error; lock.unlock()
-        return
-      }
-      defer { finish?(&state) }
+    let failed = { (error: Error) in lock.lock(); failure = failure ?? error; lock.unlock() }
+    WindowPipeline.onWorkers(workerCount, makeState: makeState, failed: failed, finish: finish) { _, state in
       while true {
         lock.lock()
         if failure != nil || nextRun >= runs.count { lock.unlock(); return }
@@ -146,15 +155,8 @@ struct WindowPipeline {
           }
           lock.lock()
           if failure == nil {
-            do {
-              try write(&state, window)
-              written += 1
-              if let progress, !progress(Double(written) / Double(count), nil) {
-                failure = GDALError.userInterrupt(context: "writing")
-              }
-            } catch {
-              failure = error
-            }
+            written += 1
+            failure = WindowPipeline.write(window, &state, write, done: written, of: count, progress: progress)
           }
           let stop = failure != nil
           lock.unlock()
