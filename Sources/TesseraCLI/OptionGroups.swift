@@ -64,7 +64,7 @@ struct FormatOption: ParsableArguments {
 
 /// Many inputs: paths, quoted globs, or a list file.
 struct InputOptions: ParsableArguments {
-  @Argument(help: ArgumentHelp("Input rasters; quoted glob patterns are expanded (sorted).", valueName: "INPUT"))
+  @Argument(help: ArgumentHelp("Input rasters (FILE:N reads band N of FILE); quoted glob patterns are expanded (sorted).", valueName: "INPUT"))
   var inputs: [String] = []
   @Option(name: .customLong("input-list"), parsing: .unconditional, help: ArgumentHelp("A file of input paths, one a line ('-': stdin).", valueName: "FILE"))
   var inputList: String?

@@ -113,6 +113,9 @@ public enum Mosaic {
     if let dst = request.dstNodata { args += ["-vrtnodata", dst.gdalArgument] }
     let target = try request.output.target(inputs: plan.sources.inputFiles, inputLabel: plan.sources.label)
     if request.output.format == .vrt {
+      guard !plan.sources.hasPicks else {
+        throw TesseraError(.usage, "--format VRT names whole input files; FILE:N band picks need GTiff output")
+      }
       return try vrtFile(request, ordered, arguments: args, type: type, target: target)
     }
     let composed = MemoryFile(name: "mosaic.vrt")

@@ -52,7 +52,7 @@ struct MosaicPlan {
     var crss: [SpatialReference] = []
     for (i, ds) in sources.datasets.enumerated() {
       guard let srs = ds.spatialReference, ds.geoTransform != nil else {
-        throw TesseraError(.dataError, "\(SourceSet.name(i, ds)) has no georeferencing")
+        throw TesseraError(.dataError, "\(sources.name(i)) has no georeferencing")
       }
       crss.append(srs)
     }
@@ -63,7 +63,7 @@ struct MosaicPlan {
     let reference = crss[0]
     let odd = crss.enumerated().filter { !$0.element.isSame(as: reference) }
     if !odd.isEmpty {
-      let names = odd.map { "\(SourceSet.name($0.offset, sources.datasets[$0.offset])) is \(CRSInput.label($0.element))" }
+      let names = odd.map { "\(sources.name($0.offset)) is \(CRSInput.label($0.element))" }
       throw TesseraError(.dataError, "\(names.joined(separator: ", ")), the others \(CRSInput.label(reference)); pass --dst-crs to reproject")
     }
     return (reference, false)
@@ -88,7 +88,7 @@ struct MosaicPlan {
     case .same:
       let first = sizes[0]
       for (i, s) in sizes.enumerated() where abs(s.x - first.x) > 1e-9 * first.x || abs(s.y - first.y) > 1e-9 * first.y {
-        throw TesseraError(.dataError, "--resolution same: \(SourceSet.name(i, sources.datasets[i])) has pixels of \(s.x) x \(s.y), the first \(first.x) x \(first.y)")
+        throw TesseraError(.dataError, "--resolution same: \(sources.name(i)) has pixels of \(s.x) x \(s.y), the first \(first.x) x \(first.y)")
       }
       return first
     case .explicit(let x, let y): return (x, y)

@@ -61,18 +61,17 @@ public enum Reproject {
     ])
   }
 
-  /// -te/-te_srs, after checking a bbox overlaps the data.
+  /// -te in the target CRS, after checking the box overlaps the data. A box in another CRS is
+  /// transformed with its edges densified (GDAL 3.11's gdalwarp does the same; 3.6's transforms
+  /// two corners only, which can cut off part of the box).
   static func boundsArguments(
     _ bbox: Extent?, _ bboxCRSText: String?, target: SpatialReference, sources: [Dataset], centre: (lon: Double, lat: Double)?
   ) throws -> [String] {
-    var args: [String] = []
-    if let bbox {
-      let bboxCRS = try bboxCRSText.map { try CRSInput.resolve($0, centre: centre) } ?? target
-      try requireOverlap(bbox: bbox, bboxCRS: bboxCRS, sources: sources)
-      args += ["-te", "\(bbox.minX)", "\(bbox.minY)", "\(bbox.maxX)", "\(bbox.maxY)"]
-      if bboxCRSText != nil { args += ["-te_srs", try bboxCRS.wkt(.wkt2, multiline: false)] }
-    }
-    return args
+    guard var box = bbox else { return [] }
+    let bboxCRS = try bboxCRSText.map { try CRSInput.resolve($0, centre: centre) } ?? target
+    try requireOverlap(bbox: box, bboxCRS: bboxCRS, sources: sources)
+    if !bboxCRS.isSame(as: target) { box = try CoordinateTransformation(from: bboxCRS, to: target).transformBounds(box) }
+    return ["-te", "\(box.minX)", "\(box.minY)", "\(box.maxX)", "\(box.maxY)"]
   }
 
   static func nodataArguments(src: NodataSetting?, dst: NodataSetting?) -> [String] {

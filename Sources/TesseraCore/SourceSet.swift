@@ -1,15 +1,29 @@
 import Foundation
 import GDAL
 
-/// The rasters a command reads together: named by paths, quoted globs or a list file, opened
-/// and checked before anything is written, with the bands read from each and one data type that
-/// holds every input's values. Mosaic reads through one; band-stack and index will too.
+/// The rasters a command reads together: named by paths, quoted globs, a list file or band picks
+/// (`FILE:N`), opened and checked before anything is written, with the bands read from each and
+/// one data type that holds every input's values. Mosaic reads through one; band-stack and index
+/// will too.
 public struct SourceSet {
+  /// An input as named: a file, and the one band picked from it with `FILE:N`.
+  public struct Pick: Equatable, Sendable {
+    public var path: String
+    /// nil: the bands the whole set reads.
+    public var band: Int?
+  }
+
   /// The inputs as the user named them, globs expanded.
   public let paths: [String]
   /// The file the inputs were listed in (`--input-list`), read like any input.
   public let listFile: String?
+  /// What each input is read through: the file itself, or for a band pick a `/vsimem/` VRT of
+  /// that one band.
   public let datasets: [Dataset]
+  /// The files as opened, before any band pick.
+  private let files: [Dataset]
+  /// Keeps the band picks' VRTs alive as long as the set.
+  private let pickFiles: [MemoryFile]
   /// The bands read from every input.
   public let bands: [Int]
   /// The smallest type holding every input's values in those bands.
@@ -21,22 +35,57 @@ public struct SourceSet {
     guard !paths.isEmpty else { throw TesseraError(.usage, "give at least one input") }
     self.paths = paths
     self.listFile = listFile
-    datasets = try paths.map { try Dataset.open($0) }
-    bands = try SourceSet.selectBands(requested, datasets)
+    let picks = paths.map(SourceSet.pick)
+    files = try picks.map { try Dataset.open($0.path) }
+    if requested != nil, picks.contains(where: { $0.band != nil }) {
+      throw TesseraError(.usage, "--bands and FILE:N band picks are alternatives; give one")
+    }
+    var pickFiles: [MemoryFile] = []
+    var datasets: [Dataset] = []
+    for (i, (pick, file)) in zip(picks, files).enumerated() {
+      guard let band = pick.band else { datasets.append(file); continue }
+      guard band <= file.bandCount else {
+        throw TesseraError(.dataError, "input \(i + 1) (\(paths[i])) asks for band \(band); \(pick.path) has \(file.bandCount)")
+      }
+      // Written and closed before anything reads it, and read by name from every worker.
+      let vrt = MemoryFile(name: "pick-\(i + 1).vrt")
+      try GDALUtilities.translate(file, to: vrt.path, arguments: ["-of", "VRT", "-b", "\(band)"]).close()
+      pickFiles.append(vrt)
+      datasets.append(try Dataset.open(vrt.path))
+    }
+    self.pickFiles = pickFiles
+    self.datasets = datasets
+    let names = paths.indices.map { SourceSet.name($0, paths) }
+    bands = try SourceSet.selectBands(requested, datasets, names: names)
     type = try SourceSet.commonType(datasets, bands)
   }
+
+  /// Splits a band pick: `scene.tif:4` is band 4 of scene.tif when scene.tif exists and no file
+  /// is called `scene.tif:4`; anything else (a subdataset name, a path with a colon) is a path.
+  public static func pick(_ argument: String) -> Pick {
+    guard let colon = argument.lastIndex(of: ":"), let band = Int(argument[argument.index(after: colon)...]), band >= 1,
+      !FileManager.default.fileExists(atPath: argument),
+      FileManager.default.fileExists(atPath: String(argument[..<colon]))
+    else { return Pick(path: argument, band: nil) }
+    return Pick(path: String(argument[..<colon]), band: band)
+  }
+
+  /// Whether any input is a band pick.
+  public var hasPicks: Bool { !pickFiles.isEmpty }
 
   /// Every file the set reads: the inputs, the list they came from, and the files they refer
   /// to (a VRT's sources); no output may be one of them.
   public var inputFiles: [String] {
-    paths + (listFile.flatMap { $0 == "-" ? nil : $0 }.map { [$0] } ?? []) + InputFiles.of(datasets)
+    paths.map { SourceSet.pick($0).path } + (listFile.flatMap { $0 == "-" ? nil : $0 }.map { [$0] } ?? []) + InputFiles.of(files)
   }
 
   /// How messages name the input whose data failed to read: the input itself when there is one.
-  public var label: String? { paths.count == 1 ? paths[0] : nil }
+  public var label: String? { paths.count == 1 ? SourceSet.pick(paths[0]).path : nil }
 
   /// `input 3 (b.tif)`, for messages about one input.
-  static func name(_ i: Int, _ ds: Dataset) -> String { "input \(i + 1) (\((ds.path as NSString).lastPathComponent))" }
+  func name(_ i: Int) -> String { SourceSet.name(i, paths) }
+
+  static func name(_ i: Int, _ paths: [String]) -> String { "input \(i + 1) (\((paths[i] as NSString).lastPathComponent))" }
 
   /// Each input's nodata value of `band` (nil where it has none).
   public func nodata(band: Int) throws -> [Double?] { try datasets.map { try $0.band(band).noDataValue } }
@@ -98,14 +147,14 @@ public struct SourceSet {
   // MARK: - Bands and types
 
   /// The bands to mosaic; every input must have them, and without --bands all must agree.
-  static func selectBands(_ requested: [Int]?, _ sources: [Dataset]) throws -> [Int] {
+  static func selectBands(_ requested: [Int]?, _ sources: [Dataset], names: [String]) throws -> [Int] {
     if let requested {
       guard !requested.isEmpty, requested.allSatisfy({ $0 >= 1 }) else {
         throw TesseraError(.usage, "--bands takes band numbers from 1")
       }
       let highest = requested.max() ?? 1
       for (i, ds) in sources.enumerated() where highest > ds.bandCount {
-        throw TesseraError(.dataError, "\(name(i, ds)) has \(ds.bandCount) band(s); --bands asks for band \(highest)")
+        throw TesseraError(.dataError, "\(names[i]) has \(ds.bandCount) band(s); --bands asks for band \(highest)")
       }
       return requested
     }
@@ -113,10 +162,10 @@ public struct SourceSet {
     let common = mostCommon(counts)
     let odd = sources.enumerated().filter { $0.element.bandCount != common }
     if !odd.isEmpty {
-      let names = odd.map { "\(name($0.offset, $0.element)) has \($0.element.bandCount)" }.joined(separator: ", ")
-      throw TesseraError(.dataError, "band counts differ: \(names), the others \(common); pick bands with --bands")
+      let list = odd.map { "\(names[$0.offset]) has \($0.element.bandCount)" }.joined(separator: ", ")
+      throw TesseraError(.dataError, "band counts differ: \(list), the others \(common); pick bands with --bands or FILE:N")
     }
-    guard common > 0 else { throw TesseraError(.dataError, "\(sources[0].path) has no raster band") }
+    guard common > 0 else { throw TesseraError(.dataError, "\(names[0]) has no raster band") }
     return Array(1...common)
   }
 

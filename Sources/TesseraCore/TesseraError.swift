@@ -4,7 +4,7 @@ import GDAL
 /// Exit statuses, after sysexits.h. Documented in the README; scripts depend on them.
 public enum ExitStatus: Int32, Sendable, CaseIterable {
   case ok = 0
-  /// A check failed: a validator found problems, or a batch had failed jobs.
+  /// A check failed: a validator found problems.
   case checkFailed = 1
   case usage = 64
   /// Input data is bad: corrupt, incompatible, no overlap.

@@ -81,6 +81,29 @@ final class WritingCommandTests: TemporaryDirectoryTestCase {
   /// different result with each thread count, and sometimes between two runs (its extra threads'
   /// transformers skip the round-trip check). Tessera's is one result, every run and every thread
   /// count, and it is gdalwarp's single-threaded one.
+  /// A mosaic's box in another CRS is transformed with its edges densified (as GDAL 3.11's
+  /// gdalwarp -te_srs does), and band picks read one band of a file: the same pixels as gdalwarp
+  /// on that band with the box so transformed.
+  func testAMosaicBoxInLonLatAndBandPicks() throws {
+    let quadrants = (1...4).map { Fixture.path("rasterio/rgb\($0).tif") }
+    let box = ["-77.9", "24.05", "-77.55", "24.4"]
+    let ours = dir.file("picked.tif"), theirs = dir.file("picked-gdal.tif")
+    let run = try TesseraBinary.run(["mosaic"] + quadrants.map { $0 + ":2" } + ["-o", ours, "--bbox", box.joined(separator: ","),
+                                     "--bbox-crs", "EPSG:4326", "--resolution", "300"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    // GDAL 3.6's gdalwarp has no -b: the band goes through a VRT first.
+    try Oracle.tool("gdal_translate", ["-q", "-of", "VRT", "-b", "2", Fixture.rgbByte, dir.file("band2.vrt")])
+    let densified = try Oracle.transformBounds(box, from: "EPSG:4326", to: "EPSG:32618")
+    try Oracle.tool("gdalwarp", ["-q", "-te"] + densified + ["-tr", "300", "300", dir.file("band2.vrt"), theirs])
+    let comparison = try PixelComparison.of(ours, theirs)
+    XCTAssertTrue(comparison.identical, "\(comparison)")
+    let outside = try TesseraBinary.run(["mosaic", quadrants[0], "-o", dir.file("x.tif"), "--bbox", "10,10,11,11", "--bbox-crs", "EPSG:4326"])
+    XCTAssertEqual(outside.status, 65, outside.stderr)
+    let vrt = try TesseraBinary.run(["mosaic", quadrants[0] + ":1", "-o", dir.file("x.vrt"), "--format", "VRT"])
+    XCTAssertEqual(vrt.status, 64, vrt.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("x.tif")) || FileManager.default.fileExists(atPath: dir.file("x.vrt")))
+  }
+
   func testReprojectionIsDeterministicWhateverTheThreads() throws {
     let world = Fixture.path("rasterio/world.rgb.tif")
     let sinusoidal = "+proj=sinu +lon_0=0 +R=6371007.181 +units=m +no_defs"

@@ -53,18 +53,11 @@ final class MergeMemfileTests: XCTestCase {
     return (request.output.path, .object(report.details))
   }
 
-  /// Band `index` of `path`, whole, as doubles (the fixtures are small).
-  func pixels(_ path: String, band index: Int = 1) throws -> [Double] {
-    let dataset = try Dataset.open(path)
-    defer { try? dataset.close() }
-    return try dataset.band(index).read(Window(x: 0, y: 0, width: dataset.width, height: dataset.height), as: Double.self)
-  }
+  func pixels(_ path: String, band index: Int = 1) throws -> [Double] { try PixelComparison.values(path, band: index) }
 
   func assertSame(_ a: [Double], _ b: [Double], tolerance: Double = 0, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.count, b.count, message, file: file, line: line)
-    var differing = 0
-    for (x, y) in zip(a, b) where !(x.isNaN && y.isNaN) && !(abs(x - y) <= tolerance) { differing += 1 }
-    XCTAssertEqual(differing, 0, "\(message): \(differing) pixels differ", file: file, line: line)
+    let comparison = PixelComparison.of(a, b, tolerance: tolerance)
+    XCTAssertTrue(comparison.identical, "\(message): \(comparison)", file: file, line: line)
   }
 
   func bandFile(_ product: String, _ band: String, _ resolution: Int) throws -> String {

@@ -188,3 +188,31 @@ final class OutputTargetTests: XCTestCase {
     b.abort()
   }
 }
+
+extension OutputTargetTests {
+  /// A scratch file of the output (merge-memfile's staging) that hits a full disk is a write
+  /// failure of that output, named as the scratch file, and goes with the output.
+  func testAScratchFileOnAFullDiskIsTheOutputsWriteFailure() throws {
+    let target = try OutputSpec(path: dir.file("out.tif")).target(inputs: [])
+    let scratch = target.scratchFile("stage-P1-B04.tif")
+    let real = WatchedFiles.realPath(scratch)
+    XCTAssertTrue((real as NSString).lastPathComponent.hasPrefix(".tessera-"), real)
+    XCTAssertEqual((real as NSString).deletingLastPathComponent, dir.path, "beside the output")
+    try FileManager.default.createSymbolicLink(atPath: real, withDestinationPath: "/dev/full")
+    var thrown: Error?
+    do {
+      let staged = try Dataset.create(driver: "GTiff", path: scratch, width: 256, height: 256, bands: 1, type: .byte,
+                                      options: ["COMPRESS=NONE"])
+      try staged.band(1).write(Window(x: 0, y: 0, width: 256, height: 256), values: [UInt8](repeating: 7, count: 65536))
+      try staged.close()
+    } catch {
+      thrown = error
+    }
+    let classified = target.classify(try XCTUnwrap(thrown))
+    XCTAssertEqual(classified.status, .ioError, classified.message)
+    XCTAssertTrue(classified.message.contains("stage-P1-B04.tif") && classified.message.contains("No space left on device"),
+                  classified.message)
+    target.abort()
+    XCTAssertEqual(dir.contents, [], "the scratch file went with the output")
+  }
+}

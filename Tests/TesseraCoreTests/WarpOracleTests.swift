@@ -190,7 +190,8 @@ final class WarpOracleTests: TemporaryDirectoryTestCase {
       r.bbox = Extent(minX: 150000, minY: 2650000, maxX: 250000, maxY: 2750000)
       r.bboxCRS = "EPSG:32618"
     }
-    try gdalwarp(Fixture.rgbByte, dir.file("bbox-utm-gdal.tif"), ["-t_srs", "EPSG:4326", "-te", "150000", "2650000", "250000", "2750000", "-te_srs", "EPSG:32618"])
+    let densified = try Oracle.transformBounds(["150000", "2650000", "250000", "2750000"], from: "EPSG:32618", to: "EPSG:4326")
+    try gdalwarp(Fixture.rgbByte, dir.file("bbox-utm-gdal.tif"), ["-t_srs", "EPSG:4326", "-te"] + densified)
     try assertIdentical(utmBox, dir.file("bbox-utm-gdal.tif"))
   }
 

@@ -174,22 +174,58 @@ public struct PixelComparison: CustomStringConvertible {
     let gridMatches = gx.count == gy.count && zip(gx, gy).allSatisfy { abs($0 - $1) <= 1e-9 * Swift.max(1, abs($1)) }
     var differing = 0
     var worst = 0.0
-    let window = Window(x: 0, y: 0, width: x.width, height: x.height)
     for i in 1...x.bandCount {
-      let va = try x.band(i).read(window, as: Double.self), vb = try y.band(i).read(window, as: Double.self)
-      for (p, q) in zip(va, vb) {
-        if p.isNaN && q.isNaN { continue }
-        let d = abs(p - q)
-        if d > tolerance || d.isNaN { differing += 1 }
-        if d.isNaN { worst = .infinity } else { worst = Swift.max(worst, d) }
-      }
+      let band = of(try values(a, band: i), try values(b, band: i), tolerance: tolerance)
+      differing += band.differing
+      worst = Swift.max(worst, band.maxDifference)
     }
     return PixelComparison(sameGrid: gridMatches, differing: differing, maxDifference: worst,
                            detail: gridMatches ? "\(differing) pixels differ, max \(worst)" : "geotransform \(gx) vs \(gy)")
   }
+
+  /// The same comparison of two arrays of pixel values (a band, or values a test computed).
+  public static func of(_ a: [Double], _ b: [Double], tolerance: Double = 0) -> PixelComparison {
+    guard a.count == b.count else {
+      return PixelComparison(sameGrid: false, differing: -1, maxDifference: .infinity, detail: "\(a.count) vs \(b.count) pixels")
+    }
+    var differing = 0
+    var worst = 0.0
+    for (p, q) in zip(a, b) {
+      if p.isNaN && q.isNaN { continue }
+      let d = abs(p - q)
+      if d > tolerance || d.isNaN { differing += 1 }
+      if d.isNaN { worst = .infinity } else { worst = Swift.max(worst, d) }
+    }
+    return PixelComparison(sameGrid: true, differing: differing, maxDifference: worst, detail: "\(differing) pixels differ, max \(worst)")
+  }
+
+  /// Band `band` of `path`, whole, as doubles (fixtures are small).
+  public static func values(_ path: String, band: Int = 1) throws -> [Double] {
+    let dataset = try Dataset.open(path)
+    defer { try? dataset.close() }
+    return try dataset.band(band).read(Window(x: 0, y: 0, width: dataset.width, height: dataset.height), as: Double.self)
+  }
 }
 
 extension Oracle {
+  /// `xmin ymin xmax ymax` of `box` (in `from`) transformed to `to` by GDAL's Python bindings,
+  /// edges densified with 21 points (OCTTransformBounds): what GDAL 3.11's gdalwarp -te_srs does.
+  public static func transformBounds(_ box: [String], from: String, to: String) throws -> [String] {
+    let script = """
+      import json, sys
+      from osgeo import osr
+      def srs(text):
+          s = osr.SpatialReference(); s.SetFromUserInput(text); s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER); return s
+      b = [float(v) for v in sys.argv[3:7]]
+      print(json.dumps(osr.CoordinateTransformation(srs(sys.argv[1]), srs(sys.argv[2])).TransformBounds(b[0], b[1], b[2], b[3], 21)))
+      """
+    let result = try Run.process(python, ["-c", script, from, to] + box)
+    guard result.status == 0, let values = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Double] else {
+      throw Missing(description: "python3-gdal failed: \(result.stderr)")
+    }
+    return values.map { String($0) }
+  }
+
   /// Runs one of GDAL's command-line tools (gdalwarp, gdalbuildvrt, gdal_translate, gdal_calc.py).
   public static func tool(_ name: String, _ arguments: [String]) throws {
     guard let path = Run.which(name) else { throw Missing(description: "\(name) not installed (make deps)") }
