@@ -42,7 +42,7 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(TesseraError.from(OpenError.permissionDenied(path: "a.tif")).status, .noInput)
     XCTAssertEqual(TesseraError.from(OpenError.unreadable(path: "a.tif", gdalMessage: "x")).status, .dataError)
     XCTAssertEqual(TesseraError.from(GDALError(context: "reading", message: "bad")).status, .dataError)
-    XCTAssertEqual(TesseraError.from(GDALError(context: "x", number: 9, message: "stop")).status, .interrupted)
+    XCTAssertEqual(TesseraError.from(GDALError.userInterrupt(context: "x")).status, .interrupted)
     XCTAssertEqual(TesseraError.from(GDALError(context: "a", message: "two\nlines")).message, "a: two lines")
   }
 }

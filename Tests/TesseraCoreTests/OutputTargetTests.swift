@@ -111,7 +111,7 @@ final class OutputTargetTests: XCTestCase {
     XCTAssertTrue(target.classify(onInput).message.hasPrefix(dir.file("in.tif")), target.classify(onInput).message)
     let fromUtility = GDALError(context: "warping", message: "IReadBlock failed at X offset 0, Y offset 0")
     XCTAssertEqual(target.classify(fromUtility).message, "in.tif: IReadBlock failed at X offset 0, Y offset 0")
-    XCTAssertEqual(target.classify(GDALError(context: "x", number: 9, message: "stop")).status, .interrupted)
+    XCTAssertEqual(target.classify(GDALError.userInterrupt(context: "x")).status, .interrupted)
     XCTAssertEqual(target.classify(OpenError.notFound(path: "in.tif")).status, .noInput)
   }
 
