@@ -23,6 +23,15 @@ public enum DataType: String, CaseIterable, Sendable {
 
   public var gdal: GDALDataType { GDALGetDataTypeByName(rawValue) }
   public var byteSize: Int { Int(GDALGetDataTypeSizeBytes(gdal)) }
+
+  /// The bytes of one pixel of this type holding `value`, as GDAL converts it (clamped and
+  /// rounded for integers): what a buffer of this type holds for a nodata value.
+  public func bytes(of value: Double) -> [UInt8] {
+    var source = value
+    var out = [UInt8](repeating: 0, count: byteSize)
+    out.withUnsafeMutableBytes { GDALCopyWords64(&source, GDT_Float64, 0, $0.baseAddress, gdal, 0, 1) }
+    return out
+  }
   public var isFloatingPoint: Bool { GDALDataTypeIsFloating(gdal) != 0 }
   public var isComplex: Bool { GDALDataTypeIsComplex(gdal) != 0 }
   public var isInteger: Bool { GDALDataTypeIsInteger(gdal) != 0 }

@@ -76,6 +76,12 @@ public final class RasterBand {
     GDALSetRasterColorInterpretation(handle, GDALGetRasterColorInterpretation(other.handle))
     if let table = GDALGetRasterColorTable(other.handle) { GDALSetRasterColorTable(handle, table) }
   }
+
+  /// Sets the colour interpretation by GDAL's name for it (Red, Green, Blue, Alpha, Gray, …).
+  public func setColorInterpretation(_ name: String) {
+    GDALSetRasterColorInterpretation(handle, GDALGetColorInterpretationByName(name))
+  }
+
   public var overviewCount: Int { Int(GDALGetOverviewCount(handle)) }
 
   /// Overview `i` (0: the largest), read like any band; nil past the last.

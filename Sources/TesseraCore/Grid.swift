@@ -74,11 +74,21 @@ public struct Grid {
   /// fall on the grid's (the offset of its first pixel in whole pixels, possibly negative or
   /// past the edge); nil when it would have to be resampled. The CRS is the caller's to check.
   public func placement(of dataset: Dataset) -> Window? {
-    guard let s = dataset.geoTransform, s[2] == 0, s[4] == 0 else { return nil }
+    guard let s = dataset.geoTransform else { return nil }
+    return placement(geoTransform: s, width: dataset.width, height: dataset.height)
+  }
+
+  /// Where another grid (of this grid's CRS) lies on this one, as `placement(of:)`.
+  public func placement(of other: Grid) -> Window? {
+    placement(geoTransform: other.geoTransform, width: other.width, height: other.height)
+  }
+
+  func placement(geoTransform s: [Double], width: Int, height: Int) -> Window? {
+    guard s[2] == 0, s[4] == 0 else { return nil }
     guard abs(s[1] - resolution.x) <= 1e-9 * resolution.x, abs(-s[5] - resolution.y) <= 1e-9 * resolution.y else { return nil }
     let fx = (s[0] - minX) / resolution.x, fy = (maxY - s[3]) / resolution.y
     guard abs(fx - fx.rounded()) < 1e-6, abs(fy - fy.rounded()) < 1e-6, abs(fx) < 1e9, abs(fy) < 1e9 else { return nil }
-    return Window(x: Int(fx.rounded()), y: Int(fy.rounded()), width: dataset.width, height: dataset.height)
+    return Window(x: Int(fx.rounded()), y: Int(fy.rounded()), width: width, height: height)
   }
 
   /// gdalwarp's `-te` for the whole grid.

@@ -231,17 +231,35 @@ public final class OutputTarget {
   /// meanwhile (even on a worker thread, where it leaves no other trace), and commits. Any
   /// failure removes the partial file and is classified by `classify`.
   public func write<T>(_ body: () throws -> T) throws -> T {
+    let value = try fill(body)
+    do {
+      try commit()
+    } catch {
+      let classified = classify(error)
+      abort()
+      throw classified
+    }
+    return value
+  }
+
+  /// `write` without the commit, for outputs committed together (all or nothing): the
+  /// temporary file is complete when this returns, or gone.
+  public func fill<T>(_ body: () throws -> T) throws -> T {
     let mark = GDALFailures.shared.mark
     do {
       let value = try body()
       try GDALFailures.shared.check(since: mark, context: "reading")
-      try commit()
       return value
     } catch {
       let classified = classify(error)
       abort()
       throw classified
     }
+  }
+
+  /// Removes a committed output again (a later output of the same all-or-nothing batch failed).
+  func withdraw() {
+    for (_, file) in OutputTarget.existingFiles(for: finalPath) { unlink(file) }
   }
 
   // MARK: - File system

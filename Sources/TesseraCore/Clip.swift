@@ -1,0 +1,357 @@
+import Foundation
+import GDAL
+
+/// Cuts a raster to a region on its own grid: the values inside are the source's, bit for bit,
+/// and pixels outside the region (but inside the output) are nodata, or 0 under an alpha band.
+public struct ClipRequest {
+  /// The region, exactly one.
+  public enum Region: Sendable {
+    /// A box, in `crs` (the raster's when nil).
+    case bbox(Extent, crs: String?)
+    /// WKT or GeoJSON typed by the user, in `crs` (the raster's when nil).
+    case geometry(String, crs: String?)
+    /// The features of a vector file's layer, filtered by an OGR SQL `where`; `crs` stands in
+    /// for a file without one.
+    case cutline(path: String, layer: String?, where: String?, crs: String?)
+    /// The bounds of another raster, in its CRS.
+    case like(String)
+  }
+
+  public var input: String
+  public var output: OutputSpec
+  public var region: Region
+  /// false: the output is the whole source grid, with nodata outside the region.
+  public var crop = true
+  /// Pixels the polygons touch at all count as inside (else: pixels whose centre they cover).
+  public var allTouched = false
+  /// nil: each band's source nodata, else 0 (declared as the output's nodata).
+  public var dstNodata: NodataSetting?
+  /// Overrides the source's nodata (what the default output nodata is taken from).
+  public var srcNodata: NodataSetting?
+  /// An alpha band marks the region instead of a nodata value.
+  public var addAlpha = false
+  /// A region reaching past the raster pads the output with nodata (else it is cut to the raster).
+  public var allowOutside = false
+  /// Repair an invalid polygon instead of refusing it.
+  public var makeValid = false
+  public var bands: [Int]?
+  public var resources: Resources
+
+  public init(input: String, output: OutputSpec, region: Region, resources: Resources = Resources()) {
+    self.input = input
+    self.output = output
+    self.region = region
+    self.resources = resources
+  }
+}
+
+public enum Clip {
+  public static func run(_ request: ClipRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    let source = try Dataset.open(request.input)
+    let (grid, bands) = try prepare(request, source)
+    let (region, files) = try resolve(request, source: source, grid: grid)
+    let job = try ClipJob(request: request, source: source, grid: grid, bands: bands, region: region)
+    let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input)
+    try request.output.requireSpace(width: job.output.width, height: job.output.height, bands: job.outputBands, type: job.type)
+    request.resources.limitCache(for: .streaming)
+    let inside = try target.write { try job.write(into: target, progress: progress) }
+    var report = OperationReport(outputs: [request.output.path], details: job.details(region: region, pixelsInside: inside))
+    report.warnings = job.warnings
+    return report
+  }
+
+  /// The source's grid and the bands clipped, checked.
+  static func prepare(_ request: ClipRequest, _ source: Dataset) throws -> (Grid, [Int]) {
+    guard let grid = Grid(of: source) else {
+      throw TesseraError(.dataError, "\(request.input) has no north-up georeferencing (a CRS and an unrotated geotransform) to clip by")
+    }
+    guard source.bandCount > 0 else { throw TesseraError(.dataError, "\(request.input) has no raster band") }
+    let bands = request.bands ?? Array(1...source.bandCount)
+    if let high = bands.max(), high > source.bandCount || bands.contains(where: { $0 < 1 }) {
+      throw TesseraError(.dataError, "\(request.input) has \(source.bandCount) band(s); --bands asks for band \(high)")
+    }
+    return (grid, bands)
+  }
+
+  /// The region in the raster's CRS, and the files read to make it.
+  static func resolve(_ request: ClipRequest, source: Dataset, grid: Grid) throws -> (ClipRegion, [String]) {
+    let centre = try? source.centreLonLat()
+    func crs(_ text: String?) throws -> SpatialReference { try text.map { try CRSInput.resolve($0, centre: centre) } ?? grid.srs }
+    switch request.region {
+    case .bbox(let box, let text):
+      return (try ClipRegion.box(box, crs: try crs(text), raster: grid.srs), [])
+    case .like(let path):
+      let other = try Dataset.open(path)
+      guard let otherCRS = other.spatialReference, let extent = other.extent else {
+        throw TesseraError(.dataError, "--like \(path) has no georeferencing")
+      }
+      return (try ClipRegion.box(extent, crs: otherCRS, raster: grid.srs), [path] + InputFiles.of([other]))
+    case .geometry(let text, let crsText):
+      return (try ClipRegion.typed(text, crs: try crs(crsText), raster: grid.srs, makeValid: request.makeValid), [])
+    case .cutline(let path, let layer, let filter, let crsText):
+      let read = try ClipRegion.features(path: path, layer: layer, where: filter, fallbackCRS: try crsText.map { try crs($0) })
+      let region = try ClipRegion.polygons(read.features.compactMap(\.geometry), crs: read.crs, raster: grid.srs,
+                                           makeValid: request.makeValid, what: "the cutline \(path)")
+      return (region, [path])
+    }
+  }
+}
+
+/// One clip, decided: the output grid and where the source and the region lie on it.
+struct ClipJob {
+  let request: ClipRequest
+  let source: Dataset
+  let bands: [Int]
+  let type: DataType
+  let output: Grid
+  /// The source's pixels on the output grid (possibly reaching past it).
+  let sourceWindow: Window
+  /// For a box: the pixels inside it, on the output grid.
+  let boxWindow: Window?
+  let shape: Geometry?
+  /// Per output band: the value outside the region.
+  let fill: [Double]
+  /// Per output band: the nodata declared (nil: none).
+  let nodata: [Double?]
+  var warnings: [String] = []
+
+  var outputBands: Int { bands.count + (request.addAlpha ? 1 : 0) }
+
+  init(request: ClipRequest, source: Dataset, grid: Grid, bands: [Int], region: ClipRegion) throws {
+    self.request = request
+    self.source = source
+    self.bands = bands
+    type = try source.band(bands[0]).dataType
+    shape = region.shape
+    let rasterExtent = grid.extent
+    let missing = "the region (\(region.envelope.text) in \(CRSInput.label(grid.srs))) does not intersect \(request.input) (bounds \(rasterExtent.text))"
+    guard region.envelope.intersects(rasterExtent), try region.shape.map({ $0.intersects(try Geometry.rectangle(rasterExtent)) }) ?? true
+    else { throw TesseraError(.dataError, missing) }
+    // The region snapped outward to whole source pixels: the same lattice, nothing resampled.
+    let anchor = Grid.anchor(of: grid.geoTransform, resolution: grid.resolution)
+    var cut = try Grid.covering(region.envelope, srs: grid.srs, resolution: grid.resolution, anchor: anchor, cause: "the region")
+    let reachesOut = !(cut.extent.minX >= rasterExtent.minX - 1e-6 * grid.resolution.x && cut.extent.maxX <= rasterExtent.maxX + 1e-6 * grid.resolution.x
+      && cut.extent.minY >= rasterExtent.minY - 1e-6 * grid.resolution.y && cut.extent.maxY <= rasterExtent.maxY + 1e-6 * grid.resolution.y)
+    if reachesOut && !request.allowOutside {
+      guard let inside = grid.window(covering: region.envelope) else { throw TesseraError(.dataError, missing) }
+      let e = grid.extent(of: inside)
+      cut = Grid(srs: grid.srs, minX: e.minX, maxY: e.maxY, resolution: grid.resolution, width: inside.width, height: inside.height)
+      if request.crop {
+        warnings.append("the region reaches past \(request.input); the output is cut to the raster (--allow-bbox-outside-source pads it with nodata instead)")
+      }
+    }
+    if let shape = region.shape {
+      // Cropped to the pixels the polygons really cover, so no border of nodata is left.
+      guard let covered = try ClipJob.coveredWindow(shape, on: cut, allTouched: request.allTouched) else {
+        throw TesseraError(.dataError, "the region covers no pixel centre of \(request.input)" + (request.allTouched ? "" : "; --all-touched keeps every pixel it touches"))
+      }
+      let e = cut.extent(of: covered)
+      cut = Grid(srs: grid.srs, minX: e.minX, maxY: e.maxY, resolution: grid.resolution, width: covered.width, height: covered.height)
+    }
+    output = request.crop ? cut : grid
+    guard let placed = output.placement(of: source) else {
+      throw TesseraError(.internalError, "\(request.input) does not sit on its own grid")
+    }
+    sourceWindow = placed
+    boxWindow = region.shape == nil ? output.placement(of: cut) : nil
+    var fill: [Double] = [], nodata: [Double?] = []
+    for band in bands {
+      var own = try source.band(band).noDataValue
+      switch request.srcNodata {
+      case .value(let v)?: own = v
+      case .none?: own = nil
+      case nil: break
+      }
+      switch request.dstNodata {
+      case .value(let v)?: fill.append(v); nodata.append(v)
+      case .none?: fill.append(0); nodata.append(nil)
+      case nil:
+        if request.addAlpha { fill.append(0); nodata.append(own) } else { fill.append(own ?? 0); nodata.append(own ?? 0) }
+      }
+    }
+    self.fill = fill
+    self.nodata = nodata
+  }
+
+  /// Burns `shape` into `buffer` (a byte per pixel, 1 inside) over `window` of `grid`, with
+  /// GDAL's rasterizer: pixel centres, or every pixel touched.
+  static func burn(_ shape: Geometry, grid: Grid, window: Window, allTouched: Bool, into buffer: UnsafeMutableRawBufferPointer) throws {
+    let e = grid.extent(of: window)
+    let mask = try Dataset.create(driver: "MEM", path: "", width: window.width, height: window.height, bands: 1, type: .byte, options: [])
+    defer { try? mask.close() }
+    try mask.setGeoTransform([e.minX, grid.resolution.x, 0, e.maxY, 0, -grid.resolution.y])
+    try mask.rasterize([shape], value: 1, allTouched: allTouched)
+    try mask.read(Window(x: 0, y: 0, width: window.width, height: window.height), bands: [1], type: .byte, into: buffer)
+  }
+
+  /// The smallest window of `grid` holding every pixel the polygons cover, found strip by
+  /// strip so memory stays one strip; nil when they cover none.
+  static func coveredWindow(_ shape: Geometry, on grid: Grid, allTouched: Bool) throws -> Window? {
+    let rows = Swift.max(1, (1 << 22) / Swift.max(1, grid.width))
+    var buffer = [UInt8](repeating: 0, count: rows * grid.width)
+    var x0 = Int.max, x1 = -1, y0 = Int.max, y1 = -1
+    for top in stride(from: 0, to: grid.height, by: rows) {
+      let strip = Window(x: 0, y: top, width: grid.width, height: Swift.min(rows, grid.height - top))
+      try buffer.withUnsafeMutableBytes { try burn(shape, grid: grid, window: strip, allTouched: allTouched, into: $0) }
+      for r in 0..<strip.height {
+        let row = buffer[(r * strip.width)..<((r + 1) * strip.width)]
+        guard let first = row.firstIndex(where: { $0 != 0 }), let last = row.lastIndex(where: { $0 != 0 }) else { continue }
+        x0 = Swift.min(x0, first - r * strip.width)
+        x1 = Swift.max(x1, last - r * strip.width)
+        y0 = Swift.min(y0, top + r)
+        y1 = top + r
+      }
+    }
+    guard x1 >= 0 else { return nil }
+    return Window(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
+  }
+
+  /// Writes the clip into `target`'s temporary file; returns how many pixels are inside.
+  func write(into target: OutputTarget, progress: ProgressHandler?) throws -> Int {
+    let template = try SourceSet.bandSubset(source, bands)
+    let dataset = try OutputRaster.create(
+      in: target, width: output.width, height: output.height, geoTransform: output.geoTransform, bandsFrom: template,
+      bands: outputBands, type: type, spec: request.output, threads: request.resources.threads, nodata: .none)
+    for (i, value) in nodata.enumerated() { if let value { try dataset.band(i + 1).setNoDataValue(value) } }
+    if request.addAlpha {
+      try dataset.band(outputBands).setColorInterpretation("Alpha")
+    }
+    let inside = try ClipWriter(job: self).write(into: dataset, progress: progress)
+    try dataset.close()
+    return inside
+  }
+
+  func details(region: ClipRegion, pixelsInside: Int) -> [(String, JSONValue)] {
+    let kind: String
+    switch request.region {
+    case .bbox: kind = "bbox"
+    case .geometry: kind = "geometry"
+    case .cutline: kind = "cutline"
+    case .like: kind = "like"
+    }
+    return [
+      ("input", .string(request.input)),
+      ("region", .object([
+        ("kind", .string(kind)), ("crs", .string(CRSInput.label(region.crs))),
+        ("bounds", RasterInfo.extentJSON(region.envelope)), ("feature_count", .int(region.featureCount)),
+      ])),
+      ("all_touched", .bool(request.allTouched)),
+      ("pixels_inside", .int(pixelsInside)),
+    ]
+  }
+}
+
+/// Writes a clip window by window on every thread: the source's values where the window
+/// overlaps it, then the fill value wherever a pixel is outside the region or the source.
+struct ClipWriter {
+  let job: ClipJob
+
+  struct Worker {
+    var reader: CompositeReader
+    /// The window's values, band after band, in the output type.
+    var values: [UInt8]
+    var scratch: [UInt8]
+    /// 1 where the region covers the pixel (before the source's footprint is considered).
+    var region: [UInt8]
+    var alpha: [UInt8]
+    /// This worker's copy of the polygons: GDAL's geometries are not shared between threads.
+    let shape: Geometry?
+    var inside = 0
+  }
+
+  func write(into dataset: Dataset, progress: ProgressHandler?) throws -> Int {
+    let n = job.bands.count, bytes = job.type.byteSize
+    let windows = try WindowPipeline.rows(of: dataset, bytesPerPixel: n * bytes * 2 + 2)
+    let capacity = windows.map(\.pixelCount).max() ?? 0
+    let fills = job.fill.map { job.type.bytes(of: $0) }
+    let placed = PlacedSource(path: job.source.path, window: job.sourceWindow)
+    let lock = NSLock()
+    var total = 0
+    var pipeline = WindowPipeline(windows: windows, workers: job.request.resources.threads)
+    pipeline.ordered = false
+    try pipeline.run(
+      makeState: {
+        Worker(reader: try CompositeReader([placed]), values: [UInt8](repeating: 0, count: capacity * n * bytes),
+               scratch: [UInt8](repeating: 0, count: capacity * n * bytes), region: [UInt8](repeating: 0, count: capacity),
+               alpha: [UInt8](repeating: 0, count: capacity), shape: try job.shape?.clone())
+      },
+      compute: { worker, window in try compose(&worker, window, fills: fills) },
+      write: { worker, window in
+        try worker.values.withUnsafeBytes { try dataset.write(window, bands: Array(1...n), type: job.type, from: $0) }
+        if job.request.addAlpha {
+          try worker.alpha.withUnsafeBytes { try dataset.write(window, bands: [n + 1], type: .byte, from: $0) }
+        }
+      },
+      progress: progress,
+      finish: { worker in
+        lock.lock(); total += worker.inside; lock.unlock()
+        worker.reader.close()
+      })
+    return total
+  }
+
+  private func compose(_ worker: inout Worker, _ window: Window, fills: [[UInt8]]) throws {
+    let n = window.pixelCount, bytes = job.type.byteSize, bandCount = job.bands.count
+    // Every pixel starts as the fill; the source's pixels are copied over it.
+    worker.values.withUnsafeMutableBytes { out in
+      for b in 0..<bandCount {
+        let fill = fills[b]
+        for i in 0..<n { for k in 0..<bytes { out[(b * n + i) * bytes + k] = fill[k] } }
+      }
+    }
+    let part = worker.reader.overlap(0, window)
+    if let part {
+      let reader = worker.reader
+      try worker.scratch.withUnsafeMutableBytes { try reader.read(0, part, bands: job.bands, type: job.type, into: $0) }
+      worker.scratch.withUnsafeBytes { src in
+        worker.values.withUnsafeMutableBytes { dst in
+          let rowBytes = part.width * bytes
+          for b in 0..<bandCount {
+            for row in 0..<part.height {
+              let s = (b * part.pixelCount + row * part.width) * bytes
+              let d = (b * n + (part.y - window.y + row) * window.width + (part.x - window.x)) * bytes
+              UnsafeMutableRawBufferPointer(rebasing: dst[d..<(d + rowBytes)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[s..<(s + rowBytes)]))
+            }
+          }
+        }
+      }
+    }
+    try regionMask(&worker, window)
+    // Outside the region or the source: the fill, and transparent under an alpha band.
+    var inside = 0
+    worker.values.withUnsafeMutableBytes { out in
+      for y in 0..<window.height {
+        for x in 0..<window.width {
+          let i = y * window.width + x
+          let inSource = part.map { x + window.x >= $0.x && x + window.x < $0.x + $0.width && y + window.y >= $0.y && y + window.y < $0.y + $0.height } ?? false
+          let keep = inSource && worker.region[i] != 0
+          worker.alpha[i] = keep ? 255 : 0
+          if keep { inside += 1; continue }
+          for b in 0..<bandCount { for k in 0..<bytes { out[(b * n + i) * bytes + k] = fills[b][k] } }
+        }
+      }
+    }
+    worker.inside += inside
+  }
+
+  /// 1 where the region covers each pixel of `window`: a box's pixels, or the polygons burnt
+  /// into a MEM raster of the window by GDAL's rasterizer (pixel centres, or all touched).
+  private func regionMask(_ worker: inout Worker, _ window: Window) throws {
+    let n = window.pixelCount
+    if let box = job.boxWindow {
+      for y in 0..<window.height {
+        for x in 0..<window.width {
+          let gx = x + window.x, gy = y + window.y
+          worker.region[y * window.width + x] = gx >= box.x && gx < box.x + box.width && gy >= box.y && gy < box.y + box.height ? 1 : 0
+        }
+      }
+      return
+    }
+    guard let shape = worker.shape else {
+      for i in 0..<n { worker.region[i] = 1 }
+      return
+    }
+    let grid = job.output, touched = job.request.allTouched
+    try worker.region.withUnsafeMutableBytes { try ClipJob.burn(shape, grid: grid, window: window, allTouched: touched, into: $0) }
+  }
+}
