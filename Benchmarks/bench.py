@@ -107,9 +107,27 @@ def measure(command, output, env, log_path, timeout):
 
 # MARK: - agreement
 
-def compare(ours, theirs, tolerance):
-    """Pixel agreement of two rasters, window by window. Returns (ok, text)."""
+def compare(ours, theirs, tolerance, mode="exact"):
+    """Pixel agreement of two rasters, window by window. Returns (ok, text). With mode "within"
+    the reference's grid must lie inside ours (same pixel size and corners) and agree there."""
     a, b = gdal.Open(ours), gdal.Open(theirs)
+    if mode == "within":
+        gta, gtb = a.GetGeoTransform(), b.GetGeoTransform()
+        if abs(gta[1] - gtb[1]) > 1e-9 * abs(gtb[1]) or abs(gta[5] - gtb[5]) > 1e-9 * abs(gtb[5]):
+            return False, f"pixel size differs: {gta} vs {gtb}"
+        fx, fy = (gtb[0] - gta[0]) / gta[1], (gtb[3] - gta[3]) / gta[5]
+        x, y = int(round(fx)), int(round(fy))
+        if abs(fx - x) > 1e-6 or abs(fy - y) > 1e-6 or x < 0 or y < 0 or x + b.RasterXSize > a.RasterXSize or y + b.RasterYSize > a.RasterYSize:
+            return False, f"the reference's grid is not inside ours: {gtb} {b.RasterXSize}x{b.RasterYSize} vs {gta} {a.RasterXSize}x{a.RasterYSize}"
+        differing = 0
+        for i in range(1, b.RasterCount + 1):
+            va = a.GetRasterBand(i).ReadAsArray(x, y, b.RasterXSize, b.RasterYSize)
+            vb = b.GetRasterBand(i).ReadAsArray()
+            differing += int(np.count_nonzero(va != vb))
+        extra = a.RasterXSize * a.RasterYSize - b.RasterXSize * b.RasterYSize
+        if differing:
+            return False, f"{differing} pixels differ inside the reference's window"
+        return True, f"identical pixels on the reference's window ({extra} edge pixels more in ours)"
     if (a.RasterXSize, a.RasterYSize, a.RasterCount) != (b.RasterXSize, b.RasterYSize, b.RasterCount):
         return False, (f"shape differs: {a.RasterXSize}x{a.RasterYSize}x{a.RasterCount} vs "
                        f"{b.RasterXSize}x{b.RasterYSize}x{b.RasterCount}")
@@ -150,7 +168,7 @@ def run_workload(w, runs, env, out_dir, log_path, timeout, log):
             if round_index > 0:
                 results[runner.name].append(m)
     reference = next(r for r in w.peers if r.name == w.reference)
-    ok, agreement = compare(w.tessera.output, reference.output, w.tolerance)
+    ok, agreement = compare(w.tessera.output, reference.output, w.tolerance, w.agreement)
     row = {"id": w.id, "title": w.title, "status": "ok" if ok else "FAIL",
            "agreement": {"peer": reference.name, "ok": ok, "detail": agreement}, "runners": {}}
     tessera = summarise(results[w.tessera.name])

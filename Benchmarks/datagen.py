@@ -139,3 +139,28 @@ def cutline(folder, tile):
     with open(path, "w") as f:
         json.dump(doc, f)
     return path
+
+
+def box(tile):
+    """A box on T00's pixel edges covering its middle half: xmin, ymin, xmax, ymax."""
+    x0 = ORIGIN_X + round(tile * 0.25) * PIXEL
+    y1 = ORIGIN_Y - round(tile * 0.25) * PIXEL
+    side = round(tile * 0.5) * PIXEL
+    return [x0, y1 - side, x0 + side, y1]
+
+
+def box_cutline(folder, tile):
+    """The box of `box` as a GeoJSON polygon, for gdalwarp -cutline."""
+    path = os.path.join(folder, "box.geojson")
+    if os.path.exists(path):
+        return path
+    x0, y0, x1, y1 = box(tile)
+    doc = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{EPSG}"}},
+        "features": [{"type": "Feature", "properties": {"id": 1},
+                      "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}],
+    }
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path

@@ -41,6 +41,9 @@ class Workload:
     peers: List[Runner]
     reference: str
     tolerance: float = 0.0
+    # "exact": the same grid and pixels; "within": the reference's grid lies inside Tessera's
+    # (same pixel size and corners) and every reference pixel equals Tessera's there.
+    agreement: str = "exact"
     prepare: Callable = field(default=lambda: None)
 
 
@@ -144,7 +147,23 @@ def standard(ctx):
             Runner("gdalwarp -cutline", ["gdalwarp", "-q", "-multi", "-wo", "NUM_THREADS=ALL_CPUS", "-cutline", cutline, "-crop_to_cutline", *gdal_co(co), red[0], out("W4-gdalwarp.tif")], out("W4-gdalwarp.tif")),
             Runner("rio mask --crop", [rio, "mask", red[0], out("W4-rio.tif"), "--geojson-mask", cutline, "--crop", *rio_co(co)], out("W4-rio.tif")),
         ],
-        reference="gdalwarp -cutline"))
+        reference="gdalwarp -cutline",
+        # GDAL 3.6's -crop_to_cutline rounds the extent inward and drops edge pixels whose centre the
+        # polygon covers; Tessera keeps them (a gdal_rasterize mask of the polygon), so gdalwarp's grid
+        # lies inside Tessera's and must agree there.
+        agreement="within"))
+
+    # W4b: clip one tile by a box on its pixel edges: no warper needed.
+    bbox = datagen.box(ctx.size)
+    box_cutline = datagen.box_cutline(folder, ctx.size)
+    w.append(Workload(
+        "W4b", "clip one tile by a box", ["clip"],
+        Runner("tessera clip --bbox", [tessera, "clip", red[0], out("W4b-tessera.tif"), "--bbox", ",".join(str(v) for v in bbox), *tessera_co(co), "--threads", str(t), "--quiet"], out("W4b-tessera.tif")),
+        [
+            Runner("gdalwarp -cutline", ["gdalwarp", "-q", "-multi", "-wo", "NUM_THREADS=ALL_CPUS", "-cutline", box_cutline, "-crop_to_cutline", *gdal_co(co), red[0], out("W4b-gdalwarp.tif")], out("W4b-gdalwarp.tif")),
+            Runner("gdal_translate -projwin", ["gdal_translate", "-q", "-projwin", str(bbox[0]), str(bbox[3]), str(bbox[2]), str(bbox[1]), *gdal_co(co), red[0], out("W4b-translate.tif")], out("W4b-translate.tif")),
+        ],
+        reference="gdal_translate -projwin"))
 
     # W5: NDVI from the red and nir tiles of one cell, float32.
     ndvi_calc = "(A.astype(float32)-B)/(A.astype(float32)+B)"

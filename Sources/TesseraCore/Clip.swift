@@ -53,7 +53,7 @@ public enum Clip {
     let job = try ClipJob(request: request, source: source, grid: grid, bands: bands, region: region)
     let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input)
     try request.output.requireSpace(width: job.output.width, height: job.output.height, bands: job.outputBands, type: job.type)
-    request.resources.limitCache(for: .streaming)
+    request.resources.limitCache(for: .singlePass)
     let inside = try target.write { try job.write(into: target, progress: progress) }
     var report = OperationReport(outputs: [request.output.path], details: job.details(region: region, pixelsInside: inside))
     report.warnings = job.warnings
@@ -292,14 +292,28 @@ struct ClipWriter {
 
   private func compose(_ worker: inout Worker, _ window: Window, fills: [[UInt8]]) throws {
     let n = window.pixelCount, bytes = job.type.byteSize, bandCount = job.bands.count
+    let part = worker.reader.overlap(0, window)
+    // A window wholly inside the source and the box (every window of a cropped --bbox clip) is
+    // the source's pixels as they are: read straight into place.
+    if part == window, let box = job.boxWindow, window.intersection(box) == window {
+      let reader = worker.reader
+      try worker.values.withUnsafeMutableBytes { try reader.read(0, window, bands: job.bands, type: job.type, into: $0) }
+      if job.request.addAlpha { for i in 0..<n { worker.alpha[i] = 255 } }
+      worker.inside += n
+      return
+    }
     // Every pixel starts as the fill; the source's pixels are copied over it.
     worker.values.withUnsafeMutableBytes { out in
       for b in 0..<bandCount {
         let fill = fills[b]
-        for i in 0..<n { for k in 0..<bytes { out[(b * n + i) * bytes + k] = fill[k] } }
+        let band = UnsafeMutableRawBufferPointer(rebasing: out[(b * n * bytes)..<((b + 1) * n * bytes)])
+        if fill.allSatisfy({ $0 == fill[0] }) {
+          band.initializeMemory(as: UInt8.self, repeating: fill[0])
+        } else {
+          for i in 0..<n { for k in 0..<bytes { band[i * bytes + k] = fill[k] } }
+        }
       }
     }
-    let part = worker.reader.overlap(0, window)
     if let part {
       let reader = worker.reader
       try worker.scratch.withUnsafeMutableBytes { try reader.read(0, part, bands: job.bands, type: job.type, into: $0) }

@@ -47,7 +47,7 @@ extension Clip {
     let inputs = [request.input, path] + InputFiles.of([source])
     let targets = try jobs.map { try $0.output.target(inputs: inputs, inputLabel: request.input) }
     try OutputTarget.requireDistinct(targets.map { ("an output", $0) })
-    request.resources.limitCache(for: .streaming)
+    request.resources.limitCache(for: .singlePass)
     let steps = Progress.steps(jobs.map { Double($0.job.output.width * $0.job.output.height) + 1 }, progress)
     var inside: [Int] = []
     var committed: [OutputTarget] = []

@@ -42,6 +42,10 @@ public struct Resources: Sendable {
     /// windows in flight and the source blocks they share, and a small cache makes GTiff
     /// compress finished blocks while reading goes on instead of all at close.
     case streaming
+    /// Every source block read once and every output block written once (clip, band-stack): the
+    /// cache only holds the windows in flight, so a small one keeps memory low and makes GTiff
+    /// compress as it goes.
+    case singlePass
     /// A source read twice (the COG driver's overview pass, then the copy): a cache that holds a
     /// small source whole helps; one that grows with a large source only adds memory, since such
     /// a source is read from disk on both passes anyway.
@@ -56,6 +60,7 @@ public struct Resources: Sendable {
     let mb: Int
     switch use {
     case .streaming: mb = Swift.max(128, 64 * threads)
+    case .singlePass: mb = Swift.max(24, 12 * threads)
     case .rereadSource: mb = 512
     }
     GDALEnvironment.cacheBytes = Swift.min(GDALEnvironment.cacheBytes, mb * 1024 * 1024)
