@@ -47,7 +47,12 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
       "T33UUU_B04.tif": "rasterio/rgb1.tif", "T33UVU_B04.tif": "rasterio/rgb2.tif", "T32UQD_B04.tif": "rasterio/rgb3.tif",
       "dem.tif": "gdal_autotest/n43.tif", "B05_20m.tif": "eo-box/s2l1c/T33UUU_20170216T102101_B05.jp2",
       "ndvi.tif": "gdal_autotest/float32.tif", "classes.tif": "gdal_autotest/utmsmall.tif",
+      "B04.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2", "fields.gpkg": "eo-box/s2l1c/s2l1c_ref.gpkg",
     ]
+    if line.contains(" box.shp") {
+      for ext in ["shp", "shx", "dbf", "prj", "cpg"] { try copy("rasterio/box.\(ext)", "box.\(ext)") }
+    }
+    if line.contains("--each-feature") { try fm.createDirectory(atPath: dir.file("fields"), withIntermediateDirectories: true) }
     // Inputs reprojected to EPSG:32633 are Sentinel-2 bands from that zone's neighbourhood.
     if line.contains("EPSG:32633") {
       try copy("eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2", "a.tif")
