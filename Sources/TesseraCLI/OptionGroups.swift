@@ -175,6 +175,8 @@ extension COGSettings.BigTIFF: ExpressibleByArgument {}
 extension MosaicRequest.Order: ExpressibleByArgument {}
 extension MosaicRequest.Method: ExpressibleByArgument {}
 extension MergeMemfileRequest.Staging: ExpressibleByArgument {}
+extension BandStackRequest.Coverage: ExpressibleByArgument {}
+extension BandStackRequest.Interleave: ExpressibleByArgument {}
 
 /// Wraps a core parse so ArgumentParser reports its message as a usage error.
 func parsed<T>(_ body: () throws -> T) throws -> T {

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import GDAL
+import TesseraCore
+
+struct BandStackCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "band-stack",
+    abstract: "Stack single-band files (or picked bands) into one multi-band raster, in order.",
+    discussion: """
+      Each input contributes all its bands, or with FILE:N band N. Band names come from --names, \
+      else from Sentinel-2 and Landsat file names (…_B04_10m.jp2 -> B04, LC08_…_B5.TIF -> B5), \
+      else from the inputs' own descriptions; three bands named B04, B03, B02 are red, green and \
+      blue unless --color-interp says otherwise.
+
+      Inputs must share a CRS. Inputs on different grids (a 10 m band with a 20 m one) are an error \
+      naming each pixel size unless --resolution highest, lowest or X[,Y] aligns them (with \
+      --resampling): nothing is resampled silently. --extent union pads with nodata where footprints \
+      differ; intersection keeps the common area. Types are promoted to one that holds every input \
+      (--ot forces one); each band keeps its own nodata where the output type can hold it.
+
+      The pixels are those of gdalbuildvrt -separate + gdal_translate.
+      """)
+
+  @OptionGroup var inputs: InputOptions
+  @OptionGroup var output: OutputOption
+  @Option(parsing: .unconditional, help: ArgumentHelp("Band names in order.", valueName: "B04,B03,B02")) var names: String?
+  @Option(name: .customLong("color-interp"), parsing: .unconditional, help: ArgumentHelp(
+    "Colour interpretation of the bands in order: red, green, blue, alpha, gray, nir, …", valueName: "red,green,blue"))
+  var colorInterp: String?
+  @OptionGroup var grid: GridOptions
+  @OptionGroup var resampling: ResamplingOption
+  @Option(name: .customLong("extent"), parsing: .unconditional, help: "Where footprints differ: union (padded with nodata) or intersection.")
+  var coverage: BandStackRequest.Coverage = .union
+  @Option(parsing: .unconditional, help: ArgumentHelp("The output data type (default: one that holds every input).", valueName: "TYPE"))
+  var ot: String?
+  @Option(parsing: .unconditional, help: "How the output's bands are laid out: band or pixel.") var interleave: BandStackRequest.Interleave = .band
+  @OptionGroup var outputOptions: OutputOptions
+  @OptionGroup var global: GlobalOptions
+
+  func validate() throws {
+    if grid.size != nil { throw ValidationError("band-stack takes --resolution, not --size") }
+    if grid.targetAlignedPixels { throw ValidationError("band-stack aligns a --resolution X to its multiples already; --target-aligned-pixels is not needed") }
+    _ = try resolutionRule()
+    _ = try outputType()
+    if let colorInterp, colorInterp.split(separator: ",").isEmpty { throw ValidationError("--color-interp names no interpretation") }
+  }
+
+  func resolutionRule() throws -> MosaicRequest.ResolutionRule? {
+    guard let text = grid.resolution else { return nil }
+    let rule = try parsed { try MosaicRequest.ResolutionRule(text) }
+    if rule == .same { throw ValidationError("--resolution takes highest, lowest, average or a pixel size") }
+    return rule
+  }
+
+  func outputType() throws -> DataType? {
+    guard let ot else { return nil }
+    guard let type = DataType(name: ot) else {
+      throw ValidationError("--ot takes \(DataType.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return type
+  }
+
+  func run() throws {
+    try CommandRunner("band-stack", global).run { runner in
+      var request = BandStackRequest(inputs: inputs.inputs, output: outputOptions.spec(output.path), resources: global.resources)
+      request.inputList = inputs.inputList
+      request.names = names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+      request.colorInterpretation = colorInterp.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+      request.resolution = try resolutionRule()
+      request.resampling = resampling.resampling
+      request.coverage = coverage
+      request.outputType = try outputType()
+      request.interleave = interleave
+      return try runner.perform { try BandStack.run(request, progress: $0) }
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import GDAL
+
+/// Single-band files (or picked bands, or every band of multi-band files) stacked in order into
+/// one multi-band raster. Inputs on different grids are an error unless a resolution rule says
+/// how to align them: nothing is ever resampled silently.
+public struct BandStackRequest {
+  /// Which area the stack covers when the inputs' footprints differ.
+  public enum Coverage: String, CaseIterable, Sendable { case union, intersection }
+  public enum Interleave: String, CaseIterable, Sendable { case band, pixel }
+
+  /// Inputs as named: paths, or `FILE:N` for band N of FILE.
+  public var inputs: [String]
+  public var inputList: String?
+  public var output: OutputSpec
+  /// Band descriptions in order; nil: from Sentinel-2/Landsat file names, else the inputs' own.
+  public var names: [String]?
+  /// GDAL colour interpretations in order (red, green, blue, alpha, gray, …).
+  public var colorInterpretation: [String]?
+  /// How inputs on different grids are aligned (highest, lowest or a pixel size); nil: they must
+  /// share one grid.
+  public var resolution: MosaicRequest.ResolutionRule?
+  public var resampling: Resampling = .nearest
+  public var coverage: Coverage = .union
+  /// The output type; nil: the smallest holding every input.
+  public var outputType: DataType?
+  public var interleave: Interleave = .band
+  public var resources: Resources
+
+  public init(inputs: [String], output: OutputSpec, resources: Resources = Resources()) {
+    self.inputs = inputs
+    self.output = output
+    self.resources = resources
+  }
+}
+
+public enum BandStack {
+  /// One band of the stack.
+  struct Layer {
+    let path: String
+    let band: Int
+    let dataset: Dataset
+    let name: String
+  }
+
+  public static func run(_ request: BandStackRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    let layers = try openLayers(request)
+    let names = try bandNames(request, layers)
+    let grids = try layers.map { layer -> Grid in
+      guard let grid = Grid(of: layer.dataset) else {
+        throw TesseraError(.dataError, "\(layer.path) has no north-up georeferencing (a CRS and an unrotated geotransform)")
+      }
+      return grid
+    }
+    let crs = grids[0].srs
+    if let odd = grids.indices.first(where: { !grids[$0].srs.isSame(as: crs) }) {
+      throw TesseraError(.dataError, "\(layers[odd].path) is in \(CRSInput.label(grids[odd].srs)), \(layers[0].path) in \(CRSInput.label(crs)); reproject one first")
+    }
+    let sameGrid = grids.allSatisfy { $0.placement(of: grids[0]) != nil }
+    if !sameGrid && request.resolution == nil {
+      let sizes = zip(layers, grids).map { "\(($0.path as NSString).lastPathComponent) \(pixelText($1.resolution))" }
+      throw TesseraError(.dataError, "the inputs are on different grids (\(Array(Set(sizes)).sorted().joined(separator: ", "))); align them with --resolution highest, lowest or a pixel size")
+    }
+    let types = try layers.map { try $0.dataset.band($0.band).dataType }
+    let union = types.dropFirst().reduce(types[0]) { $0.union($1) }
+    let type = request.outputType ?? union
+    var warnings: [String] = []
+    if let forced = request.outputType, forced.union(union) != forced {
+      warnings.append("--ot \(forced.rawValue) cannot hold every input's values (they need \(union.rawValue)); values outside it are clipped")
+    }
+
+    // The stack as GDAL composes it (gdalbuildvrt -separate), one single-band VRT per layer so
+    // every band of a multi-band input is its own source; written and closed before it is read.
+    var files: [MemoryFile] = []
+    defer { files.forEach { $0.remove() } }
+    let singles = try layers.enumerated().map { i, layer -> Dataset in
+      let file = MemoryFile(name: "layer-\(i + 1).vrt")
+      files.append(file)
+      try GDALUtilities.translate(layer.dataset, to: file.path, arguments: ["-of", "VRT", "-b", "\(layer.band)"]).close()
+      return try Dataset.open(file.path)
+    }
+    var arguments = ["-separate", "-r", request.resampling.gdalName]
+    switch request.resolution {
+    case .highest?: arguments += ["-resolution", "highest"]
+    case .lowest?: arguments += ["-resolution", "lowest"]
+    case .average?: arguments += ["-resolution", "average"]
+    case .explicit(let x, let y)?: arguments += ["-tr", "\(x)", "\(y)", "-tap"]
+    case .same?, nil: break
+    }
+    if request.coverage == .intersection {
+      let common = grids.dropFirst().reduce(Optional(grids[0].extent)) { area, grid in
+        guard let area, area.intersects(grid.extent) else { return nil }
+        return Extent(minX: max(area.minX, grid.extent.minX), minY: max(area.minY, grid.extent.minY),
+                      maxX: min(area.maxX, grid.extent.maxX), maxY: min(area.maxY, grid.extent.maxY))
+      }
+      guard let common else { throw TesseraError(.dataError, "the inputs' footprints do not overlap; --extent intersection is empty") }
+      arguments += ["-te", "\(common.minX)", "\(common.minY)", "\(common.maxX)", "\(common.maxY)"]
+    }
+    let composed = MemoryFile(name: "stack.vrt")
+    files.append(composed)
+    try GDALUtilities.buildVRT(singles, to: composed.path, arguments: arguments).close()
+    let vrt = try Dataset.open(composed.path)
+    defer { try? vrt.close() }
+    guard vrt.bandCount == layers.count else {
+      throw TesseraError(.internalError, "the stack has \(vrt.bandCount) bands for \(layers.count) inputs")
+    }
+
+    let inputs = request.inputs.map { SourceSet.pick($0).path } + (request.inputList.map { [$0] } ?? [])
+      + InputFiles.of(layers.map(\.dataset))
+    let target = try request.output.target(inputs: inputs.filter { $0 != "-" }, inputLabel: layers.count == 1 ? layers[0].path : nil)
+    var spec = request.output
+    if !spec.creationOptions.contains(where: { $0.uppercased().hasPrefix("INTERLEAVE=") }) {
+      spec.creationOptions.append("INTERLEAVE=\(request.interleave.rawValue.uppercased())")
+    }
+    try spec.requireSpace(width: vrt.width, height: vrt.height, bands: layers.count, type: type)
+    request.resources.limitCache(for: .singlePass)
+    var nodataNotes: [JSONValue] = []
+    try target.write {
+      let output = try OutputRaster.create(like: vrt, in: target, bands: layers.count, type: type, spec: spec,
+                                           threads: request.resources.threads)
+      for (i, name) in names.enumerated() {
+        let band = try output.band(i + 1)
+        band.setDescription(name)
+        if let nodata = try vrt.band(i + 1).noDataValue {
+          if BandStack.fits(nodata, type) { try band.setNoDataValue(nodata) } else {
+            try band.setNoDataValue(nil)
+            warnings.append("band \(i + 1) (\(name)): its nodata \(nodata) does not fit \(type.rawValue); the band has none")
+            nodataNotes.append(.object([("band", .int(i + 1)), ("nodata", .double(nodata)), ("kept", .bool(false))]))
+          }
+        }
+      }
+      for (i, interpretation) in try colorInterpretations(request, names).enumerated() {
+        try output.band(i + 1).setColorInterpretation(interpretation)
+      }
+      try RasterCopy.copy(source: composed.path, bands: Array(1...layers.count), to: output, type: type,
+                          threads: request.resources.threads, progress: progress)
+      try output.close()
+    }
+    let gt = vrt.geoTransform ?? [0, 1, 0, 0, 0, -1]
+    var report = OperationReport(outputs: [request.output.path], details: [
+      ("inputs", .array(zip(layers, grids).enumerated().map { i, pair in
+        .object([("path", .string(pair.0.path)), ("band", .int(pair.0.band)), ("name", .string(names[i])),
+                 ("data_type", .string(types[i].rawValue)),
+                 ("pixel_size", .array([.double(pair.1.resolution.x), .double(pair.1.resolution.y)]))])
+      })),
+      ("resolution", .array([.double(abs(gt[1])), .double(abs(gt[5]))])),
+      ("extent", .string(request.coverage.rawValue)),
+      ("data_type", .string(type.rawValue)),
+      ("nodata_dropped", .array(nodataNotes)),
+    ])
+    report.warnings = warnings
+    return report
+  }
+
+  /// Every input as layers: a pick's one band, or every band of a file.
+  static func openLayers(_ request: BandStackRequest) throws -> [Layer] {
+    let paths = try SourceSet.expand(request.inputs, listFile: request.inputList)
+    guard !paths.isEmpty else { throw TesseraError(.usage, "band-stack needs at least one input") }
+    var layers: [Layer] = []
+    for argument in paths {
+      let pick = SourceSet.pick(argument)
+      let dataset = try Dataset.open(pick.path)
+      guard dataset.bandCount > 0 else { throw TesseraError(.dataError, "\(pick.path) has no raster band") }
+      if let band = pick.band {
+        guard band <= dataset.bandCount else {
+          throw TesseraError(.dataError, "\(argument) asks for band \(band); \(pick.path) has \(dataset.bandCount)")
+        }
+        layers.append(Layer(path: pick.path, band: band, dataset: dataset, name: ""))
+      } else {
+        for band in 1...dataset.bandCount { layers.append(Layer(path: pick.path, band: band, dataset: dataset, name: "")) }
+      }
+    }
+    return layers
+  }
+
+  /// `--names`, else a band name from the file name (Sentinel-2 `…_B04_10m.jp2`, `…_B8A.jp2`;
+  /// Landsat `LC08_…_B5.TIF`), else the band's own description.
+  static func bandNames(_ request: BandStackRequest, _ layers: [Layer]) throws -> [String] {
+    if let names = request.names {
+      guard names.count == layers.count else {
+        throw TesseraError(.usage, "--names gives \(names.count) names for \(layers.count) bands")
+      }
+      return names
+    }
+    return try layers.map { layer in
+      let picksOneOfMany = layer.dataset.bandCount > 1
+      if !picksOneOfMany, let name = bandName(fromFile: layer.path) { return name }
+      return try layer.dataset.band(layer.band).description
+    }
+  }
+
+  /// B01…B12, B8A from a Sentinel-2 or Landsat file name; nil when the name says none.
+  static func bandName(fromFile path: String) -> String? {
+    let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+    for part in stem.split(separator: "_").reversed() {
+      let upper = part.uppercased()
+      if upper == "B8A" { return "B8A" }
+      if upper.hasPrefix("B"), upper.count <= 3, let n = Int(upper.dropFirst()), (1...12).contains(n) { return upper }
+    }
+    return nil
+  }
+
+  /// `--color-interp`, else red, green, blue for three bands named B04, B03, B02.
+  static func colorInterpretations(_ request: BandStackRequest, _ names: [String]) throws -> [String] {
+    if let given = request.colorInterpretation {
+      guard given.count <= names.count else {
+        throw TesseraError(.usage, "--color-interp gives \(given.count) interpretations for \(names.count) bands")
+      }
+      return given.map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }
+    }
+    return names == ["B04", "B03", "B02"] ? ["Red", "Green", "Blue"] : []
+  }
+
+  static func fits(_ value: Double, _ type: DataType) -> Bool {
+    if type.isFloatingPoint { return type == .float64 || value.isNaN || Double(Float(value)) == value }
+    return value == value.rounded() && WarpJob.integerRange(type).contains(value)
+  }
+
+  static func pixelText(_ r: (x: Double, y: Double)) -> String {
+    "pixels of \(r.x.formatted()) x \(r.y.formatted())"
+  }
+}
