@@ -187,6 +187,7 @@ def standard(ctx):
             Runner("gdalbuildvrt -separate + gdal_translate", shell(["gdalbuildvrt", "-q", "-overwrite", "-separate", out("W6.vrt"), *stack],
                                                                     ["gdal_translate", "-q", *gdal_co(co), out("W6.vrt"), out("W6-translate.tif")]), out("W6-translate.tif")),
             Runner("rio stack", [rio, "stack", *stack, out("W6-rio.tif"), *rio_co(co)], out("W6-rio.tif")),
+            Runner("gdal_merge.py -separate", ["/usr/bin/python3", "/usr/bin/gdal_merge.py", "-q", "-separate", *gdal_co(co), "-o", out("W6-merge.tif"), *stack], out("W6-merge.tif")),
         ],
         reference="gdalbuildvrt -separate + gdal_translate"))
 

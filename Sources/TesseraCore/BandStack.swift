@@ -132,8 +132,19 @@ public enum BandStack {
       for (i, interpretation) in try colorInterpretations(request, names).enumerated() {
         try output.band(i + 1).setColorInterpretation(interpretation)
       }
-      try RasterCopy.copy(source: composed.path, bands: Array(1...layers.count), to: output, type: type,
-                          threads: request.resources.threads, progress: progress)
+      if sameGrid, let grid = Grid(of: vrt) {
+        // One grid: each band read straight from its file, without the VRT's per-source machinery.
+        let placed = try layers.map { layer -> (PlacedSource, Int, Double) in
+          guard let window = grid.placement(of: layer.dataset) else {
+            throw TesseraError(.internalError, "\(layer.path) is not on the stack's grid")
+          }
+          return (PlacedSource(path: layer.path, window: window), layer.band, try layer.dataset.band(layer.band).noDataValue ?? 0)
+        }
+        try StackCopy(sources: placed, type: type).write(to: output, threads: request.resources.threads, progress: progress)
+      } else {
+        try RasterCopy.copy(source: composed.path, bands: Array(1...layers.count), to: output, type: type,
+                            threads: request.resources.threads, progress: progress)
+      }
       try output.close()
     }
     let gt = vrt.geoTransform ?? [0, 1, 0, 0, 0, -1]
@@ -218,5 +229,77 @@ public enum BandStack {
 
   static func pixelText(_ r: (x: Double, y: Double)) -> String {
     "pixels of \(r.x.formatted()) x \(r.y.formatted())"
+  }
+}
+
+/// The stack of inputs that share one grid, window by window on every thread: each output band
+/// is its input's band where the input reaches, and the input's nodata (else 0) elsewhere, as
+/// a VRT of gdalbuildvrt -separate reads.
+struct StackCopy {
+  /// Each output band's source, the band read from it, and its fill.
+  let sources: [(source: PlacedSource, band: Int, fill: Double)]
+  let type: DataType
+
+  struct Worker {
+    var reader: CompositeReader
+    var values: [UInt8]
+    var scratch: [UInt8]
+  }
+
+  func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws {
+    let bytes = type.byteSize, count = sources.count
+    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: count * bytes)
+    let capacity = windows.map(\.pixelCount).max() ?? 0
+    let fills = sources.map { type.bytes(of: $0.fill) }
+    var pipeline = WindowPipeline(windows: windows, workers: threads)
+    pipeline.ordered = false
+    try pipeline.run(
+      makeState: {
+        Worker(reader: try CompositeReader(sources.map(\.source)), values: [UInt8](repeating: 0, count: capacity * count * bytes),
+               scratch: [UInt8](repeating: 0, count: capacity * bytes))
+      },
+      compute: { worker, window in
+        let n = window.pixelCount
+        let reader = worker.reader
+        for (k, entry) in sources.enumerated() {
+          let slice = (k * n * bytes)..<((k + 1) * n * bytes)
+          guard let part = reader.overlap(k, window) else {
+            worker.values.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[slice]), fills[k]) }
+            continue
+          }
+          if part == window {
+            try worker.values.withUnsafeMutableBytes {
+              try reader.read(k, window, bands: [entry.band], type: type, into: UnsafeMutableRawBufferPointer(rebasing: $0[slice]))
+            }
+            continue
+          }
+          try worker.scratch.withUnsafeMutableBytes { try reader.read(k, part, bands: [entry.band], type: type, into: $0) }
+          worker.scratch.withUnsafeBytes { src in
+            worker.values.withUnsafeMutableBytes { all in
+              let dst = UnsafeMutableRawBufferPointer(rebasing: all[slice])
+              fill(dst, fills[k])
+              let rowBytes = part.width * bytes
+              for row in 0..<part.height {
+                let s = row * rowBytes
+                let d = ((part.y - window.y + row) * window.width + (part.x - window.x)) * bytes
+                UnsafeMutableRawBufferPointer(rebasing: dst[d..<(d + rowBytes)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[s..<(s + rowBytes)]))
+              }
+            }
+          }
+        }
+      },
+      write: { worker, window in
+        try worker.values.withUnsafeBytes { try output.write(window, bands: Array(1...count), type: type, from: $0) }
+      },
+      progress: progress,
+      finish: { $0.reader.close() })
+  }
+
+  private func fill(_ buffer: UnsafeMutableRawBufferPointer, _ value: [UInt8]) {
+    if value.allSatisfy({ $0 == value[0] }) {
+      buffer.initializeMemory(as: UInt8.self, repeating: value[0])
+    } else {
+      for i in 0..<(buffer.count / value.count) { for k in value.indices { buffer[i * value.count + k] = value[k] } }
+    }
   }
 }

@@ -48,6 +48,8 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
       "dem.tif": "gdal_autotest/n43.tif", "B05_20m.tif": "eo-box/s2l1c/T33UUU_20170216T102101_B05.jp2",
       "ndvi.tif": "gdal_autotest/float32.tif", "classes.tif": "gdal_autotest/utmsmall.tif",
       "B04.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2", "fields.gpkg": "eo-box/s2l1c/s2l1c_ref.gpkg",
+      "B03.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B03.jp2", "B02.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B02.jp2",
+      "B11.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B11.jp2",
     ]
     if line.contains(" box.shp") {
       for ext in ["shp", "shx", "dbf", "prj", "cpg"] { try copy("rasterio/box.\(ext)", "box.\(ext)") }
