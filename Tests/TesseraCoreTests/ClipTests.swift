@@ -203,5 +203,16 @@ final class ClipTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(status(.cutline(path: box, layer: nil, where: "FID > 99", crs: nil)), .dataError)
     XCTAssertEqual(status(.cutline(path: dir.file("none.shp"), layer: nil, where: nil, crs: nil)), .noInput)
     XCTAssertEqual(status(.cutline(path: Fixture.utmsmall, layer: nil, where: nil, crs: nil)), .noInput, "not vector data")
+    // A CSV of WKT has no CRS: refused until --geometry-crs says which.
+    let csv = Fixture.path("gdal_autotest/cutline.csv")
+    var noCRS = ClipRequest(input: Fixture.utmsmall, output: OutputSpec(path: dir.file("bad.tif")), region: .cutline(path: csv, layer: nil, where: nil, crs: nil))
+    XCTAssertThrowsError(try Clip.run(noCRS)) { error in
+      let e = TesseraError.from(error)
+      XCTAssertEqual(e.status, .dataError)
+      XCTAssertTrue(e.message.contains("has no CRS") && e.message.contains("--geometry-crs"), e.message)
+    }
+    noCRS.region = .cutline(path: csv, layer: nil, where: nil, crs: "EPSG:26711")
+    _ = try Clip.run(noCRS)
+    try assertRasterizeOracle(dir.file("bad.tif"), input: Fixture.utmsmall, vector: Fixture.path("gdal_autotest/cutline.vrt"), fill: 0)
   }
 }
