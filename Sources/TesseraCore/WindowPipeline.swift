@@ -94,15 +94,22 @@ struct WindowPipeline {
     _ body: (Int, inout State) -> Void
   ) {
     DispatchQueue.concurrentPerform(iterations: count) { worker in
-      var state: State
-      do {
-        state = try makeState()
-      } catch {
-        failed(error)
-        return
+      // The workers are the parallelism: a GTiff read must not also fan its decoding out to
+      // GDAL's global thread pool. When the block cache is full, a decoding job on a pool thread
+      // can have to flush the output's dirty blocks, whose compression waits for the same pool
+      // — with every pool thread so occupied, GDAL 3.6 deadlocks. Reads on the worker's own
+      // thread leave the pool to the output's compression.
+      GDALEnvironment.withConfig(["GDAL_NUM_THREADS": "1"]) {
+        var state: State
+        do {
+          state = try makeState()
+        } catch {
+          failed(error)
+          return
+        }
+        defer { finish?(&state) }
+        body(worker, &state)
       }
-      defer { finish?(&state) }
-      body(worker, &state)
     }
   }
 

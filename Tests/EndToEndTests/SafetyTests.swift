@@ -1,4 +1,5 @@
 import Foundation
+import GDAL
 import TestSupport
 import XCTest
 
@@ -361,6 +362,42 @@ final class SafetyTests: TemporaryDirectoryTestCase {
       let run = try Run.process("/usr/bin/timeout", ["20", TesseraBinary.path] + args)
       XCTAssertEqual(run.status, 65, "\(args): \(run.stderr)")
       XCTAssertTrue(lastLine(run.stderr).contains("FIFO"), run.stderr)
+    }
+  }
+}
+
+extension SafetyTests {
+  /// A block cache far smaller than the output makes GDAL flush dirty output blocks from
+  /// whichever thread needs room; with reads also decoding on GDAL's thread pool, GDAL 3.6 could
+  /// deadlock there (a pool job waiting on compression jobs queued behind it). Every writing
+  /// command that reads on several threads must finish.
+  func testATinyBlockCacheNeverHangs() throws {
+    // Compressed UInt16 tiles, as GDAL would decode them on its thread pool (the hang needed those).
+    let big = dir.file("deflated.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-outsize", "300%", "300%", "-co", "TILED=YES", "-co", "BLOCKXSIZE=512", "-co", "BLOCKYSIZE=512",
+                                       "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2",
+                                       Fixture.path("eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2"), big])
+    let box = "333000,5815000,344000,5821000"
+    // The hang came in about one run in two; five runs of each cache size make a miss unlikely.
+    var jobs: [[String]] = []
+    for cache in ["1", "2"] {
+      for i in 0..<5 { jobs.append(["clip", big, dir.file("c\(cache)-\(i).tif"), "--bbox", box, "--cache-mb", cache]) }
+    }
+    jobs.append(["band-stack", big, big, "-o", dir.file("s.tif"), "--cache-mb", "1"])
+    jobs.append(["mosaic", big, "-o", dir.file("m.tif"), "--cache-mb", "1"])
+    for args in jobs {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: TesseraBinary.path)
+      process.arguments = args + ["--threads", "2", "-q"]
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      let deadline = Date().addingTimeInterval(30)
+      while process.isRunning && Date() < deadline { usleep(20_000) }
+      let hung = process.isRunning
+      if hung { kill(process.processIdentifier, SIGKILL) }
+      process.waitUntilExit()
+      XCTAssertFalse(hung, "\(args[0]) hung with a block cache of \(args.last(where: { Int($0) != nil }) ?? "?") MiB")
+      XCTAssertEqual(process.terminationStatus, hung ? SIGKILL : 0, "\(args[0])")
     }
   }
 }
