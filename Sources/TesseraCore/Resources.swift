@@ -60,7 +60,7 @@ public struct Resources: Sendable {
     let mb: Int
     switch use {
     case .streaming: mb = Swift.max(128, 64 * threads)
-    case .singlePass: mb = Swift.max(8, 4 * threads)
+    case .singlePass: mb = Swift.max(4, 2 * threads)
     case .rereadSource: mb = 512
     }
     GDALEnvironment.cacheBytes = Swift.min(GDALEnvironment.cacheBytes, mb * 1024 * 1024)
