@@ -262,28 +262,11 @@ struct StackCopy {
         let n = window.pixelCount
         let reader = worker.reader
         for (k, entry) in sources.enumerated() {
-          let slice = (k * n * bytes)..<((k + 1) * n * bytes)
-          guard let part = reader.overlap(k, window) else {
-            worker.values.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[slice]), fills[k]) }
-            continue
-          }
-          if part == window {
-            try worker.values.withUnsafeMutableBytes {
-              try reader.read(k, window, bands: [entry.band], type: type, into: UnsafeMutableRawBufferPointer(rebasing: $0[slice]))
-            }
-            continue
-          }
-          try worker.scratch.withUnsafeMutableBytes { try reader.read(k, part, bands: [entry.band], type: type, into: $0) }
-          worker.scratch.withUnsafeBytes { src in
-            worker.values.withUnsafeMutableBytes { all in
-              let dst = UnsafeMutableRawBufferPointer(rebasing: all[slice])
-              fill(dst, fills[k])
-              let rowBytes = part.width * bytes
-              for row in 0..<part.height {
-                let s = row * rowBytes
-                let d = ((part.y - window.y + row) * window.width + (part.x - window.x)) * bytes
-                UnsafeMutableRawBufferPointer(rebasing: dst[d..<(d + rowBytes)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[s..<(s + rowBytes)]))
-              }
+          try worker.values.withUnsafeMutableBytes { all in
+            let band = UnsafeMutableRawBufferPointer(rebasing: all[(k * n * bytes)..<((k + 1) * n * bytes)])
+            if reader.overlap(k, window) != window { fill(band, with: fills[k]) }
+            try worker.scratch.withUnsafeMutableBytes { scratch in
+              try reader.read(k, placedIn: window, bands: [entry.band], type: type, into: band, scratch: scratch)
             }
           }
         }
@@ -293,13 +276,5 @@ struct StackCopy {
       },
       progress: progress,
       finish: { $0.reader.close() })
-  }
-
-  private func fill(_ buffer: UnsafeMutableRawBufferPointer, _ value: [UInt8]) {
-    if value.allSatisfy({ $0 == value[0] }) {
-      buffer.initializeMemory(as: UInt8.self, repeating: value[0])
-    } else {
-      for i in 0..<(buffer.count / value.count) { for k in value.indices { buffer[i * value.count + k] = value[k] } }
-    }
   }
 }

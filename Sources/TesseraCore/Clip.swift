@@ -292,11 +292,10 @@ struct ClipWriter {
 
   private func compose(_ worker: inout Worker, _ window: Window, fills: [[UInt8]]) throws {
     let n = window.pixelCount, bytes = job.type.byteSize, bandCount = job.bands.count
-    let part = worker.reader.overlap(0, window)
+    let reader = worker.reader
     // A window wholly inside the source and the box (every window of a cropped --bbox clip) is
     // the source's pixels as they are: read straight into place.
-    if part == window, let box = job.boxWindow, window.intersection(box) == window {
-      let reader = worker.reader
+    if reader.overlap(0, window) == window, let box = job.boxWindow, window.intersection(box) == window {
       try worker.values.withUnsafeMutableBytes { try reader.read(0, window, bands: job.bands, type: job.type, into: $0) }
       if job.request.addAlpha { for i in 0..<n { worker.alpha[i] = 255 } }
       worker.inside += n
@@ -305,29 +304,12 @@ struct ClipWriter {
     // Every pixel starts as the fill; the source's pixels are copied over it.
     worker.values.withUnsafeMutableBytes { out in
       for b in 0..<bandCount {
-        let fill = fills[b]
-        let band = UnsafeMutableRawBufferPointer(rebasing: out[(b * n * bytes)..<((b + 1) * n * bytes)])
-        if fill.allSatisfy({ $0 == fill[0] }) {
-          band.initializeMemory(as: UInt8.self, repeating: fill[0])
-        } else {
-          for i in 0..<n { for k in 0..<bytes { band[i * bytes + k] = fill[k] } }
-        }
+        fill(UnsafeMutableRawBufferPointer(rebasing: out[(b * n * bytes)..<((b + 1) * n * bytes)]), with: fills[b])
       }
     }
-    if let part {
-      let reader = worker.reader
-      try worker.scratch.withUnsafeMutableBytes { try reader.read(0, part, bands: job.bands, type: job.type, into: $0) }
-      worker.scratch.withUnsafeBytes { src in
-        worker.values.withUnsafeMutableBytes { dst in
-          let rowBytes = part.width * bytes
-          for b in 0..<bandCount {
-            for row in 0..<part.height {
-              let s = (b * part.pixelCount + row * part.width) * bytes
-              let d = (b * n + (part.y - window.y + row) * window.width + (part.x - window.x)) * bytes
-              UnsafeMutableRawBufferPointer(rebasing: dst[d..<(d + rowBytes)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[s..<(s + rowBytes)]))
-            }
-          }
-        }
+    let part = try worker.values.withUnsafeMutableBytes { values in
+      try worker.scratch.withUnsafeMutableBytes { scratch in
+        try reader.read(0, placedIn: window, bands: job.bands, type: job.type, into: values, scratch: scratch)
       }
     }
     try regionMask(&worker, window)

@@ -62,6 +62,31 @@ struct CompositeReader {
     }
   }
 
+  /// Reads what source `k` has of output window `window` into `buffer`, laid out as the whole
+  /// window (band after band, `window.pixelCount` pixels each): straight in when the source
+  /// covers the window, else through `scratch` row by row. Pixels the source does not reach are
+  /// left as they were. Returns the part read, in output pixels (nil: none).
+  @discardableResult
+  func read(_ k: Int, placedIn window: Window, bands: [Int], type: DataType, into buffer: UnsafeMutableRawBufferPointer,
+            scratch: UnsafeMutableRawBufferPointer) throws -> Window? {
+    guard let part = overlap(k, window) else { return nil }
+    if part == window {
+      try read(k, window, bands: bands, type: type, into: buffer)
+      return part
+    }
+    try read(k, part, bands: bands, type: type, into: scratch)
+    let bytes = type.byteSize, rowBytes = part.width * bytes, n = window.pixelCount
+    for b in bands.indices {
+      for row in 0..<part.height {
+        let s = (b * part.pixelCount + row * part.width) * bytes
+        let d = (b * n + (part.y - window.y + row) * window.width + (part.x - window.x)) * bytes
+        UnsafeMutableRawBufferPointer(rebasing: buffer[d..<(d + rowBytes)])
+          .copyMemory(from: UnsafeRawBufferPointer(rebasing: scratch[s..<(s + rowBytes)]))
+      }
+    }
+    return part
+  }
+
   /// Reads one band's values and GDAL's validity mask for it (nodata, alpha and footprint alike:
   /// 0 is invalid) over `part`; a band without a mask reads as all valid.
   func readValid(_ k: Int, _ part: Window, band: Int, values: UnsafeMutableBufferPointer<Double>,
@@ -82,5 +107,14 @@ struct CompositeReader {
   /// Closes this worker's handles.
   func close() {
     for handle in handles { try? handle?.close() }
+  }
+}
+
+/// Fills `buffer` with copies of one pixel's bytes (a nodata value in the output type).
+func fill(_ buffer: UnsafeMutableRawBufferPointer, with pixel: [UInt8]) {
+  if pixel.allSatisfy({ $0 == pixel[0] }) {
+    buffer.initializeMemory(as: UInt8.self, repeating: pixel[0])
+  } else {
+    for i in 0..<(buffer.count / pixel.count) { for k in pixel.indices { buffer[i * pixel.count + k] = pixel[k] } }
   }
 }
