@@ -89,7 +89,7 @@ def main():
         f"// ({SPYNDEX}; MIT licence, David Montero Loaiza et al.). Do not edit: run the script.",
         "",
         "extension SpectralCatalog {",
-        "  static let entries: [SpectralCatalog.Entry] = [",
+        "  public static let entries: [SpectralCatalog.Entry] = [",
     ]
     for e in entries:
         lines.append(
@@ -97,12 +97,12 @@ def main():
                 swift_string(e["short_name"]), swift_string(e["catalogue_name"]), swift_string(e["long_name"]),
                 swift_string(e["formula"]), ", ".join(swift_string(b) for b in e["bands"]), swift_string(e["application_domain"]),
                 ", ".join(swift_string(p) for p in e["platforms"]), swift_string(e["reference"])))
-    lines += ["  ]", "", "  static let bands: [SpectralCatalog.Band] = ["]
+    lines += ["  ]", "", "  public static let bands: [SpectralCatalog.Band] = ["]
     for code, band in bands.items():
         lines.append("    .init(code: {}, commonName: {}, longName: {}, minWavelength: {}, maxWavelength: {}),".format(
             swift_string(code), swift_string(band["common_name"]), swift_string(band["long_name"]),
             band["min_wavelength"], band["max_wavelength"]))
-    lines += ["  ]", "", "  static let constants: [SpectralCatalog.Constant] = ["]
+    lines += ["  ]", "", "  public static let constants: [SpectralCatalog.Constant] = ["]
     for code, constant in sorted(constants.items()):
         default = "nil" if constant["default"] is None else repr(float(constant["default"]))
         lines.append("    .init(name: {}, description: {}, defaultValue: {}),".format(

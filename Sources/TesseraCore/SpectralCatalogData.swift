@@ -2,7 +2,7 @@
 // (spyndex==0.12.0; MIT licence, David Montero Loaiza et al.). Do not edit: run the script.
 
 extension SpectralCatalog {
-  static let entries: [SpectralCatalog.Entry] = [
+  public static let entries: [SpectralCatalog.Entry] = [
     .init(name: "AFRI1600", catalogueName: "AFRI1600", longName: "Aerosol Free Vegetation Index (1600 nm)", formula: "(N - 0.66 * S1) / (N + 0.66 * S1)", roles: ["N", "S1"], domain: "vegetation", platforms: ["Sentinel-2", "Landsat-OLI", "Landsat-TM", "Landsat-ETM+", "MODIS"], reference: "https://doi.org/10.1016/S0034-4257(01)00190-0"),
     .init(name: "AFRI2100", catalogueName: "AFRI2100", longName: "Aerosol Free Vegetation Index (2100 nm)", formula: "(N - 0.5 * S2) / (N + 0.5 * S2)", roles: ["N", "S2"], domain: "vegetation", platforms: ["Sentinel-2", "Landsat-OLI", "Landsat-TM", "Landsat-ETM+", "MODIS"], reference: "https://doi.org/10.1016/S0034-4257(01)00190-0"),
     .init(name: "ANDWI", catalogueName: "ANDWI", longName: "Augmented Normalized Difference Water Index", formula: "(B + G + R - N - S1 - S2)/(B + G + R + N + S1 + S2)", roles: ["B", "G", "R", "N", "S1", "S2"], domain: "water", platforms: ["Sentinel-2", "Landsat-OLI", "Landsat-TM", "Landsat-ETM+", "MODIS"], reference: "https://doi.org/10.1016/j.envsoft.2021.105030"),
@@ -286,7 +286,7 @@ extension SpectralCatalog {
     .init(name: "WRI", catalogueName: "WRI", longName: "Water Ratio Index", formula: "(G + R)/(N + S1)", roles: ["G", "R", "N", "S1"], domain: "water", platforms: ["Sentinel-2", "Landsat-OLI", "Landsat-TM", "Landsat-ETM+", "MODIS"], reference: "https://doi.org/10.1109/GEOINFORMATICS.2010.5567762"),
   ]
 
-  static let bands: [SpectralCatalog.Band] = [
+  public static let bands: [SpectralCatalog.Band] = [
     .init(code: "A", commonName: "coastal", longName: "Aersols", minWavelength: 400, maxWavelength: 455),
     .init(code: "B", commonName: "blue", longName: "Blue", minWavelength: 450, maxWavelength: 530),
     .init(code: "G", commonName: "green", longName: "Green", minWavelength: 510, maxWavelength: 600),
@@ -306,7 +306,7 @@ extension SpectralCatalog {
     .init(code: "Y", commonName: "yellow", longName: "Yellow", minWavelength: 585, maxWavelength: 625),
   ]
 
-  static let constants: [SpectralCatalog.Constant] = [
+  public static let constants: [SpectralCatalog.Constant] = [
     .init(name: "C1", description: "Coefficient 1 for the aerosol resistance term", defaultValue: 6.0),
     .init(name: "C2", description: "Coefficient 2 for the aerosol resistance term", defaultValue: 7.5),
     .init(name: "L", description: "Canopy background adjustment", defaultValue: 1.0),

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+extension IndexRequest.Precision: ExpressibleByArgument {}
+
+struct IndexCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "index",
+    abstract: "Spectral indices by name (all of Awesome Spectral Indices) and safe band math.",
+    discussion: """
+      tessera index NAME[,NAME…] [INPUT] -o OUT [bindings]     one output band per index
+      tessera index --expr EXPR [INPUT] -o OUT [bindings]
+      tessera index --list [--domain vegetation|water|burn|…]  |  --describe NAME
+
+      Bindings give each role (blue, green, red, rededge1-3, nir, nir2, swir1, swir2, coastal, or the \
+      catalogue's codes B, G, R, RE1, N, S1, …) its pixels: --bands red=3,nir=4 takes bands of the \
+      one INPUT; --band red=B04.tif[:N] takes a file (band N, default 1). --expr reads roles or \
+      b1…bn of INPUT. A pixel that is nodata in any input, and a result that is not a finite number \
+      (a division by zero), is nodata in the output (NaN unless --dst-nodata). Inputs on other grids \
+      are resampled onto the finest one (--resampling, default bilinear); other CRSs are an error.
+
+      RVI is NIR/Red (the textbook ratio vegetation index; the catalogue's SR); the catalogue's own \
+      RVI (RE2/R) is RERVI. The catalogue is Awesome Spectral Indices (MIT licence, David Montero \
+      Loaiza et al.).
+      """)
+
+  @Argument(help: ArgumentHelp("Index names (comma-separated) then the input; with --expr only the input.", valueName: "NAME[,NAME…] [INPUT]"))
+  var positional: [String] = []
+  @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional, help: ArgumentHelp("The output file.", valueName: "OUT"))
+  var output: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Band math over roles or b1…bn.", valueName: "EXPR")) var expr: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Roles from bands of INPUT.", valueName: "red=3,nir=4")) var bands: String?
+  @Option(name: .customLong("band"), parsing: .unconditionalSingleValue, help: ArgumentHelp("A role from a file (band N, default 1); repeatable.", valueName: "ROLE=FILE[:N]"))
+  var bandFiles: [String] = []
+  @Option(name: .customLong("param"), parsing: .unconditionalSingleValue, help: ArgumentHelp("A formula constant (L, g, C1, …); repeatable.", valueName: "NAME=V"))
+  var parameters: [String] = []
+  @Option(parsing: .unconditional, help: "Output precision: float (float32) or double (float64).") var precision: IndexRequest.Precision = .float
+  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp("The output's nodata (default: NaN).", valueName: "V"))
+  var dstNodata: Double?
+  @Option(parsing: .unconditional, help: "Resampling of inputs on another grid.") var resampling: Resampling = .bilinear
+  @Flag(help: "List the catalogue.") var list = false
+  @Option(parsing: .unconditional, help: ArgumentHelp("With --list: only this application domain.", valueName: "DOMAIN")) var domain: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Show one index: formula, roles, constants, reference.", valueName: "NAME")) var describe: String?
+  @OptionGroup var outputOptions: OutputOptions
+  @OptionGroup var global: GlobalOptions
+
+  func validate() throws {
+    if list || describe != nil { return }
+    guard output != nil else { throw ValidationError("give the output file with -o OUT") }
+    let expected = expr == nil ? 1...2 : 0...1
+    guard expected.contains(positional.count) else {
+      throw ValidationError(expr == nil ? "give the index names, then at most one input" : "with --expr give at most one input")
+    }
+    if bands != nil && input == nil { throw ValidationError("--bands picks bands of INPUT; give INPUT") }
+    _ = try parsedParameters()
+    _ = try bindings()
+  }
+
+  var input: String? { expr == nil ? (positional.count == 2 ? positional[1] : nil) : positional.first }
+
+  func parsedParameters() throws -> [String: Double] {
+    var result: [String: Double] = [:]
+    for item in parameters {
+      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, let value = Double(parts[1]), value.isFinite else { throw ValidationError("--param takes NAME=V, got '\(item)'") }
+      result[parts[0]] = value
+    }
+    return result
+  }
+
+  func bindings() throws -> [String: IndexRequest.Binding] {
+    var result: [String: IndexRequest.Binding] = [:]
+    if let bands, let input {
+      for item in bands.split(separator: ",") {
+        let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let band = Int(parts[1]), band >= 1 else { throw ValidationError("--bands takes ROLE=N,…, got '\(item)'") }
+        result[parts[0]] = IndexRequest.Binding(path: input, band: band)
+      }
+    }
+    for item in bandFiles {
+      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--band takes ROLE=FILE[:N], got '\(item)'") }
+      let pick = SourceSet.pick(parts[1])
+      result[parts[0]] = IndexRequest.Binding(path: pick.path, band: pick.band ?? 1)
+    }
+    // --expr over b1…bn of INPUT.
+    if let expr, let input, let expression = try? BandExpression(expr) {
+      for name in expression.variables where result[name] == nil {
+        if name.lowercased().hasPrefix("b"), let n = Int(name.dropFirst()), n >= 1 { result[name] = IndexRequest.Binding(path: input, band: n) }
+      }
+    }
+    return result
+  }
+
+  func run() throws {
+    try CommandRunner("index", global).run { runner in
+      if list { return try listCatalogue() }
+      if let describe { return try describeIndex(describe) }
+      var request = IndexRequest(bindings: try bindings(), output: outputOptions.spec(output ?? ""), resources: global.resources)
+      if let expr { request.expression = expr } else {
+        request.indices = positional[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      }
+      request.parameters = try parsedParameters()
+      request.precision = precision
+      request.dstNodata = dstNodata
+      request.resampling = resampling
+      return try runner.perform { try SpectralIndex.run(request, progress: $0) }
+    }
+  }
+
+  func roleText(_ roles: [String]) -> String { roles.map { SpectralCatalog.roleNames[$0] ?? $0 }.joined(separator: ", ") }
+
+  func listCatalogue() throws -> CommandResult {
+    let entries = SpectralCatalog.entries.filter { domain == nil || $0.domain == domain?.lowercased() }
+    if entries.isEmpty {
+      throw TesseraError(.usage, "no index in domain '\(domain ?? "")'; domains: \(Set(SpectralCatalog.entries.map(\.domain)).sorted().joined(separator: ", "))")
+    }
+    let json = JSONValue.array(entries.map { e in
+      .object([("name", .string(e.name)), ("long_name", .string(e.longName)), ("formula", .string(e.formula)),
+               ("roles", .array(e.roles.map { .string(SpectralCatalog.roleNames[$0] ?? $0) })), ("domain", .string(e.domain)),
+               ("platforms", .array(e.platforms.map { .string($0) })), ("reference", .string(e.reference))])
+    })
+    let text = entries.map { "\($0.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \($0.longName)\n             \($0.formula)   [\(roleText($0.roles))]" }
+    // The list is what was asked for: on stdout, as a table or JSON.
+    if !global.json { Terminal.out(text.joined(separator: "\n")) }
+    return CommandResult(json: json, text: "")
+  }
+
+  func describeIndex(_ name: String) throws -> CommandResult {
+    guard let e = SpectralCatalog.entry(name) else {
+      let close = SpectralCatalog.suggestions(for: name)
+      throw TesseraError(.usage, "unknown index '\(name)'" + (close.isEmpty ? "" : "; did you mean \(close.joined(separator: ", "))?"))
+    }
+    let constants = e.roles.compactMap { SpectralCatalog.constant($0) }
+    let bands = e.roles.filter { SpectralCatalog.constant($0) == nil }
+    var lines = ["\(e.name): \(e.longName)", "  formula:   \(e.formula)", "  roles:     \(roleText(bands))"]
+    for c in constants { lines.append("  constant:  \(c.name) = \(c.defaultValue.map { "\($0)" } ?? "(no default: --param \(c.name)=V)")  \(c.description)") }
+    lines += ["  domain:    \(e.domain)", "  platforms: \(e.platforms.joined(separator: ", "))", "  reference: \(e.reference)"]
+    if e.catalogueName != e.name { lines.append("  (the catalogue's \(e.catalogueName))") }
+    lines.append("  from Awesome Spectral Indices (MIT licence, David Montero Loaiza et al.)")
+    let json = JSONValue.object([
+      ("name", .string(e.name)), ("catalogue_name", .string(e.catalogueName)), ("long_name", .string(e.longName)),
+      ("formula", .string(e.formula)), ("roles", .array(bands.map { .string(SpectralCatalog.roleNames[$0] ?? $0) })),
+      ("constants", .array(constants.map { .object([("name", .string($0.name)), ("default", .double($0.defaultValue)), ("description", .string($0.description))]) })),
+      ("domain", .string(e.domain)), ("platforms", .array(e.platforms.map { .string($0) })), ("reference", .string(e.reference)),
+    ])
+    if !global.json { Terminal.out(lines.joined(separator: "\n")) }
+    return CommandResult(json: json, text: "")
+  }
+}

@@ -1,0 +1,314 @@
+import Foundation
+import GDAL
+
+/// Spectral indices and band math, computed window by window on every core: each input block is
+/// read once, every index of the request evaluated from it, one output band per index.
+public struct IndexRequest {
+  /// Where a role's pixels come from.
+  public struct Binding: Equatable, Sendable {
+    public var path: String
+    public var band: Int
+    public init(path: String, band: Int) {
+      self.path = path
+      self.band = band
+    }
+  }
+
+  public enum Precision: String, CaseIterable, Sendable { case float, double }
+
+  /// Catalogue names (ndvi, evi, …); empty with `expression`.
+  public var indices: [String] = []
+  /// Band math over role names or b1…bn.
+  public var expression: String?
+  /// Role (long name, code, or bN) to pixels.
+  public var bindings: [String: Binding]
+  public var output: OutputSpec
+  /// Values for the formulas' constants (L, g, C1, …) over the catalogue's defaults.
+  public var parameters: [String: Double] = [:]
+  public var precision: Precision = .float
+  /// nil: NaN.
+  public var dstNodata: Double?
+  /// How inputs on other grids are put on the output's (the finest input's).
+  public var resampling: Resampling = .bilinear
+  public var resources: Resources
+
+  public init(bindings: [String: Binding], output: OutputSpec, resources: Resources = Resources()) {
+    self.bindings = bindings
+    self.output = output
+    self.resources = resources
+  }
+}
+
+public enum SpectralIndex {
+  /// One output band: its name and its program over the bound inputs.
+  struct Formula {
+    let name: String
+    let text: String
+    let program: BandExpression.Program
+  }
+
+  public static func run(_ request: IndexRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    let (formulas, roles) = try compile(request)
+    // Every role that is read, with its binding; roles bound to the same band share one input.
+    let inputs = try roles.map { role -> (role: String, binding: IndexRequest.Binding) in
+      guard let binding = binding(for: role, in: request.bindings) else {
+        let given = request.bindings.keys.sorted().joined(separator: ", ")
+        throw TesseraError(.usage, "\(formulaLabel(request)) needs \(roles.map(displayName).joined(separator: ", ")); bound: \(given.isEmpty ? "nothing" : given) (missing \(displayName(role)))")
+      }
+      return (role, binding)
+    }
+    let datasets = try inputs.map { try Dataset.open($0.binding.path) }
+    for (input, dataset) in zip(inputs, datasets) where input.binding.band > dataset.bandCount || input.binding.band < 1 {
+      throw TesseraError(.dataError, "\(input.binding.path) has \(dataset.bandCount) band(s); \(displayName(input.role)) asks for band \(input.binding.band)")
+    }
+    let grids = try zip(inputs, datasets).map { input, dataset -> Grid in
+      guard let grid = Grid(of: dataset) else { throw TesseraError(.dataError, "\(input.binding.path) has no north-up georeferencing") }
+      return grid
+    }
+    if let odd = grids.indices.first(where: { !grids[$0].srs.isSame(as: grids[0].srs) }) {
+      throw TesseraError(.dataError, "\(inputs[odd].binding.path) is in \(CRSInput.label(grids[odd].srs)), \(inputs[0].binding.path) in \(CRSInput.label(grids[0].srs)); reproject one first")
+    }
+    // The finest input's grid over the union of the inputs.
+    let finest = grids.indices.min { grids[$0].resolution.x * grids[$0].resolution.y < grids[$1].resolution.x * grids[$1].resolution.y } ?? 0
+    let union = grids.dropFirst().reduce(grids[0].extent) { $0.union($1.extent) }
+    let grid = try Grid.covering(union, srs: grids[finest].srs, resolution: grids[finest].resolution,
+                                 anchor: Grid.anchor(of: grids[finest].geoTransform, resolution: grids[finest].resolution), cause: "the inputs")
+    // Inputs on another lattice are resampled onto the grid by GDAL's warper into VRTs.
+    var files: [MemoryFile] = []
+    defer { files.forEach { $0.remove() } }
+    var sources: [PlacedSource] = []
+    var bands: [Int] = []
+    var nodata: [Double?] = []
+    for (k, (input, dataset)) in zip(inputs, datasets).enumerated() {
+      nodata.append(try dataset.band(input.binding.band).noDataValue)
+      if let window = grid.placement(of: dataset) {
+        sources.append(PlacedSource(path: input.binding.path, window: window))
+        bands.append(input.binding.band)
+        continue
+      }
+      let file = MemoryFile(name: "input-\(k).vrt"), band = MemoryFile(name: "band-\(k).vrt")
+      files += [file, band]
+      let e = grid.extent
+      // The band alone, written and closed, then warped onto the grid as a VRT read window by window.
+      try GDALUtilities.translate(dataset, to: band.path, arguments: ["-of", "VRT", "-b", "\(input.binding.band)"]).close()
+      try GDALUtilities.warp([try Dataset.open(band.path)], to: file.path, arguments: [
+        "-of", "VRT", "-r", request.resampling.gdalName, "-tr", "\(grid.resolution.x)", "\(grid.resolution.y)",
+        "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
+      ]).close()
+      sources.append(PlacedSource(path: file.path, window: Window(x: 0, y: 0, width: grid.width, height: grid.height)))
+      bands.append(1)
+    }
+    let type: DataType = request.precision == .double ? .float64 : .float32
+    let fill = request.dstNodata ?? .nan
+    let target = try request.output.target(inputs: inputs.map(\.binding.path) + InputFiles.of(datasets),
+                                           inputLabel: Set(inputs.map(\.binding.path)).count == 1 ? inputs[0].binding.path : nil)
+    try request.output.requireSpace(width: grid.width, height: grid.height, bands: formulas.count, type: type)
+    request.resources.limitCache(for: .singlePass)
+    var counts = IndexCounts()
+    try target.write {
+      let output = try OutputRaster.create(
+        path: target.gdalPath, width: grid.width, height: grid.height, geoTransform: grid.geoTransform, srs: grid.srs,
+        bands: formulas.count, type: type,
+        options: request.output.gtiffOptions(for: type, threads: request.resources.threads, width: grid.width, height: grid.height,
+                                             bands: formulas.count))
+      for (i, formula) in formulas.enumerated() {
+        let band = try output.band(i + 1)
+        band.setDescription(formula.name)
+        try band.setNoDataValue(fill)
+      }
+      counts = try IndexEngine(sources: sources, bands: bands, nodata: nodata, formulas: formulas, type: type, fillValue: fill)
+        .write(to: output, threads: request.resources.threads, progress: progress)
+      try output.close()
+    }
+    return OperationReport(outputs: [request.output.path], details: [
+      ("indices", .array(formulas.map { .object([("name", .string($0.name)), ("formula", .string($0.text))]) })),
+      ("inputs", .array(inputs.map { .object([("role", .string(displayName($0.role))), ("path", .string($0.binding.path)),
+                                              ("band", .int($0.binding.band))]) })),
+      ("data_type", .string(type.rawValue)),
+      ("nodata", .double(fill)),
+      ("valid_pixels", .array(counts.valid.map { .int($0) })),
+      ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
+    ])
+  }
+
+  /// The formulas of the request and the band roles they read, in first-use order.
+  static func compile(_ request: IndexRequest) throws -> ([Formula], [String]) {
+    var texts: [(name: String, text: String)] = []
+    if let expression = request.expression {
+      texts.append(("expression", expression))
+    } else {
+      guard !request.indices.isEmpty else { throw TesseraError(.usage, "name an index or give --expr") }
+      for name in request.indices {
+        guard let entry = SpectralCatalog.entry(name) else {
+          let several = SpectralCatalog.caseInsensitiveMatches(name)
+          if !several.isEmpty {
+            throw TesseraError(.usage, "'\(name)' could be \(several.map(\.name).joined(separator: " or ")); give the name as written")
+          }
+          let close = SpectralCatalog.suggestions(for: name)
+          throw TesseraError(.usage, "unknown index '\(name)'" + (close.isEmpty ? "; see --list" : "; did you mean \(close.joined(separator: ", "))?"))
+        }
+        texts.append((entry.name, entry.formula))
+      }
+    }
+    var constants: [String: Double] = [:]
+    for constant in SpectralCatalog.constants { if let v = constant.defaultValue { constants[constant.name] = v } }
+    for (k, v) in request.parameters { constants[k] = v }
+    var roles: [String] = []
+    var parsed: [(String, String, BandExpression)] = []
+    for (name, text) in texts {
+      let expression: BandExpression
+      do { expression = try BandExpression(text) } catch let error as BandExpression.SyntaxError {
+        throw TesseraError(.usage, "--expr: \(error)")
+      }
+      for variable in expression.variables {
+        switch term(variable) {
+        case .constant(let constant):
+          guard constants[constant] != nil else {
+            throw TesseraError(.usage, "\(name) needs the constant \(constant) (\(SpectralCatalog.constant(constant)?.description ?? "")); give --param \(constant)=V")
+          }
+        case .role(let role):
+          if !roles.contains(role) { roles.append(role) }
+        }
+      }
+      parsed.append((name, text, expression))
+    }
+    let formulas = try parsed.map { name, text, expression -> Formula in
+      // The program reads the inputs in the order of `roles`, each by the name this formula uses
+      // for it; a role the formula does not read gets a name no formula can spell.
+      let names = expression.variables
+      let inputNames = roles.map { role in names.first { term($0) == .role(role) } ?? "\u{0}" + role }
+      return Formula(name: name, text: text, program: try expression.program(inputs: inputNames, constants: constants))
+    }
+    return (formulas, roles)
+  }
+
+  /// What a name in a formula is: a band role (by its code, or `bN`) or a constant. Codes and
+  /// constants match exactly first (G is green, g the gain constant), then long names and codes
+  /// in any case (nir, NIR, n).
+  enum Term: Equatable {
+    case role(String)
+    case constant(String)
+  }
+
+  static func term(_ name: String) -> Term {
+    if SpectralCatalog.roleNames[name] != nil { return .role(name) }
+    if SpectralCatalog.constant(name) != nil { return .constant(name) }
+    if let code = SpectralCatalog.code(for: name) { return .role(code) }
+    return .role(name.lowercased())
+  }
+
+  static func displayName(_ role: String) -> String { SpectralCatalog.roleNames[role] ?? role }
+
+  static func formulaLabel(_ request: IndexRequest) -> String {
+    request.expression.map { "'\($0)'" } ?? request.indices.joined(separator: ",")
+  }
+
+  /// The binding for a role, under any of its spellings.
+  static func binding(for role: String, in bindings: [String: IndexRequest.Binding]) -> IndexRequest.Binding? {
+    bindings.first { term($0.key) == .role(role) }?.value
+  }
+}
+
+struct IndexCounts {
+  var valid: [Int] = []
+}
+
+/// The window loop: every input's values as doubles, a pixel that is nodata (or NaN) in any
+/// input is nodata in every output band, and a result that is not a finite number is nodata.
+struct IndexEngine {
+  let sources: [PlacedSource]
+  let bands: [Int]
+  let nodata: [Double?]
+  let formulas: [SpectralIndex.Formula]
+  let type: DataType
+  /// The output's nodata.
+  let fillValue: Double
+
+  struct Worker {
+    var reader: CompositeReader
+    /// Each input's values for the window, as doubles (allocated per worker, freed in `finish`).
+    var inputs: [UnsafeMutableBufferPointer<Double>]
+    var scratch: [UInt8]
+    var result: [Double]
+    var out: [UInt8]
+    var stack: [[Double]] = []
+    var valid: [Int]
+  }
+
+  func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws -> IndexCounts {
+    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: (sources.count + formulas.count) * 8)
+    let capacity = windows.map(\.pixelCount).max() ?? 0
+    let lock = NSLock()
+    var counts = IndexCounts(valid: Array(repeating: 0, count: formulas.count))
+    var pipeline = WindowPipeline(windows: windows, workers: threads)
+    pipeline.ordered = false
+    try pipeline.run(
+      makeState: {
+        Worker(reader: try CompositeReader(sources),
+               inputs: sources.map { _ in UnsafeMutableBufferPointer<Double>.allocate(capacity: Swift.max(1, capacity)) },
+               scratch: [UInt8](repeating: 0, count: capacity * 8), result: [Double](repeating: 0, count: capacity),
+               out: [UInt8](repeating: 0, count: capacity * formulas.count * type.byteSize),
+               valid: Array(repeating: 0, count: formulas.count))
+      },
+      compute: { worker, window in try compute(&worker, window) },
+      write: { worker, window in
+        try worker.out.withUnsafeBytes { try output.write(window, bands: Array(1...formulas.count), type: type, from: $0) }
+      },
+      progress: progress,
+      finish: { worker in
+        lock.lock()
+        for i in worker.valid.indices { counts.valid[i] += worker.valid[i] }
+        lock.unlock()
+        worker.reader.close()
+        worker.inputs.forEach { $0.deallocate() }
+      })
+    return counts
+  }
+
+  private func compute(_ worker: inout Worker, _ window: Window) throws {
+    let n = window.pixelCount
+    let reader = worker.reader
+    for k in sources.indices {
+      let values = worker.inputs[k]
+      let whole = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: values[0..<n]))
+      if reader.overlap(k, window) != window { fill(whole, with: DataType.float64.bytes(of: .nan)) }
+      try worker.scratch.withUnsafeMutableBytes { scratch in
+        try reader.read(k, placedIn: window, bands: [bands[k]], type: .float64, into: whole, scratch: scratch)
+      }
+      // A pixel equal to its input's nodata takes no part: it becomes NaN, which every formula keeps.
+      if let value = nodata[k], !value.isNaN {
+        for i in 0..<n where values[i] == value { values[i] = .nan }
+      }
+    }
+    let pointers = worker.inputs.map { UnsafeBufferPointer(rebasing: $0[0..<n]) }
+    for (f, formula) in formulas.enumerated() {
+      worker.result.withUnsafeMutableBufferPointer { result in
+        formula.program.evaluate(pointers, count: n, stack: &worker.stack, into: result)
+        // Any input missing: nodata, even where a formula would not show it (0 * NaN is NaN, but
+        // where(…) could pick another branch).
+        for k in pointers.indices {
+          let v = pointers[k]
+          for i in 0..<n where v[i].isNaN { result[i] = .nan }
+        }
+        var valid = 0
+        for i in 0..<n {
+          if result[i].isFinite { valid += 1 } else { result[i] = fillValue }
+        }
+        worker.valid[f] += valid
+      }
+      let bytes = type.byteSize
+      worker.out.withUnsafeMutableBytes { out in
+        let base = f * n * bytes
+        worker.result.withUnsafeBufferPointer { result in
+          if type == .float32 {
+            let typed = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * 4)]).bindMemory(to: Float.self)
+            for i in 0..<n { typed[i] = Float(result[i]) }
+          } else {
+            let typed = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * 8)]).bindMemory(to: Double.self)
+            for i in 0..<n { typed[i] = result[i] }
+          }
+        }
+      }
+    }
+  }
+}
