@@ -45,6 +45,9 @@ public enum SpectralIndex {
     let name: String
     let text: String
     let program: BandExpression.Program
+    /// The inputs (positions in the role list) the formula reads: nodata in any of them is
+    /// nodata in its band.
+    let reads: [Int]
   }
 
   public static func run(_ request: IndexRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
@@ -177,7 +180,8 @@ public enum SpectralIndex {
       // for it; a role the formula does not read gets a name no formula can spell.
       let names = expression.variables
       let inputNames = roles.map { role in names.first { term($0) == .role(role) } ?? "\u{0}" + role }
-      return Formula(name: name, text: text, program: try expression.program(inputs: inputNames, constants: constants))
+      let reads = roles.indices.filter { !inputNames[$0].hasPrefix("\u{0}") }
+      return Formula(name: name, text: text, program: try expression.program(inputs: inputNames, constants: constants), reads: reads)
     }
     return (formulas, roles)
   }
@@ -213,8 +217,8 @@ struct IndexCounts {
   var valid: [Int] = []
 }
 
-/// The window loop: every input's values as doubles, a pixel that is nodata (or NaN) in any
-/// input is nodata in every output band, and a result that is not a finite number is nodata.
+/// The window loop: every input's values as doubles; a pixel that is nodata (or NaN) in an
+/// input a formula reads is nodata in its band, and so is a result that is not a finite number.
 struct IndexEngine {
   let sources: [PlacedSource]
   let bands: [Int]
@@ -286,7 +290,7 @@ struct IndexEngine {
         formula.program.evaluate(pointers, count: n, stack: &worker.stack, into: result)
         // Any input missing: nodata, even where a formula would not show it (0 * NaN is NaN, but
         // where(…) could pick another branch).
-        for k in pointers.indices {
+        for k in formula.reads {
           let v = pointers[k]
           for i in 0..<n where v[i].isNaN { result[i] = .nan }
         }
