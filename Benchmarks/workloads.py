@@ -165,13 +165,14 @@ def standard(ctx):
         ],
         reference="gdal_translate -projwin"))
 
-    # W5: NDVI from the red and nir tiles of one cell, float32.
+    # W5: NDVI from the red and nir tiles of one cell, float32. Nodata is -9999 for both: GDAL
+    # 3.6's gdal_calc.py multiplies its output nodata into every pixel, so NaN makes all NaN.
     ndvi_calc = "(A.astype(float32)-B)/(A.astype(float32)+B)"
     w.append(Workload(
         "W5", "NDVI from red and nir of one cell, float32", ["index"],
-        Runner("tessera index ndvi", [tessera, "index", "ndvi", "--band", f"red={red[0]}", "--band", f"nir={nir[0]}", "-o", out("W5-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"], out("W5-tessera.tif")),
+        Runner("tessera index ndvi", [tessera, "index", "ndvi", "--band", f"red={red[0]}", "--band", f"nir={nir[0]}", "-o", out("W5-tessera.tif"), "--dst-nodata", "-9999", *tessera_co(co), "--threads", str(t), "--quiet"], out("W5-tessera.tif")),
         [
-            Runner("gdal_calc.py", ["gdal_calc.py", "--quiet", "-A", nir[0], "-B", red[0], f"--calc={ndvi_calc}", "--type=Float32", "--NoDataValue=nan",
+            Runner("gdal_calc.py", ["gdal_calc.py", "--quiet", "-A", nir[0], "-B", red[0], f"--calc={ndvi_calc}", "--type=Float32", "--NoDataValue=-9999",
                                     *[x for o in co for x in ("--co", o)], f"--outfile={out('W5-gdalcalc.tif')}"], out("W5-gdalcalc.tif")),
             Runner("rio calc", [rio, "calc", "(/ (- (take nir 1) (take red 1)) (+ (take nir 1) (take red 1)))", "--name", f"red={red[0]}", "--name", f"nir={nir[0]}",
                                 "--dtype", "float32", "--masked", *rio_co(co), out("W5-rio.tif")], out("W5-rio.tif")),
