@@ -49,7 +49,7 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
       "ndvi.tif": "gdal_autotest/float32.tif", "classes.tif": "gdal_autotest/utmsmall.tif",
       "B04.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2", "fields.gpkg": "eo-box/s2l1c/s2l1c_ref.gpkg",
       "B03.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B03.jp2", "B02.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B02.jp2",
-      "B11.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B11.jp2",
+      "B11.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B11.jp2", "B08.jp2": "eo-box/s2l1c/T33UUU_20170216T102101_B08.jp2",
     ]
     if line.contains(" box.shp") {
       for ext in ["shp", "shx", "dbf", "prj", "cpg"] { try copy("rasterio/box.\(ext)", "box.\(ext)") }
@@ -60,7 +60,7 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
       try copy("eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2", "a.tif")
       try copy("eo-box/s2l1c/T33UUU_20170216T102101_B08.jp2", "b.tif")
     }
-    for (name, fixture) in names where line.contains(" \(name)") { try copy(fixture, name) }
+    for (name, fixture) in names where line.contains(" \(name)") || line.contains("=\(name)") { try copy(fixture, name) }
     if line.contains("tiles/") {
       for i in 1...4 { try copy("rasterio/rgb\(i).tif", "tiles/q\(i)_B04.tif") }
     }
