@@ -93,3 +93,12 @@ public struct Window: Equatable, Hashable, Sendable, CustomStringConvertible {
   public var pixelCount: Int { width * height }
   public var description: String { "\(width)x\(height)@\(x),\(y)" }
 }
+
+/// GDAL's conversion of pixel values between types (rounding and clamping as RasterIO does).
+public enum GDALConvert {
+  /// Doubles into `out` as `type`, packed.
+  public static func doubles(_ values: UnsafeBufferPointer<Double>, to type: DataType, into out: UnsafeMutableRawBufferPointer) {
+    precondition(out.count >= values.count * type.byteSize, "buffer smaller than the values")
+    GDALCopyWords64(values.baseAddress, GDT_Float64, 8, out.baseAddress, type.gdal, Int32(type.byteSize), GIntBig(values.count))
+  }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GDAL
 import TesseraCore
 
 extension IndexRequest.Precision: ExpressibleByArgument {}
@@ -39,6 +40,22 @@ struct IndexCommand: ParsableCommand {
   @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp("The output's nodata (default: NaN).", valueName: "V"))
   var dstNodata: Double?
   @Option(parsing: .unconditional, help: "Resampling of inputs on another grid.") var resampling: Resampling = .bilinear
+  @Option(name: .customLong("input-scale"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+    "Multiply a role's values (or every role's, without ROLE=) before any formula; repeatable.", valueName: "[ROLE=]S"))
+  var inputScale: [String] = []
+  @Option(name: .customLong("input-offset"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+    "Add to a role's values after --input-scale; repeatable.", valueName: "[ROLE=]O"))
+  var inputOffset: [String] = []
+  @Flag(help: "With a Sentinel-2 product: use digital numbers, not reflectance.") var dn = false
+  @Option(parsing: .unconditional, help: ArgumentHelp("With a Sentinel-2 product: the band files' resolution (default: the finest the roles have).", valueName: "10|20|60"))
+  var resolution: Double?
+  @Flag(name: .customLong("mask-clouds"), help: "With a Sentinel-2 L2A product: the --scl-classes are nodata.") var maskClouds = false
+  @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds.", valueName: "3,8,9,10"))
+  var sclClasses: String = "3,8,9,10"
+  @Option(parsing: .unconditional, help: ArgumentHelp("An integer output type for scaled indices (with --scale).", valueName: "Int16|UInt16|Int32|Byte"))
+  var ot: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("With --ot: the multiplier (10000 stores 0.1234 as 1234).", valueName: "S"))
+  var scale: Double?
   @Flag(help: "List the catalogue.") var list = false
   @Option(parsing: .unconditional, help: ArgumentHelp("With --list: only this application domain.", valueName: "DOMAIN")) var domain: String?
   @Option(parsing: .unconditional, help: ArgumentHelp("Show one index: formula, roles, constants, reference.", valueName: "NAME")) var describe: String?
@@ -55,9 +72,46 @@ struct IndexCommand: ParsableCommand {
     if bands != nil && input == nil { throw ValidationError("--bands picks bands of INPUT; give INPUT") }
     _ = try parsedParameters()
     _ = try bindings()
+    _ = try perRole(inputScale, "--input-scale")
+    _ = try perRole(inputOffset, "--input-offset")
+    _ = try parsedClasses()
+    if (dn || resolution != nil || maskClouds) && !inputIsProduct { throw ValidationError("--dn, --resolution and --mask-clouds go with a Sentinel-2 product as INPUT") }
+    if let ot {
+      guard let type = DataType(name: ot), !type.isFloatingPoint, !type.isComplex else { throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32") }
+      _ = type
+    }
+    if scale != nil && ot == nil { throw ValidationError("--scale goes with --ot") }
   }
 
   var input: String? { expr == nil ? (positional.count == 2 ? positional[1] : nil) : positional.first }
+
+  /// A Sentinel-2 product rather than a raster: a folder, a .zip, or product metadata.
+  var inputIsProduct: Bool {
+    guard let input else { return false }
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
+    let name = (input as NSString).lastPathComponent.uppercased()
+    return (exists && isDirectory.boolValue) || name.hasSuffix(".ZIP") || name.hasSuffix(".SAFE") || name.hasPrefix("MTD_MSIL")
+  }
+
+  func perRole(_ items: [String], _ option: String) throws -> [String: Double] {
+    var result: [String: Double] = [:]
+    for item in items {
+      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+      let (role, text) = parts.count == 2 ? (parts[0], parts[1]) : ("*", parts[0])
+      guard let value = Double(text), value.isFinite else { throw ValidationError("\(option) takes [ROLE=]NUMBER, got '\(item)'") }
+      result[role] = value
+    }
+    return result
+  }
+
+  func parsedClasses() throws -> Set<Int> {
+    let values = sclClasses.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0.map { (0...11).contains($0) } ?? false }) else {
+      throw ValidationError("--scl-classes takes scene classes 0-11, like 3,8,9,10")
+    }
+    return Set(values.compactMap { $0 })
+  }
 
   func parsedParameters() throws -> [String: Double] {
     var result: [String: Double] = [:]
@@ -71,7 +125,7 @@ struct IndexCommand: ParsableCommand {
 
   func bindings() throws -> [String: IndexRequest.Binding] {
     var result: [String: IndexRequest.Binding] = [:]
-    if let bands, let input {
+    if let bands, let input, !inputIsProduct {
       for item in bands.split(separator: ",") {
         let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, let band = Int(parts[1]), band >= 1 else { throw ValidationError("--bands takes ROLE=N,…, got '\(item)'") }
@@ -105,6 +159,16 @@ struct IndexCommand: ParsableCommand {
       request.precision = precision
       request.dstNodata = dstNodata
       request.resampling = resampling
+      request.inputScale = try perRole(inputScale, "--input-scale")
+      request.inputOffset = try perRole(inputOffset, "--input-offset")
+      if inputIsProduct {
+        request.product = input
+        request.digitalNumbers = dn
+        request.productResolution = resolution
+        if maskClouds { request.maskClasses = try parsedClasses() }
+      }
+      request.integerType = ot.flatMap { DataType(name: $0) }
+      request.scale = scale ?? 1
       return try runner.perform { try SpectralIndex.run(request, progress: $0) }
     }
   }

@@ -30,6 +30,20 @@ public struct IndexRequest {
   public var dstNodata: Double?
   /// How inputs on other grids are put on the output's (the finest input's).
   public var resampling: Resampling = .bilinear
+  /// Per role (or "*" for every role): value = DN × scale + offset, before any formula.
+  public var inputScale: [String: Double] = [:]
+  public var inputOffset: [String: Double] = [:]
+  /// A Sentinel-2 product (.SAFE, .zip, MTD_MSIL*.xml or a band folder): roles bound to its bands
+  /// by name, converted to reflectance unless `digitalNumbers`.
+  public var product: String?
+  public var digitalNumbers = false
+  /// The product band files' resolution in metres; nil: the finest the roles have.
+  public var productResolution: Double?
+  /// With a product: scene classes (SCL) that become nodata.
+  public var maskClasses: Set<Int>?
+  /// An integer output: the index × `scale`, rounded and clamped to the type.
+  public var integerType: DataType?
+  public var scale: Double = 1
   public var resources: Resources
 
   public init(bindings: [String: Binding], output: OutputSpec, resources: Resources = Resources()) {
@@ -51,7 +65,18 @@ public enum SpectralIndex {
   }
 
   public static func run(_ request: IndexRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    var request = request
     let (formulas, roles) = try compile(request)
+    var productNotes: [(String, JSONValue)] = []
+    var maskBinding: IndexRequest.Binding?
+    var reflectance: [String: (offset: Double, quantification: Double)] = [:]
+    if let product = request.product {
+      let bound = try ProductBinding.bind(product, roles: roles, request: request)
+      request.bindings.merge(bound.bindings) { _, new in new }
+      reflectance = bound.reflectance
+      maskBinding = bound.mask
+      productNotes = bound.details
+    }
     // Every role that is read, with its binding; roles bound to the same band share one input.
     let inputs = try roles.map { role -> (role: String, binding: IndexRequest.Binding) in
       guard let binding = binding(for: role, in: request.bindings) else {
@@ -82,8 +107,15 @@ public enum SpectralIndex {
     var sources: [PlacedSource] = []
     var bands: [Int] = []
     var nodata: [Double?] = []
-    for (k, (input, dataset)) in zip(inputs, datasets).enumerated() {
-      nodata.append(try dataset.band(input.binding.band).noDataValue)
+    var allInputs = inputs
+    var allDatasets = datasets
+    if let maskBinding {
+      allInputs.append(("SCL", maskBinding))
+      allDatasets.append(try Dataset.open(maskBinding.path))
+    }
+    for (k, (input, dataset)) in zip(allInputs, allDatasets).enumerated() {
+      // Sentinel-2 band files mark no data by DN 0, whether or not they declare it.
+      nodata.append(request.product != nil && input.role != "SCL" ? 0 : try dataset.band(input.binding.band).noDataValue)
       if let window = grid.placement(of: dataset) {
         sources.append(PlacedSource(path: input.binding.path, window: window))
         bands.append(input.binding.band)
@@ -95,15 +127,25 @@ public enum SpectralIndex {
       // The band alone, written and closed, then warped onto the grid as a VRT read window by window.
       try GDALUtilities.translate(dataset, to: band.path, arguments: ["-of", "VRT", "-b", "\(input.binding.band)"]).close()
       try GDALUtilities.warp([try Dataset.open(band.path)], to: file.path, arguments: [
-        "-of", "VRT", "-r", request.resampling.gdalName, "-tr", "\(grid.resolution.x)", "\(grid.resolution.y)",
+        "-of", "VRT", "-r", input.role == "SCL" ? "near" : request.resampling.gdalName, "-tr", "\(grid.resolution.x)", "\(grid.resolution.y)",
         "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
       ]).close()
       sources.append(PlacedSource(path: file.path, window: Window(x: 0, y: 0, width: grid.width, height: grid.height)))
       bands.append(1)
     }
-    let type: DataType = request.precision == .double ? .float64 : .float32
-    let fill = request.dstNodata ?? .nan
-    let target = try request.output.target(inputs: inputs.map(\.binding.path) + InputFiles.of(datasets),
+    let type: DataType = request.integerType ?? (request.precision == .double ? .float64 : .float32)
+    if let integer = request.integerType, integer.isFloatingPoint || integer.isComplex {
+      throw TesseraError(.usage, "--ot takes an integer type for scaled output (\(integer.rawValue) is not); use --precision for floats")
+    }
+    let fill = request.dstNodata ?? (request.integerType.map { $0 == .byte || $0 == .uint16 || $0 == .uint32 ? 0 : WarpJob.integerRange($0).lowerBound } ?? .nan)
+    let transforms = inputs.map { input -> IndexEngine.Transform in
+      let name = displayName(input.role)
+      let scale = request.inputScale[input.role] ?? request.inputScale[name] ?? request.inputScale["*"] ?? 1
+      let offset = request.inputOffset[input.role] ?? request.inputOffset[name] ?? request.inputOffset["*"] ?? 0
+      let product = reflectance[input.role] ?? (0, 1)
+      return IndexEngine.Transform(productOffset: product.offset, quantification: product.quantification, scale: scale, offset: offset)
+    }
+    let target = try request.output.target(inputs: allInputs.map(\.binding.path) + InputFiles.of(allDatasets) + (request.product.map { [$0] } ?? []),
                                            inputLabel: Set(inputs.map(\.binding.path)).count == 1 ? inputs[0].binding.path : nil)
     try request.output.requireSpace(width: grid.width, height: grid.height, bands: formulas.count, type: type)
     request.resources.limitCache(for: .singlePass)
@@ -119,7 +161,8 @@ public enum SpectralIndex {
         band.setDescription(formula.name)
         try band.setNoDataValue(fill)
       }
-      counts = try IndexEngine(sources: sources, bands: bands, nodata: nodata, formulas: formulas, type: type, fillValue: fill)
+      counts = try IndexEngine(sources: sources, bands: bands, nodata: nodata, transforms: transforms, formulas: formulas, type: type,
+                               fillValue: fill, scale: request.scale, cloudy: request.maskClasses)
         .write(to: output, threads: request.resources.threads, progress: progress)
       try output.close()
     }
@@ -130,8 +173,9 @@ public enum SpectralIndex {
       ("data_type", .string(type.rawValue)),
       ("nodata", .double(fill)),
       ("valid_pixels", .array(counts.valid.map { .int($0) })),
+      ("clamped_pixels", .array(counts.clamped.map { .int($0) })),
       ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
-    ])
+    ] + productNotes)
   }
 
   /// The formulas of the request and the band roles they read, in first-use order.
@@ -215,6 +259,8 @@ public enum SpectralIndex {
 
 struct IndexCounts {
   var valid: [Int] = []
+  /// Per index: values an integer output type could not hold, clamped.
+  var clamped: [Int] = []
 }
 
 /// The window loop: every input's values as doubles; a pixel that is nodata (or NaN) in an
@@ -223,10 +269,22 @@ struct IndexEngine {
   let sources: [PlacedSource]
   let bands: [Int]
   let nodata: [Double?]
+  /// value = (DN + productOffset) / quantification × scale + offset: a Sentinel-2 product's
+  /// reflectance conversion (exact where DN + offset is 0), then the user's --input-scale/offset.
+  struct Transform {
+    let productOffset: Double, quantification: Double, scale: Double, offset: Double
+    var isIdentity: Bool { productOffset == 0 && quantification == 1 && scale == 1 && offset == 0 }
+  }
+
+  let transforms: [Transform]
   let formulas: [SpectralIndex.Formula]
   let type: DataType
   /// The output's nodata.
   let fillValue: Double
+  /// An integer output's multiplier.
+  let scale: Double
+  /// Scene classes that are nodata (the SCL input, after the formulas' inputs).
+  let cloudy: Set<Int>?
 
   struct Worker {
     var reader: CompositeReader
@@ -237,13 +295,14 @@ struct IndexEngine {
     var out: [UInt8]
     var stack: [[Double]] = []
     var valid: [Int]
+    var clamped: [Int]
   }
 
   func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws -> IndexCounts {
     let windows = try WindowPipeline.rows(of: output, bytesPerPixel: (sources.count + formulas.count) * 8)
     let capacity = windows.map(\.pixelCount).max() ?? 0
     let lock = NSLock()
-    var counts = IndexCounts(valid: Array(repeating: 0, count: formulas.count))
+    var counts = IndexCounts(valid: Array(repeating: 0, count: formulas.count), clamped: Array(repeating: 0, count: formulas.count))
     var pipeline = WindowPipeline(windows: windows, workers: threads)
     pipeline.ordered = false
     try pipeline.run(
@@ -252,7 +311,7 @@ struct IndexEngine {
                inputs: sources.map { _ in UnsafeMutableBufferPointer<Double>.allocate(capacity: Swift.max(1, capacity)) },
                scratch: [UInt8](repeating: 0, count: capacity * 8), result: [Double](repeating: 0, count: capacity),
                out: [UInt8](repeating: 0, count: capacity * formulas.count * type.byteSize),
-               valid: Array(repeating: 0, count: formulas.count))
+               valid: Array(repeating: 0, count: formulas.count), clamped: Array(repeating: 0, count: formulas.count))
       },
       compute: { worker, window in try compute(&worker, window) },
       write: { worker, window in
@@ -261,7 +320,7 @@ struct IndexEngine {
       progress: progress,
       finish: { worker in
         lock.lock()
-        for i in worker.valid.indices { counts.valid[i] += worker.valid[i] }
+        for i in worker.valid.indices { counts.valid[i] += worker.valid[i]; counts.clamped[i] += worker.clamped[i] }
         lock.unlock()
         worker.reader.close()
         worker.inputs.forEach { $0.deallocate() }
@@ -283,8 +342,18 @@ struct IndexEngine {
       if let value = nodata[k], !value.isNaN {
         for i in 0..<n where values[i] == value { values[i] = .nan }
       }
+      if k < transforms.count, !transforms[k].isIdentity {
+        let t = transforms[k]
+        for i in 0..<n { values[i] = (values[i] + t.productOffset) / t.quantification * t.scale + t.offset }
+      }
     }
-    let pointers = worker.inputs.map { UnsafeBufferPointer(rebasing: $0[0..<n]) }
+    // Masked scene classes: nodata in every formula's inputs.
+    if let cloudy, let scl = worker.inputs.last, sources.count > transforms.count {
+      for i in 0..<n where scl[i].isFinite && cloudy.contains(Int(scl[i])) {
+        for k in transforms.indices { worker.inputs[k][i] = .nan }
+      }
+    }
+    let pointers = worker.inputs.prefix(transforms.count).map { UnsafeBufferPointer(rebasing: $0[0..<n]) }
     for (f, formula) in formulas.enumerated() {
       worker.result.withUnsafeMutableBufferPointer { result in
         formula.program.evaluate(pointers, count: n, stack: &worker.stack, into: result)
@@ -307,6 +376,20 @@ struct IndexEngine {
           if type == .float32 {
             let typed = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * 4)]).bindMemory(to: Float.self)
             for i in 0..<n { typed[i] = Float(result[i]) }
+          } else if type != .float64 {
+            // Scaled integers: rounded, clamped to the type (counted), nodata kept apart.
+            let range = WarpJob.integerRange(type)
+            var scaled = [Double](repeating: 0, count: n)
+            var clamped = 0
+            for i in 0..<n {
+              if result[i] == fillValue { scaled[i] = fillValue; continue }
+              let v = (result[i] * scale).rounded()
+              if v < range.lowerBound || v > range.upperBound { clamped += 1 }
+              scaled[i] = Swift.min(Swift.max(v, range.lowerBound), range.upperBound)
+            }
+            worker.clamped[f] += clamped
+            let target = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * bytes)])
+            scaled.withUnsafeBufferPointer { GDALConvert.doubles($0, to: type, into: target) }
           } else {
             let typed = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * 8)]).bindMemory(to: Double.self)
             for i in 0..<n { typed[i] = result[i] }

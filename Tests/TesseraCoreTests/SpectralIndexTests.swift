@@ -125,3 +125,97 @@ final class SpectralIndexTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(dir.contents, [])
   }
 }
+
+extension SpectralIndexTests {
+  func testSentinel2ProductsInReflectance() throws {
+    let t29 = Fixture.path("sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE")
+    var request = IndexRequest(bindings: [:], output: OutputSpec(path: dir.file("t29.tif")), resources: Resources(threads: 2))
+    request.indices = ["ndvi"]
+    request.product = t29
+    request.productResolution = 60
+    let report = try SpectralIndex.run(request)
+    guard case .array(let bands)? = JSONValue.object(report.details)["product"]?["bands"] else { return XCTFail("no product bands") }
+    XCTAssertEqual(bands.compactMap { $0["band"] }, [.string("B8A"), .string("B04")], "at 60 m nir is B8A")
+    let check = try Oracle.python("""
+      import json, glob, numpy as np
+      from osgeo import gdal
+      base = glob.glob('\(t29)/GRANULE/*/IMG_DATA/R60m/')[0]
+      r = gdal.Open(glob.glob(base + '*B04_60m.jp2')[0]).ReadAsArray().astype('f8')
+      n = gdal.Open(glob.glob(base + '*B8A_60m.jp2')[0]).ReadAsArray().astype('f8')
+      valid = (r > 0) & (n > 0)
+      rr, nn = (r - 1000) / 10000, (n - 1000) / 10000
+      with np.errstate(all='ignore'): ref = np.where(valid, (nn - rr) / (nn + rr), np.nan)
+      ref[~np.isfinite(ref)] = np.nan
+      ours = gdal.Open('\(dir.file("t29.tif"))').ReadAsArray().astype('f8')
+      print(json.dumps([float(np.nanmax(np.abs(ours - ref.astype('f4')))), int((np.isnan(ours) != np.isnan(ref)).sum())]))
+      """) as? [Double]
+    XCTAssertEqual(check, [0, 0], "the offset-corrected formula over valid pixels")
+    // At 10 m the metadata lists B08 and B04, which this snapshot lacks: 65 naming the file.
+    request.productResolution = 10
+    request.output = OutputSpec(path: dir.file("t29-10.tif"))
+    XCTAssertThrowsError(try SpectralIndex.run(request)) { error in
+      let e = TesseraError.from(error)
+      XCTAssertEqual(e.status, .dataError)
+      XCTAssertTrue(e.message.contains("_10m.jp2") && e.message.contains("missing"), e.message)
+    }
+  }
+
+  /// Two synthetic products of one tile, baselines 03.00 (no offset) and 04.00 (offset −1000),
+  /// hold the same reflectance: the same NDVI wherever both see the ground.
+  func testBaselinesGiveTheSameNDVI() throws {
+    let products = try SyntheticProducts.make(in: dir.file("s2"), ["--scenario", "orbits", "--size", "240", "--bands", "B04,B08,SCL"])
+    XCTAssertEqual(products.count, 2)
+    var outputs: [String] = []
+    for (i, product) in products.enumerated() {
+      var request = IndexRequest(bindings: [:], output: OutputSpec(path: dir.file("p\(i).tif")), resources: Resources(threads: 2))
+      request.indices = ["ndvi"]
+      request.product = product
+      // Each orbit has its own clouds; the ground under neither is the same.
+      request.maskClasses = [3, 8, 9, 10]
+      _ = try SpectralIndex.run(request)
+      outputs.append(dir.file("p\(i).tif"))
+    }
+    let a = try values(outputs[0]), b = try values(outputs[1])
+    let width = try Dataset.open(outputs[0]).width
+    // The cloud's thin edge is drawn on the 10 m bands but classified on the 20 m SCL: pixels
+    // next to a masked one may carry it unmasked, so they are left out.
+    func clear(_ i: Int) -> Bool {
+      let (x, y) = (i % width, i / width)
+      for dy in -2...2 { for dx in -2...2 {
+        let j = (y + dy) * width + (x + dx)
+        if x + dx < 0 || x + dx >= width || j < 0 || j >= a.count || a[j].isNaN || b[j].isNaN { return false }
+      } }
+      return true
+    }
+    var compared = 0, worst = 0.0
+    for i in a.indices where clear(i) {
+      compared += 1
+      worst = max(worst, abs(a[i] - b[i]))
+    }
+    XCTAssertGreaterThan(compared, a.count / 2)
+    XCTAssertLessThan(worst, 1e-6, "baselines differ by \(worst)")
+    // Without the mask, the clouds are there: more valid pixels, and they differ.
+    var unmasked = IndexRequest(bindings: [:], output: OutputSpec(path: dir.file("unmasked.tif")), resources: Resources(threads: 2))
+    unmasked.indices = ["ndvi"]
+    unmasked.product = products[0]
+    _ = try SpectralIndex.run(unmasked)
+    XCTAssertLessThan(try values(dir.file("unmasked.tif")).filter(\.isNaN).count, a.filter(\.isNaN).count)
+  }
+
+  func testScaledIntegerOutputClampsAndCounts() throws {
+    let r = try tiny("r.tif", [0.1, 0.0, -9999, 0.5]), n = try tiny("n.tif", [0.5, 0.4, 0.4, 0.1])
+    var request = IndexRequest(bindings: ["red": .init(path: r, band: 1), "nir": .init(path: n, band: 1)],
+                               output: OutputSpec(path: dir.file("int.tif")), resources: Resources(threads: 2))
+    request.indices = ["ndvi", "rvi"]
+    request.integerType = .int16
+    request.scale = 10000
+    let report = try SpectralIndex.run(request)
+    let out = try Dataset.open(dir.file("int.tif"))
+    XCTAssertEqual(try out.band(1).dataType, .int16)
+    XCTAssertEqual(try out.band(1).noDataValue, -32768)
+    XCTAssertEqual(try values(dir.file("int.tif")), [6667, 10000, -32768, -6667])
+    // RVI × 10000 of 0.4/0.0 is infinite (nodata), 5 × 10000 = 50000 clamps to 32767.
+    XCTAssertEqual(try values(dir.file("int.tif"), band: 2), [32767, -32768, -32768, 2000])
+    XCTAssertEqual(JSONValue.object(report.details)["clamped_pixels"], .array([.int(0), .int(1)]))
+  }
+}
