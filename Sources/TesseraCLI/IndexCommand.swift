@@ -4,6 +4,7 @@ import GDAL
 import TesseraCore
 
 extension IndexRequest.Precision: ExpressibleByArgument {}
+extension Sensor: ExpressibleByArgument {}
 
 struct IndexCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -46,6 +47,8 @@ struct IndexCommand: ParsableCommand {
   @Option(name: .customLong("input-offset"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "Add to a role's values after --input-scale; repeatable.", valueName: "[ROLE=]O"))
   var inputOffset: [String] = []
+  @Option(parsing: .unconditional, help: "INPUT is a folder of this sensor's band files, found by name (…_B04.jp2, LC08_…_B5.TIF).")
+  var sensor: Sensor?
   @Flag(help: "With a Sentinel-2 product: use digital numbers, not reflectance.") var dn = false
   @Option(parsing: .unconditional, help: ArgumentHelp("With a Sentinel-2 product: the band files' resolution (default: the finest the roles have).", valueName: "10|20|60"))
   var resolution: Double?
@@ -75,7 +78,8 @@ struct IndexCommand: ParsableCommand {
     _ = try perRole(inputScale, "--input-scale")
     _ = try perRole(inputOffset, "--input-offset")
     _ = try parsedClasses()
-    if (dn || resolution != nil || maskClouds) && !inputIsProduct { throw ValidationError("--dn, --resolution and --mask-clouds go with a Sentinel-2 product as INPUT") }
+    if sensor != nil && input == nil { throw ValidationError("--sensor takes INPUT, the folder of band files") }
+    if (dn || resolution != nil || maskClouds) && (!inputIsProduct || sensor != nil) { throw ValidationError("--dn, --resolution and --mask-clouds go with a Sentinel-2 product as INPUT") }
     if let ot {
       guard let type = DataType(name: ot), !type.isFloatingPoint, !type.isComplex else { throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32") }
       _ = type
@@ -125,7 +129,7 @@ struct IndexCommand: ParsableCommand {
 
   func bindings() throws -> [String: IndexRequest.Binding] {
     var result: [String: IndexRequest.Binding] = [:]
-    if let bands, let input, !inputIsProduct {
+    if let bands, let input, !inputIsProduct, sensor == nil {
       for item in bands.split(separator: ",") {
         let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, let band = Int(parts[1]), band >= 1 else { throw ValidationError("--bands takes ROLE=N,…, got '\(item)'") }
@@ -161,7 +165,9 @@ struct IndexCommand: ParsableCommand {
       request.resampling = resampling
       request.inputScale = try perRole(inputScale, "--input-scale")
       request.inputOffset = try perRole(inputOffset, "--input-offset")
-      if inputIsProduct {
+      if let sensor, let input {
+        request.sensor = (sensor, input)
+      } else if inputIsProduct {
         request.product = input
         request.digitalNumbers = dn
         request.productResolution = resolution

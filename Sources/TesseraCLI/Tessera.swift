@@ -31,7 +31,12 @@ public struct Tessera: ParsableCommand {
     } catch let failure as CommandFailure {
       // Every failure of a run: GDAL's warnings first, then the one line, then the JSON object.
       if !failure.quiet { CommandRunner.printGDALWarnings() }
-      Terminal.err("tessera \(failure.command): \(failure.error.message)")
+      let line = "tessera \(failure.command): \(failure.error.message)"
+      Terminal.err(line)
+      if let mark = failure.error.mark {
+        // The one hint line a failure may have: a caret under the column it names.
+        Terminal.err(String(repeating: " ", count: line.count - failure.error.message.count + mark) + "^")
+      }
       if failure.json {
         Terminal.out(CommandRunner.errorJSON(command: failure.command, status: failure.error.status,
                                              message: failure.error.message).serialized(pretty: true))

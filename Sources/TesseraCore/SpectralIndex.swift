@@ -39,6 +39,8 @@ public struct IndexRequest {
   public var digitalNumbers = false
   /// The product band files' resolution in metres; nil: the finest the roles have.
   public var productResolution: Double?
+  /// Band files named the sensor's way in a folder, for roles not bound otherwise.
+  public var sensor: (sensor: Sensor, folder: String)?
   /// With a product: scene classes (SCL) that become nodata.
   public var maskClasses: Set<Int>?
   /// An integer output: the index × `scale`, rounded and clamped to the type.
@@ -76,6 +78,10 @@ public enum SpectralIndex {
       reflectance = bound.reflectance
       maskBinding = bound.mask
       productNotes = bound.details
+    }
+    if let (sensor, folder) = request.sensor {
+      let unbound = roles.filter { binding(for: $0, in: request.bindings) == nil }
+      for (role, path) in try sensor.files(in: folder, roles: unbound) { request.bindings[role] = IndexRequest.Binding(path: path, band: 1) }
     }
     // Every role that is read, with its binding; roles bound to the same band share one input.
     let inputs = try roles.map { role -> (role: String, binding: IndexRequest.Binding) in
@@ -205,7 +211,9 @@ public enum SpectralIndex {
     for (name, text) in texts {
       let expression: BandExpression
       do { expression = try BandExpression(text) } catch let error as BandExpression.SyntaxError {
-        throw TesseraError(.usage, "--expr: \(error)")
+        // The caret goes under the column, in the expression quoted at the end of the line.
+        let message = "--expr: \(error.reason) at column \(error.column) of '\(text)'"
+        throw TesseraError(.usage, message, mark: message.count - text.count - 1 + error.column - 1)
       }
       for variable in expression.variables {
         switch term(variable) {

@@ -26,12 +26,16 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
 public struct TesseraError: Error, Equatable, CustomStringConvertible {
   public let status: ExitStatus
   public let message: String
+  /// A character of the message to mark with a caret on a second line (a syntax error's column
+  /// in the quoted expression), counted from the message's start.
+  public var mark: Int?
 
   /// The message is folded to one line: GDAL's own text can span several (an XML parser's
   /// excerpt of the file), and every failure is one line.
-  public init(_ status: ExitStatus, _ message: String) {
+  public init(_ status: ExitStatus, _ message: String, mark: Int? = nil) {
     self.status = status
     self.message = TesseraError.oneLine(message)
+    self.mark = mark
   }
 
   public var description: String { message }

@@ -48,7 +48,14 @@ final class IndexCommandTests: TemporaryDirectoryTestCase {
     for (args, code, text) in cases {
       let run = try TesseraBinary.run(["index"] + args + ["-o", dir.file("out.tif"), "--json"])
       XCTAssertEqual(run.status, code, "\(args): \(run.stderr)")
-      let lines = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning:") }
+      var lines = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning:") }
+      if args.contains("--expr") {
+        // A syntax error's one hint line: a caret under the column, in the quoted expression.
+        XCTAssertEqual(lines.count, 2, run.stderr)
+        let caret = lines.last.map { $0.count - 1 } ?? 0
+        XCTAssertEqual(Array(lines[0])[caret], ")", run.stderr)
+        lines.removeLast()
+      }
       XCTAssertEqual(lines.count, 1, "\(args): \(run.stderr)")
       XCTAssertTrue(lines.first?.hasPrefix("tessera index: ") ?? false, run.stderr)
       XCTAssertTrue(run.stderr.contains(text), "\(args): \(run.stderr)")

@@ -219,3 +219,33 @@ extension SpectralIndexTests {
     XCTAssertEqual(JSONValue.object(report.details)["clamped_pixels"], .array([.int(0), .int(1)]))
   }
 }
+
+extension SpectralIndexTests {
+  /// Landsat 5 band files found by name in a folder (`…_b3.tif` red, `…_b4.tif` nir), their
+  /// nodata (-9999) kept out of the index.
+  func testASensorsBandFilesAreFoundByName() throws {
+    let folder = dir.file("landsat")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for band in ["b3", "b4", "b5"] {
+      try FileManager.default.copyItem(atPath: Fixture.path("eo-box/lsts/LT50350322008174PAC01_\(band).tif"), toPath: folder + "/LT50350322008174PAC01_\(band).tif")
+    }
+    var request = IndexRequest(bindings: [:], output: OutputSpec(path: dir.file("ls.tif")), resources: Resources(threads: 2))
+    request.indices = ["ndvi"]
+    request.sensor = (.landsat5, folder)
+    _ = try SpectralIndex.run(request)
+    let red = try values(folder + "/LT50350322008174PAC01_b3.tif"), nir = try values(folder + "/LT50350322008174PAC01_b4.tif")
+    let ours = try values(dir.file("ls.tif"))
+    for i in ours.indices {
+      if red[i] == -9999 || nir[i] == -9999 { XCTAssertTrue(ours[i].isNaN); continue }
+      XCTAssertEqual(ours[i], (nir[i] - red[i]) / (nir[i] + red[i]), accuracy: 1e-6)
+    }
+    // NBR needs swir2, B7 on every Landsat: this folder has none.
+    request.indices = ["nbr"]
+    request.output = OutputSpec(path: dir.file("nbr.tif"))
+    XCTAssertThrowsError(try SpectralIndex.run(request)) { error in
+      let e = TesseraError.from(error)
+      XCTAssertEqual(e.status, .noInput)
+      XCTAssertTrue(e.message.contains("B7"), e.message)
+    }
+  }
+}
