@@ -111,6 +111,14 @@ def compare(ours, theirs, tolerance, mode="exact"):
     """Pixel agreement of two rasters, window by window. Returns (ok, text). With mode "within"
     the reference's grid must lie inside ours (same pixel size and corners) and agree there."""
     a, b = gdal.Open(ours), gdal.Open(theirs)
+    if mode == "band3":
+        # Tessera's third band against the reference's only band (W5b: NBR).
+        va = a.GetRasterBand(3).ReadAsArray().astype(np.float64)
+        vb = b.GetRasterBand(1).ReadAsArray().astype(np.float64)
+        diff = np.abs(va - vb)
+        worst = float(np.nanmax(diff)) if diff.size else 0.0
+        differing = int(np.count_nonzero(diff > tolerance))
+        return (differing == 0), (f"band 3 identical within {tolerance:g} (max {worst:.3g})" if differing == 0 else f"{differing} pixels of band 3 differ")
     if mode == "within":
         gta, gtb = a.GetGeoTransform(), b.GetGeoTransform()
         if abs(gta[1] - gtb[1]) > 1e-9 * abs(gtb[1]) or abs(gta[5] - gtb[5]) > 1e-9 * abs(gtb[5]):

@@ -179,6 +179,23 @@ def standard(ctx):
         ],
         reference="gdal_calc.py", tolerance=1e-6))
 
+    # W5b: NDVI, NDWI and NBR of one cell in one command, against three gdal_calc.py runs. The
+    # tiles have no SWIR band: the blue tile stands in for SWIR2 (the arithmetic is the same).
+    calc = lambda expr, name, inputs: ["gdal_calc.py", "--quiet", "--overwrite", *inputs, f"--calc={expr}", "--type=Float32", "--NoDataValue=-9999",
+                                       *[x for o in co for x in ("--co", o)], f"--outfile={out(name)}"]
+    nd = "(A.astype(float32)-B)/(A.astype(float32)+B)"
+    w.append(Workload(
+        "W5b", "NDVI, NDWI and NBR of one cell in one command", ["index"],
+        Runner("tessera index ndvi,ndwi,nbr", [tessera, "index", "ndvi,ndwi,nbr", "--band", f"red={red[0]}", "--band", f"nir={nir[0]}",
+                                               "--band", f"green={green[0]}", "--band", f"swir2={blue[0]}", "-o", out("W5b-tessera.tif"),
+                                               "--dst-nodata", "-9999", *tessera_co(co), "--threads", str(t), "--quiet"], out("W5b-tessera.tif")),
+        [
+            Runner("3 x gdal_calc.py", shell(calc(nd, "W5b-ndvi.tif", ["-A", nir[0], "-B", red[0]]),
+                                             calc(nd, "W5b-ndwi.tif", ["-A", green[0], "-B", nir[0]]),
+                                             calc(nd, "W5b-nbr.tif", ["-A", nir[0], "-B", blue[0]])), out("W5b-nbr.tif")),
+        ],
+        reference="3 x gdal_calc.py", tolerance=1e-6, agreement="band3"))
+
     # W6: band-stack of the four bands of one cell.
     stack = [blue[0], green[0], red[0], nir[0]]
     w.append(Workload(
