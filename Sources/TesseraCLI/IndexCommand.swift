@@ -50,7 +50,8 @@ struct IndexCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "INPUT is a folder of this sensor's band files, found by name (…_B04.jp2, LC08_…_B5.TIF).")
   var sensor: Sensor?
   @Flag(help: "With a Sentinel-2 product: use digital numbers, not reflectance.") var dn = false
-  @Option(parsing: .unconditional, help: ArgumentHelp("With a Sentinel-2 product: the band files' resolution (default: the finest the roles have).", valueName: "10|20|60"))
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+    "Output pixel size (default: the finest input's); with a Sentinel-2 product also which band files are read.", valueName: "X"))
   var resolution: Double?
   @Flag(name: .customLong("mask-clouds"), help: "With a Sentinel-2 L2A product: the --scl-classes are nodata.") var maskClouds = false
   @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds.", valueName: "3,8,9,10"))
@@ -79,7 +80,8 @@ struct IndexCommand: ParsableCommand {
     _ = try perRole(inputOffset, "--input-offset")
     _ = try parsedClasses()
     if sensor != nil && input == nil { throw ValidationError("--sensor takes INPUT, the folder of band files") }
-    if (dn || resolution != nil || maskClouds) && (!inputIsProduct || sensor != nil) { throw ValidationError("--dn, --resolution and --mask-clouds go with a Sentinel-2 product as INPUT") }
+    if (dn || maskClouds) && (!inputIsProduct || sensor != nil) { throw ValidationError("--dn and --mask-clouds go with a Sentinel-2 product as INPUT") }
+    if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
     if let ot {
       guard let type = DataType(name: ot), !type.isFloatingPoint, !type.isComplex else { throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32") }
       _ = type
@@ -170,9 +172,9 @@ struct IndexCommand: ParsableCommand {
       } else if inputIsProduct {
         request.product = input
         request.digitalNumbers = dn
-        request.productResolution = resolution
         if maskClouds { request.maskClasses = try parsedClasses() }
       }
+      request.resolution = resolution
       request.integerType = ot.flatMap { DataType(name: $0) }
       request.scale = scale ?? 1
       return try runner.perform { try SpectralIndex.run(request, progress: $0) }

@@ -27,7 +27,7 @@ struct ProductBinding {
       }
       return (role, band)
     }
-    let resolution = request.productResolution ?? Double(bands.map(\.1.nativeResolution).min() ?? 10)
+    let resolution = request.resolution ?? Double(bands.map(\.1.nativeResolution).min() ?? 10)
     var entries: [JSONValue] = []
     for (role, listed) in bands {
       // L2A products carry B08 at 10 m only: at 20 and 60 m, nir is the narrow NIR band B8A.

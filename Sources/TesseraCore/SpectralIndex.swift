@@ -37,8 +37,9 @@ public struct IndexRequest {
   /// by name, converted to reflectance unless `digitalNumbers`.
   public var product: String?
   public var digitalNumbers = false
-  /// The product band files' resolution in metres; nil: the finest the roles have.
-  public var productResolution: Double?
+  /// The output's pixel size (inputs resampled onto it); with a product also which band files
+  /// are read (10, 20 or 60 m). nil: the finest input's grid.
+  public var resolution: Double?
   /// Band files named the sensor's way in a folder, for roles not bound otherwise.
   public var sensor: (sensor: Sensor, folder: String)?
   /// With a product: scene classes (SCL) that become nodata.
@@ -105,8 +106,9 @@ public enum SpectralIndex {
     // The finest input's grid over the union of the inputs.
     let finest = grids.indices.min { grids[$0].resolution.x * grids[$0].resolution.y < grids[$1].resolution.x * grids[$1].resolution.y } ?? 0
     let union = grids.dropFirst().reduce(grids[0].extent) { $0.union($1.extent) }
-    let grid = try Grid.covering(union, srs: grids[finest].srs, resolution: grids[finest].resolution,
-                                 anchor: Grid.anchor(of: grids[finest].geoTransform, resolution: grids[finest].resolution), cause: "the inputs")
+    let resolution = request.resolution.map { (x: $0, y: $0) } ?? grids[finest].resolution
+    let grid = try Grid.covering(union, srs: grids[finest].srs, resolution: resolution,
+                                 anchor: Grid.anchor(of: grids[finest].geoTransform, resolution: resolution), cause: "--resolution")
     // Inputs on another lattice are resampled onto the grid by GDAL's warper into VRTs.
     var files: [MemoryFile] = []
     defer { files.forEach { $0.remove() } }

@@ -132,7 +132,7 @@ extension SpectralIndexTests {
     var request = IndexRequest(bindings: [:], output: OutputSpec(path: dir.file("t29.tif")), resources: Resources(threads: 2))
     request.indices = ["ndvi"]
     request.product = t29
-    request.productResolution = 60
+    request.resolution = 60
     let report = try SpectralIndex.run(request)
     guard case .array(let bands)? = JSONValue.object(report.details)["product"]?["bands"] else { return XCTFail("no product bands") }
     XCTAssertEqual(bands.compactMap { $0["band"] }, [.string("B8A"), .string("B04")], "at 60 m nir is B8A")
@@ -151,7 +151,7 @@ extension SpectralIndexTests {
       """) as? [Double]
     XCTAssertEqual(check, [0, 0], "the offset-corrected formula over valid pixels")
     // At 10 m the metadata lists B08 and B04, which this snapshot lacks: 65 naming the file.
-    request.productResolution = 10
+    request.resolution = 10
     request.output = OutputSpec(path: dir.file("t29-10.tif"))
     XCTAssertThrowsError(try SpectralIndex.run(request)) { error in
       let e = TesseraError.from(error)
@@ -246,6 +246,27 @@ extension SpectralIndexTests {
       let e = TesseraError.from(error)
       XCTAssertEqual(e.status, .noInput)
       XCTAssertTrue(e.message.contains("B7"), e.message)
+    }
+  }
+}
+
+extension SpectralIndexTests {
+  /// `--resolution`: every input resampled onto that grid as gdalwarp -tr -te does it.
+  func testAResolutionResamplesEveryInput() throws {
+    var request = IndexRequest(bindings: ["red": .init(path: red, band: 1), "nir": .init(path: nir, band: 1)],
+                               output: OutputSpec(path: dir.file("r20.tif")), resources: Resources(threads: 2))
+    request.indices = ["ndvi"]
+    request.resolution = 20
+    _ = try SpectralIndex.run(request)
+    let out = try Dataset.open(dir.file("r20.tif"))
+    XCTAssertEqual([out.width, out.height], [768, 384])
+    let e = try XCTUnwrap(out.extent)
+    let te = ["-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)", "-tr", "20", "20", "-r", "bilinear"]
+    try Oracle.tool("gdalwarp", ["-q"] + te + [red, dir.file("r.tif")])
+    try Oracle.tool("gdalwarp", ["-q"] + te + [nir, dir.file("n.tif")])
+    let r = try values(dir.file("r.tif")), n = try values(dir.file("n.tif")), ours = try values(dir.file("r20.tif"))
+    for i in stride(from: 0, to: ours.count, by: 97) {
+      XCTAssertEqual(ours[i], Double(Float((n[i] - r[i]) / (n[i] + r[i]))), accuracy: 1e-7, "pixel \(i)")
     }
   }
 }
