@@ -9,6 +9,8 @@ struct ProductBinding {
   var reflectance: [String: (offset: Double, quantification: Double)] = [:]
   var mask: IndexRequest.Binding?
   var details: [(String, JSONValue)] = []
+  /// Every file of the product that is read (the metadata too): no output may be one of them.
+  var files: [String] = []
 
   static let bandOfRole: [String: Sentinel2Band] = [
     "A": .b01, "B": .b02, "G": .b03, "R": .b04, "RE1": .b05, "RE2": .b06, "RE3": .b07, "N": .b08, "N2": .b8a,
@@ -21,6 +23,7 @@ struct ProductBinding {
       throw TesseraError(.usage, "\(path) holds \(products.count) tiles; index takes one (merge them with merge-memfile first)")
     }
     var result = ProductBinding()
+    result.files = [product.source] + (product.metadataPath.map { [$0] } ?? []) + product.files.map(\.path)
     let bands = try roles.map { role -> (String, Sentinel2Band) in
       guard let band = bandOfRole[role] else {
         throw TesseraError(.usage, "\(SpectralIndex.displayName(role)) has no Sentinel-2 band; bind it with --band")

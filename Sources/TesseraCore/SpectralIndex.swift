@@ -73,10 +73,12 @@ public enum SpectralIndex {
     var productNotes: [(String, JSONValue)] = []
     var maskBinding: IndexRequest.Binding?
     var reflectance: [String: (offset: Double, quantification: Double)] = [:]
+    var productFiles: [String] = []
     if let product = request.product {
       let bound = try ProductBinding.bind(product, roles: roles, request: request)
       request.bindings.merge(bound.bindings) { _, new in new }
       reflectance = bound.reflectance
+      productFiles = bound.files
       maskBinding = bound.mask
       productNotes = bound.details
     }
@@ -153,7 +155,7 @@ public enum SpectralIndex {
       let product = reflectance[input.role] ?? (0, 1)
       return IndexEngine.Transform(productOffset: product.offset, quantification: product.quantification, scale: scale, offset: offset)
     }
-    let target = try request.output.target(inputs: allInputs.map(\.binding.path) + InputFiles.of(allDatasets) + (request.product.map { [$0] } ?? []),
+    let target = try request.output.target(inputs: allInputs.map(\.binding.path) + InputFiles.of(allDatasets) + productFiles,
                                            inputLabel: Set(inputs.map(\.binding.path)).count == 1 ? inputs[0].binding.path : nil)
     try request.output.requireSpace(width: grid.width, height: grid.height, bands: formulas.count, type: type)
     request.resources.limitCache(for: .singlePass)

@@ -200,6 +200,12 @@ extension SpectralIndexTests {
     unmasked.product = products[0]
     _ = try SpectralIndex.run(unmasked)
     XCTAssertLessThan(try values(dir.file("unmasked.tif")).filter(\.isNaN).count, a.filter(\.isNaN).count)
+    // The product's metadata is read too: no output may replace it, even with --overwrite.
+    let metadata = products[0] + "/MTD_MSIL2A.xml"
+    let before = try Data(contentsOf: URL(fileURLWithPath: metadata))
+    unmasked.output = OutputSpec(path: metadata, overwrite: true)
+    XCTAssertThrowsError(try SpectralIndex.run(unmasked)) { XCTAssertEqual(TesseraError.from($0).status, .usage) }
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: metadata)), before)
   }
 
   func testScaledIntegerOutputClampsAndCounts() throws {
