@@ -127,6 +127,13 @@ public final class VectorSource {
 
   deinit { GDALClose(handle) }
 
+  /// Every file GDAL reads for this source (a Shapefile's .shx, .dbf, .prj, …).
+  public var fileList: [String] {
+    guard let list = GDALGetFileList(handle) else { return [path] }
+    defer { CSLDestroy(list) }
+    return CStringList.strings(list)
+  }
+
   public var layerNames: [String] {
     (0..<GDALDatasetGetLayerCount(handle)).compactMap { i in
       GDALDatasetGetLayer(handle, i).map { String(cString: OGR_L_GetName($0)) }

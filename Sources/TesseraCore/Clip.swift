@@ -92,7 +92,7 @@ public enum Clip {
       let read = try ClipRegion.features(path: path, layer: layer, where: filter, fallbackCRS: try crsText.map { try crs($0) })
       let region = try ClipRegion.polygons(read.features.compactMap(\.geometry), crs: read.crs, raster: grid.srs,
                                            makeValid: request.makeValid, what: "the cutline \(path)")
-      return (region, [path])
+      return (region, read.files)
     }
   }
 }

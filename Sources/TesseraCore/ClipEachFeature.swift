@@ -44,7 +44,7 @@ extension Clip {
       jobs.append((feature.id, name, try ClipJob(request: one, source: source, grid: grid, bands: bands, region: region), region, one.output))
     }
     if jobs.isEmpty { throw TesseraError(.dataError, "no feature of \(path) intersects \(request.input) (bounds \(grid.extent.text))") }
-    let inputs = [request.input, path] + InputFiles.of([source])
+    let inputs = [request.input] + read.files + InputFiles.of([source])
     let targets = try jobs.map { try $0.output.target(inputs: inputs, inputLabel: request.input) }
     try OutputTarget.requireDistinct(targets.map { ("an output", $0) })
     request.resources.limitCache(for: .singlePass)

@@ -86,6 +86,8 @@ struct ClipRegion {
   /// One vector layer's features, as the user filtered them.
   struct Features {
     let path: String
+    /// Every file read for the layer (a Shapefile's sidecars too).
+    let files: [String]
     let features: [VectorSource.Feature]
     let crs: SpatialReference
     let fields: [String]
@@ -117,6 +119,6 @@ struct ClipRegion {
     if withGeometry.isEmpty {
       throw TesseraError(.dataError, filter.map { "--where '\($0)' matches no feature of \(path)" } ?? "cutline \(path) has no feature")
     }
-    return Features(path: path, features: withGeometry, crs: crs, fields: read.fields)
+    return Features(path: path, files: [path] + source.fileList, features: withGeometry, crs: crs, fields: read.fields)
   }
 }

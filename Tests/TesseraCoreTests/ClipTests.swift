@@ -203,6 +203,17 @@ final class ClipTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(status(.cutline(path: box, layer: nil, where: "FID > 99", crs: nil)), .dataError)
     XCTAssertEqual(status(.cutline(path: dir.file("none.shp"), layer: nil, where: nil, crs: nil)), .noInput)
     XCTAssertEqual(status(.cutline(path: Fixture.utmsmall, layer: nil, where: nil, crs: nil)), .noInput, "not vector data")
+    // A Shapefile's sidecars are read too: no output replaces one, even with --overwrite.
+    let folder = dir.file("vector")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for ext in ["shp", "shx", "dbf", "prj", "cpg"] { try FileManager.default.copyItem(atPath: Fixture.path("rasterio/box.\(ext)"), toPath: folder + "/box.\(ext)") }
+    let dbf = try Data(contentsOf: URL(fileURLWithPath: folder + "/box.dbf"))
+    var onSidecar = ClipRequest(input: Fixture.rgbByte, output: OutputSpec(path: folder + "/box.dbf", overwrite: true),
+                                region: .cutline(path: folder + "/box.shp", layer: nil, where: nil, crs: nil))
+    XCTAssertThrowsError(try Clip.run(onSidecar)) { XCTAssertEqual(TesseraError.from($0).status, .usage) }
+    onSidecar.output = OutputSpec(path: folder + "/box.shx", overwrite: true)
+    XCTAssertThrowsError(try Clip.run(onSidecar)) { XCTAssertEqual(TesseraError.from($0).status, .usage) }
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/box.dbf")), dbf)
     // A CSV of WKT has no CRS: refused until --geometry-crs says which.
     let csv = Fixture.path("gdal_autotest/cutline.csv")
     var noCRS = ClipRequest(input: Fixture.utmsmall, output: OutputSpec(path: dir.file("bad.tif")), region: .cutline(path: csv, layer: nil, where: nil, crs: nil))
