@@ -53,9 +53,7 @@ struct IndexCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp(
     "Output pixel size (default: the finest input's); with a Sentinel-2 product also which band files are read.", valueName: "X"))
   var resolution: Double?
-  @Flag(name: .customLong("mask-clouds"), help: "With a Sentinel-2 L2A product: the --scl-classes are nodata.") var maskClouds = false
-  @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds.", valueName: "3,8,9,10"))
-  var sclClasses: String = "3,8,9,10"
+  @OptionGroup var clouds: CloudMaskOptions
   @Option(parsing: .unconditional, help: ArgumentHelp("An integer output type for scaled indices (with --scale).", valueName: "Int16|UInt16|Int32|Byte"))
   var ot: String?
   @Option(parsing: .unconditional, help: ArgumentHelp("With --ot: the multiplier (10000 stores 0.1234 as 1234).", valueName: "S"))
@@ -78,9 +76,8 @@ struct IndexCommand: ParsableCommand {
     _ = try bindings()
     _ = try perRole(inputScale, "--input-scale")
     _ = try perRole(inputOffset, "--input-offset")
-    _ = try parsedClasses()
     if sensor != nil && input == nil { throw ValidationError("--sensor takes INPUT, the folder of band files") }
-    if (dn || maskClouds) && (!inputIsProduct || sensor != nil) { throw ValidationError("--dn and --mask-clouds go with a Sentinel-2 product as INPUT") }
+    if (dn || clouds.maskClouds) && (!inputIsProduct || sensor != nil) { throw ValidationError("--dn and --mask-clouds go with a Sentinel-2 product as INPUT") }
     if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
     if let ot {
       guard let type = DataType(name: ot), !type.isFloatingPoint, !type.isComplex else { throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32") }
@@ -109,14 +106,6 @@ struct IndexCommand: ParsableCommand {
       result[role] = value
     }
     return result
-  }
-
-  func parsedClasses() throws -> Set<Int> {
-    let values = sclClasses.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ $0.map { (0...11).contains($0) } ?? false }) else {
-      throw ValidationError("--scl-classes takes scene classes 0-11, like 3,8,9,10")
-    }
-    return Set(values.compactMap { $0 })
   }
 
   func parsedParameters() throws -> [String: Double] {
@@ -172,7 +161,7 @@ struct IndexCommand: ParsableCommand {
       } else if inputIsProduct {
         request.product = input
         request.digitalNumbers = dn
-        if maskClouds { request.maskClasses = try parsedClasses() }
+        if clouds.maskClouds { request.maskClasses = try clouds.classes() }
       }
       request.resolution = resolution
       request.integerType = ot.flatMap { DataType(name: $0) }

@@ -33,10 +33,7 @@ struct MergeMemfileCommand: ParsableCommand {
   var resolution: Double?
   @OptionGroup var crs: CRSOption
   @Flag(help: "Write float32 reflectance, from each product's offset and quantification value.") var reflectance = false
-  @Flag(name: .customLong("mask-clouds"), help: "Make the SCL classes of --scl-classes nodata before merging (L2A).")
-  var maskClouds = false
-  @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds.", valueName: "3,8,9,10"))
-  var sclClasses: String = "3,8,9,10"
+  @OptionGroup var clouds: CloudMaskOptions
   @Option(parsing: .unconditional, help: "Resampling for bands made finer or coarser (default: average coarser, nearest finer; SCL always nearest).")
   var resampling: Resampling?
   @Option(parsing: .unconditional, help: "Which product wins where products overlap.")
@@ -54,7 +51,6 @@ struct MergeMemfileCommand: ParsableCommand {
 
   func validate() throws {
     _ = try parsedBands()
-    _ = try parsedClasses()
     if let memLimit, !(1...(1 << 30)).contains(memLimit) { throw ValidationError("--mem-limit takes a positive number of MiB") }
     if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
   }
@@ -70,14 +66,6 @@ struct MergeMemfileCommand: ParsableCommand {
     }
   }
 
-  func parsedClasses() throws -> Set<Int> {
-    let values = sclClasses.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ $0.map { (0...11).contains($0) } ?? false }) else {
-      throw ValidationError("--scl-classes takes scene classes 0-11, like 3,8,9,10")
-    }
-    return Set(values.compactMap { $0 })
-  }
-
   func run() throws {
     try CommandRunner("merge-memfile", global).run { runner in
       var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path), bands: try parsedBands(),
@@ -85,8 +73,8 @@ struct MergeMemfileCommand: ParsableCommand {
       request.resolution = resolution
       request.dstCRS = crs.dstCRS
       request.reflectance = reflectance
-      request.maskClouds = maskClouds
-      request.sclClasses = try parsedClasses()
+      request.maskClouds = clouds.maskClouds
+      request.sclClasses = try clouds.classes()
       request.resampling = resampling
       request.order = order
       request.staging = stage

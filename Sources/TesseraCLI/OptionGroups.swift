@@ -152,6 +152,25 @@ struct ResamplingOption: ParsableArguments {
   var resampling: Resampling = .nearest
 }
 
+/// Sentinel-2 cloud masking from the scene classification (SCL) of L2A products.
+struct CloudMaskOptions: ParsableArguments {
+  @Flag(name: .customLong("mask-clouds"), help: "Make the --scl-classes of each Sentinel-2 L2A product nodata.")
+  var maskClouds = false
+  @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds.", valueName: "3,8,9,10"))
+  var sclClasses: String = "3,8,9,10"
+
+  func validate() throws { _ = try classes() }
+
+  /// The classes, each a scene class from 0 to 11.
+  func classes() throws -> Set<Int> {
+    let values = sclClasses.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0.map { (0...11).contains($0) } ?? false }) else {
+      throw ValidationError("--scl-classes takes scene classes 0-11, like 3,8,9,10")
+    }
+    return Set(values.compactMap { $0 })
+  }
+}
+
 // MARK: - Parsing helpers
 
 /// Parsing helpers: the core throws usage errors for bad values, the CLI turns them into exit 64.
