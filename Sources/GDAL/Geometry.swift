@@ -96,13 +96,6 @@ public final class Geometry {
     }
     return copy
   }
-
-  public var wktText: String {
-    var text: UnsafeMutablePointer<CChar>?
-    OGR_G_ExportToWkt(handle, &text)
-    defer { VSIFree(text) }
-    return text.map { String(cString: $0) } ?? ""
-  }
 }
 
 // MARK: - Vector files

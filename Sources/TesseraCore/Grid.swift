@@ -90,12 +90,6 @@ public struct Grid {
     guard abs(fx - fx.rounded()) < 1e-6, abs(fy - fy.rounded()) < 1e-6, abs(fx) < 1e9, abs(fy) < 1e9 else { return nil }
     return Window(x: Int(fx.rounded()), y: Int(fy.rounded()), width: width, height: height)
   }
-
-  /// gdalwarp's `-te` for the whole grid.
-  var extentArguments: [String] {
-    let e = extent
-    return ["-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)"]
-  }
 }
 
 extension Window {

@@ -87,9 +87,6 @@ public struct SourceSet {
 
   static func name(_ i: Int, _ paths: [String]) -> String { "input \(i + 1) (\((paths[i] as NSString).lastPathComponent))" }
 
-  /// Each input's nodata value of `band` (nil where it has none).
-  public func nodata(band: Int) throws -> [Double?] { try datasets.map { try $0.band(band).noDataValue } }
-
   // MARK: - Naming inputs
 
   /// Input lists: paths, glob patterns the shell left unexpanded, and `--input-list` files.
