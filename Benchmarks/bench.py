@@ -180,6 +180,8 @@ def run_workload(w, runs, env, out_dir, log_path, timeout, log):
     row = {"id": w.id, "title": w.title, "status": "ok" if ok else "FAIL",
            "agreement": {"peer": reference.name, "ok": ok, "detail": agreement}, "runners": {}}
     tessera = summarise(results[w.tessera.name])
+    if w.pixels and tessera["wall_s"]:
+        row["tessera_mpix_per_s"] = w.pixels / 1e6 / tessera["wall_s"]
     for runner in runners:
         s = summarise(results[runner.name])
         if runner is not w.tessera:
@@ -233,6 +235,8 @@ def table(rows):
                 ratios = f"   {s['ratio_wall']:7.2f} {s['ratio_rss']:7.2f}"
             lines.append(f"  {name:<34} {s['wall_s']:8.2f} {s['cpu_s']:8.2f} {s['peak_rss_mib']:8.0f} "
                          f"{s['output_mib']:8.1f}{ratios}")
+        if "tessera_mpix_per_s" in row:
+            lines.append(f"  tessera throughput: {row['tessera_mpix_per_s']:.1f} megapixels/s")
         a = row["agreement"]
         lines.append(f"  agreement with {a['peer']}: {'ok' if a['ok'] else 'FAIL'} ({a['detail']})")
     lines.append("ratios are tessera / peer (below 1: tessera is faster or smaller)")

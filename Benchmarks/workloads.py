@@ -45,6 +45,8 @@ class Workload:
     # (same pixel size and corners) and every reference pixel equals Tessera's there.
     agreement: str = "exact"
     prepare: Callable = field(default=lambda: None)
+    # Output pixels, when the row should quote Tessera's throughput in megapixels per second.
+    pixels: int = 0
 
 
 def creation(threads):
@@ -176,8 +178,12 @@ def standard(ctx):
                                     *[x for o in co for x in ("--co", o)], f"--outfile={out('W5-gdalcalc.tif')}"], out("W5-gdalcalc.tif")),
             Runner("rio calc", [rio, "calc", "(/ (- (take nir 1) (take red 1)) (+ (take nir 1) (take red 1)))", "--name", f"red={red[0]}", "--name", f"nir={nir[0]}",
                                 "--dtype", "float32", "--masked", *rio_co(co), out("W5-rio.tif")], out("W5-rio.tif")),
+            # The I/O floor the issue names: one input copied to float32 with the same options.
+            # It writes integer-valued floats, which compress worse than NDVI's, so it is a
+            # floor of reading and writing, not of compression.
+            Runner("gdal_translate -ot Float32 (floor)", ["gdal_translate", "-q", "-ot", "Float32", *gdal_co(co), red[0], out("W5-floor.tif")], out("W5-floor.tif")),
         ],
-        reference="gdal_calc.py", tolerance=1e-6))
+        reference="gdal_calc.py", tolerance=1e-6, pixels=ctx.size * ctx.size))
 
     # W5b: NDVI, NDWI and NBR of one cell in one command, against three gdal_calc.py runs. The
     # tiles have no SWIR band: the blue tile stands in for SWIR2 (the arithmetic is the same).
