@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +50,16 @@ static void install_early_handlers(int argc, char **argv, char **envp) {
   // EPIPE, instead of killing the process.
   signal(SIGXFSZ, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
+  // A job of `tessera batch`: when the batch dies, even by SIGKILL, the kernel sends this
+  // process SIGTERM, so it removes its temporary files and stops instead of finishing an output
+  // no journal will record. (The batch starts jobs from threads that outlive them: the signal
+  // follows the parent thread's end, not the process's.) A batch already gone by now is
+  // caught by comparing the parent's pid.
+  const char *parent = getenv("TESSERA_BATCH_PARENT");
+  if (parent != NULL && *parent != 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != (pid_t)atol(parent)) note_signal(SIGTERM);
+  }
 }
 
 __attribute__((section(".preinit_array"), used))

@@ -17,6 +17,14 @@ enum Interruption {
   nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
   nonisolated(unsafe) private static var _context = Context(command: "tessera", json: false)
   nonisolated(unsafe) private static var _requested = false
+  nonisolated(unsafe) private static var _beforeExit: ((ExitStatus) -> Void)?
+
+  /// Work a command must finish before the process exits on a signal (batch: stop its jobs and
+  /// write its report). Runs on the signal's thread after the temporary files are gone.
+  static var beforeExit: ((ExitStatus) -> Void)? {
+    get { lock.lock(); defer { lock.unlock() }; return _beforeExit }
+    set { lock.lock(); _beforeExit = newValue; lock.unlock() }
+  }
 
   static var requested: Bool {
     lock.lock(); defer { lock.unlock() }
@@ -55,6 +63,7 @@ enum Interruption {
     // GDAL may be mid-write on another thread; unlinking the temporary file is safe under it,
     // and the commit lock keeps a rename from slipping past.
     TemporaryFiles.shared.removeAll()
+    beforeExit?(status)
     let text: String
     switch status {
     case .interrupted: text = "interrupted"

@@ -81,6 +81,7 @@ public final class OutputTarget {
     scratchPrefix = directory + "/.tessera-" + token + "-"
     gdalPath = WatchedFiles.path(temporaryPath)
     TemporaryFiles.shared.register(temporaryPath)
+    RunLedger.openedOutput(final: finalPath, temporary: temporaryPath, scratchPrefix: scratchPrefix, inputs: inputs)
   }
 
   /// A scratch file for work on the way to this output (staged bands, an intermediate raster),
@@ -162,6 +163,7 @@ public final class OutputTarget {
       }
       finished = true
       TemporaryFiles.shared.unregisterLocked(temporaryPath)
+      RunLedger.committed(finalPath)
     }
     WatchedFiles.forget(under: temporaryPath)
     removeScratch()

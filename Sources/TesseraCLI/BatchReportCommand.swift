@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+struct BatchReportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "batch-report",
+    abstract: "Merge the reports of a batch's shards into one summary.",
+    discussion: """
+      Reads the reports 'tessera batch --report' wrote (one per shard: report.shard-I-of-N.json) and \
+      prints jobs done, failed, skipped and not run, and the time taken. A job id in two reports \
+      (shards that overlapped) is listed. Exit 1 when any job failed or did not run.
+      """)
+
+  @Argument(help: ArgumentHelp("Batch reports.", valueName: "REPORT")) var reports: [String]
+  @OptionGroup var global: GlobalOptions
+
+  func validate() throws {
+    if reports.isEmpty { throw ValidationError("give the reports to merge") }
+  }
+
+  func run() throws {
+    try CommandRunner("batch-report", global).run { _ in
+      var jobs: [(report: String, job: JSONValue)] = []
+      var elapsed = 0.0, longest = 0.0
+      var shards: [String] = []
+      for path in try SourceSet.expand(reports) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+          throw TesseraError(.noInput, "report \(path) does not exist or cannot be read")
+        }
+        let value: JSONValue
+        do { value = try JSONValue.parse(data) } catch { throw TesseraError(.dataError, "report \(path) is not JSON: \(error)") }
+        guard case .string("batch")? = value["command"], case .array(let items)? = value["jobs"] else {
+          throw TesseraError(.dataError, "report \(path) is not a batch report (written by 'tessera batch --report')")
+        }
+        if case .string(let shard)? = value["shard"] { shards.append(shard) }
+        if let seconds = BatchReportCommand.number(value["elapsed_s"]) {
+          elapsed += seconds
+          longest = max(longest, seconds)
+        }
+        jobs += items.map { (path, $0) }
+      }
+      var counts: [String: Int] = ["done": 0, "failed": 0, "skipped": 0, "not_run": 0]
+      var seen: [String: String] = [:]
+      var duplicates: [JSONValue] = []
+      var failed: [JSONValue] = []
+      for (report, job) in jobs {
+        guard case .string(let id)? = job["id"], case .string(let status)? = job["status"] else { continue }
+        if let first = seen[id] {
+          duplicates.append(.object([("id", .string(id)), ("reports", .array([.string(first), .string(report)]))]))
+        }
+        seen[id] = report
+        counts[status, default: 0] += 1
+        if status == "failed" || status == "not_run" {
+          var error = status
+          if case .int(let code)? = job["exit_code"] { error = "exit \(code)" }
+          if case .int(let signal)? = job["signal"] { error = "killed by signal \(signal)" }
+          failed.append(.object([("id", .string(id)), ("status", .string(status)), ("error", .string(error)), ("report", .string(report))]))
+        }
+      }
+      let bad = counts["failed", default: 0] + counts["not_run", default: 0]
+      let json = JSONValue.object([
+        ("command", .string("batch-report")), ("status", .string(bad == 0 ? "ok" : "failed")),
+        ("reports", .array(reports.map { .string($0) })), ("shards", .array(shards.map { .string($0) })),
+        ("jobs_total", .int(jobs.count)), ("jobs_done", .int(counts["done", default: 0])),
+        ("jobs_failed", .int(counts["failed", default: 0])), ("jobs_skipped", .int(counts["skipped", default: 0])),
+        ("jobs_not_run", .int(counts["not_run", default: 0])),
+        ("elapsed_s_sum", .double((elapsed * 1000).rounded() / 1000)), ("elapsed_s_longest", .double((longest * 1000).rounded() / 1000)),
+        ("failed", .array(failed)), ("duplicate_ids", .array(duplicates)),
+      ])
+      var text = "batch-report: \(jobs.count) jobs in \(reports.count) reports: \(counts["done", default: 0]) done, "
+        + "\(counts["failed", default: 0]) failed, \(counts["skipped", default: 0]) skipped, \(counts["not_run", default: 0]) not run; "
+        + String(format: "%.1f s of work, the longest shard %.1f s", elapsed, longest)
+      for item in failed {
+        if case .string(let id)? = item["id"], case .string(let error)? = item["error"] { text += "\n  failed: \(id) (\(error))" }
+      }
+      if !duplicates.isEmpty { text += "\n  \(duplicates.count) job ids appear in more than one report" }
+      return CommandResult(json: json, text: text, status: bad == 0 ? .ok : .checkFailed)
+    }
+  }
+
+  static func number(_ value: JSONValue?) -> Double? {
+    switch value {
+    case .int(let i)?: return Double(i)
+    case .number(let d)?: return d
+    default: return nil
+    }
+  }
+}
+
+/// A job that fails, crashes, hangs or writes on demand: what the batch tests run. Hidden, and
+/// refused unless TESSERA_TEST_HOOKS=1, so no user meets it.
+struct TestJobCommand: ParsableCommand {
+  static let name = "test-job"
+  static let configuration = CommandConfiguration(commandName: name, abstract: "For Tessera's own tests.", shouldDisplay: false)
+  static var enabled: Bool { ProcessInfo.processInfo.environment["TESSERA_TEST_HOOKS"] == "1" }
+
+  @Option(help: "Exit with this status.") var exit: Int32 = 0
+  @Option(help: "Fail only the first N runs that share --state.") var times: Int?
+  @Option(help: "A counter file for --times.") var state: String?
+  @Flag(help: "Abort (SIGABRT).") var crash = false
+  @Option(help: "Sleep this many seconds first.") var sleep: Double = 0
+  @Flag(help: "Ignore SIGTERM while sleeping (a job that must be killed).") var stubborn = false
+  @Option(help: "Write this output (a small text file through Tessera's output target).") var write: String?
+  @Option(help: "A file it reads (recorded as an input of --write).") var read: String?
+  @Option(help: "Append a line to this file each run.") var log: String?
+  @Flag var overwrite = false
+  @OptionGroup var global: GlobalOptions
+
+  func run() throws {
+    guard TestJobCommand.enabled else {
+      throw ValidationError("test-job is for Tessera's own tests (TESSERA_TEST_HOOKS=1)")
+    }
+    if let log, let handle = FileHandle(forWritingAtPath: log) ?? (FileManager.default.createFile(atPath: log, contents: nil) ? FileHandle(forWritingAtPath: log) : nil) {
+      handle.seekToEndOfFile()
+      handle.write(Data("run \(getpid())\n".utf8))
+      try? handle.close()
+    }
+    try CommandRunner(TestJobCommand.name, global).run { _ in
+      var target: OutputTarget?
+      if let write {
+        target = try OutputSpec(path: write, overwrite: overwrite).target(inputs: read.map { [$0] } ?? [])
+        try target!.writeContents(Data("partial\n".utf8))
+      }
+      if stubborn { signal(SIGTERM, SIG_IGN) }
+      if sleep > 0 {
+        let until = Date().addingTimeInterval(sleep)
+        while Date() < until && (stubborn || !Interruption.requested) { usleep(10_000) }
+      }
+      if crash { abort() }
+      var failing = true
+      if let times, let state {
+        let count = (try? String(contentsOfFile: state, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        try String(count + 1).write(toFile: state, atomically: true, encoding: .utf8)
+        failing = count < times
+      }
+      if exit != 0 && failing {
+        throw TesseraError(ExitStatus(rawValue: exit) ?? .internalError, "failing on purpose with \(exit)")
+      }
+      if let target {
+        let contents = read.flatMap { FileManager.default.contents(atPath: $0) } ?? Data()
+        try target.writeContents(Data("done\n".utf8) + contents)
+        try target.commit()
+      }
+      return CommandResult(json: .object([("command", .string(TestJobCommand.name)), ("status", .string("ok"))]), text: "")
+    }
+  }
+}

@@ -1,0 +1,344 @@
+import Foundation
+
+/// How a batch runs its jobs.
+public struct BatchSettings: Sendable {
+  /// Jobs at once.
+  public var jobs = 1
+  /// Further attempts after a failure that may be transient (74, a signal, a timeout).
+  public var retries = 0
+  /// The first retry's delay in seconds; each next one doubles, with up to 50% random jitter.
+  public var retryDelay = 1.0
+  /// Seconds an attempt may take before it is stopped (SIGTERM, then SIGKILL after `killGrace`).
+  public var jobTimeout: Double?
+  public var killGrace = 5.0
+  /// Stop starting jobs after the first failure.
+  public var failFast = false
+  /// `--threads` given to each step that does not set its own.
+  public var threadsPerJob = 1
+  /// Content hashes of inputs in the journal and on `--resume`.
+  public var verify = false
+  /// The binary each job runs (this one).
+  public var executable = ChildProcess.currentExecutable
+  /// Where each job's private folder (its `{tmp}`, ledger and stderr) is made.
+  public var workDirectory: String
+
+  public init(workDirectory: String) { self.workDirectory = workDirectory }
+}
+
+/// What became of one job.
+public struct BatchJobResult: Sendable {
+  public enum Status: String, Sendable { case done, failed, skipped, notRun = "not_run" }
+  public var id: String
+  public var status: Status
+  public var exitCode: Int32?
+  public var signal: Int32?
+  public var timedOut = false
+  public var attempts = 0
+  public var elapsed = 0.0
+  public var peakRSSKiB = 0
+  /// The end of the failing (or last) step's stderr.
+  public var stderrTail = ""
+  /// The failing step's command, 1-based, for multi-step jobs.
+  public var failedStep: Int?
+  public var outputs: [String] = []
+  /// The files the job read (for the journal).
+  var inputs: [String] = []
+
+  public init(id: String, status: Status, exitCode: Int32? = nil) {
+    self.id = id
+    self.status = status
+    self.exitCode = exitCode
+  }
+
+  public var summary: String {
+    if let signal { return "killed by signal \(signal)\(timedOut ? " (timed out)" : "")" }
+    if timedOut { return "timed out" }
+    return "exit \(exitCode ?? -1)"
+  }
+}
+
+/// Something the batch tells its user as it goes.
+public enum BatchEvent: Sendable {
+  case started(id: String)
+  case retrying(id: String, attempt: Int, delay: Double, reason: String)
+  case finished(BatchJobResult)
+  case note(String)
+}
+
+/// Runs a batch's jobs: each step a child process of this binary (never a shell), `jobs` at a
+/// time on threads that live as long as the batch (a child is told to stop when the thread
+/// that started it ends, see csystem.c), with retries, timeouts and a journal.
+public final class BatchRunner: @unchecked Sendable {
+  public let settings: BatchSettings
+  private let journal: BatchJournal?
+  private let events: @Sendable (BatchEvent) -> Void
+  private let lock = NSCondition()
+  private var queue: [BatchJob] = []
+  private var next = 0
+  private var running: [String: ChildProcess] = [:]
+  private var busy = 0
+  private var stopping = false
+  private var interrupted = false
+  private var results: [String: BatchJobResult] = [:]
+
+  public init(settings: BatchSettings, journal: BatchJournal?, events: @escaping @Sendable (BatchEvent) -> Void) {
+    self.settings = settings
+    self.journal = journal
+    self.events = events
+  }
+
+  /// Runs `jobs` and returns a result for each, in their order. Returns early (the rest
+  /// `not_run`) after `interrupt` or, with `failFast`, after a failure.
+  public func run(_ jobs: [BatchJob]) -> [BatchJobResult] {
+    lock.lock()
+    queue = jobs
+    next = 0
+    lock.unlock()
+    let workers = (0..<max(1, min(settings.jobs, jobs.count))).map { _ in
+      let thread = Thread { [self] in work() }
+      thread.stackSize = 1 << 20
+      return thread
+    }
+    lock.lock()
+    busy = workers.count
+    lock.unlock()
+    for thread in workers { thread.start() }
+    lock.lock()
+    while busy > 0 { lock.wait() }
+    lock.unlock()
+    return jobs.map { results[$0.id] ?? BatchJobResult(id: $0.id, status: .notRun) }
+  }
+
+  /// Stops the batch: no job starts any more, `signal` goes to every running child (which
+  /// removes its temporary files and exits), and after `grace` seconds those still running
+  /// are killed. Returns when every child was reaped and its leftovers removed.
+  public func interrupt(signal: Int32, grace: Double = 20) {
+    lock.lock()
+    stopping = true
+    interrupted = true
+    for child in running.values { child.send(signal) }
+    let deadline = Date().addingTimeInterval(grace)
+    while busy > 0, lock.wait(until: deadline) {}
+    if busy > 0 {
+      for child in running.values { child.send(SIGKILL) }
+      while busy > 0, lock.wait(until: Date().addingTimeInterval(5)) {}
+    }
+    lock.unlock()
+  }
+
+  /// The results of the jobs that finished so far.
+  public var finishedResults: [BatchJobResult] {
+    lock.lock(); defer { lock.unlock() }
+    return Array(results.values)
+  }
+
+  // MARK: - Workers
+
+  private func work() {
+    while true {
+      lock.lock()
+      guard !stopping, next < queue.count else {
+        busy -= 1
+        lock.broadcast()
+        lock.unlock()
+        return
+      }
+      let job = queue[next]
+      next += 1
+      lock.unlock()
+      events(.started(id: job.id))
+      let result = runWithRetries(job)
+      lock.lock()
+      results[job.id] = result
+      if result.status == .failed, settings.failFast { stopping = true }
+      lock.unlock()
+      if result.status != .notRun { events(.finished(result)) }
+    }
+  }
+
+  private var wasInterrupted: Bool {
+    lock.lock(); defer { lock.unlock() }
+    return interrupted
+  }
+
+  private func runWithRetries(_ job: BatchJob) -> BatchJobResult {
+    let started = Date()
+    var attempt = 0
+    while true {
+      attempt += 1
+      var result = runOnce(job, attempt: attempt)
+      result.attempts = attempt
+      result.elapsed = Date().timeIntervalSince(started)
+      if wasInterrupted, result.status != .done { result.status = .notRun; return result }
+      guard result.status == .failed, attempt <= settings.retries, BatchRunner.mayBeTransient(result) else {
+        record(job, result)
+        return result
+      }
+      let delay = settings.retryDelay * pow(2, Double(attempt - 1)) * Double.random(in: 1...1.5)
+      events(.retrying(id: job.id, attempt: attempt + 1, delay: delay, reason: result.summary))
+      let until = Date().addingTimeInterval(min(delay, 300))
+      while Date() < until {
+        if wasInterrupted { result.status = .notRun; return result }
+        Thread.sleep(forTimeInterval: min(0.05, until.timeIntervalSinceNow))
+      }
+    }
+  }
+
+  /// Failures worth another attempt: a write failure (74, a full disk may clear), a signal
+  /// (a crash, the OOM killer), a timeout. Usage and data errors fail the same way every time.
+  static func mayBeTransient(_ result: BatchJobResult) -> Bool {
+    if result.timedOut || result.signal != nil { return true }
+    guard let code = result.exitCode else { return false }
+    return code == ExitStatus.ioError.rawValue || code == ExitStatus.hangup.rawValue || code == ExitStatus.terminated.rawValue
+  }
+
+  private func record(_ job: BatchJob, _ result: BatchJobResult) {
+    guard let journal, result.status == .done || result.status == .failed else { return }
+    do {
+      try journal.append(BatchJournal.Record(
+        id: job.id, argsHash: job.argsHash, status: result.status == .done ? "ok" : "failed",
+        exitCode: Int(result.exitCode ?? -1),
+        inputs: result.inputs.map { BatchJournal.FileRecord.now($0, verify: settings.verify) },
+        outputs: result.outputs.map { BatchJournal.FileRecord.now($0, verify: false) }))
+    } catch {
+      events(.note("\(error)"))
+    }
+  }
+
+  /// One attempt: the job's private folder, each step in order, the folder removed.
+  private func runOnce(_ job: BatchJob, attempt: Int) -> BatchJobResult {
+    var result = BatchJobResult(id: job.id, status: .failed)
+    let folder = settings.workDirectory + "/job-" + String(SHA256.hex(of: job.id).prefix(12)) + "-\(attempt)"
+    let tmp = folder + "/tmp"
+    do {
+      try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+      try Data(job.id.utf8).write(to: URL(fileURLWithPath: folder + "/id"))
+    } catch {
+      result.exitCode = ExitStatus.cannotCreate.rawValue
+      result.stderrTail = "cannot create the job folder \(folder): \(error.localizedDescription)"
+      return result
+    }
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let ledgerPath = folder + "/ledger"
+    let deadline = settings.jobTimeout.map { Date().addingTimeInterval($0) }
+    let steps = job.expanded(tmp: tmp)
+    for (index, step) in steps.enumerated() {
+      let stderrPath = folder + "/stderr-\(index + 1)"
+      var environment = ProcessInfo.processInfo.environment
+      environment[RunLedger.environmentKey] = ledgerPath
+      environment["TESSERA_BATCH_PARENT"] = String(getpid())
+      let arguments = [step.command] + BatchRunner.withThreads(step.args, settings.threadsPerJob)
+      if let deadline, deadline <= Date() {
+        result.timedOut = true
+        result.stderrTail = "stopped after --job-timeout \(settings.jobTimeout ?? 0) s, before step \(index + 1)"
+        if steps.count > 1 { result.failedStep = index + 1 }
+        return result
+      }
+      let child: ChildProcess
+      lock.lock()
+      do {
+        guard !interrupted else { lock.unlock(); result.status = .notRun; return result }
+        child = try ChildProcess.spawn(executable: settings.executable, arguments: arguments, environment: environment, stderrPath: stderrPath)
+        running[job.id] = child
+        lock.unlock()
+      } catch {
+        lock.unlock()
+        result.exitCode = ExitStatus.internalError.rawValue
+        result.stderrTail = "\(error)"
+        return result
+      }
+      let timeout = TimeoutFlag()
+      let timer = deadline.map { deadline -> DispatchWorkItem in
+        let item = DispatchWorkItem { [settings] in
+          timeout.fire()
+          child.send(SIGTERM)
+          DispatchQueue.global().asyncAfter(deadline: .now() + settings.killGrace) { child.send(SIGKILL) }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, deadline.timeIntervalSinceNow), execute: item)
+        return item
+      }
+      let exit = child.wait()
+      timer?.cancel()
+      lock.lock()
+      running[job.id] = nil
+      lock.unlock()
+      let timedOut = timeout.fired
+      result.peakRSSKiB = max(result.peakRSSKiB, exit.peakRSSKiB)
+      result.stderrTail = BatchRunner.tail(of: stderrPath)
+      let ledger = RunLedger.read(ledgerPath)
+      if exit.status != 0 || timedOut {
+        // A child stopped by SIGKILL could not remove its temporary files; its ledger names them.
+        RunLedger.removeLeftovers(ledger)
+        result.exitCode = exit.status
+        result.signal = exit.signal
+        result.timedOut = timedOut
+        if timedOut, result.stderrTail.isEmpty || exit.signal != nil {
+          result.stderrTail += (result.stderrTail.isEmpty ? "" : "\n") + "stopped after --job-timeout \(settings.jobTimeout ?? 0) s"
+        }
+        if steps.count > 1 { result.failedStep = index + 1 }
+        return result
+      }
+      if index == steps.count - 1 {
+        let inside = { (path: String) in path.hasPrefix(folder + "/") }
+        result.outputs = ledger.outputs.map(\.path).filter { !inside($0) }
+        result.inputs = ledger.inputs.filter { !inside($0) && !result.outputs.contains($0) }
+        result.exitCode = 0
+        result.status = .done
+      }
+    }
+    return result
+  }
+
+  /// Gives a step `--threads N` unless it sets its own, before a `--` that ends its options.
+  static func withThreads(_ args: [String], _ threads: Int) -> [String] {
+    let end = args.firstIndex(of: "--") ?? args.endIndex
+    if args[..<end].contains(where: { $0 == "--threads" || $0.hasPrefix("--threads=") }) { return args }
+    var result = args
+    result.insert(contentsOf: ["--threads", String(threads)], at: end)
+    return result
+  }
+
+  /// The last lines of a file, at most 2 KiB.
+  static func tail(of path: String) -> String {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+    defer { try? handle.close() }
+    let size = (try? handle.seekToEnd()) ?? 0
+    try? handle.seek(toOffset: size > 2048 ? size - 2048 : 0)
+    let data = (try? handle.readToEnd()) ?? Data()
+    var text = String(decoding: data, as: UTF8.self)
+    if size > 2048, let newline = text.firstIndex(of: "\n") { text = String(text[text.index(after: newline)...]) }
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  // MARK: - Leftovers of a killed batch
+
+  /// Cleans a work folder a killed batch left (call with the journal's lock held): every
+  /// temporary file its children named is removed, and so is an output a child moved into
+  /// place that the journal never recorded (the batch died first), if it is unchanged since:
+  /// the job runs again and would otherwise find its own output in the way.
+  public static func cleanLeftovers(in workDirectory: String, journal: BatchJournal?) -> [String] {
+    var notes: [String] = []
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: workDirectory)) ?? [] where name.hasPrefix("job-") {
+      let folder = workDirectory + "/" + name
+      let id = (try? String(contentsOfFile: folder + "/id", encoding: .utf8)) ?? ""
+      let ledger = RunLedger.read(folder + "/ledger")
+      for path in RunLedger.removeLeftovers(ledger) { notes.append("removed \(path), left by a killed run of job \(id)") }
+      let recorded = Set(journal?.records[id].flatMap { $0.status == "ok" ? $0.outputs.map(\.path) : nil } ?? [])
+      for (path, stamp) in ledger.outputs where !path.hasPrefix(folder + "/") && !recorded.contains(path) {
+        if let stamp, FileStamp(path: path) == stamp, unlink(path) == 0 {
+          notes.append("removed \(path), written by a run of job \(id) that the journal never recorded; the job runs again")
+        }
+      }
+      try? FileManager.default.removeItem(atPath: folder)
+    }
+    return notes
+  }
+}
+
+/// Set by a job's timer when it fires, read by the worker once the child is reaped.
+private final class TimeoutFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  func fire() { lock.lock(); value = true; lock.unlock() }
+  var fired: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
