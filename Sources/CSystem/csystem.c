@@ -31,7 +31,7 @@ static void note_signal(int number) {
 // library's initialiser and before Swift's runtime. The test runner (an .xctest executable that
 // links this file too) keeps the default dispositions.
 static void install_early_handlers(int argc, char **argv, char **envp) {
-  (void)argc; (void)argv; (void)envp;
+  (void)argc; (void)argv;
   char exe[4096];
   ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (length > 0) {
@@ -55,7 +55,12 @@ static void install_early_handlers(int argc, char **argv, char **envp) {
   // no journal will record. (The batch starts jobs from threads that outlive them: the signal
   // follows the parent thread's end, not the process's.) A batch already gone by now is
   // caught by comparing the parent's pid.
-  const char *parent = getenv("TESSERA_BATCH_PARENT");
+  // environ is not set yet this early: read the environment handed to the initialiser.
+  const char *parent = NULL;
+  static const char key[] = "TESSERA_BATCH_PARENT=";
+  for (char **entry = envp; entry != NULL && *entry != NULL; entry++) {
+    if (strncmp(*entry, key, sizeof key - 1) == 0) parent = *entry + sizeof key - 1;
+  }
   if (parent != NULL && *parent != 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != (pid_t)atol(parent)) note_signal(SIGTERM);

@@ -139,6 +139,7 @@ struct TestJobCommand: ParsableCommand {
       }
       if let target {
         let contents = read.flatMap { FileManager.default.contents(atPath: $0) } ?? Data()
+        truncate(target.temporaryPath, 0)
         try target.writeContents(Data("done\n".utf8) + contents)
         try target.commit()
       }
