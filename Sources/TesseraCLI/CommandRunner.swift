@@ -53,7 +53,7 @@ struct CommandRunner {
       for warning in result.warnings { Terminal.err("warning: \(warning)") }
       CommandRunner.printGDALWarnings()
     }
-    if global.json {
+    if global.json, result.json != .null {
       Terminal.out(result.json.serialized(pretty: true))
     } else if !global.quiet, !result.text.isEmpty {
       Terminal.err(result.text)

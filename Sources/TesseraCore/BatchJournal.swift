@@ -12,6 +12,15 @@ public final class BatchJournal {
     public var exitCode: Int
     public var inputs: [FileRecord]
     public var outputs: [FileRecord]
+
+    public init(id: String, argsHash: String, status: String, exitCode: Int, inputs: [FileRecord], outputs: [FileRecord]) {
+      self.id = id
+      self.argsHash = argsHash
+      self.status = status
+      self.exitCode = exitCode
+      self.inputs = inputs
+      self.outputs = outputs
+    }
   }
 
   /// A file the job read or wrote, as it was when the job ended.

@@ -138,12 +138,12 @@ public enum BatchManifest {
   }
 
   static func placeholderValues(_ file: String, index: Int) -> [String: String] {
-    let url = URL(fileURLWithPath: file)
-    let name = url.lastPathComponent
-    let ext = url.pathExtension
-    let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
-    var dir = (file as NSString).deletingLastPathComponent
-    if dir.isEmpty { dir = "." }
+    let slash = file.lastIndex(of: "/")
+    let name = String(slash.map { file[file.index(after: $0)...] } ?? file[...])
+    var dir = slash.map { $0 == file.startIndex ? "/" : String(file[..<$0]) } ?? "."
+    let dot = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : $0 }
+    let ext = dot.map { String(name[name.index(after: $0)...]) } ?? ""
+    let stem = dot.map { String(name[..<$0]) } ?? name
     // A relative path that starts with '-' would read as an option: "./-x.tif" cannot.
     let path = file.hasPrefix("-") ? "./" + file : file
     if dir.hasPrefix("-") { dir = "./" + dir }

@@ -10,7 +10,7 @@ public struct BatchSettings: Sendable {
   public var retryDelay = 1.0
   /// Seconds an attempt may take before it is stopped (SIGTERM, then SIGKILL after `killGrace`).
   public var jobTimeout: Double?
-  public var killGrace = 5.0
+  public var killGrace = 3.0
   /// Stop starting jobs after the first failure.
   public var failFast = false
   /// `--threads` given to each step that does not set its own.
