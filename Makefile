@@ -11,7 +11,7 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev gdal-bin python3-gdal pkg-co
 PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo install bench bench-deps bench-large clean
+.PHONY: all deps build test test-slurm demo install bench bench-deps bench-large clean
 
 all: build
 
@@ -33,6 +33,11 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+
+# tessera batch under a real one-node Slurm cluster (root; installs Slurm and munge if missing).
+test-slurm: deps
+	$(SWIFT) build --product tessera
+	Tools/slurm-test.sh
 
 DEMO_DIR ?= .demo
 demo: build

@@ -77,10 +77,63 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
                                          "--resolution", "10", "--reflectance", "--mask-clouds", "--cog", "--report", dir.file("merged.json"), "-q"])
       XCTAssertEqual(merge.status, 0, merge.stderr)
     }
+    if line.hasPrefix("tessera batch") {
+      for folder in ["run", "out"] { try fm.createDirectory(atPath: dir.file(folder), withIntermediateDirectories: true) }
+    }
+    if line.contains("jobs.jsonl") {
+      try copy("rasterio/rgb1.tif", "in/a.tif")
+      try copy("rasterio/rgb2.tif", "in/b.tif")
+      let jobs = [
+        #"{"id": "a", "command": "reproject", "args": ["in/a.tif", "out/a.tif", "--dst-crs", "EPSG:4326"]}"#,
+        #"{"id": "b", "steps": [{"command": "reproject", "args": ["in/b.tif", "{tmp}/b.tif", "--dst-crs", "EPSG:4326"]}, {"command": "cog-export", "args": ["{tmp}/b.tif", "out/{id}.tif"]}]}"#,
+      ]
+      try Data((jobs.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: dir.file("jobs.jsonl")))
+    }
+    if line.hasPrefix("tessera batch-report") {
+      try copy("rasterio/rgb1.tif", "in/a.tif")
+      try Data(#"{"id": "a", "command": "info", "args": ["in/a.tif"]}"#.utf8).write(to: URL(fileURLWithPath: dir.file("one.jsonl")))
+      for shard in ["0/2", "1/2"] {
+        let run = try TesseraBinary.run(["batch", "one.jsonl", "--shard", shard, "--report", "run/report.json", "-q"], in: dir.path)
+        XCTAssertEqual(run.status, 0, run.stderr)
+      }
+    }
     if line.hasPrefix("tessera validate-cog") {
       try copy("rasterio/cogeo.tif", "out.tif")
       try copy("rio-tiler/cog.tif", "cog.tif")
     }
+  }
+
+  /// The Kubernetes Indexed Job of the README: its container's command, run once for each
+  /// completion index with its TESSERA_SHARD_COUNT (and /data in a test folder), must split a
+  /// manifest into shards that partition it.
+  func testTheKubernetesIndexedJobPartitionsTheManifest() throws {
+    let text = try String(contentsOfFile: ReadmeExamplesTests.readme, encoding: .utf8)
+    let yaml = try XCTUnwrap(text.components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+    func value(_ key: String) -> String? {
+      yaml.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(key) }
+        .map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) }
+    }
+    let completions = try XCTUnwrap(Int(value("completions:") ?? ""))
+    let commandLine = try XCTUnwrap(value("command:"))
+    var command = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(commandLine.utf8)) as? [String])
+    let countLine = try XCTUnwrap(yaml.range(of: "name: TESSERA_SHARD_COUNT"))
+    let count = try XCTUnwrap(yaml[countLine.upperBound...].split(separator: "\n").first { $0.contains("value:") })
+      .split(separator: "\"").dropFirst().first.map(String.init)
+    XCTAssertEqual(count, String(completions), "completions and TESSERA_SHARD_COUNT must agree")
+    XCTAssertEqual(command.removeFirst(), "tessera")
+    command = command.map { $0.replacingOccurrences(of: "/data", with: dir.path) }
+    try FileManager.default.createDirectory(atPath: dir.file("run"), withIntermediateDirectories: true)
+    let ids = (0..<40).map { "scene-\($0)" }
+    try Data(ids.map { #"{"id": "\#($0)", "command": "info", "args": ["\#(Fixture.path("rasterio/rgb1.tif"))"]}"# }.joined(separator: "\n").utf8)
+      .write(to: URL(fileURLWithPath: dir.file("jobs.jsonl")))
+    var seen: [String] = []
+    for index in 0..<completions {
+      let run = try TesseraBinary.run(command + ["-q"], environment: ["JOB_COMPLETION_INDEX": String(index), "TESSERA_SHARD_COUNT": count ?? ""])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("run/report.shard-\(index)-of-\(completions).json")))) as? [String: Any])
+      seen += ((report["jobs"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+    }
+    XCTAssertEqual(seen.sorted(), ids.sorted(), "every job in exactly one shard")
   }
 
   func testEveryExampleRunsAsWritten() throws {
