@@ -34,10 +34,29 @@ public final class Geometry {
   public static func union(_ parts: [Geometry]) throws -> Geometry {
     guard let first = parts.first else { throw GDALError(context: "joining geometries", message: "no geometry") }
     if parts.count == 1 { return try first.clone() }
-    let collection = OGR_G_CreateGeometry(wkbGeometryCollection)
-    for part in parts { OGR_G_AddGeometry(collection, part.handle) }
-    defer { OGR_G_DestroyGeometry(collection) }
-    let joined = try GDALCall.handle("joining \(parts.count) geometries") { OGR_G_UnionCascaded(collection) }
+    let context = "joining \(parts.count) geometries"
+    let types = parts.map { OGR_GT_Flatten(OGR_G_GetGeometryType($0.handle)) }
+    guard types.allSatisfy({ $0 == wkbPolygon || $0 == wkbMultiPolygon }) else {
+      // Not all polygons: joined pair by pair.
+      var joined = try first.clone()
+      for part in parts.dropFirst() {
+        let next = try GDALCall.handle(context) { OGR_G_Union(joined.handle, part.handle) }
+        joined = Geometry(adopting: next)
+      }
+      return joined
+    }
+    // GDAL 3.6's cascaded union takes a MultiPolygon and nothing else (a collection of
+    // polygons fails; OGR_G_UnaryUnion arrived in 3.7), so the polygons are gathered into one.
+    let multi = OGR_G_CreateGeometry(wkbMultiPolygon)
+    defer { OGR_G_DestroyGeometry(multi) }
+    for (part, type) in zip(parts, types) {
+      if type == wkbPolygon {
+        OGR_G_AddGeometry(multi, part.handle)
+      } else {
+        for index in 0..<OGR_G_GetGeometryCount(part.handle) { OGR_G_AddGeometry(multi, OGR_G_GetGeometryRef(part.handle, index)) }
+      }
+    }
+    let joined = try GDALCall.handle(context) { OGR_G_UnionCascaded(multi) }
     return Geometry(adopting: joined)
   }
 

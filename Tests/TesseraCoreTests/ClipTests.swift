@@ -62,11 +62,24 @@ final class ClipTests: TemporaryDirectoryTestCase {
     let dx = Int(((gb[0] - ga[0]) / ga[1]).rounded()), dy = Int(((gb[3] - ga[3]) / ga[5]).rounded())
     XCTAssertEqual(gb[1], ga[1], accuracy: 1e-9 * abs(ga[1]), "gdalwarp kept the source grid", file: file, line: line)
     XCTAssertEqual(((gb[0] - ga[0]) / ga[1]) - Double(dx), 0, accuracy: 1e-6, "the same pixel corners", file: file, line: line)
+    // gdalwarp's window may reach past the source (it takes the cutline's extent; ours stops at
+    // the raster's edge): compare where both are, and what gdalwarp has beyond ours must be fill.
+    let x0 = max(0, dx), y0 = max(0, dy), x1 = min(a.width, dx + b.width), y1 = min(a.height, dy + b.height)
+    XCTAssertTrue(x1 > x0 && y1 > y0, "the two windows overlap", file: file, line: line)
     for band in 1...b.bandCount {
-      let theirsValues = try b.band(band).read(Window(x: 0, y: 0, width: b.width, height: b.height), as: Double.self)
-      let oursValues = try a.band(band).read(Window(x: dx, y: dy, width: b.width, height: b.height), as: Double.self)
+      let theirsValues = try b.band(band).read(Window(x: x0 - dx, y: y0 - dy, width: x1 - x0, height: y1 - y0), as: Double.self)
+      let oursValues = try a.band(band).read(Window(x: x0, y: y0, width: x1 - x0, height: y1 - y0), as: Double.self)
       let comparison = PixelComparison.of(oursValues, theirsValues)
       XCTAssertTrue(comparison.identical, "band \(band): \(comparison)", file: file, line: line)
+      let all = try b.band(band).read(Window(x: 0, y: 0, width: b.width, height: b.height), as: Double.self)
+      var beyond = 0
+      for row in 0..<b.height {
+        for column in 0..<b.width where all[row * b.width + column] != 0 {
+          let x = column + dx, y = row + dy
+          if x < x0 || x >= x1 || y < y0 || y >= y1 { beyond += 1 }
+        }
+      }
+      XCTAssertEqual(beyond, 0, "band \(band): gdalwarp kept data outside our window", file: file, line: line)
     }
   }
 
@@ -86,6 +99,23 @@ final class ClipTests: TemporaryDirectoryTestCase {
     let touched = try clip(s2, "fid1-at.tif", .cutline(path: reference, layer: nil, where: "fid=1", crs: nil)) { $0.allTouched = true }
     try assertRasterizeOracle(touched, input: s2, vector: reference, rasterizeArguments: ["-where", "fid=1", "-at"], fill: 0)
     XCTAssertGreaterThan(try Dataset.open(touched).width, try Dataset.open(one).width - 1)
+  }
+
+  /// Every feature of a layer as one cutline: the 30 field polygons are joined (GDAL 3.6's
+  /// cascaded union takes only a MultiPolygon; a collection of them used to fail).
+  func testEveryFeatureOfALayerAsOneCutline() throws {
+    let all = try clip(s2, "all.tif", .cutline(path: reference, layer: nil, where: nil, crs: nil))
+    try assertRasterizeOracle(all, input: s2, vector: reference, fill: 0)
+    try assertGDALWarpAgrees(all, s2, cutline: [reference])
+    // A polygon and a multipolygon together: overlaps counted once.
+    func square(_ x: Double, _ y: Double, _ side: Double) -> String {
+      "((\(x) \(y), \(x + side) \(y), \(x + side) \(y + side), \(x) \(y + side), \(x) \(y)))"
+    }
+    let joined = try Geometry.union([
+      Geometry.wkt("POLYGON " + square(0, 0, 3000)),
+      Geometry.wkt("MULTIPOLYGON (" + square(2000, 0, 3000) + ", " + square(10000, 10000, 1000) + ")"),
+    ])
+    XCTAssertEqual(joined.area, 9e6 + 9e6 - 3e6 + 1e6, accuracy: 1e-3)
   }
 
   func testABoxIsWholeSourcePixelsAsGDALTranslateSrcwin() throws {
