@@ -176,12 +176,18 @@ def run_workload(w, runs, env, out_dir, log_path, timeout, log):
             if round_index > 0:
                 results[runner.name].append(m)
     reference = next(r for r in w.peers if r.name == w.reference)
-    ok, agreement = compare(w.tessera.output, reference.output, w.tolerance, w.agreement)
+    ok, agreement = compare(w.tessera.check or w.tessera.output, reference.check or reference.output, w.tolerance, w.agreement)
     row = {"id": w.id, "title": w.title, "status": "ok" if ok else "FAIL",
            "agreement": {"peer": reference.name, "ok": ok, "detail": agreement}, "runners": {}}
     tessera = summarise(results[w.tessera.name])
     if w.pixels and tessera["wall_s"]:
         row["tessera_mpix_per_s"] = w.pixels / 1e6 / tessera["wall_s"]
+    if w.jobs:
+        # What the batch adds to each job beyond running the same commands with xargs.
+        same = next((summarise(results[r.name]) for r in w.peers if "tessera" in r.name), None)
+        if same:
+            row["overhead_ms_per_job"] = (tessera["wall_s"] - same["wall_s"]) * 2 / w.jobs * 1000
+    row.update(w.after())
     for runner in runners:
         s = summarise(results[runner.name])
         if runner is not w.tessera:
@@ -235,6 +241,10 @@ def table(rows):
                 ratios = f"   {s['ratio_wall']:7.2f} {s['ratio_rss']:7.2f}"
             lines.append(f"  {name:<34} {s['wall_s']:8.2f} {s['cpu_s']:8.2f} {s['peak_rss_mib']:8.0f} "
                          f"{s['output_mib']:8.1f}{ratios}")
+        if "overhead_ms_per_job" in row:
+            lines.append(f"  batch overhead: {row['overhead_ms_per_job']:.1f} ms per job (against xargs running the same commands)")
+        if "resume_s" in row:
+            lines.append(f"  --resume of the finished batch: {row['resume_s']:.2f} s")
         if "tessera_mpix_per_s" in row:
             lines.append(f"  tessera throughput: {row['tessera_mpix_per_s']:.1f} megapixels/s")
         a = row["agreement"]

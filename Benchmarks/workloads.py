@@ -8,6 +8,7 @@ exist yet is listed as skipped.
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Callable, List
 
@@ -30,6 +31,8 @@ class Runner:
     name: str
     command: List[str]
     output: str
+    # The file compared with the reference, when `output` is a folder of many.
+    check: str = ""
 
 
 @dataclass
@@ -47,6 +50,10 @@ class Workload:
     prepare: Callable = field(default=lambda: None)
     # Output pixels, when the row should quote Tessera's throughput in megapixels per second.
     pixels: int = 0
+    # Run after the counted runs; returns extra figures for the row.
+    after: Callable = field(default=lambda: {})
+    # Jobs in one run, for a batch workload's overhead per job.
+    jobs: int = 0
 
 
 def creation(threads):
@@ -251,7 +258,72 @@ def standard(ctx):
         [Runner("rasterio MemoryFile script", [os.path.join(ctx.venv, "bin", "python"), script, *products,
                                                 out("W8-rio.tif")], out("W8-rio.tif"))],
         reference="rasterio MemoryFile script"))
+
+    w.append(_batch_workload(ctx, red[0], co_single=creation(1)))
     return w
+
+
+def _small_tiles(ctx, source, count=200, size=256):
+    """`count` windows of `size` px cut from one tile (made once), and the list of their paths."""
+    folder = os.path.join(ctx.data, f"small-{size}")
+    listing = os.path.join(folder, "tiles.txt")
+    if not os.path.exists(listing):
+        ctx.log(f"cutting {count} tiles of {size} x {size} px into {folder}")
+        os.makedirs(folder, exist_ok=True)
+        from osgeo import gdal
+        src = gdal.Open(source)
+        per_row = max(1, src.RasterXSize // size)
+        paths = []
+        for i in range(count):
+            x, y = (i % per_row) * size, (i // per_row) * size % max(size, src.RasterYSize - size)
+            path = os.path.join(folder, f"tile-{i:03d}.tif")
+            gdal.Translate(path, src, srcWin=[x, y, size, size], creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=2"])
+            paths.append(path)
+        with open(listing, "w") as f:
+            f.write("\n".join(paths) + "\n")
+    with open(listing) as f:
+        return [line.strip() for line in f if line.strip()], listing
+
+
+def _batch_workload(ctx, source, co_single):
+    """W10: 200 small reprojections, two at a time: tessera batch against xargs -P 2 gdalwarp,
+    and against xargs -P 2 running the same tessera reproject commands (which gives the
+    batch's own cost per job). Then a --resume of the finished batch, timed."""
+    tiles, listing = _small_tiles(ctx, source)
+    out = lambda name: os.path.join(ctx.out, name)
+    tessera = ctx.tessera
+    co_words = " ".join(f"--co {o}" for o in co_single)
+
+    def pairs(folder):
+        path = out(os.path.basename(folder) + ".pairs")
+        with open(path, "w") as f:
+            for tile in tiles:
+                f.write(f"{tile} {folder}/{os.path.basename(tile)}\n")
+        return path
+
+    batch_dir, warp_dir, xargs_dir = out("W10-tessera"), out("W10-gdalwarp"), out("W10-xargs-tessera")
+    template = f"reproject {{path}} {batch_dir}/{{name}} --dst-crs EPSG:4326 {co_words} --quiet"
+    batch = ["sh", "-c", f"mkdir -p {batch_dir} && exec {tessera} batch --each '{template}' --input-list {listing} "
+             f"--jobs 2 --report {batch_dir}/report.json --quiet"]
+    warp = ["sh", "-c", f"mkdir -p {warp_dir} && xargs -P 2 -n 2 gdalwarp -q -t_srs EPSG:4326 {' '.join(gdal_co(co_single))} < {pairs(warp_dir)}"]
+    same = ["sh", "-c", f"mkdir -p {xargs_dir} && xargs -P 2 -n 2 {tessera} reproject --dst-crs EPSG:4326 {co_words} --threads 1 --quiet < {pairs(xargs_dir)}"]
+    check = lambda folder: os.path.join(folder, "tile-007.tif")
+
+    def resume():
+        # The last counted run left its journal: every job is done, so nothing runs.
+        start = time.perf_counter()
+        subprocess.run(batch[:2] + [batch[2] + " --resume"], check=True)
+        seconds = time.perf_counter() - start
+        return {"resume_s": seconds}
+
+    return Workload(
+        "W10", f"{len(tiles)} reprojections of 256 x 256 tiles, 2 at a time", ["batch"],
+        Runner("tessera batch --jobs 2", batch, batch_dir, check(batch_dir)),
+        [
+            Runner("xargs -P 2 gdalwarp", warp, warp_dir, check(warp_dir)),
+            Runner("xargs -P 2 tessera reproject", same, xargs_dir, check(xargs_dir)),
+        ],
+        reference="xargs -P 2 gdalwarp", after=resume, jobs=len(tiles))
 
 
 def large(ctx):
