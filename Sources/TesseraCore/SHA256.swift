@@ -9,7 +9,7 @@ public struct SHA256 {
   private var pending: [UInt8] = []
   private var length: UInt64 = 0
 
-  private static let k: [UInt32] = [
+  private static let roundConstants: [UInt32] = [
     0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
     0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
     0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
@@ -25,12 +25,16 @@ public struct SHA256 {
   public mutating func update<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
     length &+= UInt64(bytes.count)
     pending.append(contentsOf: bytes)
-    var offset = 0
-    while pending.count - offset >= 64 {
-      pending.withUnsafeBufferPointer { compress(UnsafeBufferPointer(rebasing: $0[offset..<offset + 64])) }
-      offset += 64
+    let whole = pending.count / 64 * 64
+    guard whole > 0 else { return }
+    pending.withUnsafeBufferPointer { buffer in
+      var offset = 0
+      while offset < whole {
+        compress(UnsafeBufferPointer(rebasing: buffer[offset..<offset + 64]))
+        offset += 64
+      }
     }
-    if offset > 0 { pending.removeFirst(offset) }
+    pending.removeFirst(whole)
   }
 
   public mutating func finish() -> [UInt8] {
@@ -49,7 +53,10 @@ public struct SHA256 {
   }
 
   private mutating func compress(_ block: UnsafeBufferPointer<UInt8>) {
-    var w = [UInt32](repeating: 0, count: 64)
+    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in compress(block, schedule: w) }
+  }
+
+  private mutating func compress(_ block: UnsafeBufferPointer<UInt8>, schedule w: UnsafeMutableBufferPointer<UInt32>) {
     for i in 0..<16 {
       w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
     }
@@ -60,7 +67,7 @@ public struct SHA256 {
     }
     var a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5], g = state[6], h = state[7]
     for i in 0..<64 {
-      let t1 = h &+ (e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)) &+ ((e & f) ^ (~e & g)) &+ SHA256.k[i] &+ w[i]
+      let t1 = h &+ (e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)) &+ ((e & f) ^ (~e & g)) &+ SHA256.roundConstants[i] &+ w[i]
       let t2 = (a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
       h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
     }
