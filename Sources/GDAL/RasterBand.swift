@@ -138,6 +138,37 @@ public final class RasterBand {
     return values
   }
 
+  /// Reads a window given in fractional source pixels, resampled to `size` with RasterIO's
+  /// resampling (`"nearest"`, `"average"`, `"mode"`, …; overviews are used when the band has
+  /// them). Strips of one output read this way, each with the fractional source rows of its
+  /// output rows, sample exactly the pixels one read of the whole would.
+  public func read<T: RasterScalar>(
+    x: Double, y: Double, width w: Double, height h: Double, resampledTo size: (width: Int, height: Int),
+    resampling: String, into buffer: UnsafeMutableBufferPointer<T>
+  ) throws {
+    precondition(buffer.count >= size.width * size.height, "buffer smaller than the output")
+    var extra = GDALRasterIOExtraArg()
+    extra.nVersion = 1
+    extra.eResampleAlg = Dataset.rasterIOResampling(resampling)
+    extra.bFloatingPointWindowValidity = 1
+    extra.dfXOff = x; extra.dfYOff = y; extra.dfXSize = w; extra.dfYSize = h
+    let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
+    let x1 = Swift.min(width, Int((x + w).rounded(.up))), y1 = Swift.min(height, Int((y + h).rounded(.up)))
+    try GDALCall.check("reading band \(index) of \(dataset.path)", dataset: dataset.path) {
+      GDALRasterIOEx(handle, GF_Read, Int32(x0), Int32(y0), Int32(x1 - x0), Int32(y1 - y0), buffer.baseAddress,
+                     Int32(size.width), Int32(size.height), T.dataType.gdal, 0, 0, &extra)
+    }
+  }
+
+  /// The colour table's entries (red, green, blue, alpha), index by index; nil without one.
+  public var colorEntries: [(r: Int, g: Int, b: Int, a: Int)]? {
+    guard let table = GDALGetRasterColorTable(handle) else { return nil }
+    return (0..<Int(GDALGetColorEntryCount(table))).map { index in
+      guard let entry = GDALGetColorEntry(table, Int32(index))?.pointee else { return (0, 0, 0, 0) }
+      return (Int(entry.c1), Int(entry.c2), Int(entry.c3), Int(entry.c4))
+    }
+  }
+
   /// Writes a window from `buffer` (row-major), converting from `T`.
   public func write<T: RasterScalar>(_ window: Window, from buffer: UnsafeBufferPointer<T>) throws {
     precondition(buffer.count >= window.pixelCount, "buffer smaller than the window")

@@ -201,3 +201,69 @@ extension BandStackRequest.Interleave: ExpressibleByArgument {}
 func parsed<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch let error as TesseraError { throw ValidationError(error.message) }
 }
+
+// MARK: - Previews
+
+/// How quicklook and timelapse draw a raster.
+struct RenderOptionGroup: ParsableArguments {
+  @Option(parsing: .unconditional, help: ArgumentHelp("Three bands as red, green, blue (default: 1,2,3 when there are three or more).", valueName: "R,G,B"))
+  var bands: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("One band, drawn with a colour map.", valueName: "N"))
+  var band: Int?
+  @Option(parsing: .unconditional, help: ArgumentHelp("minmax, pLOW,pHIGH (default p2,p98), LOW,HIGH, or none.", valueName: "STRETCH"))
+  var stretch: String?
+  @Flag(name: .customLong("stretch-joint"), help: "One stretch for the three bands of an RGB preview instead of one each.")
+  var stretchJoint = false
+  @Option(parsing: .unconditional, help: ArgumentHelp("Colour map of one band: \(Colormap.names) (default gray).", valueName: "NAME"))
+  var colormap: String?
+  @Option(name: .customLong("color-table"), parsing: .unconditional, help: ArgumentHelp("Class colours, one 'VALUE R G B [A]' a line.", valueName: "FILE"))
+  var colorTable: String?
+  @Flag(help: "The band holds classes: its colour table, or distinct colours.")
+  var categorical = false
+  @Option(parsing: .unconditional, help: "Width in pixels (never wider than the raster).")
+  var width = 1024
+  @Flag(help: "Draw a colour bar with the stretch's ends and the band's name under the image.")
+  var legend = false
+  @Option(name: .customLong("nodata-color"), parsing: .unconditional, help: ArgumentHelp("transparent (default) or #RRGGBB.", valueName: "COLOR"))
+  var nodataColor = "transparent"
+
+  func validate() throws {
+    if bands != nil && band != nil { throw ValidationError("give --bands R,G,B or --band N, not both") }
+    if let band, band < 1 { throw ValidationError("--band takes a band number from 1") }
+    if !(1...16384).contains(width) { throw ValidationError("--width takes 1 to 16384 pixels") }
+    if colormap != nil && colorTable != nil { throw ValidationError("give --colormap or --color-table, not both") }
+    _ = try options(readingTable: false)
+  }
+
+  /// The render options; the colour table file is read only when `readingTable`.
+  func options(readingTable: Bool = true) throws -> RenderOptions {
+    var options = RenderOptions()
+    if let bands {
+      let numbers = bands.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      guard numbers.count == 3 || numbers.count == 1, numbers.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+        throw ValidationError("--bands takes three band numbers from 1, like 4,3,2 (or --band N for one)")
+      }
+      options.bands = numbers.compactMap { $0 }
+    }
+    if let band { options.bands = [band] }
+    if let stretch {
+      do { options.stretch = try StretchSpec(parsing: stretch) } catch let error as TesseraError { throw ValidationError(error.message) }
+    }
+    options.stretchJoint = stretchJoint
+    if let colormap {
+      guard let map = Colormap(rawValue: colormap.lowercased()) else {
+        throw ValidationError("unknown colormap '\(colormap)' (one of: \(Colormap.names))")
+      }
+      options.colormap = map
+    }
+    if readingTable, let colorTable { options.colorTable = try ClassColors.read(colorTable) }
+    options.categorical = categorical
+    options.width = width
+    options.legend = legend
+    guard let color = RGBA(parsing: nodataColor) else {
+      throw ValidationError("--nodata-color takes transparent or #RRGGBB, got '\(nodataColor)'")
+    }
+    options.nodataColor = color
+    return options
+  }
+}

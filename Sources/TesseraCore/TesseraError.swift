@@ -16,6 +16,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case cannotCreate = 73
   /// Writing failed (disk full, I/O error).
   case ioError = 74
+  /// A program Tessera needs for this job is not installed (ffmpeg for MP4).
+  case unavailable = 69
   /// SIGHUP: the terminal went away.
   case hangup = 129
   case interrupted = 130
