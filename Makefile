@@ -5,7 +5,7 @@
 SWIFT    ?= swift
 PREFIX   ?= /usr/local
 RELEASE  := .build/release/tessera
-APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev gdal-bin python3-gdal pkg-config
+APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev libgif-dev gdal-bin python3-gdal pkg-config
 # Root installs directly (CI, containers); anyone else goes through sudo.
 # Debian's python3, which has GDAL's bindings (python3-gdal), whatever python3 is first on PATH.
 PYTHON_GDAL := /usr/bin/python3

@@ -25,8 +25,10 @@ let package = Package(
     // System calls Glibc's Swift module does not offer (renameat2), and the signal handlers
     // installed before main.
     .target(name: "CSystem"),
+    // giflib, for timelapse's animated GIFs.
+    .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"])]),
     // One file per operation; knows nothing of argument parsing.
-    .target(name: "TesseraCore", dependencies: ["GDAL", "CSystem"]),
+    .target(name: "TesseraCore", dependencies: ["GDAL", "CSystem", "CGIF"]),
     // One ParsableCommand per subcommand.
     .target(
       name: "TesseraCLI",

@@ -48,6 +48,12 @@ public final class MemoryFile {
     return Data(bytes: buffer, count: Int(length))
   }
 
+  /// Removes a `/vsimem/` folder and everything in it.
+  public static func removeTree(_ folder: String) {
+    GDALEnvironment.bootstrap()
+    VSIRmdirRecursive(folder)
+  }
+
   /// Names in a `/vsimem/` folder (or any VSI folder), for checking nothing is left behind.
   public static func list(_ folder: String) -> [String] {
     GDALEnvironment.bootstrap()

@@ -91,10 +91,7 @@ struct IndexCommand: ParsableCommand {
   /// A Sentinel-2 product rather than a raster: a folder, a .zip, or product metadata.
   var inputIsProduct: Bool {
     guard let input else { return false }
-    var isDirectory: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
-    let name = (input as NSString).lastPathComponent.uppercased()
-    return (exists && isDirectory.boolValue) || name.hasSuffix(".ZIP") || name.hasSuffix(".SAFE") || name.hasPrefix("MTD_MSIL")
+    return Sentinel2Product.looksLikeProduct(input)
   }
 
   func perRole(_ items: [String], _ option: String) throws -> [String: Double] {

@@ -14,7 +14,7 @@ public struct Tessera: ParsableCommand {
       129 hung up, 130 interrupted, 143 terminated.
       """,
     version: TesseraVersion.string,
-    subcommands: [InfoCommand.self, MosaicCommand.self, ClipCommand.self, BandStackCommand.self, IndexCommand.self, ReprojectCommand.self, ResampleCommand.self, COGExportCommand.self, ValidateCOGCommand.self, MergeMemfileCommand.self, ValidateMergeCommand.self, BatchCommand.self, BatchReportCommand.self, QuicklookCommand.self, TestJobCommand.self])
+    subcommands: [InfoCommand.self, MosaicCommand.self, ClipCommand.self, BandStackCommand.self, IndexCommand.self, ReprojectCommand.self, ResampleCommand.self, COGExportCommand.self, ValidateCOGCommand.self, MergeMemfileCommand.self, ValidateMergeCommand.self, BatchCommand.self, BatchReportCommand.self, QuicklookCommand.self, TimelapseCommand.self, TestJobCommand.self])
 
   public init() {}
 

@@ -6,6 +6,15 @@ import GDAL
 extension Sentinel2Product {
   static let metadataNames = ["MTD_MSIL2A.xml", "MTD_MSIL1C.xml"]
 
+  /// Whether `path` is to be read as a Sentinel-2 product rather than a raster: a folder, a
+  /// .zip, a .SAFE, or product metadata.
+  public static func looksLikeProduct(_ path: String) -> Bool {
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    let name = URL(fileURLWithPath: path).lastPathComponent.uppercased()
+    return (exists && isDirectory.boolValue) || name.hasSuffix(".ZIP") || name.hasSuffix(".SAFE") || name.hasPrefix("MTD_MSIL")
+  }
+
   /// The tiles of the product at `path`: a .SAFE folder, a .zip of one (read through /vsizip/),
   /// an MTD_MSIL2A.xml or MTD_MSIL1C.xml, or a folder of band files named the Sentinel-2 way.
   public static func open(_ path: String) throws -> [Sentinel2Product] {

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+struct TimelapseCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "timelapse",
+    abstract: "An animation of many dates of one area: GIF, or MP4 through ffmpeg.",
+    discussion: """
+      Frames come from rasters (files, quoted globs, --input-list) or Sentinel-2 products (their \
+      --product-bands, B04,B03,B02 by default, with each product's radiometric offset applied). Dates \
+      come from Sentinel-2 or Landsat names, a date in the name, or the raster's metadata; frames are \
+      in date order when every one has a date (--order given keeps yours) and labelled with it \
+      (--labels name|none). Every frame is put on the first input's grid (or --like's, cut to --bbox) \
+      and drawn with quicklook's options and one stretch for the whole series, so colours compare \
+      between dates (--stretch-per-frame to stretch each alone). GIF loops, with a palette per frame \
+      and nodata transparent; MP4 (H.264, yuv420p) needs ffmpeg on the PATH (exit 69 without it).
+      """)
+
+  @OptionGroup var inputs: InputOptions
+  @OptionGroup var output: OutputOption
+  @OptionGroup var render: RenderOptionGroup
+  @Option(parsing: .unconditional, help: "Frames per second.") var fps = 2.0
+  @Option(parsing: .unconditional, help: ArgumentHelp("What each frame is labelled with: date, name or none (default: date when every frame has one).", valueName: "KIND"))
+  var labels: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("date (default when every frame has one) or given.", valueName: "ORDER"))
+  var order: String?
+  @OptionGroup var bounds: BoundsOptions
+  @Option(parsing: .unconditional, help: ArgumentHelp("Put the frames on this raster's grid instead of the first input's.", valueName: "RASTER"))
+  var like: String?
+  @Flag(name: .customLong("stretch-per-frame"), help: "Stretch each frame alone instead of one stretch for the series.")
+  var stretchPerFrame = false
+  @Option(name: .customLong("product-bands"), parsing: .unconditional, help: ArgumentHelp("Bands of Sentinel-2 products, by name (default B04,B03,B02).", valueName: "B04,B03,B02"))
+  var productBands: String?
+  @Flag(help: "Replace the output if it exists.") var overwrite = false
+  @OptionGroup var global: GlobalOptions
+
+  func validate() throws {
+    if !(fps > 0 && fps <= 100) { throw ValidationError("--fps takes more than 0 and at most 100 frames a second") }
+    if let labels, TimelapseRequest.Labels(rawValue: labels) == nil { throw ValidationError("--labels takes date, name or none") }
+    if let order, TimelapseRequest.Order(rawValue: order) == nil { throw ValidationError("--order takes date or given") }
+  }
+
+  func run() throws {
+    try CommandRunner("timelapse", global).run { runner in
+      var request = TimelapseRequest(inputs: try inputs.expanded(), output: OutputSpec(path: output.path, overwrite: overwrite),
+                                     options: try render.options(), resources: global.resources)
+      request.fps = fps
+      request.labels = labels.flatMap(TimelapseRequest.Labels.init(rawValue:))
+      request.order = order.flatMap(TimelapseRequest.Order.init(rawValue:))
+      request.bbox = try bounds.extent()
+      request.bboxCRS = bounds.bboxCRS
+      request.like = like
+      request.stretchPerFrame = stretchPerFrame
+      request.productBands = productBands.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() } }
+      let bar = runner.progress("timelapse")
+      let report = try Timelapse.run(request, progress: bar?.handler)
+      bar?.finish()
+      var result = try runner.result(report, text: "wrote \(output.path)")
+      if global.json { result.json = runner.report(outputs: [], extra: report.details, warnings: report.warnings) }
+      return result
+    }
+  }
+}

@@ -1,0 +1,243 @@
+import CGIF
+import Foundation
+
+/// Where a timelapse's frames go, one at a time.
+protocol AnimationWriter {
+  /// Appends a frame (RGBA, row by row) shown for `delay` seconds.
+  func add(_ pixels: [UInt8], delay: Double) throws
+  func finish() throws
+}
+
+/// An animated GIF through giflib: a palette per frame (the frame's own colours when they fit
+/// in 256, else a median cut), a transparent index for nodata, the NETSCAPE2.0 extension that
+/// loops forever, and each frame's delay in a graphic control extension.
+final class GIFWriter: AnimationWriter {
+  private var file: UnsafeMutablePointer<GifFileType>?
+  private let width: Int, height: Int
+  private let path: String
+
+  init(path: String, width: Int, height: Int) throws {
+    self.path = path
+    self.width = width
+    self.height = height
+    var error: Int32 = 0
+    guard let file = EGifOpenFileName(path, false, &error) else {
+      throw TesseraError(.cannotCreate, "cannot create \(path): \(GIFWriter.message(error))")
+    }
+    self.file = file
+    EGifSetGifVersion(file, true)
+    try check(EGifPutScreenDesc(file, Int32(width), Int32(height), 8, 0, nil))
+    // Loop forever: NETSCAPE2.0, sub-block 1, loop count 0.
+    try check(EGifPutExtensionLeader(file, APPLICATION_EXT_FUNC_CODE))
+    var name = Array("NETSCAPE2.0".utf8)
+    try check(EGifPutExtensionBlock(file, 11, &name))
+    var loop: [UInt8] = [1, 0, 0]
+    try check(EGifPutExtensionBlock(file, 3, &loop))
+    try check(EGifPutExtensionTrailer(file))
+  }
+
+  deinit {
+    if let file { var error: Int32 = 0; EGifCloseFile(file, &error) }
+  }
+
+  func add(_ pixels: [UInt8], delay: Double) throws {
+    guard let file else { return }
+    let palette = Palette(rgba: pixels)
+    var control = GraphicsControlBlock()
+    control.DisposalMode = Int32(DISPOSE_BACKGROUND)
+    control.UserInputFlag = false
+    control.DelayTime = Int32((delay * 100).rounded())
+    control.TransparentColor = palette.transparent.map { Int32($0) } ?? Int32(NO_TRANSPARENT_COLOR)
+    var extensionBytes = [UInt8](repeating: 0, count: 4)
+    _ = EGifGCBToExtension(&control, &extensionBytes)
+    try check(EGifPutExtension(file, GRAPHICS_EXT_FUNC_CODE, 4, &extensionBytes))
+    var colors = (0..<256).map { index -> GifColorType in
+      let c = index < palette.colors.count ? palette.colors[index] : RGBA(0, 0, 0)
+      return GifColorType(Red: c.r, Green: c.g, Blue: c.b)
+    }
+    guard let map = GifMakeMapObject(256, &colors) else { throw TesseraError(.internalError, "giflib: no colour map") }
+    defer { GifFreeMapObject(map) }
+    try check(EGifPutImageDesc(file, 0, 0, Int32(width), Int32(height), false, map))
+    var indices = palette.indices
+    try indices.withUnsafeMutableBufferPointer { buffer in
+      for row in 0..<height {
+        try check(EGifPutLine(file, buffer.baseAddress! + row * width, Int32(width)))
+      }
+    }
+  }
+
+  func finish() throws {
+    guard let file else { return }
+    self.file = nil
+    var error: Int32 = 0
+    if EGifCloseFile(file, &error) != GIF_OK {
+      throw TesseraError(.ioError, "writing \(path) failed: \(GIFWriter.message(error))")
+    }
+  }
+
+  private func check(_ status: Int32) throws {
+    guard status == GIF_OK else {
+      let code = file?.pointee.Error ?? 0
+      throw TesseraError(.ioError, "writing \(path) failed: \(GIFWriter.message(code))")
+    }
+  }
+
+  static func message(_ code: Int32) -> String {
+    if let text = GifErrorString(code) { return String(cString: text) + (errno != 0 ? " (\(String(cString: strerror(errno))))" : "") }
+    return "giflib error \(code)"
+  }
+}
+
+/// The colours of one frame as a GIF palette of at most 256 entries.
+struct Palette {
+  var colors: [RGBA] = []
+  var indices: [UInt8]
+  var transparent: Int?
+
+  /// Exact when the frame's opaque colours (plus a transparent entry if any pixel is
+  /// transparent) fit in 256; otherwise a median cut of its colours on 5 bits a channel.
+  init(rgba pixels: [UInt8]) {
+    let count = pixels.count / 4
+    indices = [UInt8](repeating: 0, count: count)
+    var hasTransparent = false
+    var exact: [UInt32: Int] = [:]
+    var fits = true
+    for i in 0..<count {
+      if pixels[4 * i + 3] < 128 { hasTransparent = true; continue }
+      let key = UInt32(pixels[4 * i]) << 16 | UInt32(pixels[4 * i + 1]) << 8 | UInt32(pixels[4 * i + 2])
+      if exact[key] == nil {
+        if exact.count >= 256 { fits = false; break }
+        exact[key] = exact.count
+      }
+    }
+    let room = hasTransparent ? 255 : 256
+    if fits && exact.count <= room {
+      colors = [RGBA](repeating: RGBA(0, 0, 0), count: exact.count)
+      for (key, index) in exact { colors[index] = RGBA(UInt8(key >> 16), UInt8(key >> 8 & 0xff), UInt8(key & 0xff)) }
+      if hasTransparent { transparent = colors.count; colors.append(RGBA(0, 0, 0)) }
+      for i in 0..<count {
+        if pixels[4 * i + 3] < 128 { indices[i] = UInt8(transparent!); continue }
+        let key = UInt32(pixels[4 * i]) << 16 | UInt32(pixels[4 * i + 1]) << 8 | UInt32(pixels[4 * i + 2])
+        indices[i] = UInt8(exact[key]!)
+      }
+      return
+    }
+    // Median cut over a 32 x 32 x 32 histogram.
+    var histogram = [Int](repeating: 0, count: 32768)
+    for i in 0..<count where pixels[4 * i + 3] >= 128 {
+      histogram[Int(pixels[4 * i] >> 3) << 10 | Int(pixels[4 * i + 1] >> 3) << 5 | Int(pixels[4 * i + 2] >> 3)] += 1
+    }
+    var boxes = [Array(histogram.indices.filter { histogram[$0] > 0 })]
+    func channel(_ cell: Int, _ c: Int) -> Int { (cell >> (10 - 5 * c)) & 31 }
+    while boxes.count < room {
+      // Split the box with the widest channel range (weighted by its pixels).
+      var best = -1, bestChannel = 0, bestScore = 0
+      for (index, box) in boxes.enumerated() where box.count > 1 {
+        for c in 0..<3 {
+          let values = box.map { channel($0, c) }
+          let spread = (values.max()! - values.min()!) * box.reduce(0) { $0 + histogram[$1] }
+          if spread > bestScore { bestScore = spread; best = index; bestChannel = c }
+        }
+      }
+      guard best >= 0 else { break }
+      let sorted = boxes[best].sorted { channel($0, bestChannel) < channel($1, bestChannel) }
+      let total = sorted.reduce(0) { $0 + histogram[$1] }
+      var running = 0, cut = 1
+      for (position, cell) in sorted.enumerated() {
+        running += histogram[cell]
+        if running * 2 >= total { cut = max(1, min(sorted.count - 1, position + 1)); break }
+      }
+      boxes[best] = Array(sorted[..<cut])
+      boxes.append(Array(sorted[cut...]))
+    }
+    var lookup = [UInt8](repeating: 0, count: 32768)
+    for (index, box) in boxes.enumerated() {
+      var r = 0, g = 0, b = 0, n = 0
+      for cell in box {
+        let weight = histogram[cell]
+        r += (channel(cell, 0) * 8 + 4) * weight; g += (channel(cell, 1) * 8 + 4) * weight; b += (channel(cell, 2) * 8 + 4) * weight
+        n += weight
+        lookup[cell] = UInt8(index)
+      }
+      n = max(1, n)
+      colors.append(RGBA(UInt8(r / n), UInt8(g / n), UInt8(b / n)))
+    }
+    if hasTransparent { transparent = colors.count; colors.append(RGBA(0, 0, 0)) }
+    for i in 0..<count {
+      if pixels[4 * i + 3] < 128 { indices[i] = UInt8(transparent!); continue }
+      indices[i] = lookup[Int(pixels[4 * i] >> 3) << 10 | Int(pixels[4 * i + 1] >> 3) << 5 | Int(pixels[4 * i + 2] >> 3)]
+    }
+  }
+}
+
+/// An H.264 MP4 through ffmpeg: frames piped as raw RGB (nodata in its colour, black when it is
+/// transparent), padded to even dimensions, yuv420p so every player shows it.
+final class MP4Writer: AnimationWriter {
+  private let process = Process()
+  private let input = Pipe()
+  private let errors: FileHandle
+  private let errorPath: String
+  private let path: String
+  private let width: Int, height: Int
+
+  /// ffmpeg on the PATH, or nil.
+  static var ffmpeg: String? {
+    for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+      let candidate = String(folder) + "/ffmpeg"
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+  }
+
+  init(path: String, width: Int, height: Int, fps: Double, scratch: String) throws {
+    guard let ffmpeg = MP4Writer.ffmpeg else {
+      throw TesseraError(.unavailable, "writing MP4 needs ffmpeg, which is not on the PATH (Debian: apt-get install ffmpeg), or write a .gif")
+    }
+    self.path = path
+    self.width = width
+    self.height = height
+    errorPath = scratch
+    FileManager.default.createFile(atPath: scratch, contents: nil)
+    guard let errors = FileHandle(forWritingAtPath: scratch) else {
+      throw TesseraError(.cannotCreate, "cannot create \(scratch)")
+    }
+    self.errors = errors
+    process.executableURL = URL(fileURLWithPath: ffmpeg)
+    process.arguments = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                         "-s", "\(width)x\(height)", "-framerate", String(fps), "-i", "pipe:0",
+                         "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                         "-movflags", "+faststart", "-f", "mp4", path]
+    process.standardInput = input
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = errors
+    do { try process.run() } catch {
+      throw TesseraError(.unavailable, "cannot start \(ffmpeg): \(error.localizedDescription)")
+    }
+  }
+
+  func add(_ pixels: [UInt8], delay: Double) throws {
+    var rgb = [UInt8](repeating: 0, count: width * height * 3)
+    for i in 0..<(width * height) where pixels[4 * i + 3] >= 128 {
+      rgb[3 * i] = pixels[4 * i]; rgb[3 * i + 1] = pixels[4 * i + 1]; rgb[3 * i + 2] = pixels[4 * i + 2]
+    }
+    do { try input.fileHandleForWriting.write(contentsOf: Data(rgb)) } catch {
+      try? finish()
+      throw TesseraError(.ioError, "ffmpeg stopped taking frames for \(path): \(lastError())")
+    }
+  }
+
+  func finish() throws {
+    try? input.fileHandleForWriting.close()
+    process.waitUntilExit()
+    try? errors.close()
+    defer { unlink(errorPath) }
+    guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+      throw TesseraError(.ioError, "ffmpeg failed writing \(path): \(lastError())")
+    }
+  }
+
+  private func lastError() -> String {
+    let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").last.map(String.init) ?? "no message"
+  }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import GDAL
+
+public struct TimelapseRequest: Sendable {
+  public enum Labels: String, Sendable, CaseIterable { case date, name, none }
+  public enum Order: String, Sendable, CaseIterable { case date, given }
+
+  public var inputs: [String]
+  public var output: OutputSpec
+  public var options: RenderOptions
+  public var fps = 2.0
+  /// nil: dates when every frame has one, else names.
+  public var labels: Labels?
+  /// nil: by date when every frame has one, else as given.
+  public var order: Order?
+  public var bbox: Extent?
+  public var bboxCRS: String?
+  /// The grid of every frame: this raster's, else the first input's.
+  public var like: String?
+  public var stretchPerFrame = false
+  /// Bands of Sentinel-2 products by name (default B04,B03,B02).
+  public var productBands: [String]?
+  public var resources: Resources
+
+  public init(inputs: [String], output: OutputSpec, options: RenderOptions, resources: Resources = Resources()) {
+    self.inputs = inputs
+    self.output = output
+    self.options = options
+    self.resources = resources
+  }
+}
+
+/// An animation of many dates of one area: every frame on one grid, one stretch for the
+/// series, each labelled with its date, written frame by frame as a GIF (giflib) or an MP4
+/// (ffmpeg). Memory holds one frame at output size.
+public enum Timelapse {
+  /// One date: the raster it is read from (a product's bands as a VRT), and what it is called.
+  struct Source {
+    var path: String
+    var name: String
+    var date: String?
+    /// Added to each band's values (a Sentinel-2 product's radiometric offset), so dates of
+    /// different processing baselines look alike.
+    var offsets: [Double]
+    var bands: [Int]
+    var dataset: Dataset
+    /// Warp options of this source's own (a product's nodata).
+    var warpArguments: [String] = []
+  }
+
+  public static func run(_ request: TimelapseRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    let format = URL(fileURLWithPath: request.output.path).pathExtension.lowercased()
+    guard format == "gif" || format == "mp4" else {
+      throw TesseraError(.usage, "\(request.output.path): a timelapse is written as .gif or .mp4")
+    }
+    if format == "mp4", MP4Writer.ffmpeg == nil {
+      throw TesseraError(.unavailable, "writing MP4 needs ffmpeg, which is not on the PATH (Debian: apt-get install ffmpeg), or write a .gif")
+    }
+    guard !request.inputs.isEmpty else { throw TesseraError(.usage, "a timelapse needs inputs") }
+    let scratch = "/vsimem/tessera-timelapse-\(UUID().uuidString)"
+    defer { MemoryFile.removeTree(scratch) }
+    var sources = try request.inputs.enumerated().flatMap { index, path in
+      try Timelapse.sources(path, index: index, request: request, scratch: scratch)
+    }
+    // Order.
+    let dated = sources.allSatisfy { $0.date != nil }
+    let order = request.order ?? (dated ? .date : .given)
+    if order == .date {
+      if let undated = sources.first(where: { $0.date == nil }) {
+        throw TesseraError(.dataError, "\(undated.path): no date in its name or metadata; use --order given")
+      }
+      sources = sources.enumerated().sorted { ($0.element.date!, $0.offset) < ($1.element.date!, $1.offset) }.map(\.element)
+    }
+    let labels = request.labels ?? (dated ? .date : .name)
+    if labels == .date, let undated = sources.first(where: { $0.date == nil }) {
+      throw TesseraError(.dataError, "\(undated.path): no date in its name or metadata; use --labels name")
+    }
+    // Every frame shows the same bands.
+    let bandCount = sources[0].bands.count
+    if let odd = sources.first(where: { $0.bands.count != bandCount }) {
+      throw TesseraError(.dataError, "\(odd.path) gives \(odd.bands.count) band\(odd.bands.count == 1 ? "" : "s") where \(sources[0].path) gives \(bandCount); every frame shows the same bands")
+    }
+    // The grid: --like's, or the first input's, cut to --bbox.
+    let reference = try request.like.map { try Dataset.open($0) } ?? sources[0].dataset
+    guard let crs = reference.spatialReference, let gt = reference.geoTransform else {
+      throw TesseraError(.dataError, "\(request.like ?? sources[0].path) has no CRS or geotransform to put the frames on")
+    }
+    var extent = RasterInfo.bounds(geoTransform: gt, width: reference.width, height: reference.height)
+    if let bbox = request.bbox {
+      let box = try request.bboxCRS.map { text -> Extent in
+        try CoordinateTransformation(from: try CRSInput.resolve(text), to: crs).transformBounds(bbox)
+      } ?? bbox
+      extent = Extent(minX: max(extent.minX, box.minX), minY: max(extent.minY, box.minY),
+                      maxX: min(extent.maxX, box.maxX), maxY: min(extent.maxY, box.maxY))
+      guard extent.maxX > extent.minX, extent.maxY > extent.minY else {
+        throw TesseraError(.dataError, "--bbox does not overlap \(request.like ?? sources[0].path)")
+      }
+    }
+    let pixelsWide = (extent.maxX - extent.minX) / abs(gt[1]), pixelsHigh = (extent.maxY - extent.minY) / abs(gt[5])
+    let width = max(1, min(request.options.width, Int(pixelsWide.rounded())))
+    let height = max(1, Int((Double(width) * pixelsHigh / pixelsWide).rounded()))
+    for source in sources {
+      guard let sourceCRS = source.dataset.spatialReference, let sgt = source.dataset.geoTransform else {
+        throw TesseraError(.dataError, "\(source.path) has no CRS or geotransform")
+      }
+      let bounds = try CoordinateTransformation(from: sourceCRS, to: crs)
+        .transformBounds(RasterInfo.bounds(geoTransform: sgt, width: source.dataset.width, height: source.dataset.height))
+      if bounds.maxX <= extent.minX || bounds.minX >= extent.maxX || bounds.maxY <= extent.minY || bounds.minY >= extent.maxY {
+        throw TesseraError(.dataError, "\(source.path) does not intersect the first frame's area (\(extent.text))")
+      }
+    }
+    let kind = try Quicklook.kind(of: sources[0].dataset, bands: sources[0].bands, options: request.options, path: sources[0].path)
+    let crsWKT = try crs.wkt(.wkt2, multiline: false)
+    let grid = ["-t_srs", crsWKT, "-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)",
+                "-ts", "\(width)", "\(height)", "-r", kind.isClasses ? "near" : "average", "-ot", "Float32",
+                "-dstnodata", "nan", "-of", "MEM", "-wo", "NUM_THREADS=\(request.resources.threads)"]
+    let target = try request.output.target(inputs: request.inputs + sources.flatMap { InputFiles.of([$0.dataset]) },
+                                           inputLabel: request.inputs[0])
+    let steps = Progress.steps([1, 2], progress)
+
+    // Pass 1: one stretch for the series, from samples of every frame (bounded: about two
+    // million values a band in all).
+    var style: RenderStyle?
+    let spec = request.options.stretch ?? .percentiles(2, 98)
+    let needsSamples = !kind.isClasses && !request.stretchPerFrame && { if case .values = spec { return false }; if case .none = spec { return false }; return true }()
+    if needsSamples {
+      let step = max(1, sources.count * width * height / 2_000_000)
+      var samples = [[Float]](repeating: [], count: bandCount)
+      for (index, source) in sources.enumerated() {
+        let frame = try Timelapse.frame(source, grid: grid, width: width, height: height)
+        for band in 0..<bandCount { samples[band] += frame.validValues(band, step: step) }
+        if steps[0]?(Double(index + 1) / Double(sources.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
+      }
+      style = Quicklook.style(kind, options: request.options, samples: { samples[$0] })
+    } else if !request.stretchPerFrame || kind.isClasses {
+      style = Quicklook.style(kind, options: request.options, samples: { _ in [] })
+    }
+
+    // Pass 2: each frame warped again, coloured, labelled and encoded.
+    var frameStyles: [JSONValue] = []
+    var names: [String] = []
+    try target.write {
+      let writer: AnimationWriter = format == "gif"
+        ? try GIFWriter(path: target.temporaryPath, width: width, height: height)
+        : try MP4Writer(path: target.temporaryPath, width: width, height: height, fps: request.fps, scratch: target.scratchFile("ffmpeg.log"))
+      for (index, source) in sources.enumerated() {
+        let frame = try Timelapse.frame(source, grid: grid, width: width, height: height)
+        let frameStyle = style ?? Quicklook.style(kind, options: request.options, samples: { frame.validValues($0) })
+        var pixels = Renderer.render(frame, style: frameStyle, nodataColor: request.options.nodataColor)
+        let label: String? = labels == .none ? nil : (labels == .date ? source.date : source.name)
+        if let label { Timelapse.draw(label: label, on: &pixels, width: width, height: height) }
+        try writer.add(pixels, delay: 1 / request.fps)
+        frameStyles.append(frameStyle.json(bandNames: source.bands.map { "band \($0)" }))
+        names.append(label ?? source.name)
+        if steps[1]?(Double(index + 1) / Double(sources.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
+      }
+      try writer.finish()
+      // giflib creates its file readable by its owner only; outputs get the usual permissions.
+      let mask = umask(0)
+      umask(mask)
+      chmod(target.temporaryPath, 0o666 & ~mask)
+    }
+    var details: [(String, JSONValue)] = [
+      ("inputs", .array(sources.map { .string($0.path) })), ("frames", .int(sources.count)),
+      ("width", .int(width)), ("height", .int(height)), ("fps", .double(request.fps)),
+      ("format", .string(format)), ("order", .string(order.rawValue)), ("labels", .array(names.map { .string($0) })),
+      ("dates", .array(sources.map { $0.date.map { .string($0) } ?? .null })),
+      ("style", .string(kind.name)), ("colormap", kind.colormap(request.options).map { .string($0.rawValue) } ?? .null),
+      ("stretch", kind.isClasses ? .null : .string(request.stretchPerFrame ? "per frame (\(spec))" : spec.description)),
+    ]
+    details.append(("stretch_values", request.stretchPerFrame ? .array(frameStyles) : (frameStyles.first ?? .array([]))))
+    return OperationReport(outputs: [], details: details + [("output", .string(request.output.path))])
+  }
+
+  /// The frames an input gives: a raster, or each tile of a Sentinel-2 product.
+  static func sources(_ path: String, index: Int, request: TimelapseRequest, scratch: String) throws -> [Source] {
+    if Sentinel2Product.looksLikeProduct(path) {
+      let names = request.productBands ?? ["B04", "B03", "B02"]
+      let bands = try names.map { name -> Sentinel2Band in
+        guard let band = Sentinel2Band(name: name) else { throw TesseraError(.usage, "unknown Sentinel-2 band '\(name)'") }
+        return band
+      }
+      return try Sentinel2Product.open(path).enumerated().map { tileIndex, product in
+        // The finest resolution every band has.
+        let resolution = Double(bands.map(\.nativeResolution).max() ?? 10)
+        let files = try bands.map { try product.file(for: $0, resolution: resolution) }
+        if let missing = files.first(where: { !$0.exists }) {
+          throw TesseraError(.dataError, "\(product.source): band file \(missing.path) is missing")
+        }
+        let datasets = try files.map { try Dataset.open($0.path) }
+        let vrtPath = "\(scratch)/\(index)-\(tileIndex).vrt"
+        let stack = try GDALUtilities.buildVRT(datasets, to: vrtPath, arguments: ["-separate"])
+        try stack.close()
+        let dataset = try Dataset.open(vrtPath)
+        let date = String(product.sensingTime.prefix(10))
+        // 0 is Sentinel-2's no-data value in every band file.
+        return Source(path: product.source, name: product.id, date: date.count == 10 ? date : nil,
+                      offsets: bands.map { product.offset(for: $0) }, bands: Array(1...bands.count), dataset: dataset,
+                      warpArguments: ["-srcnodata", "0"])
+      }
+    }
+    let dataset = try Dataset.open(path)
+    let bands = try Quicklook.bands(of: dataset, request.options, label: path)
+    // The bands shown, in order, as a VRT (GDAL 3.6's warper has no band selection).
+    var shown = dataset
+    if bands != Array(1...dataset.bandCount) {
+      let vrtPath = "\(scratch)/\(index).vrt"
+      let subset = try GDALUtilities.translate(dataset, to: vrtPath, arguments: ["-of", "VRT"] + bands.flatMap { ["-b", String($0)] })
+      try subset.close()
+      shown = try Dataset.open(vrtPath)
+    }
+    return [Source(path: path, name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
+                   date: AcquisitionDate.of(path: path, dataset: dataset), offsets: bands.map { _ in 0 }, bands: bands, dataset: shown)]
+  }
+
+  /// One frame on the grid: the source's bands warped at display size (NaN where no data).
+  static func frame(_ source: Source, grid: [String], width: Int, height: Int) throws -> FrameValues {
+    let warped = try GDALUtilities.warp([source.dataset], to: "", arguments: grid + source.warpArguments)
+    defer { try? warped.close() }
+    let count = width * height
+    var bands: [[Float]] = []
+    var valid = [Bool](repeating: true, count: count)
+    for (index, _) in source.bands.enumerated() {
+      var values = try warped.band(index + 1).read(Window(x: 0, y: 0, width: width, height: height), as: Float.self)
+      let offset = Float(source.offsets[index])
+      for i in 0..<count {
+        if values[i].isNaN { valid[i] = false } else if offset != 0 { values[i] += offset }
+      }
+      bands.append(values)
+    }
+    return FrameValues(width: width, height: height, bands: bands, valid: valid)
+  }
+
+  /// A label in the top-left corner: white on a dark box.
+  static func draw(label: String, on pixels: inout [UInt8], width: Int, height: Int) {
+    let scale = width >= 600 ? 2 : 1
+    let pad = 3 * scale
+    let boxWidth = min(width, BitmapFont.width(label, scale: scale) + 2 * pad)
+    let boxHeight = min(height, BitmapFont.glyphHeight * scale + 2 * pad)
+    for y in 0..<boxHeight {
+      for x in 0..<boxWidth { Renderer.put(RGBA(0, 0, 0), at: y * width + x, in: &pixels) }
+    }
+    BitmapFont.draw(label, at: (pad, pad), scale: scale, color: RGBA(255, 255, 255), into: &pixels, width: width, height: height)
+  }
+}
+
+/// When an image was taken, as YYYY-MM-DD: from a Sentinel-2 or Landsat file name, an ISO
+/// date or an eight-digit date in the name, else the TIFF date tag or an acquisition item.
+public enum AcquisitionDate {
+  public static func of(path: String, dataset: Dataset?) -> String? {
+    let name = URL(fileURLWithPath: path).lastPathComponent
+    if let date = parse(name: name) { return date }
+    guard let dataset else { return nil }
+    for key in ["ACQUISITION_DATE", "SENSING_TIME", "DATE_ACQUIRED", "DATETIME", "TIFFTAG_DATETIME", "PRODUCT_START_TIME"] {
+      if let value = dataset.metadataItem(key), let date = parse(name: value.replacingOccurrences(of: ":", with: "-")) { return date }
+    }
+    return nil
+  }
+
+  /// The first date in a name: `YYYY-MM-DD`, or eight digits `YYYYMMDD` that make a real date
+  /// between 1970 and 2100 (Sentinel-2's `20221005T115411`, Landsat's `_20230601_`).
+  public static func parse(name: String) -> String? {
+    let characters = Array(name)
+    var index = 0
+    while index < characters.count {
+      guard characters[index].isASCII, characters[index].isNumber else { index += 1; continue }
+      var end = index
+      while end < characters.count, characters[end].isASCII, characters[end].isNumber { end += 1 }
+      let run = String(characters[index..<end])
+      if run.count == 4, end + 5 < characters.count + 0, characters[end] == "-",
+         end + 6 <= characters.count {
+        let tail = String(characters[end..<min(characters.count, end + 6)])
+        let parts = tail.split(separator: "-")
+        if parts.count == 2, parts[0].count == 2, parts[1].count == 2, let date = valid(run, String(parts[0]), String(parts[1])) { return date }
+      }
+      if run.count == 8 || (run.count > 8 && end < characters.count && characters[end] == "T" && run.count == 8) {
+        let y = String(run.prefix(4)), m = String(run.dropFirst(4).prefix(2)), d = String(run.suffix(2))
+        if let date = valid(y, m, d) { return date }
+      }
+      index = end
+    }
+    return nil
+  }
+
+  private static func valid(_ y: String, _ m: String, _ d: String) -> String? {
+    guard let year = Int(y), let month = Int(m), let day = Int(d), (1970...2100).contains(year), (1...12).contains(month) else { return nil }
+    let days = [31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    guard (1...days[month - 1]).contains(day) else { return nil }
+    return String(format: "%04d-%02d-%02d", year, month, day)
+  }
+}
