@@ -11,7 +11,7 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev libgif-dev gdal-bin python3-
 PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-slurm demo install bench bench-deps bench-large clean
+.PHONY: all deps build test test-deps test-slurm demo install bench bench-deps bench-large clean
 
 all: build
 
@@ -30,7 +30,19 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product tessera
 
-test: deps
+# What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped).
+TEST_APT_PACKAGES := ffmpeg
+test-deps: deps
+	@missing=""; for p in $(TEST_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test-deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 

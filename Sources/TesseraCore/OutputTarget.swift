@@ -94,6 +94,11 @@ public final class OutputTarget {
     return WatchedFiles.path(path)
   }
 
+  /// A scratch file as the file system names it, for a program other than GDAL (ffmpeg's log).
+  func scratchFilePath(_ name: String) -> String {
+    WatchedFiles.unwatched(scratchFile(name))
+  }
+
   private func removeScratch() {
     for path in scratchFiles { TemporaryFiles.shared.remove(path) }
     scratchFiles = []

@@ -142,7 +142,7 @@ public enum Timelapse {
     try target.write {
       let writer: AnimationWriter = format == "gif"
         ? try GIFWriter(path: target.temporaryPath, width: width, height: height)
-        : try MP4Writer(path: target.temporaryPath, width: width, height: height, fps: request.fps, scratch: target.scratchFile("ffmpeg.log"))
+        : try MP4Writer(path: target.temporaryPath, width: width, height: height, fps: request.fps, scratch: target.scratchFilePath("ffmpeg.log"))
       for (index, source) in sources.enumerated() {
         let frame = try Timelapse.frame(source, grid: grid, width: width, height: height)
         let frameStyle = style ?? Quicklook.style(kind, options: request.options, samples: { frame.validValues($0) })

@@ -1,0 +1,43 @@
+import Foundation
+import TesseraCore
+import XCTest
+
+/// The pieces of previews: stretch specifications and percentiles, colour maps' ends, dates in
+/// names.
+final class RenderingTests: XCTestCase {
+  func testStretchSpecificationsAndNumpysPercentiles() throws {
+    XCTAssertEqual(try StretchSpec(parsing: "p2,p98"), .percentiles(2, 98))
+    XCTAssertEqual(try StretchSpec(parsing: "-1, 1"), .values(-1, 1))
+    XCTAssertEqual(try StretchSpec(parsing: "MinMax"), .minmax)
+    for bad in ["p98,p2", "1,1", "p2", "x,y", "p-1,p50"] { XCTAssertThrowsError(try StretchSpec(parsing: bad), bad) }
+    // numpy.percentile([1, 2, 3, 4, 10], [2, 98]) = [1.08, 9.52]
+    let range = try XCTUnwrap(StretchSpec.percentiles(2, 98).range(of: [10, 1, 3, 2, 4]))
+    XCTAssertEqual(range.low, 1.08, accuracy: 1e-9)
+    XCTAssertEqual(range.high, 9.52, accuracy: 1e-9)
+    XCTAssertNil(StretchSpec.minmax.range(of: []))
+  }
+
+  func testColourMapsRunFromTheirPublishedEnds() {
+    XCTAssertEqual(Colormap.rdylgn.table.first, RGBA(0xa5, 0x00, 0x26))
+    XCTAssertEqual(Colormap.rdylgn.table.last, RGBA(0x00, 0x68, 0x37))
+    XCTAssertEqual(Colormap.viridis.table.first, RGBA(0x44, 0x01, 0x54))
+    XCTAssertEqual(Colormap.viridis.table.last, RGBA(0xfd, 0xe7, 0x25))
+    XCTAssertEqual(Colormap.gray.table[128], RGBA(128, 128, 128))
+    // terrain's 0.5 anchor, (1, 1, 0.6), is at index 127.5: between its neighbours.
+    XCTAssertEqual(Colormap.terrain.table.first, RGBA(0x33, 0x33, 0x99))
+    XCTAssertGreaterThanOrEqual(Colormap.terrain.table[127].r, 253)
+    XCTAssertGreaterThanOrEqual(Colormap.terrain.table[128].r, 253)
+    XCTAssertEqual(Colormap.terrain.table.last, RGBA(255, 255, 255))
+    for map in Colormap.allCases { XCTAssertEqual(map.table.count, 256) }
+  }
+
+  func testDatesInSentinel2LandsatAndPlainNames() {
+    XCTAssertEqual(AcquisitionDate.parse(name: "S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE"), "2022-10-05")
+    XCTAssertEqual(AcquisitionDate.parse(name: "LC08_L2SP_044034_20230601_20230607_02_T1_SR_B4.TIF"), "2023-06-01")
+    XCTAssertEqual(AcquisitionDate.parse(name: "ndvi_2021-07-15.tif"), "2021-07-15")
+    XCTAssertEqual(AcquisitionDate.parse(name: "T33UUU_20170216T102101_B04.jp2"), "2017-02-16")
+    XCTAssertNil(AcquisitionDate.parse(name: "tile_12345678.tif"), "not a date")
+    XCTAssertNil(AcquisitionDate.parse(name: "scene_20230230.tif"), "February has no 30th")
+    XCTAssertNil(AcquisitionDate.parse(name: "RGB.byte.tif"))
+  }
+}
