@@ -260,6 +260,26 @@ def standard(ctx):
         reference="rasterio MemoryFile script"))
 
     w.append(_batch_workload(ctx, red[0], co_single=creation(1)))
+
+    # W11: a 1024-px preview of the W1 mosaic (10431 x 10431, no overviews), against
+    # gdal_translate -outsize 1024 0 -scale to PNG (nearest decimation, min/max stretch).
+    w.append(Workload(
+        "W11", "1024-px PNG preview of the W1 mosaic", ["quicklook"],
+        Runner("tessera quicklook", [tessera, "quicklook", mosaic, out("W11-tessera.png"), "--stretch", "minmax", "--threads", str(t), "--quiet"], out("W11-tessera.png")),
+        [Runner("gdal_translate -outsize -scale", ["gdal_translate", "-q", "-outsize", "1024", "0", "-scale", "-ot", "Byte", "-of", "PNG", mosaic, out("W11-translate.png")], out("W11-translate.png"))],
+        reference="gdal_translate -outsize -scale", agreement="size", prepare=make_mosaic))
+
+    # W12: a 12-frame timelapse of 5490 x 5490 tiles (the four tiles of three bands), timed;
+    # its peer is 12 gdal_translate previews of the same files, for scale (not the same output).
+    frames = red + nir + green
+    previews = [["gdal_translate", "-q", "-outsize", "1024", "0", "-scale", "-ot", "Byte", "-of", "PNG", f, out(f"W12-translate-{i}.png")]
+                for i, f in enumerate(frames)]
+    w.append(Workload(
+        "W12", "12-frame GIF timelapse of 5490 x 5490 tiles", ["timelapse"],
+        Runner("tessera timelapse", [tessera, "timelapse", *frames, "-o", out("W12-tessera.gif"), "--order", "given", "--labels", "name",
+                                     "--threads", str(t), "--quiet"], out("W12-tessera.gif")),
+        [Runner("12 x gdal_translate -outsize", shell(*previews), out("W12-translate-11.png"))],
+        reference="12 x gdal_translate -outsize", agreement="none"))
     return w
 
 

@@ -226,6 +226,8 @@ struct RenderOptionGroup: ParsableArguments {
   var legend = false
   @Option(name: .customLong("nodata-color"), parsing: .unconditional, help: ArgumentHelp("transparent (default) or #RRGGBB.", valueName: "COLOR"))
   var nodataColor = "transparent"
+  @Option(parsing: .unconditional, help: ArgumentHelp("How display pixels sample the raster: nearest (default, as gdal_translate -outsize), average, bilinear, cubic, mode, …", valueName: "METHOD"))
+  var resampling: Resampling = .nearest
 
   func validate() throws {
     if bands != nil && band != nil { throw ValidationError("give --bands R,G,B or --band N, not both") }
@@ -264,6 +266,7 @@ struct RenderOptionGroup: ParsableArguments {
       throw ValidationError("--nodata-color takes transparent or #RRGGBB, got '\(nodataColor)'")
     }
     options.nodataColor = color
+    options.resampling = resampling
     return options
   }
 }

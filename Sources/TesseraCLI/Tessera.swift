@@ -11,7 +11,7 @@ public struct Tessera: ParsableCommand {
     discussion: """
       Exit codes: 0 ok, 1 a check failed, 64 usage, 65 bad input data, 66 input missing or \
       unreadable, 70 internal error, 73 output cannot be created or exists, 74 write failure, \
-      129 hung up, 130 interrupted, 143 terminated.
+      69 a program it needs is missing (ffmpeg), 129 hung up, 130 interrupted, 143 terminated.
       """,
     version: TesseraVersion.string,
     subcommands: [InfoCommand.self, MosaicCommand.self, ClipCommand.self, BandStackCommand.self, IndexCommand.self, ReprojectCommand.self, ResampleCommand.self, COGExportCommand.self, ValidateCOGCommand.self, MergeMemfileCommand.self, ValidateMergeCommand.self, BatchCommand.self, BatchReportCommand.self, QuicklookCommand.self, TimelapseCommand.self, TestJobCommand.self])

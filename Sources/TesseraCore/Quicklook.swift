@@ -18,6 +18,10 @@ public struct RenderOptions: Sendable {
   public var width = 1024
   public var legend = false
   public var nodataColor = RGBA(0, 0, 0, 0)
+  /// How display pixels are sampled from the raster's: nearest (as gdal_translate -outsize and
+  /// a viewer without overviews do; fastest) or an average and the like (smoother). Classes are
+  /// always sampled nearest.
+  public var resampling: Resampling = .nearest
 
   public init() {}
 }
@@ -44,10 +48,10 @@ public enum Quicklook {
     let bands = try Quicklook.bands(of: source, request.options, label: request.input)
     let size = Quicklook.displaySize(width: source.width, height: source.height, requested: request.options.width)
     let target = try request.output.target(inputs: InputFiles.of([source]), inputLabel: request.input)
-    request.resources.limitCache(for: .singlePass)
+    request.resources.limitCache(for: .blockRows(bytes: try FrameReader.blockRowBytes(source, bands: bands, threads: request.resources.threads)))
     let kind = try Quicklook.kind(of: source, bands: bands, options: request.options, path: request.input)
     let frame = try FrameReader.read(path: request.input, bands: bands, size: size,
-                                     resampling: kind.isClasses ? "nearest" : "average", threads: request.resources.threads)
+                                     resampling: kind.isClasses ? "nearest" : request.options.resampling.rasterIOName, threads: request.resources.threads)
     let style = Quicklook.style(kind, options: request.options, samples: { frame.validValues($0) })
     var pixels = Renderer.render(frame, style: style, nodataColor: request.options.nodataColor)
     var height = size.height
@@ -169,6 +173,37 @@ public enum Quicklook {
 /// strip reading the fractional source rows of its display rows (so the result is the same as
 /// one read of the whole); overviews are used when the raster has them.
 enum FrameReader {
+  /// The bytes of the rows of source blocks the strips read at once (two each, for the row a
+  /// strip leaves and the one it enters), so none is decoded twice.
+  static func blockRowBytes(_ source: Dataset, bands: [Int], threads: Int) throws -> Int {
+    var total = 0
+    for index in bands {
+      let band = try source.band(index)
+      let block = band.blockSize
+      let blocksAcross = (source.width + block.width - 1) / block.width
+      total += blocksAcross * block.width * block.height * band.dataType.byteSize
+    }
+    return total * 2 * max(1, threads)
+  }
+
+  /// Display rows cut into about `count` strips at the edges of source block rows, so no block
+  /// is decoded by two strips (each strip has its own dataset and so its own blocks).
+  static func strips(displayRows: Int, scaleY: Double, blockHeight: Int, count: Int) -> [Range<Int>] {
+    // The block row each display row samples (its centre's source row).
+    let blockRow = { (row: Int) in Int((Double(row) + 0.5) * scaleY) / max(1, blockHeight) }
+    var starts = [0]
+    for row in 1..<max(1, displayRows) where blockRow(row) != blockRow(row - 1) { starts.append(row) }
+    let groups = starts.count
+    let wanted = max(1, min(count, groups))
+    var result: [Range<Int>] = []
+    for index in 0..<wanted {
+      let first = starts[index * groups / wanted]
+      let last = index + 1 == wanted ? displayRows : starts[(index + 1) * groups / wanted]
+      result.append(first..<last)
+    }
+    return result
+  }
+
   static func read(path: String, bands: [Int], size: (width: Int, height: Int), resampling: String, threads: Int) throws -> FrameValues {
     let probe = try Dataset.open(path)
     let sourceWidth = Double(probe.width), sourceHeight = Double(probe.height)
@@ -181,13 +216,13 @@ enum FrameReader {
       for plane in planes { plane.deallocate() }
       validity.deallocate()
     }
-    let strips = max(1, min(threads, size.height))
-    let rowsPer = (size.height + strips - 1) / strips
+    let scaleY = sourceHeight / Double(size.height)
+    let strips = FrameReader.strips(displayRows: size.height, scaleY: scaleY, blockHeight: try probe.band(bands[0]).blockSize.height,
+                                    count: max(1, 2 * threads))
     let lock = NSLock()
     var failure: Error?
-    let scaleY = sourceHeight / Double(size.height)
-    DispatchQueue.concurrentPerform(iterations: strips) { strip in
-      let first = strip * rowsPer, last = min(size.height, first + rowsPer)
+    DispatchQueue.concurrentPerform(iterations: strips.count) { strip in
+      let first = strips[strip].lowerBound, last = strips[strip].upperBound
       guard first < last else { return }
       do {
         let dataset = try Dataset.open(path)

@@ -13,6 +13,10 @@ public enum Resampling: String, CaseIterable, Sendable {
   /// The name gdalwarp's `-r` takes.
   public var gdalName: String { self == .nearest ? "near" : rawValue }
 
+  /// The name RasterIO's resampling takes (`Dataset.rasterIOResampling`); methods RasterIO
+  /// lacks (min, max, med, quartiles, sum) fall back to nearest there.
+  public var rasterIOName: String { rawValue }
+
   /// Every accepted spelling, for help text and error messages.
   public static var spellings: String {
     allCases.map { $0 == .nearest ? "nearest|near" : $0 == .cubicspline ? "cubicspline|cubic_spline" : $0.rawValue }

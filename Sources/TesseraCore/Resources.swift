@@ -50,6 +50,9 @@ public struct Resources: Sendable {
     /// small source whole helps; one that grows with a large source only adds memory, since such
     /// a source is read from disk on both passes anyway.
     case rereadSource
+    /// Rows of source blocks read a few times each (a decimated preview: every output row of a
+    /// strip samples the same row of blocks): the cache must hold that many bytes of blocks.
+    case blockRows(bytes: Int)
   }
 
   /// Lowers GDAL's block cache for `use`; never raises it, and never overrides a cache the user
@@ -62,6 +65,7 @@ public struct Resources: Sendable {
     case .streaming: mb = Swift.max(128, 64 * threads)
     case .singlePass: mb = Swift.max(4, 2 * threads)
     case .rereadSource: mb = 512
+    case .blockRows(let bytes): mb = Swift.max(16, (bytes + (1 << 20) - 1) >> 20)
     }
     GDALEnvironment.cacheBytes = Swift.min(GDALEnvironment.cacheBytes, mb * 1024 * 1024)
   }

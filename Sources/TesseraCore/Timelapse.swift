@@ -109,10 +109,13 @@ public enum Timelapse {
         throw TesseraError(.dataError, "\(source.path) does not intersect the first frame's area (\(extent.text))")
       }
     }
+    // Each frame's source blocks are read once per pass; GDAL's default cache (5 % of the
+    // memory) would only fill up with blocks no frame reads again.
+    request.resources.limitCache(for: .streaming)
     let kind = try Quicklook.kind(of: sources[0].dataset, bands: sources[0].bands, options: request.options, path: sources[0].path)
     let crsWKT = try crs.wkt(.wkt2, multiline: false)
     let grid = ["-t_srs", crsWKT, "-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)",
-                "-ts", "\(width)", "\(height)", "-r", kind.isClasses ? "near" : "average", "-ot", "Float32",
+                "-ts", "\(width)", "\(height)", "-r", kind.isClasses ? "near" : request.options.resampling.gdalName, "-ot", "Float32",
                 "-dstnodata", "nan", "-of", "MEM", "-wo", "NUM_THREADS=\(request.resources.threads)"]
     let target = try request.output.target(inputs: request.inputs + sources.flatMap { InputFiles.of([$0.dataset]) },
                                            inputLabel: request.inputs[0])

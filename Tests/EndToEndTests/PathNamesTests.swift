@@ -31,6 +31,8 @@ final class PathNamesTests: TemporaryDirectoryTestCase {
       ["validate-cog", "--", "-出 cog.tif"],
       ["merge-memfile", "-o", "-出 merged.tif", "--bands", "B04,B08", "--report", "-出 merged.json", "--", product],
       ["validate-merge", "--expect-bands", "2", "--against", "-出 merged.json", "--", "-出 merged.tif"],
+      ["quicklook", "--", "-影像 1.tif", "-出 预览.png"],
+      ["timelapse", "-o", "-出 动画.gif", "--order", "given", "--", "-影像 1.tif", "-café 2.tif"],
       ["batch", "--each", "info {path}", "--report", "-出 batch.json", "--", "-影像 1.tif", "-café 2.tif"],
       ["batch-report", "--", "-出 batch.json"],
     ]

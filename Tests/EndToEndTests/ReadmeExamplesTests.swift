@@ -97,6 +97,11 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
       }
     }
+    if line.hasPrefix("tessera timelapse") {
+      for name in ["2021-06-01", "2021-07-01"] { try copy("gdal_autotest/float32.tif", "ndvi/\(name).tif") }
+      try copy("rasterio/RGB.byte.tif", "june.tif")
+      try copy("rasterio/RGB.byte.tif", "july.tif")
+    }
     if line.hasPrefix("tessera validate-cog") {
       try copy("rasterio/cogeo.tif", "out.tif")
       try copy("rio-tiler/cog.tif", "cog.tif")
