@@ -73,32 +73,19 @@ public enum BandStack {
     // every band of a multi-band input is its own source; written and closed before it is read.
     var files: [MemoryFile] = []
     defer { files.forEach { $0.remove() } }
-    let singles = try layers.enumerated().map { i, layer -> Dataset in
-      let file = MemoryFile(name: "layer-\(i + 1).vrt")
-      files.append(file)
-      try GDALUtilities.translate(layer.dataset, to: file.path, arguments: ["-of", "VRT", "-b", "\(layer.band)"]).close()
-      return try Dataset.open(file.path)
+    let composed: MemoryFile
+    let identical = layers.allSatisfy { $0.dataset.width == layers[0].dataset.width && $0.dataset.height == layers[0].dataset.height
+      && $0.dataset.geoTransform == layers[0].dataset.geoTransform }
+    if identical && (request.resolution == nil || request.resolution == .same) {
+      // Every layer on one grid: the stack's VRT is written directly, one source per band. (The
+      // way through one single-band VRT per layer reopens a multi-band file once per band, which
+      // grows with the square of its band count: 4000 bands took 6.6 GB.)
+      composed = try MemoryFile(name: "stack.vrt", data: Data(try BandStack.directVRT(layers, crs: crs).utf8))
+    } else {
+      composed = MemoryFile(name: "stack.vrt")
+      try BandStack.composedVRT(layers, request: request, grids: grids, files: &files, to: composed.path)
     }
-    var arguments = ["-separate", "-r", request.resampling.gdalName]
-    switch request.resolution {
-    case .highest?: arguments += ["-resolution", "highest"]
-    case .lowest?: arguments += ["-resolution", "lowest"]
-    case .average?: arguments += ["-resolution", "average"]
-    case .explicit(let x, let y)?: arguments += ["-tr", "\(x)", "\(y)", "-tap"]
-    case .same?, nil: break
-    }
-    if request.coverage == .intersection {
-      let common = grids.dropFirst().reduce(Optional(grids[0].extent)) { area, grid in
-        guard let area, area.intersects(grid.extent) else { return nil }
-        return Extent(minX: max(area.minX, grid.extent.minX), minY: max(area.minY, grid.extent.minY),
-                      maxX: min(area.maxX, grid.extent.maxX), maxY: min(area.maxY, grid.extent.maxY))
-      }
-      guard let common else { throw TesseraError(.dataError, "the inputs' footprints do not overlap; --extent intersection is empty") }
-      arguments += ["-te", "\(common.minX)", "\(common.minY)", "\(common.maxX)", "\(common.maxY)"]
-    }
-    let composed = MemoryFile(name: "stack.vrt")
     files.append(composed)
-    try GDALUtilities.buildVRT(singles, to: composed.path, arguments: arguments).close()
     let vrt = try Dataset.open(composed.path)
     defer { try? vrt.close() }
     guard vrt.bandCount == layers.count else {
@@ -161,6 +148,62 @@ public enum BandStack {
     ])
     report.warnings = warnings
     return report
+  }
+
+  /// The stack as GDAL composes it (gdalbuildvrt -separate over one single-band VRT per layer),
+  /// for layers on different grids: GDAL resamples them onto one.
+  static func composedVRT(_ layers: [Layer], request: BandStackRequest, grids: [Grid], files: inout [MemoryFile], to path: String) throws {
+    var made: [MemoryFile] = []
+    defer { files += made }
+    let singles = try layers.enumerated().map { i, layer -> Dataset in
+      let file = MemoryFile(name: "layer-\(i + 1).vrt")
+      made.append(file)
+      try GDALUtilities.translate(layer.dataset, to: file.path, arguments: ["-of", "VRT", "-b", "\(layer.band)"]).close()
+      return try Dataset.open(file.path)
+    }
+    var arguments = ["-separate", "-r", request.resampling.gdalName]
+    switch request.resolution {
+    case .highest?: arguments += ["-resolution", "highest"]
+    case .lowest?: arguments += ["-resolution", "lowest"]
+    case .average?: arguments += ["-resolution", "average"]
+    case .explicit(let x, let y)?: arguments += ["-tr", "\(x)", "\(y)", "-tap"]
+    case .same?, nil: break
+    }
+    if request.coverage == .intersection {
+      let common = grids.dropFirst().reduce(Optional(grids[0].extent)) { area, grid in
+        guard let area, area.intersects(grid.extent) else { return nil }
+        return Extent(minX: max(area.minX, grid.extent.minX), minY: max(area.minY, grid.extent.minY),
+                      maxX: min(area.maxX, grid.extent.maxX), maxY: min(area.maxY, grid.extent.maxY))
+      }
+      guard let common else { throw TesseraError(.dataError, "the inputs' footprints do not overlap; --extent intersection is empty") }
+      arguments += ["-te", "\(common.minX)", "\(common.minY)", "\(common.maxX)", "\(common.maxY)"]
+    }
+    try GDALUtilities.buildVRT(singles, to: path, arguments: arguments).close()
+  }
+
+  /// A VRT stacking `layers` that share one grid: one simple source per band.
+  static func directVRT(_ layers: [Layer], crs: SpatialReference) throws -> String {
+    let first = layers[0].dataset
+    let gt = first.geoTransform ?? [0, 1, 0, 0, 0, 1]
+    func escaped(_ text: String) -> String {
+      text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+    var xml = "<VRTDataset rasterXSize=\"\(first.width)\" rasterYSize=\"\(first.height)\">\n"
+    xml += "  <SRS dataAxisToSRSAxisMapping=\"1,2\">\(escaped(try crs.wkt(.wkt2, multiline: false)))</SRS>\n"
+    xml += "  <GeoTransform>\(gt.map { String(format: "%.17g", $0) }.joined(separator: ", "))</GeoTransform>\n"
+    for (index, layer) in layers.enumerated() {
+      let band = try layer.dataset.band(layer.band)
+      xml += "  <VRTRasterBand dataType=\"\(band.dataType.rawValue)\" band=\"\(index + 1)\">\n"
+      if let nodata = band.noDataValue { xml += "    <NoDataValue>\(String(format: "%.17g", nodata))</NoDataValue>\n" }
+      xml += "    <SimpleSource>\n"
+      xml += "      <SourceFilename relativeToVRT=\"0\">\(escaped(URL(fileURLWithPath: layer.path).standardizedFileURL.path))</SourceFilename>\n"
+      xml += "      <SourceBand>\(layer.band)</SourceBand>\n"
+      xml += "      <SrcRect xOff=\"0\" yOff=\"0\" xSize=\"\(first.width)\" ySize=\"\(first.height)\" />\n"
+      xml += "      <DstRect xOff=\"0\" yOff=\"0\" xSize=\"\(first.width)\" ySize=\"\(first.height)\" />\n"
+      xml += "    </SimpleSource>\n  </VRTRasterBand>\n"
+    }
+    return xml + "</VRTDataset>\n"
   }
 
   /// Every input as layers: a pick's one band, or every band of a file.
@@ -252,7 +295,7 @@ struct StackCopy {
     let capacity = windows.map(\.pixelCount).max() ?? 0
     let fills = sources.map { type.bytes(of: $0.fill) }
     var pipeline = WindowPipeline(windows: windows, workers: threads)
-    pipeline.ordered = false
+    pipeline.ordered = true
     try pipeline.run(
       makeState: {
         Worker(reader: try CompositeReader(sources.map(\.source)), values: [UInt8](repeating: 0, count: capacity * count * bytes),
@@ -273,6 +316,9 @@ struct StackCopy {
       },
       write: { worker, window in
         try worker.values.withUnsafeBytes { try output.write(window, bands: Array(1...count), type: type, from: $0) }
+        // The window's blocks go to the file now, band after band: left to the cache, their
+        // order in the file (and so the file's bytes) would depend on GDAL's compression threads.
+        try output.flush()
       },
       progress: progress,
       finish: { $0.reader.close() })

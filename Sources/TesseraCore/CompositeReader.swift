@@ -43,9 +43,16 @@ struct CompositeReader {
 
   init(_ sources: [PlacedSource]) throws {
     self.sources = sources
+    // One handle per file, shared by every source that reads it (the bands of one multi-band
+    // file stacked as separate sources): a handle per source would open an N-band file N
+    // times, memory and time growing with the square of N.
+    var opened: [String: Dataset] = [:]
     handles = try sources.map { source in
-      if case .file(let path) = source.storage { return try Dataset.open(path) }
-      return nil
+      guard case .file(let path) = source.storage else { return nil }
+      if let dataset = opened[path] { return dataset }
+      let dataset = try Dataset.open(path)
+      opened[path] = dataset
+      return dataset
     }
   }
 
