@@ -54,7 +54,7 @@ struct AlignedComposite {
     let capacity = (windows.map(\.pixelCount).max() ?? 0) * bands.count * bytes
     let outputBands = Array(1...bands.count)
     var pipeline = WindowPipeline(windows: windows, workers: threads)
-    pipeline.ordered = false
+    pipeline.ordered = true
     try pipeline.run(
       makeState: {
         Worker(reader: try CompositeReader(placements.map(\.source)),

@@ -268,7 +268,7 @@ struct ClipWriter {
     let lock = NSLock()
     var total = 0
     var pipeline = WindowPipeline(windows: windows, workers: job.request.resources.threads)
-    pipeline.ordered = false
+    pipeline.ordered = true
     try pipeline.run(
       makeState: {
         Worker(reader: try CompositeReader([placed]), values: [UInt8](repeating: 0, count: capacity * n * bytes),

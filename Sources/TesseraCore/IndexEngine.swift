@@ -48,7 +48,7 @@ struct IndexEngine {
     let lock = NSLock()
     var counts = IndexCounts(valid: Array(repeating: 0, count: formulas.count), clamped: Array(repeating: 0, count: formulas.count))
     var pipeline = WindowPipeline(windows: windows, workers: threads)
-    pipeline.ordered = false
+    pipeline.ordered = true
     try pipeline.run(
       makeState: {
         Worker(reader: try CompositeReader(sources),

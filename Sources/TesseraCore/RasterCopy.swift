@@ -29,7 +29,7 @@ public enum RasterCopy {
     let capacity = (windows.map(\.pixelCount).max() ?? 0) * bands.count * type.byteSize
     struct Reader { let dataset: Dataset; var buffer: [UInt8] }
     var pipeline = WindowPipeline(windows: windows, workers: threads)
-    pipeline.ordered = false
+    pipeline.ordered = true
     try pipeline.run(
       makeState: { Reader(dataset: try Dataset.open(source), buffer: [UInt8](repeating: 0, count: capacity)) },
       compute: { reader, window in

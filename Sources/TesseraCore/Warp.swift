@@ -38,7 +38,13 @@ struct WarpJob {
     let bands = sources.first.map { $0.bandCount } ?? 1
     try output.requireSpace(width: planned.width, height: planned.height, bands: bands, type: outputType)
     var args = arguments + gridArguments + ["-of", output.format.rawValue]
-    for option in output.gtiffOptions(for: outputType, threads: resources.threads, width: planned.width, height: planned.height,
+    // Several sources are warped one after the other over the same blocks; compressing on
+    // several threads flushes a block after each pass, and a rewritten compressed block goes to
+    // the end of the file with the old one left as dead space (a 4-input mosaic came out 3x
+    // larger, and its bytes depended on the thread count). Compressed once, on one thread, it
+    // is written once.
+    let compressionThreads = sources.count > 1 ? 1 : resources.threads
+    for option in output.gtiffOptions(for: outputType, threads: compressionThreads, width: planned.width, height: planned.height,
                                       bands: bands) {
       args += ["-co", option]
     }

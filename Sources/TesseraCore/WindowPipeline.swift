@@ -13,7 +13,9 @@ struct WindowPipeline {
   /// With `ordered` false, each worker takes runs of `run` consecutive windows and writes each as
   /// soon as it is computed (one writer at a time). Consecutive windows share source blocks, and a
   /// worker's own handles cache them, so runs decompress each source block about once; the price
-  /// is that blocks reach the file out of raster order, which GTiff (not COG) does not mind.
+  /// is that blocks reach the file out of raster order, which GTiff (not COG) does not mind but
+  /// which makes the file's bytes depend on the thread count. Every operation writes ordered:
+  /// the same bytes with 1, 2 or 8 threads (tested), at no measurable cost on `make bench`.
   var ordered = true
   var run = 4
 
