@@ -11,7 +11,7 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev libgif-dev gdal-bin python3-
 PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-deps test-slurm demo install bench bench-deps bench-large clean
+.PHONY: all deps build test test-deps test-slurm fuzz sanitize demo install bench bench-deps bench-large clean
 
 all: build
 
@@ -50,6 +50,30 @@ test: test-deps
 test-slurm: deps
 	$(SWIFT) build --product tessera
 	Tools/slurm-test.sh
+
+# libFuzzer on the readers of untrusted text and bytes (Sources/TesseraFuzz): each target runs
+# FUZZ_SECONDS (default 600) from its committed seeds in Fuzz/corpus/TARGET, new inputs kept in
+# .build-fuzz/corpus/TARGET, findings written to .build-fuzz/findings/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= expression tiff mtd manifest
+fuzz: deps
+	TESSERA_FUZZ=1 $(SWIFT) build --product TesseraFuzz --scratch-path .build-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@mkdir -p .build-fuzz/findings
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  FUZZ_TARGET=$$t .build-fuzz/debug/TesseraFuzz .build-fuzz/corpus/$$t Fuzz/corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=.build-fuzz/findings/$$t- 2>&1 | grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY" || exit 1; \
+	done
+
+# The whole test suite under AddressSanitizer, then ThreadSanitizer (each its own build).
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan
 
 DEMO_DIR ?= .demo
 demo: build

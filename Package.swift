@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -49,3 +50,10 @@ let package = Package(
   ],
   swiftLanguageModes: [.v5]
 )
+
+// `make fuzz` only: a libFuzzer target (its main comes from libFuzzer, so it is built with
+// -sanitize=fuzzer -parse-as-library and would not link in an ordinary build).
+if ProcessInfo.processInfo.environment["TESSERA_FUZZ"] != nil {
+  package.targets.append(.executableTarget(name: "TesseraFuzz", dependencies: ["TesseraCore"]))
+  package.products.append(.executable(name: "TesseraFuzz", targets: ["TesseraFuzz"]))
+}
