@@ -15,17 +15,22 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
+# Installs those of the Debian packages $(1) that are missing; otherwise runs $(2).
+define apt_install
+missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  echo "make $@: installing$$missing"; \
+  $(SUDO) apt-get update -qq && \
+  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+else \
+  $(2); \
+fi
+endef
+
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	else \
-	  echo "make deps: GDAL $$(pkg-config --modversion gdal) and its tools are installed"; \
-	fi
+	@$(call apt_install,$(APT_PACKAGES),echo "make deps: GDAL $$(pkg-config --modversion gdal) and its tools are installed")
 
 build: deps
 	$(SWIFT) build -c release --product tessera
@@ -33,14 +38,7 @@ build: deps
 # What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped).
 TEST_APT_PACKAGES := ffmpeg
 test-deps: deps
-	@missing=""; for p in $(TEST_APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "make test-deps: installing$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(TEST_APT_PACKAGES),true)
 
 test: test-deps
 	$(SWIFT) build --build-tests
