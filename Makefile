@@ -69,7 +69,7 @@ fuzz: deps
 # The whole test suite under AddressSanitizer, then ThreadSanitizer (each its own build).
 sanitize: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan.supp $(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan
 

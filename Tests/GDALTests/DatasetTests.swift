@@ -140,6 +140,11 @@ final class DatasetTests: XCTestCase {
   }
 
   func testOpeningAndClosing10000TimesKeepsMemoryFlat() throws {
+    // AddressSanitizer keeps freed memory in quarantine, so resident memory grows by design
+    // there; its leak checker covers the same ground in `make sanitize`.
+    if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil {
+      throw XCTSkip("resident memory is not a measure of leaks under AddressSanitizer")
+    }
     // Warm up: GDAL's driver and PROJ state are allocated once.
     for _ in 0..<200 { try Dataset.open(Fixture.utmsmall).close() }
     let before = residentBytes()
