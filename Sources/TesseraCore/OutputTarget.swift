@@ -21,6 +21,8 @@ public final class OutputTarget {
   /// temporary file's token, so a failed write to one is known to be this output's.
   private let scratchPrefix: String
   private var scratchFiles: [String] = []
+  /// Staging threads ask for scratch files at the same time (merge-memfile's disk staging).
+  private let scratchLock = NSLock()
   private var finished = false
 
   /// The sidecars GDAL may write beside a raster; they move and vanish with it.
@@ -90,7 +92,9 @@ public final class OutputTarget {
   func scratchFile(_ name: String) -> String {
     let path = scratchPrefix + name
     TemporaryFiles.shared.register(path)
+    scratchLock.lock()
     scratchFiles.append(path)
+    scratchLock.unlock()
     return WatchedFiles.path(path)
   }
 
@@ -100,8 +104,11 @@ public final class OutputTarget {
   }
 
   private func removeScratch() {
-    for path in scratchFiles { TemporaryFiles.shared.remove(path) }
+    scratchLock.lock()
+    let paths = scratchFiles
     scratchFiles = []
+    scratchLock.unlock()
+    for path in paths { TemporaryFiles.shared.remove(path) }
     WatchedFiles.forget(under: scratchPrefix)
   }
 
