@@ -183,6 +183,14 @@ struct BatchPlan {
     var workDirectory: String
     var temporaryWork = false
     if let journalPath {
+      // The journal is written (and with --overwrite emptied): never over the manifest or the report.
+      let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+      if source != "stdin" && source != "--each" && resolved(journalPath) == resolved(source) {
+        throw TesseraError(.usage, "the journal \(journalPath) is the manifest; give --journal another file")
+      }
+      if let reportPath, resolved(journalPath) == resolved(reportPath) {
+        throw TesseraError(.usage, "the journal and the report are the same file (\(journalPath)); give them different names")
+      }
       lock = try BatchLock(journal: journalPath)
       let exists = FileManager.default.fileExists(atPath: journalPath) && (FileStamp(path: journalPath)?.size ?? 0) > 0
       if exists && !command.resume && !command.overwrite {

@@ -321,6 +321,12 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try TesseraBinary.run(["batch", "--each", "nosuch {path}", "a.tif"]).status, 64)
     XCTAssertEqual(try TesseraBinary.run(["batch", "--each", "info '{path}", "a.tif"]).status, 64)
     XCTAssertEqual(try TesseraBinary.run(["test-job"], environment: ["TESSERA_TEST_HOOKS": "0"]).status, 64, "the test hook needs TESSERA_TEST_HOOKS=1")
+    // The journal is never the manifest (with --overwrite it would be emptied) nor the report.
+    let manifestPath = try manifest([good])
+    let before = try Data(contentsOf: URL(fileURLWithPath: manifestPath))
+    XCTAssertEqual(try TesseraBinary.run(["batch", manifestPath, "--journal", manifestPath, "--overwrite"]).status, 64)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: manifestPath)), before, "the manifest is untouched")
+    XCTAssertEqual(try TesseraBinary.run(["batch", manifestPath, "--journal", dir.file("r.json"), "--report", dir.file("r.json")]).status, 64)
   }
 
   func testManifestFromStdinAndThreadsPerJob() throws {
