@@ -57,8 +57,9 @@ public enum Quicklook {
     var height = size.height
     let names = bands.map { Quicklook.bandName(source, $0, path: request.input) }
     if request.options.legend {
-      let present = kind.isClasses ? Set(frame.validValues(0, step: 1).map { Int($0.rounded()) }.prefix(200_000)) : []
-      let strip = Renderer.legend(for: style, bandNames: names, width: size.width, present: Set(present.prefix(24)))
+      // The classes the picture shows (the 24 lowest, when there are more than a legend holds).
+      let present = kind.isClasses ? Set(frame.validValues(0).map { Int($0.rounded()) }).sorted().prefix(24) : []
+      let strip = Renderer.legend(for: style, bandNames: names, width: size.width, present: Set(present))
       pixels += strip.pixels
       height += strip.height
     }
