@@ -121,12 +121,15 @@ struct IndexCommand: ParsableCommand {
       for item in bands.split(separator: ",") {
         let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, let band = Int(parts[1]), band >= 1 else { throw ValidationError("--bands takes ROLE=N,…, got '\(item)'") }
+        guard result[parts[0]] == nil else { throw ValidationError("\(parts[0]) is bound twice") }
         result[parts[0]] = IndexRequest.Binding(path: input, band: band)
       }
     }
     for item in bandFiles {
       let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
       guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--band takes ROLE=FILE[:N], got '\(item)'") }
+      if let bad = SourceSet.badPick(parts[1]) { throw ValidationError("--band \(parts[0]): \(bad)") }
+      guard result[parts[0]] == nil else { throw ValidationError("\(parts[0]) is bound twice (--band \(item))") }
       let pick = SourceSet.pick(parts[1])
       result[parts[0]] = IndexRequest.Binding(path: pick.path, band: pick.band ?? 1)
     }

@@ -212,6 +212,7 @@ public enum BandStack {
     guard !paths.isEmpty else { throw TesseraError(.usage, "band-stack needs at least one input") }
     var layers: [Layer] = []
     for argument in paths {
+      if let bad = SourceSet.badPick(argument) { throw TesseraError(.usage, bad) }
       let pick = SourceSet.pick(argument)
       let dataset = try Dataset.open(pick.path)
       guard dataset.bandCount > 0 else { throw TesseraError(.dataError, "\(pick.path) has no raster band") }

@@ -84,7 +84,7 @@ public enum BatchManifest {
       }
       jobs.append(BatchJob(id: id, steps: steps, origin: "line \(number)"))
     }
-    if jobs.isEmpty { throw TesseraError(.usage, "\(source) has no jobs") }
+    if jobs.isEmpty { throw TesseraError(.dataError, "\(source) has no jobs") }
     return jobs
   }
 

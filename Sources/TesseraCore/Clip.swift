@@ -129,9 +129,12 @@ struct ClipJob {
     else { throw TesseraError(.dataError, missing) }
     // The region snapped outward to whole source pixels: the same lattice, nothing resampled.
     let anchor = Grid.anchor(of: grid.geoTransform, resolution: grid.resolution)
-    var cut = try Grid.covering(region.envelope, srs: grid.srs, resolution: grid.resolution, anchor: anchor, cause: "the region")
-    let reachesOut = !(cut.extent.minX >= rasterExtent.minX - 1e-6 * grid.resolution.x && cut.extent.maxX <= rasterExtent.maxX + 1e-6 * grid.resolution.x
-      && cut.extent.minY >= rasterExtent.minY - 1e-6 * grid.resolution.y && cut.extent.maxY <= rasterExtent.maxY + 1e-6 * grid.resolution.y)
+    let e = region.envelope, tx = 1e-6 * grid.resolution.x, ty = 1e-6 * grid.resolution.y
+    let reachesOut = e.minX < rasterExtent.minX - tx || e.maxX > rasterExtent.maxX + tx
+      || e.minY < rasterExtent.minY - ty || e.maxY > rasterExtent.maxY + ty
+    // Sized only once cut to the raster (unless it is to be padded): a region of a whole
+    // continent around a small raster is a warning, not an impossible output.
+    var cut: Grid
     if reachesOut && !request.allowOutside {
       guard let inside = grid.window(covering: region.envelope) else { throw TesseraError(.dataError, missing) }
       let e = grid.extent(of: inside)
@@ -139,6 +142,8 @@ struct ClipJob {
       if request.crop {
         warnings.append("the region reaches past \(request.input); the output is cut to the raster (--allow-bbox-outside-source pads it with nodata instead)")
       }
+    } else {
+      cut = try Grid.covering(region.envelope, srs: grid.srs, resolution: grid.resolution, anchor: anchor, cause: "the region")
     }
     if let shape = region.shape {
       // Cropped to the pixels the polygons really cover, so no border of nodata is left.

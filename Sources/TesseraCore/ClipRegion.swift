@@ -63,7 +63,7 @@ struct ClipRegion {
         parts.append(try Geometry.wkt(trimmed))
       }
     } catch {
-      throw TesseraError(.dataError, "--geometry is neither WKT nor a GeoJSON geometry, Feature or FeatureCollection")
+      throw TesseraError(.usage, "--geometry is neither WKT nor a GeoJSON geometry, Feature or FeatureCollection")
     }
     guard !parts.isEmpty else { throw TesseraError(.dataError, "--geometry holds no geometry") }
     return try polygons(parts, crs: crs, raster: raster, makeValid: makeValid, what: "the --geometry region")
@@ -101,7 +101,11 @@ struct ClipRegion {
       source = try VectorSource(path: path)
     } catch let error as OpenError {
       switch error {
-      case .unreadable(_, let message): throw TesseraError(.noInput, "cutline \(path) cannot be read as vector data: \(message)")
+      case .unreadable(_, let message):
+        // A folder no driver reads is no input at all; a file that is not vector data is a bad one.
+        var isFolder: ObjCBool = false
+        let status: ExitStatus = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && !isFolder.boolValue ? .dataError : .noInput
+        throw TesseraError(status, "cutline \(path) cannot be read as vector data: \(message)")
       default: throw TesseraError.from(error)
       }
     }

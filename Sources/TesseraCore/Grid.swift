@@ -56,10 +56,13 @@ public struct Grid {
 
   /// The window of whole pixels that covers `extent` (snapped outward), clipped to the grid.
   public func window(covering e: Extent) -> Window? {
-    let x0 = Swift.max(0, Int(((e.minX - minX) / resolution.x + 1e-6).rounded(.down)))
-    let x1 = Swift.min(width, Int(((e.maxX - minX) / resolution.x - 1e-6).rounded(.up)))
-    let y0 = Swift.max(0, Int(((maxY - e.maxY) / resolution.y + 1e-6).rounded(.down)))
-    let y1 = Swift.min(height, Int(((maxY - e.minY) / resolution.y - 1e-6).rounded(.up)))
+    // Clamped while still floating point: a region of absurd coordinates (1e300) has pixel
+    // offsets no Int holds.
+    func pixel(_ v: Double, _ limit: Int) -> Int { v.isNaN ? 0 : Int(Swift.min(Swift.max(v, -1), Double(limit) + 1)) }
+    let x0 = Swift.max(0, pixel(((e.minX - minX) / resolution.x + 1e-6).rounded(.down), width))
+    let x1 = Swift.min(width, pixel(((e.maxX - minX) / resolution.x - 1e-6).rounded(.up), width))
+    let y0 = Swift.max(0, pixel(((maxY - e.maxY) / resolution.y + 1e-6).rounded(.down), height))
+    let y1 = Swift.min(height, pixel(((maxY - e.minY) / resolution.y - 1e-6).rounded(.up), height))
     guard x1 > x0, y1 > y0 else { return nil }
     return Window(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
   }

@@ -70,6 +70,15 @@ public struct SourceSet {
     return Pick(path: String(argument[..<colon]), band: band)
   }
 
+  /// Why `argument` is a band pick no file can answer (`scene.tif:0`, `scene.tif:-2` of an
+  /// existing scene.tif), or nil: a usage error, where `pick` would call it a missing file.
+  public static func badPick(_ argument: String) -> String? {
+    guard let colon = argument.lastIndex(of: ":"), let band = Int(argument[argument.index(after: colon)...]), band < 1,
+      !FileManager.default.fileExists(atPath: argument), FileManager.default.fileExists(atPath: String(argument[..<colon]))
+    else { return nil }
+    return "\(argument) asks for band \(band); bands are numbered from 1"
+  }
+
   /// Whether any input is a band pick.
   public var hasPicks: Bool { !pickFiles.isEmpty }
 

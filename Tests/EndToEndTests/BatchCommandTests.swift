@@ -317,7 +317,7 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
       XCTAssertFalse(FileManager.default.fileExists(atPath: log), "a job ran before the manifest was read whole")
     }
     XCTAssertEqual(try TesseraBinary.run(["batch", dir.file("none.jsonl")]).status, 66)
-    XCTAssertEqual(try TesseraBinary.run(["batch", try manifest(["# nothing"])]).status, 64)
+    XCTAssertEqual(try TesseraBinary.run(["batch", try manifest(["# nothing"])]).status, 65)
     XCTAssertEqual(try TesseraBinary.run(["batch", "--each", "nosuch {path}", "a.tif"]).status, 64)
     XCTAssertEqual(try TesseraBinary.run(["batch", "--each", "info '{path}", "a.tif"]).status, 64)
     XCTAssertEqual(try TesseraBinary.run(["test-job"], environment: ["TESSERA_TEST_HOOKS": "0"]).status, 64, "the test hook needs TESSERA_TEST_HOOKS=1")

@@ -34,7 +34,7 @@ final class ClipCommandTests: TemporaryDirectoryTestCase {
       (["--cutline", Fixture.path("rasterio/box.shp"), "--layer", "nope"], 64),
       (["--cutline", Fixture.path("gdal_autotest/cutline.vrt"), "--where", "1 = 0"], 65),
       (["--cutline", dir.file("missing.geojson")], 66),
-      (["--cutline", copy], 66),
+      (["--cutline", copy], 65),
       (["--bbox", "1,2,3,4", "--geometry", "POINT(1 1)"], 64),
       ([], 64),
       (["--bbox", "440000,3740000,450000,3760000", "--bands", "2"], 65),

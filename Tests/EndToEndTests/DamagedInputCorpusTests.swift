@@ -144,6 +144,8 @@ final class DamagedInputCorpusTests: XCTestCase {
       Case(label: "resample", arguments: ["resample", file, "OUT/o.tif", "--scale", "0.5", "--resampling", "average"],
            readsEveryPixel: false, output: "o.tif"),
       Case(label: "mosaic", arguments: ["mosaic", file, "-o", "OUT/o.tif"], readsEveryPixel: true, output: "o.tif"),
+      // A box far larger than any raster of the corpus, in its own CRS: cut to the raster.
+      Case(label: "clip", arguments: ["clip", file, "OUT/o.tif", "--bbox=-1e12,-1e12,1e12,1e12"], readsEveryPixel: true, output: "o.tif"),
       Case(label: "band-stack", arguments: ["band-stack", file, "-o", "OUT/o.tif"], readsEveryPixel: true, output: "o.tif"),
       Case(label: "index", arguments: ["index", "--expr", "b1 * 2", file, "-o", "OUT/o.tif"], readsEveryPixel: true, output: "o.tif"),
       Case(label: "quicklook", arguments: ["quicklook", file, "OUT/o.png", "--band", "1"], readsEveryPixel: false, output: "o.png"),
@@ -217,7 +219,7 @@ final class DamagedInputCorpusTests: XCTestCase {
       for c in cases(for: path) where only == nil || c.label == only {
         // The commands added later (band-stack, index, quicklook, timelapse) read the same way
         // as the first ones: a third of the corpus each keeps the run's time in check.
-        if only == nil, ["band-stack", "index", "quicklook", "timelapse"].contains(c.label), index % 3 != 0 { continue }
+        if only == nil, ["clip", "band-stack", "index", "quicklook", "timelapse"].contains(c.label), index % 3 != 0 { continue }
         jobs.append((c, path, damage))
       }
     }
@@ -261,6 +263,223 @@ final class DamagedInputCorpusTests: XCTestCase {
       XCTFail("\(f.label) on \(f.file) (\(f.damage)): \(f.problems.joined(separator: "; "))\n  reproduce: \(binary) \(f.label.split(separator: " ")[0]) \(f.file) …")
     }
     if failures.count > 25 { XCTFail("\(failures.count - 25) more runs failed") }
+  }
+
+  // MARK: - Broken vectors, bindings and manifests
+
+  /// One run of a hostile case with the corpus's promises: an exit code (never a signal) among
+  /// `allowed`, never 74, one JSON object, a one-line error, and nothing in `scratch` but the
+  /// outputs `kept` of a run that succeeded.
+  func hostile(_ label: String, _ args: [String], allowed: Set<Int32>, scratch: String, kept: Set<String> = ["o.tif"]) -> [String] {
+    try? FileManager.default.removeItem(atPath: scratch)
+    try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    let args = args.map { $0.hasPrefix("OUT/") ? scratch + "/" + $0.dropFirst(4) : $0 } + ["--json"]
+    guard let result = try? Run.process(binary, args) else { return ["\(label): could not run"] }
+    var problems: [String] = []
+    if result.signalled { problems.append("died by signal \(result.status)") }
+    if !allowed.contains(result.status) { problems.append("exit \(result.status), expected one of \(allowed.sorted())") }
+    if (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) == nil {
+      problems.append("stdout is not one JSON object: \(result.stdout.prefix(120))")
+    }
+    // The error line is the last, or followed by its one hint line: a caret under a column.
+    let lines = result.stderr.split(separator: "\n").filter { !$0.allSatisfy { $0 == " " || $0 == "^" } }
+    if result.status >= 64, lines.last.map({ !$0.hasPrefix("tessera ") }) ?? true {
+      problems.append("no one-line error: \(result.stderr.suffix(160))")
+    }
+    // A batch that ran keeps what its successful jobs wrote, whether or not others failed.
+    let left = ((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).filter { !([0, 1].contains(result.status) && kept.contains($0)) }
+    if !left.isEmpty { problems.append("left \(left)") }
+    return problems.map { "\(label): \($0)\n  \(result.stderr.split(separator: "\n").last ?? "")" }
+  }
+
+  /// Writes `text` to `name` in the test's input folder and returns its path.
+  func input(_ name: String, _ text: String) throws -> String {
+    let path = dir.file("inputs/" + name)
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+
+  static func featureCollection(_ geometries: [String], crs: String? = nil) -> String {
+    let crsMember = crs.map { #""crs": {"type": "name", "properties": {"name": "\#($0)"}}, "# } ?? ""
+    let features = geometries.map { #"{"type": "Feature", "properties": {}, "geometry": \#($0)}"# }.joined(separator: ", ")
+    return #"{"type": "FeatureCollection", \#(crsMember)"features": [\#(features)]}"#
+  }
+
+  /// clip with cutlines and geometries that are broken in every way a vector can be: invalid,
+  /// empty, absurd or non-finite coordinates, the wrong CRS, the wrong geometry type, damaged
+  /// bytes of GeoJSON, GeoPackage and Shapefile.
+  func testBrokenVectorsAreInputFaults() throws {
+    var rng = SeededGenerator(seed: DamagedInputCorpusTests.seed ^ 0xC11F)
+    let raster = dir.file("inputs/utmsmall.tif")
+    try FileManager.default.createDirectory(atPath: dir.file("inputs"), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: Fixture.utmsmall, toPath: raster)
+    // utmsmall: EPSG:26711, x 440720..446720, y 3745320..3751320.
+    let inside = "[[441000, 3746000], [446000, 3746000], [446000, 3750000], [441000, 3750000], [441000, 3746000]]"
+    func fc(_ g: [String], _ crs: String? = nil) -> String { DamagedInputCorpusTests.featureCollection(g, crs: crs) }
+    let nad27 = "urn:ogc:def:crs:EPSG::26711"
+    let good = try input("good.geojson", fc([#"{"type": "Polygon", "coordinates": [\#(inside)]}"#], nad27))
+    var cutlines: [(String, String, Set<Int32>)] = [
+      ("self-crossing", try input("bowtie.geojson", fc([#"{"type": "Polygon", "coordinates": [[[441000, 3746000], [446000, 3750000], [446000, 3746000], [441000, 3750000], [441000, 3746000]]]}"#], nad27)), [65]),
+      ("no features", try input("empty.geojson", fc([], nad27)), [65]),
+      ("null geometry", try input("null.geojson", fc(["null"], nad27)), [65]),
+      ("empty polygon", try input("emptypoly.geojson", fc([#"{"type": "Polygon", "coordinates": []}"#], nad27)), [65]),
+      ("two-point ring", try input("ring2.geojson", fc([#"{"type": "Polygon", "coordinates": [[[441000, 3746000], [446000, 3750000]]]}"#], nad27)), [65]),
+      ("open ring", try input("open.geojson", fc([#"{"type": "Polygon", "coordinates": [[[441000, 3746000], [446000, 3746000], [446000, 3750000]]]}"#], nad27)), [0, 65]),
+      ("absurd coordinates", try input("absurd.geojson", fc([#"{"type": "Polygon", "coordinates": [[[-1e300, -1e300], [1e300, -1e300], [1e300, 1e300], [-1e300, 1e300], [-1e300, -1e300]]]}"#], nad27)), [0, 65]),
+      ("far away", try input("far.geojson", fc([#"{"type": "Polygon", "coordinates": [[[1e15, 1e15], [2e15, 1e15], [2e15, 2e15], [1e15, 1e15]]]}"#], nad27)), [65]),
+      ("metres labelled degrees", try input("wrongcrs.geojson", fc([#"{"type": "Polygon", "coordinates": [\#(inside)]}"#])), [65]),
+      ("unknown CRS", try input("unknowncrs.geojson", fc([#"{"type": "Polygon", "coordinates": [\#(inside)]}"#], "EPSG:999999")), [65]),
+      ("points only", try input("points.geojson", fc([#"{"type": "Point", "coordinates": [443000, 3748000]}"#], nad27)), [65]),
+      ("lines only", try input("lines.geojson", fc([#"{"type": "LineString", "coordinates": [[441000, 3746000], [446000, 3750000]]}"#], nad27)), [65]),
+      ("not JSON", try input("garbage.geojson", "{\"type\": \"FeatureCollection\", \"features\": [ {"), [65]),
+      ("empty file", try input("zero.geojson", ""), [65]),
+      ("a raster", raster, [65]),
+      // A folder of Shapefiles is a vector source to GDAL (good.shp is there).
+      ("a folder", dir.file("inputs"), [0, 65, 66]),
+      ("missing", dir.file("inputs/none.geojson"), [66]),
+    ]
+    // Damaged copies of the same polygon as GeoJSON, GeoPackage and Shapefile.
+    let gpkg = dir.file("inputs/good.gpkg"), shp = dir.file("inputs/good.shp")
+    try Oracle.tool("ogr2ogr", ["-q", "-f", "GPKG", gpkg, good])
+    try Oracle.tool("ogr2ogr", ["-q", "-f", "ESRI Shapefile", shp, good])
+    for (i, (path, count)) in [(good, 12), (gpkg, 16), (shp, 8), (dir.file("inputs/good.dbf"), 4), (dir.file("inputs/good.shx"), 4)].enumerated() {
+      let data = try Data(contentsOf: URL(fileURLWithPath: path))
+      for j in 0..<count {
+        let (damaged, how) = DamagedInputCorpusTests.damage(data, &rng)
+        let ext = (path as NSString).pathExtension
+        let folder = dir.file("inputs/damaged-\(i)-\(j)")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if ["shp", "dbf", "shx"].contains(ext) {  // the damaged part beside the intact others
+          for part in ["shp", "dbf", "shx", "prj"] where part != ext {
+            try FileManager.default.copyItem(atPath: dir.file("inputs/good.\(part)"), toPath: folder + "/v.\(part)")
+          }
+        }
+        try damaged.write(to: URL(fileURLWithPath: folder + "/v.\(ext)"))
+        cutlines.append(("\(ext) \(how)", folder + "/v.\(ext == "dbf" || ext == "shx" ? "shp" : ext)", [0, 65]))
+      }
+    }
+    let geometries: [(String, String, Set<Int32>)] = [
+      ("NaN vertices", "POLYGON((nan nan, 1 1, 2 0, nan nan))", [64, 65]),
+      ("infinite vertices", "POLYGON((-inf 0, inf 0, 0 inf, -inf 0))", [64, 65]),
+      ("not WKT", "POLYGON((441000 3746000, 446000", [64]),
+      ("empty WKT", "POLYGON EMPTY", [64, 65]),
+      ("GeoJSON without coordinates", #"{"type": "Polygon"}"#, [64]),
+    ]
+    let before = try hashes(of: dir.file("inputs"))
+    var problems: [String] = []
+    for (label, path, allowed) in cutlines {
+      problems += hostile("cutline \(label)", ["clip", raster, "OUT/o.tif", "--cutline", path], allowed: allowed, scratch: dir.file("out"))
+    }
+    problems += hostile("cutline --layer missing", ["clip", raster, "OUT/o.tif", "--cutline", good, "--layer", "nope"], allowed: [64, 65], scratch: dir.file("out"))
+    problems += hostile("cutline --where broken", ["clip", raster, "OUT/o.tif", "--cutline", good, "--where", "nope = = 1"], allowed: [64, 65], scratch: dir.file("out"))
+    problems += hostile("cutline --where nothing", ["clip", raster, "OUT/o.tif", "--cutline", good, "--where", "1 = 0"], allowed: [65], scratch: dir.file("out"))
+    for (label, geometry, allowed) in geometries {
+      problems += hostile("geometry \(label)", ["clip", raster, "OUT/o.tif", "--geometry", geometry], allowed: allowed, scratch: dir.file("out"))
+    }
+    for box in ["-1e300,-1e300,1e300,1e300", "1e300,1e300,2e300,2e300"] {
+      problems += hostile("bbox \(box)", ["clip", raster, "OUT/o.tif", "--bbox=\(box)"], allowed: [0, 65], scratch: dir.file("out"))
+      problems += hostile("bbox \(box) in degrees", ["clip", raster, "OUT/o.tif", "--bbox=\(box)", "--bbox-crs", "EPSG:4326"], allowed: [0, 65], scratch: dir.file("out"))
+    }
+    XCTAssertEqual(try hashes(of: dir.file("inputs")), before, "an input changed")
+    print("broken vectors: \(cutlines.count + geometries.count + 7) clip runs, \(problems.count) broke a promise")
+    for p in problems { XCTFail(p) }
+    // The well-formed one works, so the refusals above are about the damage.
+    XCTAssertEqual(hostile("good cutline", ["clip", raster, "OUT/o.tif", "--cutline", good], allowed: [0], scratch: dir.file("out")), [])
+  }
+
+  /// index with bindings that point at nothing, at the wrong thing, or at damaged files.
+  func testBrokenIndexBindingsAreRefusedClearly() throws {
+    try FileManager.default.createDirectory(atPath: dir.file("inputs"), withIntermediateDirectories: true)
+    let one = dir.file("inputs/one.tif"), rgb = dir.file("inputs/rgb.tif"), other = dir.file("inputs/other.tif")
+    try FileManager.default.copyItem(atPath: Fixture.utmsmall, toPath: one)
+    try FileManager.default.copyItem(atPath: Fixture.rgbByte, toPath: rgb)
+    try Oracle.tool("gdal_translate", ["-q", "-a_srs", "EPSG:4326", "-a_ullr", "0", "1", "1", "0", Fixture.utmsmall, other])
+    let text = try input("notes.txt", "not a raster\n")
+    let cut = dir.file("inputs/cut.tif")
+    try Data(try Data(contentsOf: URL(fileURLWithPath: one)).prefix(300)).write(to: URL(fileURLWithPath: cut))
+    let cases: [(String, [String], Set<Int32>)] = [
+      ("a missing file", ["--band", "red=\(dir.file("inputs/none.tif"))", "--band", "nir=\(one)"], [66]),
+      ("band 9 of 1", ["--band", "red=\(one):9", "--band", "nir=\(one)"], [64, 65]),
+      ("band 0", ["--band", "red=\(one):0", "--band", "nir=\(one)"], [64]),
+      ("band -1", ["--band", "red=\(one):-1", "--band", "nir=\(one)"], [64, 66]),
+      ("band x", ["--band", "red=\(one):x", "--band", "nir=\(one)"], [64, 66]),
+      ("no role", ["--band", "=\(one)", "--band", "nir=\(one)"], [64]),
+      ("no file", ["--band", "red=", "--band", "nir=\(one)"], [64]),
+      ("a role bound twice", ["--band", "red=\(one)", "--band", "red=\(one)", "--band", "nir=\(one)"], [64]),
+      ("an unknown role", ["--band", "colour=\(one)", "--band", "nir=\(one)"], [64]),
+      ("a role missing", ["--band", "red=\(one)"], [64]),
+      ("--bands past the file", ["--bands", "red=3,nir=4", rgb], [64, 65]),
+      ("--bands zero", ["--bands", "red=0,nir=1", rgb], [64]),
+      ("--bands garbage", ["--bands", "red=,nir", rgb], [64]),
+      ("--bands and --band", ["--bands", "red=1,nir=2", rgb, "--band", "nir=\(one)"], [64]),
+      ("a text file", ["--band", "red=\(text)", "--band", "nir=\(one)"], [65]),
+      ("a folder", ["--band", "red=\(dir.file("inputs"))", "--band", "nir=\(one)"], [65, 66]),
+      ("a truncated file", ["--band", "red=\(cut)", "--band", "nir=\(one)"], [65]),
+      ("two CRSs", ["--band", "red=\(other)", "--band", "nir=\(one)"], [65]),
+      ("an unknown sensor", ["--sensor", "landsat42", dir.file("inputs")], [64]),
+      ("a sensor's files missing", ["--sensor", "landsat8", dir.file("inputs")], [65, 66]),
+      ("a product that is not one", ["--resolution", "10", text], [64, 65]),
+    ]
+    let before = try hashes(of: dir.file("inputs"))
+    var problems: [String] = []
+    for (label, args, allowed) in cases {
+      problems += hostile("ndvi with \(label)", ["index", "ndvi"] + args + ["-o", "OUT/o.tif"], allowed: allowed, scratch: dir.file("out"))
+    }
+    for (label, expr, allowed) in [("b2 of one band", "b2 * 1", Set<Int32>([64, 65])), ("syntax", "(b1 +", [64]), ("empty", "", [64]),
+                                   ("unknown function", "frob(b1)", [64]), ("deep nesting", String(repeating: "(", count: 5000) + "b1" + String(repeating: ")", count: 5000), [0, 64])] {
+      problems += hostile("--expr \(label)", ["index", "--expr", expr, one, "-o", "OUT/o.tif"], allowed: allowed, scratch: dir.file("out"))
+    }
+    XCTAssertEqual(try hashes(of: dir.file("inputs")), before, "an input changed")
+    print("broken bindings: \(cases.count + 5) index runs, \(problems.count) broke a promise")
+    for p in problems { XCTFail(p) }
+  }
+
+  /// batch with damaged and malformed manifests: exit 65 naming the line before any job runs,
+  /// or (when the damage leaves a valid manifest) jobs whose failures are theirs.
+  func testBrokenManifestsNeverRunHalfABatch() throws {
+    var rng = SeededGenerator(seed: DamagedInputCorpusTests.seed ^ 0xBA7C)
+    try FileManager.default.createDirectory(atPath: dir.file("inputs"), withIntermediateDirectories: true)
+    let raster = dir.file("inputs/utmsmall.tif")
+    try FileManager.default.copyItem(atPath: Fixture.utmsmall, toPath: raster)
+    let scratch = dir.file("out")
+    let job = { (id: String, out: String) in
+      #"{"id": "\#(id)", "command": "resample", "args": ["\#(raster)", "\#(scratch)/\#(out)", "--scale", "0.5"]}"#
+    }
+    let good = [job("a", "a.tif"), job("b", "b.tif"), #"{"id": "c", "steps": [{"command": "reproject", "args": ["\#(raster)", "{tmp}/r.tif", "--dst-crs", "EPSG:4326"]}, {"command": "cog-export", "args": ["{tmp}/r.tif", "\#(scratch)/c.tif"]}]}"#].joined(separator: "\n") + "\n"
+    var manifests: [(String, String, Set<Int32>)] = [
+      ("empty", "", [65]),
+      ("comments only", "# nothing\n", [65]),
+      ("binary", String(decoding: (0..<200).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, as: UTF8.self), [65]),
+      ("an array", "[1, 2, 3]\n", [65]),
+      ("null", "null\n", [65]),
+      ("args not strings", #"{"id": "a", "command": "resample", "args": [1, 2]}"# + "\n", [65]),
+      ("a missing command", #"{"id": "a", "args": []}"# + "\n", [65]),
+      ("an unknown command", #"{"id": "a", "command": "rm", "args": ["-rf", "/"]}"# + "\n", [65]),
+      ("itself", #"{"id": "a", "command": "batch", "args": ["x.jsonl"]}"# + "\n", [65]),
+      ("a COG step first", #"{"id": "a", "steps": [{"command": "cog-export", "args": ["x", "{tmp}/y"]}, {"command": "info", "args": ["{tmp}/y"]}]}"# + "\n", [65]),
+      ("duplicate ids", job("a", "a.tif") + "\n" + job("a", "b.tif") + "\n", [65]),
+      ("a huge line", #"{"id": "a", "command": "info", "args": [""# + String(repeating: "x", count: 4_000_000) + #""]}"# + "\n", [0, 1, 65]),
+      ("CRLF endings", good.replacingOccurrences(of: "\n", with: "\r\n"), [0, 65]),
+    ]
+    let goodData = Data(good.utf8)
+    for _ in 0..<24 {
+      let (damaged, how) = DamagedInputCorpusTests.damage(goodData, &rng)
+      manifests.append(("damaged: \(how)", String(decoding: damaged, as: UTF8.self), [0, 1, 65]))
+    }
+    let before = try hashes(of: dir.file("inputs"))
+    var problems: [String] = []
+    for (i, (label, text, allowed)) in manifests.enumerated() {
+      let manifest = try input("m\(i).jsonl", text)
+      let found = hostile("manifest \(label)", ["batch", manifest, "--jobs", "2"], allowed: allowed, scratch: scratch, kept: ["a.tif", "b.tif", "c.tif"])
+      problems += found
+      try? FileManager.default.removeItem(atPath: manifest)
+    }
+    problems += hostile("a missing manifest", ["batch", dir.file("inputs/none.jsonl")], allowed: [66], scratch: scratch)
+    problems += hostile("a folder as manifest", ["batch", dir.file("inputs")], allowed: [65, 66], scratch: scratch)
+    XCTAssertEqual(try hashes(of: dir.file("inputs")), before, "an input changed")
+    print("broken manifests: \(manifests.count + 2) batch runs, \(problems.count) broke a promise")
+    for p in problems { XCTFail(p) }
   }
 
   /// Sentinel-2 products with one band file or the metadata damaged.
