@@ -11,7 +11,7 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev libgif-dev gdal-bin python3-
 PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-deps test-slurm fuzz sanitize demo install bench bench-deps bench-large clean
+.PHONY: all deps build test test-deps test-slurm fuzz sanitize stress demo install bench bench-deps bench-large clean
 
 all: build
 
@@ -72,6 +72,13 @@ sanitize: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan.supp $(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan
+
+# Signals at random moments of every writing subcommand and of batch (STRESS_TRIALS of each of
+# SIGINT, SIGTERM, SIGHUP per command), then full disks (a filling tmpfs, RLIMIT_FSIZE). Root for
+# the tmpfs. About 40 minutes on 2 cores; Tools/stress.py --help for a shorter run.
+STRESS_TRIALS ?= 50
+stress: build
+	$(PYTHON_GDAL) Tools/stress.py --trials $(STRESS_TRIALS)
 
 DEMO_DIR ?= .demo
 demo: build

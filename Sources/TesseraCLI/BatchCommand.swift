@@ -215,7 +215,8 @@ struct BatchPlan {
     }
     // The work folder goes when the batch ends: whole if it was a temporary one, else when
     // empty (a job folder left in it is what the next run cleans up).
-    defer { if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) } }
+    let removeWork = { if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) } }
+    defer { removeWork() }
     if let reportPath, !command.resume {
       // Refused now, not after hours of work.
       _ = try OutputSpec(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
@@ -254,6 +255,8 @@ struct BatchPlan {
       // The report of what finished; the journal is already on disk.
       let results = plan.order(skipped + batch.finishedResults)
       try? plan.writeReport(results, status: "interrupted", elapsed: Date().timeIntervalSince(started), overwrite: true)
+      // Exit does not run the defers: the work folder goes here (the jobs' folders are gone).
+      removeWork()
       withExtendedLifetime(lock) {}
     }
     let ran = batch.run(pending)
