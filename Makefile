@@ -32,7 +32,10 @@ endef
 deps:
 	@$(call apt_install,$(APT_PACKAGES),echo "make deps: GDAL $$(pkg-config --modversion gdal) and its tools are installed")
 
+# Two programs: tessera-engine (the tool) and tessera, a small static launcher that starts it
+# with the signals blocked until its handlers exist (Sources/tessera/main.c).
 build: deps
+	$(SWIFT) build -c release --product tessera-engine
 	$(SWIFT) build -c release --product tessera
 
 # What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped).
@@ -46,6 +49,7 @@ test: test-deps
 
 # tessera batch under a real one-node Slurm cluster (root; installs Slurm and munge if missing).
 test-slurm: deps
+	$(SWIFT) build --product tessera-engine
 	$(SWIFT) build --product tessera
 	Tools/slurm-test.sh
 
@@ -120,7 +124,8 @@ demo: build
 	  -o $(DEMO_DIR)/t29unu-10m.tif --bands B04 --resolution 10 --overwrite; echo "(exit status $$?: missing data fails loudly)"
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tessera
+	install -m 755 $(RELEASE)-engine $(DESTDIR)$(PREFIX)/libexec/tessera/tessera-engine
 	install -m 755 $(RELEASE) $(DESTDIR)$(PREFIX)/bin/tessera
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	           $(DESTDIR)$(PREFIX)/share/zsh/site-functions \

@@ -6,6 +6,7 @@ let package = Package(
   name: "tessera",
   products: [
     .executable(name: "tessera", targets: ["tessera"]),
+    .executable(name: "tessera-engine", targets: ["TesseraEngine"]),
     .library(name: "TesseraCore", targets: ["TesseraCore"]),
   ],
   dependencies: [
@@ -38,7 +39,11 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "tessera", dependencies: ["TesseraCLI", "CSystem"]),
+    // The program itself.
+    .executableTarget(name: "TesseraEngine", dependencies: ["TesseraCLI", "CSystem"]),
+    // The `tessera` command: a static C launcher that runs tessera-engine with the signals
+    // blocked until its handler exists (see main.c for why).
+    .executableTarget(name: "tessera", linkerSettings: [.unsafeFlags(["-static-executable"])]),
     // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
     .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport"),
     .testTarget(name: "GDALTests", dependencies: ["GDAL", "TestSupport"]),
@@ -46,7 +51,7 @@ let package = Package(
     .testTarget(
       name: "TesseraCLITests",
       dependencies: ["TesseraCLI", "TesseraCore", "GDAL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-    .testTarget(name: "EndToEndTests", dependencies: ["tessera", "GDAL", "TestSupport"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["tessera", "TesseraEngine", "GDAL", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

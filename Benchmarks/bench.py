@@ -70,7 +70,7 @@ class Measurement:
         self.wall, self.cpu, self.rss_kib, self.status, self.size = wall, cpu, rss_kib, status, size
 
 
-def measure(command, output, env, log_path, timeout):
+def measure(command, output, env, log_path, timeout, preexec=None):
     """Runs one command; wall time, CPU time (user+sys) and peak RSS of it and its children.
 
     The command runs under GNU time, a small process: a child forked straight from this
@@ -87,7 +87,7 @@ def measure(command, output, env, log_path, timeout):
         log.flush()
         start = time.perf_counter()
         process = subprocess.Popen([GNU_TIME, "-f", "%U %S %M", "-o", stats_path, "--"] + command,
-                                   stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
+                                   stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, preexec_fn=preexec)
         try:
             status = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -112,6 +112,8 @@ def compare(ours, theirs, tolerance, mode="exact"):
     the reference's grid must lie inside ours (same pixel size and corners) and agree there."""
     if mode == "none":
         return True, "not compared (the runners make different things; the row is for time)"
+    if mode == "sampled":
+        return compare_sampled(ours, theirs, tolerance)
     a, b = gdal.Open(ours), gdal.Open(theirs)
     if mode == "size":
         # Previews: the same picture size (their stretches and samplings differ by design).
@@ -167,13 +169,138 @@ def compare(ours, theirs, tolerance, mode="exact"):
     return False, f"{differing} pixels differ, max abs diff {worst:.6g}"
 
 
+def sample_windows(width, height, count=64, size=512, seed=9):
+    """`count` seeded block-aligned windows (x, y, w, h) spread over a raster."""
+    rng = np.random.default_rng(seed)
+    cols, rows = max(1, (width + size - 1) // size), max(1, (height + size - 1) // size)
+    picks = {(int(rng.integers(cols)), int(rng.integers(rows))) for _ in range(count)}
+    picks |= {(0, 0), (cols - 1, rows - 1)}
+    return [(c * size, r * size, min(size, width - c * size), min(size, height - r * size)) for c, r in sorted(picks)]
+
+
+def compare_sampled(ours, theirs, tolerance):
+    """For rasters too large to compare whole (W9-100k): shape, georeferencing and nodata
+    whole, pixels on 64 seeded 512 x 512 windows plus the two corner blocks."""
+    a, b = gdal.Open(ours), gdal.Open(theirs)
+    if (a.RasterXSize, a.RasterYSize, a.RasterCount) != (b.RasterXSize, b.RasterYSize, b.RasterCount):
+        return False, f"shape differs: {a.RasterXSize}x{a.RasterYSize}x{a.RasterCount} vs {b.RasterXSize}x{b.RasterYSize}x{b.RasterCount}"
+    if any(abs(x - y) > 1e-9 * max(1.0, abs(y)) for x, y in zip(a.GetGeoTransform(), b.GetGeoTransform())):
+        return False, f"geotransform differs: {a.GetGeoTransform()} vs {b.GetGeoTransform()}"
+    windows = sample_windows(a.RasterXSize, a.RasterYSize)
+    differing, pixels = 0, 0
+    for i in range(1, a.RasterCount + 1):
+        ba, bb = a.GetRasterBand(i), b.GetRasterBand(i)
+        if ba.GetNoDataValue() != bb.GetNoDataValue():
+            return False, f"nodata differs: {ba.GetNoDataValue()} vs {bb.GetNoDataValue()}"
+        for x, y, w, h in windows:
+            va, vb = ba.ReadAsArray(x, y, w, h).astype(np.float64), bb.ReadAsArray(x, y, w, h).astype(np.float64)
+            differing += int(np.count_nonzero(np.abs(va - vb) > tolerance))
+            pixels += w * h
+    if differing:
+        return False, f"{differing} of {pixels} sampled pixels differ"
+    return True, f"identical on {len(windows)} sampled windows ({pixels} pixels)"
+
+
+def compare_ndvi_sampled(ours, red, nir, nodata=-9999.0):
+    """Tessera's NDVI against numpy's (float32, (nir - red) / (nir + red), nodata where an input
+    is 0 or the sum is 0) on sampled windows of the inputs."""
+    a, r, n = gdal.Open(ours), gdal.Open(red), gdal.Open(nir)
+    if (a.RasterXSize, a.RasterYSize) != (r.RasterXSize, r.RasterYSize):
+        return False, f"shape differs from the inputs': {a.RasterXSize}x{a.RasterYSize} vs {r.RasterXSize}x{r.RasterYSize}"
+    windows = sample_windows(a.RasterXSize, a.RasterYSize)
+    differing, pixels, valid = 0, 0, 0
+    for x, y, w, h in windows:
+        rv = r.GetRasterBand(1).ReadAsArray(x, y, w, h).astype(np.float32)
+        nv = n.GetRasterBand(1).ReadAsArray(x, y, w, h).astype(np.float32)
+        ok = (rv != 0) & (nv != 0) & ((nv + rv) != 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = np.where(ok, (nv - rv) / (nv + rv), np.float32(nodata)).astype(np.float32)
+        got = a.GetRasterBand(1).ReadAsArray(x, y, w, h)
+        differing += int(np.count_nonzero(np.abs(got.astype(np.float64) - expected.astype(np.float64)) > 1e-6))
+        pixels += w * h
+        valid += int(ok.sum())
+    if differing:
+        return False, f"{differing} of {pixels} sampled pixels differ from numpy's NDVI"
+    return True, f"equal to numpy's NDVI on {len(windows)} sampled windows ({pixels} pixels, {valid} valid)"
+
+
+# MARK: - memory caps
+
+class MemoryCap:
+    """A memory cgroup (v1 here, v2 where that is what is mounted) that one command runs in:
+    RSS and page cache above the limit are reclaimed, and anonymous memory that cannot be is an
+    OOM kill, so a run that passes never needed more."""
+    V1 = "/sys/fs/cgroup/memory"
+    V2 = "/sys/fs/cgroup"
+
+    @staticmethod
+    def available():
+        if os.geteuid() != 0:
+            return False
+        if os.path.isfile(os.path.join(MemoryCap.V1, "memory.limit_in_bytes")):
+            return True
+        controllers = os.path.join(MemoryCap.V2, "cgroup.controllers")
+        return os.path.exists(controllers) and "memory" in open(controllers).read().split()
+
+    def __init__(self, limit_bytes, name):
+        self.v1 = os.path.isfile(os.path.join(MemoryCap.V1, "memory.limit_in_bytes"))
+        self.path = os.path.join(MemoryCap.V1 if self.v1 else MemoryCap.V2, name)
+        os.makedirs(self.path, exist_ok=True)
+        self.write("memory.limit_in_bytes" if self.v1 else "memory.max", str(int(limit_bytes)))
+        if self.v1 and os.path.exists(os.path.join(self.path, "memory.memsw.limit_in_bytes")):
+            self.write("memory.memsw.limit_in_bytes", str(int(limit_bytes)))  # no swapping past it either
+        if not self.v1:
+            self.write("memory.swap.max", "0")
+
+    def write(self, name, value):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(value)
+
+    def read(self, name):
+        try:
+            with open(os.path.join(self.path, name)) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def join(self):
+        """In the child, before exec: everything it runs is inside."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+    def oom_kills(self):
+        text = self.read("memory.oom_control" if self.v1 else "memory.events")
+        for line in text.splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+        return 0
+
+    def remove(self):
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
+def capped_run(runner, peak_mib, env, log_path, timeout):
+    """Tessera's run again under a cgroup memory cap of twice its measured peak RSS."""
+    limit = int(2 * peak_mib * (1 << 20))
+    cap = MemoryCap(limit, f"tessera-bench-{os.getpid()}")
+    try:
+        m = measure(runner.command, runner.output, env, log_path, timeout, preexec=cap.join)
+        return {"cap_mib": round(limit / (1 << 20)), "status": m.status, "oom_kills": cap.oom_kills(),
+                "peak_rss_mib": round(m.rss_kib / 1024, 1), "ok": m.status == 0 and cap.oom_kills() == 0}
+    finally:
+        cap.remove()
+
+
 # MARK: - running
 
 def run_workload(w, runs, env, out_dir, log_path, timeout, log):
     runners = [w.tessera] + w.peers
     results = {r.name: [] for r in runners}
     log(f"{w.id} {w.title}: 1 warm-up and {runs} counted run(s) of {len(runners)} runners, alternating")
-    for round_index in range(runs + 1):
+    for round_index in range(0 if w.warmup else 1, runs + 1):
         for runner in runners:
             m = measure(runner.command, runner.output, env, log_path, timeout)
             if m.status != 0:
@@ -181,11 +308,32 @@ def run_workload(w, runs, env, out_dir, log_path, timeout, log):
                         "error": f"{runner.name} exited {m.status} (see {os.path.relpath(log_path, ROOT)})"}
             if round_index > 0:
                 results[runner.name].append(m)
-    reference = next(r for r in w.peers if r.name == w.reference)
-    ok, agreement = compare(w.tessera.check or w.tessera.output, reference.check or reference.output, w.tolerance, w.agreement)
+    if w.agreement == "ndvi-sampled":
+        ok, agreement = compare_ndvi_sampled(w.tessera.output, *w.ndvi_inputs)
+        peer_name = "numpy"
+    else:
+        reference = next(r for r in w.peers if r.name == w.reference)
+        ok, agreement = compare(w.tessera.check or w.tessera.output, reference.check or reference.output, w.tolerance, w.agreement)
+        peer_name = reference.name
     row = {"id": w.id, "title": w.title, "status": "ok" if ok else "FAIL",
-           "agreement": {"peer": reference.name, "ok": ok, "detail": agreement}, "runners": {}}
+           "agreement": {"peer": peer_name, "ok": ok, "detail": agreement}, "runners": {}}
     tessera = summarise(results[w.tessera.name])
+    if w.rss_limit_mib:
+        row["rss_limit_mib"] = w.rss_limit_mib
+        if tessera["peak_rss_mib"] > w.rss_limit_mib:
+            row["status"] = "FAIL"
+            row["rss_detail"] = f"peak RSS {tessera['peak_rss_mib']:.0f} MiB is over the {w.rss_limit_mib:.0f} MiB limit"
+    if w.memory_cap and MemoryCap.available():
+        capped = capped_run(w.tessera, tessera["peak_rss_mib"], env, log_path, timeout)
+        row["memory_cap"] = capped
+        if not capped["ok"]:
+            row["status"] = "FAIL"
+        elif w.agreement not in ("none", "ndvi-sampled"):
+            # The capped run's output must still be right.
+            same, detail = compare(w.tessera.check or w.tessera.output, reference.check or reference.output, w.tolerance, w.agreement)
+            capped["agreement"] = detail
+            if not same:
+                row["status"] = "FAIL"
     if w.pixels and tessera["wall_s"]:
         row["tessera_mpix_per_s"] = w.pixels / 1e6 / tessera["wall_s"]
     if w.jobs:
@@ -253,6 +401,15 @@ def table(rows):
             lines.append(f"  --resume of the finished batch: {row['resume_s']:.2f} s")
         if "tessera_mpix_per_s" in row:
             lines.append(f"  tessera throughput: {row['tessera_mpix_per_s']:.1f} megapixels/s")
+        if "memory_cap" in row:
+            c = row["memory_cap"]
+            lines.append(f"  under a memory cgroup cap of {c['cap_mib']} MiB (2x its peak): "
+                         + ("passed" if c["ok"] else f"FAILED (exit {c['status']}, {c['oom_kills']} OOM kills)") + f", peak RSS {c['peak_rss_mib']:.0f} MiB")
+        if "rss_limit_mib" in row:
+            lines.append(f"  peak RSS limit {row['rss_limit_mib']:.0f} MiB: " + row.get("rss_detail", "kept"))
+        if "linear" in row:
+            lines.append(f"  time per pixel against {row['linear']['to']}: {row['linear']['ratio']:.2f}x (target <= 1.2: "
+                         + ("met" if row["linear"]["ratio"] <= 1.2 else "missed") + ")")
         a = row["agreement"]
         lines.append(f"  agreement with {a['peer']}: {'ok' if a['ok'] else 'FAIL'} ({a['detail']})")
     lines.append("ratios are tessera / peer (below 1: tessera is faster or smaller)")
@@ -290,7 +447,7 @@ def main():
 
     context = workloads.Context(tessera=tessera, venv=venv, data=data, out=out_dir, size=args.size,
                                 threads=os.cpu_count() or 1, log=log)
-    selected = workloads.large(context) if args.large else workloads.standard(context)
+    selected = workloads.large(context) + workloads.large_100k(context) if args.large else workloads.standard(context)
     if args.only:
         wanted = set(args.only.split(","))
         selected = [w for w in selected if w.id in wanted]
@@ -308,8 +465,25 @@ def main():
                          "reason": f"tessera has no '{' '.join(missing)}' subcommand yet"})
             log(f"{w.id} skipped: tessera has no '{' '.join(missing)}' yet")
             continue
+        if w.id.startswith("W9-100k") and not any(r["id"].startswith("W9-100k") for r in rows):
+            free = workloads.disk_free_gib(out_dir)
+            if free < workloads.LARGE_DISK_GIB:
+                reason = (f"needs about {workloads.LARGE_DISK_GIB} GiB free in {out_dir} at its peak "
+                          f"(mosaic ~10 GiB, its NDVI ~31 GiB); {free:.0f} GiB is free")
+                log(f"W9-100k skipped: {reason}")
+                for x in selected:
+                    if x.id.startswith("W9-100k"):
+                        rows.append({"id": x.id, "title": x.title, "status": "skipped", "reason": reason})
+                break
         w.prepare()
-        rows.append(run_workload(w, args.runs, env, out_dir, log_path, args.timeout, log))
+        row = run_workload(w, args.runs, env, out_dir, log_path, args.timeout, log)
+        if w.linear_to:
+            base = next((r for r in rows if r["id"] == w.linear_to and "tessera_mpix_per_s" in r), None)
+            if base and "tessera_mpix_per_s" in row:
+                row["linear"] = {"to": w.linear_to, "ratio": base["tessera_mpix_per_s"] / row["tessera_mpix_per_s"]}
+        rows.append(row)
+        log(table([row]).rsplit("\n", 1)[0])
+        w.cleanup()
 
     report = {
         "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30), 1),

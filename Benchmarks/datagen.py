@@ -93,9 +93,10 @@ def write_tile(path, band_index, band, row, col, tile, step, total, nodata_wedge
     os.replace(tmp, path)
 
 
-def tiles(folder, grid, tile, bands=("B04", "B08", "B03", "B02"), step=None, log=print):
+def tiles(folder, grid, tile, bands=("B04", "B08", "B03", "B02"), step=None, log=print, generate=True):
     """Writes (or reuses) grid x grid tiles per band; returns {band: [paths row-major]}.
-    `step` (pixels between tile origins) defaults to a 10 % overlap."""
+    `step` (pixels between tile origins) defaults to a 10 % overlap. With generate=False only
+    the paths (for commands built before their inputs are made)."""
     os.makedirs(folder, exist_ok=True)
     if step is None:
         step, total = layout(grid, tile)
@@ -108,7 +109,7 @@ def tiles(folder, grid, tile, bands=("B04", "B08", "B03", "B02"), step=None, log
         for row in range(grid):
             for col in range(grid):
                 path = os.path.join(folder, f"T{row}{col}_{band}.tif")
-                if not os.path.exists(path):
+                if generate and not os.path.exists(path):
                     log(f"  generating {path}")
                     write_tile(path, band_index, band, row, col, tile, step, total,
                                nodata_wedge=(row == 0 and col == grid - 1))

@@ -54,6 +54,18 @@ class Workload:
     after: Callable = field(default=lambda: {})
     # Jobs in one run, for a batch workload's overhead per job.
     jobs: int = 0
+    # False for the 100k rows: a warm-up run would double an hour's work for nothing.
+    warmup: bool = True
+    # Run once the row is done: removes outputs no later workload reads (disk for W9-100k).
+    cleanup: Callable = field(default=lambda: None)
+    # The row whose Tessera time per pixel this row's must stay within 1.2x of (linear scaling).
+    linear_to: str = ""
+    # A ceiling on Tessera's peak RSS in MiB: above it the row fails.
+    rss_limit_mib: float = 0
+    # Rerun Tessera under a memory cgroup capped at twice its measured peak (make bench).
+    memory_cap: bool = True
+    # For agreement "ndvi-sampled": (red, nir) inputs the expected NDVI is computed from.
+    ndvi_inputs: tuple = ()
 
 
 def creation(threads):
@@ -283,6 +295,120 @@ def standard(ctx):
     return w
 
 
+# MARK: - W9-100k: a 100,000 x 100,000 mosaic from repeated tiles
+
+# BENCH_LARGE_TILE shrinks the repeated tile for a quick trial of the harness itself.
+BASE_TILE = int(os.environ.get("BENCH_LARGE_TILE", 10000))
+
+
+def _repeated_tiles(ctx, n):
+    """An n x n grid of VRTs that each place the one generated 10,000 x 10,000 red tile (and
+    nir tile) at its own position: an n*10,000-pixel square mosaic whose input costs two tiles
+    of disk. Also one VRT of the whole nir mosaic, for the NDVI. Returns (red VRTs, nir VRT)."""
+    from osgeo import gdal
+    base = datagen.tiles(os.path.join(ctx.data, f"large-base-{BASE_TILE}"), 1, BASE_TILE, bands=("B04", "B08"), step=BASE_TILE, log=ctx.log)
+    folder = os.path.join(ctx.data, f"large-repeated-{BASE_TILE}-{n}")
+    os.makedirs(folder, exist_ok=True)
+    ds = gdal.Open(base["B04"][0])
+    wkt, gt = ds.GetProjection(), ds.GetGeoTransform()
+    ds = None
+    escaped = wkt.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+    def source(path, x, y):
+        return (f'    <SimpleSource><SourceFilename relativeToVRT="0">{path}</SourceFilename><SourceBand>1</SourceBand>'
+                f'<SrcRect xOff="0" yOff="0" xSize="{BASE_TILE}" ySize="{BASE_TILE}"/>'
+                f'<DstRect xOff="{x}" yOff="{y}" xSize="{BASE_TILE}" ySize="{BASE_TILE}"/></SimpleSource>\n')
+
+    def vrt(path, size, origin, sources):
+        if os.path.exists(path):
+            return path
+        text = (f'<VRTDataset rasterXSize="{size}" rasterYSize="{size}">\n  <SRS>{escaped}</SRS>\n'
+                f'  <GeoTransform>{origin[0]!r}, {gt[1]!r}, 0, {origin[1]!r}, 0, {gt[5]!r}</GeoTransform>\n'
+                f'  <VRTRasterBand dataType="UInt16" band="1">\n    <NoDataValue>0</NoDataValue>\n'
+                + "".join(sources) + '  </VRTRasterBand>\n</VRTDataset>\n')
+        with open(path + ".partial", "w") as f:
+            f.write(text)
+        os.replace(path + ".partial", path)
+        return path
+
+    red = []
+    for row in range(n):
+        for col in range(n):
+            origin = (gt[0] + col * BASE_TILE * gt[1], gt[3] + row * BASE_TILE * gt[5])
+            red.append(vrt(os.path.join(folder, f"red-{row:02d}-{col:02d}.vrt"), BASE_TILE, origin, [source(base["B04"][0], 0, 0)]))
+    nir = vrt(os.path.join(folder, "nir.vrt"), n * BASE_TILE, (gt[0], gt[3]),
+              [source(base["B08"][0], col * BASE_TILE, row * BASE_TILE) for row in range(n) for col in range(n)])
+    return red, nir
+
+
+def disk_free_gib(folder):
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize / (1 << 30)
+
+
+# Disk the 100k rows need at their peak, in GiB: Tessera's mosaic (~10) kept for the COG and the
+# NDVI, the NDVI (~31, Float32), and headroom; the COG step holds two COGs of ~13 each beside
+# the mosaic, and the mosaic step two mosaics.
+LARGE_DISK_GIB = 50
+
+
+def large_100k(ctx):
+    """W9r-40k and W9-100k: mosaic -> tiled DEFLATE GTiff, its COG, and an NDVI of it, at
+    40,000^2 and 100,000^2 from the same repeated tiles, so the 100k row's time per pixel can be
+    held to the 40k row's (linear scaling). Each step's peak RSS must stay under 1 GiB."""
+    t = ctx.threads
+    co = creation(t) + ["BIGTIFF=YES"]
+    co = [o for o in co if o != "BIGTIFF=IF_SAFER"]
+    out = lambda name: os.path.join(ctx.out, name)
+    cog_co = ["COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=512", "NUM_THREADS=ALL_CPUS", "OVERVIEW_RESAMPLING=AVERAGE", "BIGTIFF=YES"]
+    rows = []
+
+    def remove(*paths):
+        def go():
+            for p in paths:
+                for q in (p, p + ".aux.xml"):
+                    if os.path.exists(q):
+                        os.remove(q)
+        return go
+
+    for n, prefix in [(4, "W9r-40k"), (10, "W9-100k")]:
+        side = n * BASE_TILE
+        big = n == 10
+        state = {}
+
+        def prepare(n=n, state=state):
+            if "red" not in state:
+                state["red"], state["nir"] = _repeated_tiles(ctx, n)
+        prepare()  # the VRTs are tiny; the commands need their names now
+        red, nir = state["red"], state["nir"]
+        mosaic, translate = out(f"{prefix}-tessera.tif"), out(f"{prefix}-translate.tif")
+        common = dict(warmup=not big, memory_cap=False, rss_limit_mib=1024, pixels=side * side)
+        rows.append(Workload(
+            f"{prefix}-mosaic", f"mosaic of {n * n} repeated {BASE_TILE} px tiles to a {side} x {side} tiled DEFLATE GTiff", ["mosaic"],
+            Runner("tessera mosaic", [ctx.tessera, "mosaic", *red, "-o", mosaic, *tessera_co(co), "--threads", str(t), "--quiet", "--force-size"], mosaic),
+            [Runner("gdalbuildvrt + gdal_translate", shell(["gdalbuildvrt", "-q", "-overwrite", out(f"{prefix}.vrt"), *red],
+                                                           ["gdal_translate", "-q", *gdal_co(co), out(f"{prefix}.vrt"), translate]), translate)],
+            reference="gdalbuildvrt + gdal_translate", agreement="sampled", cleanup=remove(translate),
+            linear_to="W9r-40k-mosaic" if big else "", **common))
+        cog_t, cog_g = out(f"{prefix}-cog-tessera.tif"), out(f"{prefix}-cog-translate.tif")
+        rows.append(Workload(
+            f"{prefix}-cog", f"COG export of the {side} x {side} mosaic", ["cog-export"],
+            Runner("tessera cog-export", [ctx.tessera, "cog-export", mosaic, cog_t, "--profile", "deflate", "--predictor", "2", "--blocksize", "512",
+                                          "--overview-resampling", "average", "--threads", str(t), "--quiet", "--force-size"], cog_t),
+            [Runner("gdal_translate -of COG", ["gdal_translate", "-q", "-of", "COG", *gdal_co(cog_co), mosaic, cog_g], cog_g)],
+            reference="gdal_translate -of COG", agreement="sampled", cleanup=remove(cog_t, cog_g),
+            linear_to="W9r-40k-cog" if big else "", **common))
+        ndvi = out(f"{prefix}-ndvi-tessera.tif")
+        ndvi_co = [o for o in co if not o.startswith("PREDICTOR")] + ["PREDICTOR=3"]
+        rows.append(Workload(
+            f"{prefix}-ndvi", f"NDVI of the {side} x {side} mosaic (red) and the repeated nir tiles, Float32", ["index"],
+            Runner("tessera index ndvi", [ctx.tessera, "index", "ndvi", "--band", f"red={mosaic}", "--band", f"nir={nir}", "-o", ndvi,
+                                          "--dst-nodata", "-9999", *tessera_co(ndvi_co), "--threads", str(t), "--quiet", "--force-size"], ndvi),
+            [], reference="", agreement="ndvi-sampled", ndvi_inputs=(mosaic, nir), cleanup=remove(ndvi, mosaic),
+            linear_to="W9r-40k-ndvi" if big else "", **common))
+    return rows
+
+
 def _small_tiles(ctx, source, count=200, size=256):
     """`count` windows of `size` px cut from one tile (made once), and the list of their paths."""
     folder = os.path.join(ctx.data, f"small-{size}")
@@ -354,7 +480,9 @@ def large(ctx):
     out = lambda n: os.path.join(ctx.out, n)
     rows = []
     for name, grid, step, tile in [("10k", 2, 4730, 5270), ("40k", 4, 9730, 10810)]:
-        red = datagen.tiles(os.path.join(ctx.data, f"large-{name}"), grid, tile, bands=("B04",), step=step, log=ctx.log)["B04"]
+        make = lambda generate, grid=grid, tile=tile, step=step, name=name: datagen.tiles(
+            os.path.join(ctx.data, f"large-{name}"), grid, tile, bands=("B04",), step=step, log=ctx.log, generate=generate)["B04"]
+        red = make(False)
         rows.append(Workload(
             f"W9-{name}", f"mosaic of {grid * grid} tiles to a {name} x {name} output", ["mosaic"],
             Runner("tessera mosaic", [ctx.tessera, "mosaic", *red, "-o", out(f"W9-{name}-tessera.tif"), *tessera_co(co), "--threads", str(t), "--quiet"],
@@ -362,7 +490,7 @@ def large(ctx):
             [Runner("gdalbuildvrt + gdal_translate", shell(["gdalbuildvrt", "-q", "-overwrite", out(f"W9-{name}.vrt"), *red],
                                                            ["gdal_translate", "-q", *gdal_co(co), out(f"W9-{name}.vrt"), out(f"W9-{name}-translate.tif")]),
                     out(f"W9-{name}-translate.tif"))],
-            reference="gdalbuildvrt + gdal_translate"))
+            reference="gdalbuildvrt + gdal_translate", prepare=lambda make=make: make(True)))
     cog_co = ["COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=512", "NUM_THREADS=ALL_CPUS", "OVERVIEW_RESAMPLING=AVERAGE", "BIGTIFF=YES"]
     source = out("W9-40k-translate.tif")
     rows.append(Workload(

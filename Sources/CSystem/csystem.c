@@ -10,6 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+int tessera_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+  return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
 int tessera_rename_noreplace(const char *from, const char *to) {
   if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
   if (errno != EINVAL && errno != ENOSYS) return -1;
@@ -19,12 +23,47 @@ int tessera_rename_noreplace(const char *from, const char *to) {
   return 0;
 }
 
-// MARK: - Signals before main
+// MARK: - Signals
 
 static volatile sig_atomic_t early_signal = 0;
+// The handler's only way to the program: one byte a signal into this pipe, read by a thread
+// (Interruption.swift). The handler is installed once and never replaced or ignored, so no
+// signal between the dynamic loader and the end of the process is lost or fatal.
+static int signal_pipe[2] = {-1, -1};
 
 static void note_signal(int number) {
+  int saved = errno;
   if (early_signal == 0) early_signal = number;
+  if (signal_pipe[1] >= 0) {
+    unsigned char byte = (unsigned char)number;
+    ssize_t written = write(signal_pipe[1], &byte, 1);
+    (void)written;
+  }
+  errno = saved;
+}
+
+int tessera_install_signal_handlers(void) {
+  if (signal_pipe[0] >= 0) return signal_pipe[0];
+  if (pipe2(signal_pipe, O_CLOEXEC) != 0) return -1;
+  // The handler must never block on a full pipe; the reader blocks.
+  fcntl(signal_pipe[1], F_SETFL, fcntl(signal_pipe[1], F_GETFL) | O_NONBLOCK);
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = note_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, NULL);
+  sigaction(SIGTERM, &action, NULL);
+  sigaction(SIGHUP, &action, NULL);
+  // A parent that started this process with the signals blocked (tessera batch does, so that
+  // none arrives while the dynamic loader maps GDAL's libraries) gets them delivered now.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  return signal_pipe[0];
 }
 
 // Runs from the executable's .preinit_array: after the dynamic loader, before any shared
@@ -38,14 +77,7 @@ static void install_early_handlers(int argc, char **argv, char **envp) {
     exe[length] = 0;
     if (strstr(exe, ".xctest") != NULL) return;
   }
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = note_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &action, NULL);
-  sigaction(SIGTERM, &action, NULL);
-  sigaction(SIGHUP, &action, NULL);
+  tessera_install_signal_handlers();
   // A write past RLIMIT_FSIZE then fails with EFBIG, and one to a closed pipe (`| head`) with
   // EPIPE, instead of killing the process.
   signal(SIGXFSZ, SIG_IGN);

@@ -14,7 +14,7 @@ enum Interruption {
   }
 
   private static let lock = NSLock()
-  nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+  nonisolated(unsafe) private static var installed = false
   nonisolated(unsafe) private static var _context = Context(command: "tessera", json: false)
   nonisolated(unsafe) private static var _requested = false
   nonisolated(unsafe) private static var _beforeExit: ((ExitStatus) -> Void)?
@@ -40,22 +40,30 @@ enum Interruption {
   /// the process without them.
   static func install() {
     lock.lock(); defer { lock.unlock() }
-    guard sources.isEmpty else { return }
+    guard !installed else { return }
+    installed = true
     signal(SIGXFSZ, SIG_IGN)
     signal(SIGPIPE, SIG_IGN)
-    for (number, status) in [(SIGINT, ExitStatus.interrupted), (SIGTERM, ExitStatus.terminated), (SIGHUP, ExitStatus.hangup)] {
-      signal(number, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { handle(status) }
-      source.resume()
-      sources.append(source)
+    // The handler (csystem.c) is already in place in the executable; this only adds the reader.
+    // A signal that came before it is a byte waiting in the pipe.
+    let fd = tessera_install_signal_handlers()
+    guard fd >= 0 else { return }
+    let reader = Thread {
+      var byte: UInt8 = 0
+      while true {
+        let n = read(fd, &byte, 1)
+        if n == 1 {
+          let number = Int32(byte)
+          handle(number == SIGINT ? .interrupted : (number == SIGHUP ? .hangup : .terminated))
+        } else if n < 0 && errno == EINTR {
+          continue
+        } else {
+          return
+        }
+      }
     }
-    // A signal that came before these handlers existed was noted (see csystem.h); honour it now.
-    let early = tessera_early_signal()
-    if early != 0 {
-      let status: ExitStatus = early == SIGINT ? .interrupted : (early == SIGHUP ? .hangup : .terminated)
-      DispatchQueue.global().async { handle(status) }
-    }
+    reader.name = "tessera-signals"
+    reader.start()
   }
 
   private static func handle(_ status: ExitStatus) {

@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 
 /// A child process started with posix_spawn (no shell) and reaped with wait4, which gives its
@@ -18,7 +19,8 @@ public final class ChildProcess: @unchecked Sendable {
 
   /// Starts `executable` with `arguments` (without argv[0]) and exactly `environment`; stdin
   /// and stdout are /dev/null, stderr goes to `stderrPath`. The signals a batch handles itself
-  /// are reset to their defaults in the child, and its signal mask is cleared.
+  /// are reset to their defaults in the child, and blocked until the job's own handler exists;
+  /// no descriptor but 0, 1 and 2 is inherited.
   public static func spawn(executable: String, arguments: [String], environment: [String: String], stderrPath: String) throws -> ChildProcess {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -26,6 +28,10 @@ public final class ChildProcess: @unchecked Sendable {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    // Nothing else the batch holds reaches a job: not the journal's lock (a job outliving a
+    // killed batch would keep the next one out), not a pipe or socket of whoever started the
+    // batch (a crash reporter a job leaves behind would keep that open, and its reader waiting).
+    tessera_spawn_close_from(&actions, 3)
 
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -34,8 +40,12 @@ public final class ChildProcess: @unchecked Sendable {
     sigemptyset(&defaults)
     for number in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ] { sigaddset(&defaults, number) }
     posix_spawnattr_setsigdefault(&attributes, &defaults)
+    // The job starts with SIGINT, SIGTERM and SIGHUP blocked: one sent while the dynamic loader
+    // maps GDAL's libraries waits until the job's handler exists, which unblocks them
+    // (csystem.c), instead of killing it before it can remove anything.
     var mask = sigset_t()
     sigemptyset(&mask)
+    for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&mask, number) }
     posix_spawnattr_setsigmask(&attributes, &mask)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 

@@ -7,10 +7,20 @@
 /// set (EEXIST when `to` exists).
 int tessera_rename_noreplace(const char *from, const char *to);
 
-/// The first of SIGINT, SIGTERM or SIGHUP that arrived before `main` could install its
-/// handlers (0 if none). A handler that only notes the signal is installed before the shared
-/// libraries' own initialisers run (GDAL's take tens of milliseconds), so no signal in that time
-/// kills the process; `main` acts on the note once its real handlers are in place.
+/// The first of SIGINT, SIGTERM or SIGHUP received (0 if none).
 int tessera_early_signal(void);
+
+/// Installs the one handler of SIGINT, SIGTERM and SIGHUP (idempotent) and unblocks them;
+/// returns the read end of the pipe that gets one byte, the signal's number, per signal (-1 if
+/// no pipe could be made). The executable installs it from .preinit_array, before the shared
+/// libraries' initialisers (GDAL's take tens of milliseconds), so no signal after the dynamic
+/// loader kills the process; the program reads the pipe on a thread of its own.
+int tessera_install_signal_handlers(void);
+
+#include <spawn.h>
+
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34), which needs _GNU_SOURCE: every
+/// descriptor from `from` up is closed in the child.
+int tessera_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
 #endif
