@@ -299,7 +299,7 @@ def capped_run(runner, peak_mib, env, log_path, timeout):
 def run_workload(w, runs, env, out_dir, log_path, timeout, log):
     runners = [w.tessera] + w.peers
     results = {r.name: [] for r in runners}
-    log(f"{w.id} {w.title}: 1 warm-up and {runs} counted run(s) of {len(runners)} runners, alternating")
+    log(f"{w.id} {w.title}: {1 if w.warmup else 0} warm-up and {runs} counted run(s) of {len(runners)} runners, alternating")
     for round_index in range(0 if w.warmup else 1, runs + 1):
         for runner in runners:
             m = measure(runner.command, runner.output, env, log_path, timeout)

@@ -98,7 +98,7 @@ public enum COGExport {
     let pixels = Double(source.width) * Double(source.height)
     let estimate = pixels * Double(source.bandCount * type.byteSize + (settings.addMask ? 1 : 0)) * 4 / 3
     try OutputSize.requireSpace(bytes: estimate, compressed: settings.profile != .raw, for: spec.path, force: spec.forceSize)
-    resources.limitCache(for: .rereadSource)
+    resources.limitCache(for: .rereadSource(bytes: pixels * Double(source.bandCount * type.byteSize)))
     let staged = MemoryFile(name: "cog-source.vrt")
     defer { staged.remove() }
     // Nodata and mask changes go into a VRT over the source, written and closed before the copy reads it.
