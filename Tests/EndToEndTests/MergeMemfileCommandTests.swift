@@ -46,6 +46,45 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try TesseraBinary.run(["validate-merge", dir.file("none.tif")]).status, 66)
   }
 
+  /// --mem-limit bounds what staging holds in memory. The same merge to a COG of two products at
+  /// two sizes (1,200^2 and 3,600^2 px a band, 9x the pixels): staged in memory, the process's
+  /// peak resident memory (getrusage of the child, from Python) grows with the staged bands, as
+  /// it must; with --mem-limit 16 the staging and the merge go to disk, and the larger merge
+  /// peaks at least 60 MB lower, with the same pixels.
+  func testMemLimitBoundsTheResidentMemoryOfStaging() throws {
+    func peak(_ args: [String]) throws -> (kib: Int, stdout: String) {
+      let script = """
+        import json, resource, subprocess, sys
+        r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+        print(json.dumps({"status": r.returncode, "kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "stdout": r.stdout, "stderr": r.stderr}))
+        """
+      let result = try Run.process(Oracle.python, ["-c", script, TesseraBinary.path] + args)
+      let object = try json(result.stdout)
+      XCTAssertEqual(object["status"] as? Int, 0, object["stderr"] as? String ?? "")
+      return (object["kib"] as? Int ?? 0, object["stdout"] as? String ?? "")
+    }
+    var inMemory: [Int] = [], limited: [Int] = []
+    for size in [1200, 3600] {
+      let products = try SyntheticProducts.make(in: dir.file("p\(size)"), ["--size", "\(size)", "--format", "tif", "--bands", "B04,B08"])
+      let common = ["merge-memfile"] + products + ["--bands", "B04,B08", "--cog", "--threads", "2", "--json"]
+      let memory = try peak(common + ["-o", dir.file("mem-\(size).tif"), "--stage", "mem"])
+      // With a small block cache, so that what stays is GDAL's fixed working memory (the cache
+      // and the warper's buffers fill up to their own limits on the larger image).
+      let disk = try peak(common + ["-o", dir.file("limited-\(size).tif"), "--stage", "mem", "--mem-limit", "16", "--cache-mb", "16"])
+      XCTAssertEqual(((try json(memory.stdout)["staging"] as? [String: Any])?["mode"]) as? String, "mem")
+      // 1200 px stages 11.5 MB: under the limit, still in memory.
+      XCTAssertEqual(((try json(disk.stdout)["staging"] as? [String: Any])?["mode"]) as? String, size == 3600 ? "disk" : "mem")
+      let bands = { (text: String) in try self.json(text)["bands"] as? [[String: Any]] ?? [] }
+      XCTAssertEqual(try bands(disk.stdout).map { $0["checksum"] as? Int }, try bands(memory.stdout).map { $0["checksum"] as? Int })
+      inMemory.append(memory.kib)
+      limited.append(disk.kib)
+    }
+    print("merge-memfile peak RSS (KiB) at 1200 and 3600 px: staged in memory \(inMemory), with --mem-limit 16 \(limited)")
+    // 2 products x 2 bands x (3600^2 - 1200^2) x 2 bytes = 92 MB more staged, and the merged bands.
+    XCTAssertGreaterThan(inMemory[1] - inMemory[0], 60_000, "in-memory staging should grow with the image: \(inMemory)")
+    XCTAssertLessThan(limited[1] + 60_000, inMemory[1], "with --mem-limit the staged bands must leave memory: \(limited) vs \(inMemory)")
+  }
+
   func testMissingBandFileFailsWith65AndWritesNothing() throws {
     let run = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("t29.tif"), "--bands", "B04", "--resolution", "10",
                                      "--report", dir.file("r.json")])
