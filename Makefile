@@ -72,10 +72,10 @@ fuzz: deps
 
 # The whole test suite under AddressSanitizer, then ThreadSanitizer (each its own build).
 sanitize: deps
-	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan.supp $(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
-	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan
+	TESSERA_SANITIZE=1 $(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	TESSERA_SANITIZE=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan.supp $(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
+	TESSERA_SANITIZE=1 $(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TESSERA_SANITIZE=1 $(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan
 
 # Signals at random moments of every writing subcommand and of batch (STRESS_TRIALS of each of
 # SIGINT, SIGTERM, SIGHUP per command), then full disks (a filling tmpfs, RLIMIT_FSIZE). Root for

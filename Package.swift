@@ -43,7 +43,9 @@ let package = Package(
     .executableTarget(name: "TesseraEngine", dependencies: ["TesseraCLI", "CSystem"]),
     // The `tessera` command: a static C launcher that runs tessera-engine with the signals
     // blocked until its handler exists (see main.c for why).
-    .executableTarget(name: "tessera", linkerSettings: [.unsafeFlags(["-static-executable"])]),
+    // (Linked dynamically under `make sanitize`, whose runtimes do not link statically.)
+    .executableTarget(name: "tessera", linkerSettings: ProcessInfo.processInfo.environment["TESSERA_SANITIZE"] == nil
+                      ? [.unsafeFlags(["-static-executable"])] : []),
     // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
     .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport"),
     .testTarget(name: "GDALTests", dependencies: ["GDAL", "TestSupport"]),

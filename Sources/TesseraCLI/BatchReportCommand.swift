@@ -127,7 +127,13 @@ struct TestJobCommand: ParsableCommand {
         let until = Date().addingTimeInterval(sleep)
         while Date() < until && (stubborn || !Interruption.requested) { usleep(10_000) }
       }
-      if crash { abort() }
+      if crash {
+        // Dies by SIGABRT whatever crash handler a runtime installed (Swift's backtracer takes
+        // seconds; AddressSanitizer's turns abort into exit 1).
+        signal(SIGABRT, SIG_DFL)
+        raise(SIGABRT)
+        abort()
+      }
       var failing = true
       if let times, let state {
         let count = (try? String(contentsOfFile: state, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
