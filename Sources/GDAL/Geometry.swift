@@ -13,20 +13,23 @@ public final class Geometry {
   public static func wkt(_ text: String) throws -> Geometry {
     GDALEnvironment.bootstrap()
     var result: OGRGeometryH?
+    // Whatever GDAL made is ours from here on, so no error path leaks it.
+    defer { if let result { OGR_G_DestroyGeometry(result) } }
     let status = try text.withCString { pointer -> OGRErr in
       var cursor: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(mutating: pointer)
       return try GDALCall.run("reading WKT") { OGR_G_CreateFromWkt(&cursor, nil, &result) }
     }
-    guard status == OGRERR_NONE, let result else {
+    guard status == OGRERR_NONE, let made = result else {
       throw GDALError(context: "reading WKT", message: "not a WKT geometry")
     }
-    return Geometry(adopting: result)
+    result = nil
+    return Geometry(adopting: made)
   }
 
   /// A geometry from a GeoJSON geometry object.
   public static func geoJSON(_ text: String) throws -> Geometry {
     GDALEnvironment.bootstrap()
-    let handle = try GDALCall.handle("reading a GeoJSON geometry") { OGR_G_CreateGeometryFromJson(text) }
+    let handle = try GDALCall.handle("reading a GeoJSON geometry", release: { OGR_G_DestroyGeometry($0) }) { OGR_G_CreateGeometryFromJson(text) }
     return Geometry(adopting: handle)
   }
 
@@ -40,7 +43,7 @@ public final class Geometry {
       // Not all polygons: joined pair by pair.
       var joined = try first.clone()
       for part in parts.dropFirst() {
-        let next = try GDALCall.handle(context) { OGR_G_Union(joined.handle, part.handle) }
+        let next = try GDALCall.handle(context, release: { OGR_G_DestroyGeometry($0) }) { OGR_G_Union(joined.handle, part.handle) }
         joined = Geometry(adopting: next)
       }
       return joined
@@ -184,7 +187,19 @@ public final class VectorSource {
     OGR_L_ResetReading(layer)
     var features: [Feature] = []
     while true {
-      guard let feature = try GDALCall.run("reading \(path)", { OGR_L_GetNextFeature(layer) }) else { break }
+      // A damaged file can yield a feature and report an error for it: the feature is still
+      // ours to destroy (it holds its geometry and a reference to the layer's CRS).
+      var next: OGRFeatureH?
+      do {
+        _ = try GDALCall.run("reading \(path)") { () -> OGRFeatureH? in
+          next = OGR_L_GetNextFeature(layer)
+          return next
+        }
+      } catch {
+        if let next { OGR_F_Destroy(next) }
+        throw error
+      }
+      guard let feature = next else { break }
       defer { OGR_F_Destroy(feature) }
       var fields: [String: String] = [:]
       for (i, field) in fieldNames.enumerated() where OGR_F_IsFieldSetAndNotNull(feature, Int32(i)) != 0 {
