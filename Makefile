@@ -73,7 +73,7 @@ fuzz: deps
 # The whole test suite under AddressSanitizer, then ThreadSanitizer (each its own build).
 sanitize: deps
 	TESSERA_SANITIZE=1 $(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	TESSERA_SANITIZE=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan.supp $(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
+	TESSERA_SANITIZE=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan.supp:print_suppressions=0 $(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
 	TESSERA_SANITIZE=1 $(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TESSERA_SANITIZE=1 $(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan
 
