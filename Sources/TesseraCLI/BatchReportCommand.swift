@@ -103,6 +103,7 @@ struct TestJobCommand: ParsableCommand {
   @Flag(help: "Ignore SIGTERM while sleeping (a job that must be killed).") var stubborn = false
   @Option(help: "Write this output (a small text file through Tessera's output target).") var write: String?
   @Option(help: "A file it reads (recorded as an input of --write).") var read: String?
+  @Option(help: "Fail with this exit code after --write is in place.") var failAfterWrite: Int32?
   @Option(help: "Append a line to this file each run.") var log: String?
   @Flag var overwrite = false
   @OptionGroup var global: GlobalOptions
@@ -148,6 +149,9 @@ struct TestJobCommand: ParsableCommand {
         truncate(target.temporaryPath, 0)
         try target.writeContents(Data("done\n".utf8) + contents)
         try target.commit()
+      }
+      if let failAfterWrite {
+        throw TesseraError(ExitStatus(rawValue: failAfterWrite) ?? .internalError, "failing on purpose with \(failAfterWrite) after the output")
       }
       return CommandResult(json: .object([("command", .string(TestJobCommand.name)), ("status", .string("ok"))]), text: "")
     }

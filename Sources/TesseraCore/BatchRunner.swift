@@ -269,6 +269,10 @@ public final class BatchRunner: @unchecked Sendable {
       if exit.status != 0 || timedOut {
         // A child stopped by SIGKILL could not remove its temporary files; its ledger names them.
         RunLedger.removeLeftovers(ledger)
+        // And an output a step had already put in place when the job failed (a signal that came
+        // just after the rename, a later step failing) is no done job's: removed if unchanged, so
+        // the job can run again without finding it in the way.
+        _ = BatchRunner.removeUnrecordedOutputs(ledger, folder: folder, recorded: [])
         result.exitCode = exit.status
         result.signal = exit.signal
         result.timedOut = timedOut
@@ -324,14 +328,22 @@ public final class BatchRunner: @unchecked Sendable {
       let ledger = RunLedger.read(folder + "/ledger")
       for path in RunLedger.removeLeftovers(ledger) { notes.append("removed \(path), left by a killed run of job \(id)") }
       let recorded = Set(journal?.records[id].flatMap { $0.status == "ok" ? $0.outputs.map(\.path) : nil } ?? [])
-      for (path, stamp) in ledger.outputs where !path.hasPrefix(folder + "/") && !recorded.contains(path) {
-        if let stamp, FileStamp(path: path) == stamp, unlink(path) == 0 {
-          notes.append("removed \(path), written by a run of job \(id) that the journal never recorded; the job runs again")
-        }
+      for path in removeUnrecordedOutputs(ledger, folder: folder, recorded: recorded) {
+        notes.append("removed \(path), written by a run of job \(id) that the journal never recorded; the job runs again")
       }
       try? FileManager.default.removeItem(atPath: folder)
     }
     return notes
+  }
+
+  /// Removes the outputs a job's ledger says it put in place, outside its own folder and not
+  /// in `recorded`, that are unchanged since (size and modification time); returns them.
+  static func removeUnrecordedOutputs(_ ledger: RunLedger.Contents, folder: String, recorded: Set<String>) -> [String] {
+    var removed: [String] = []
+    for (path, stamp) in ledger.outputs where !path.hasPrefix(folder + "/") && !recorded.contains(path) {
+      if let stamp, FileStamp(path: path) == stamp, unlink(path) == 0 { removed.append(path) }
+    }
+    return removed
   }
 }
 

@@ -47,6 +47,22 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
 
   // MARK: - Failures
 
+  /// A job that fails after its output is in place (a signal just after the rename, found under
+  /// ThreadSanitizer's slowness by the resume tests) leaves no output of a job that is not done:
+  /// it is removed, so a --resume runs the job again instead of failing with 73 on it.
+  func testAnOutputOfAFailedJobIsRemovedSoItCanRunAgain() throws {
+    let out = dir.file("late.txt")
+    let failing = try manifest([job("late", "test-job", ["--write", out, "--fail-after-write", "74"])])
+    let run = try TesseraBinary.run(["batch", failing, "--report", dir.file("r.json")])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out), "the failed job's output was left in the way")
+    // The same job, now passing, under the same journal.
+    XCTAssertEqual(try manifest([job("late", "test-job", ["--write", out])]), failing)
+    let resumed = try TesseraBinary.run(["batch", failing, "--report", dir.file("r.json"), "--resume"])
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "done\n")
+  }
+
   func testAFailingJobACrashAndAHangDoNotStopTheOthers() throws {
     let path = try manifest([
       job("ok-1", "test-job", ["--write", dir.file("ok-1.txt")]),
