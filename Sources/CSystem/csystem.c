@@ -25,7 +25,6 @@ int tessera_rename_noreplace(const char *from, const char *to) {
 
 // MARK: - Signals
 
-static volatile sig_atomic_t early_signal = 0;
 // The handler's only way to the program: one byte a signal into this pipe, read by a thread
 // (Interruption.swift). The handler is installed once and never replaced or ignored, so no
 // signal between the dynamic loader and the end of the process is lost or fatal.
@@ -33,7 +32,6 @@ static int signal_pipe[2] = {-1, -1};
 
 static void note_signal(int number) {
   int saved = errno;
-  if (early_signal == 0) early_signal = number;
   if (signal_pipe[1] >= 0) {
     unsigned char byte = (unsigned char)number;
     ssize_t written = write(signal_pipe[1], &byte, 1);
@@ -102,4 +100,3 @@ static void install_early_handlers(int argc, char **argv, char **envp) {
 __attribute__((section(".preinit_array"), used))
 static void (*const early_handlers_entry)(int, char **, char **) = install_early_handlers;
 
-int tessera_early_signal(void) { return early_signal; }

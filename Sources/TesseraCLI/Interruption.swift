@@ -1,5 +1,4 @@
 import CSystem
-import Dispatch
 import Foundation
 import TesseraCore
 

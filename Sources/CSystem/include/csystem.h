@@ -7,9 +7,6 @@
 /// set (EEXIST when `to` exists).
 int tessera_rename_noreplace(const char *from, const char *to);
 
-/// The first of SIGINT, SIGTERM or SIGHUP received (0 if none).
-int tessera_early_signal(void);
-
 /// Installs the one handler of SIGINT, SIGTERM and SIGHUP (idempotent) and unblocks them;
 /// returns the read end of the pipe that gets one byte, the signal's number, per signal (-1 if
 /// no pipe could be made). The executable installs it from .preinit_array, before the shared
