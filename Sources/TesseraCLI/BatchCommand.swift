@@ -204,14 +204,14 @@ struct BatchPlan {
     } else if let workDir = command.workDir {
       workDirectory = workDir
     } else {
-      let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+      let base = try temporaryFolder()
       workDirectory = base + "/tessera-batch-\(getpid())-" + UUID().uuidString.prefix(8).lowercased()
       temporaryWork = true
     }
     do {
       try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
     } catch {
-      throw TesseraError(.cannotCreate, "cannot create the work folder \(workDirectory): \(error.localizedDescription)")
+      throw TesseraError(.cannotCreate, "cannot create the work folder \(workDirectory): \(fileSystemReason(error))")
     }
     // The work folder goes when the batch ends: whole if it was a temporary one, else when
     // empty (a job folder left in it is what the next run cleans up).

@@ -215,7 +215,7 @@ public final class BatchRunner: @unchecked Sendable {
       try Data(job.id.utf8).write(to: URL(fileURLWithPath: folder + "/id"))
     } catch {
       result.exitCode = ExitStatus.cannotCreate.rawValue
-      result.stderrTail = "cannot create the job folder \(folder): \(error.localizedDescription)"
+      result.stderrTail = "cannot create the job folder \(folder): \(fileSystemReason(error))"
       return result
     }
     defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -216,7 +216,7 @@ struct ClipJob {
     let template = try SourceSet.bandSubset(source, bands)
     let dataset = try OutputRaster.create(
       in: target, width: output.width, height: output.height, geoTransform: output.geoTransform, bandsFrom: template,
-      bands: outputBands, type: type, spec: request.output, threads: request.resources.threads, nodata: .none)
+      bands: outputBands, type: type, spec: request.output, threads: request.resources.threads, nodata: nil)
     for (i, value) in nodata.enumerated() { if let value { try dataset.band(i + 1).setNoDataValue(value) } }
     if request.addAlpha {
       try dataset.band(outputBands).setColorInterpretation("Alpha")

@@ -10,10 +10,7 @@ extension Clip {
       throw TesseraError(.usage, "--each-feature takes a --cutline")
     }
     let folder = request.output.path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw TesseraError(.cannotCreate, "--each-feature writes into a folder; \(folder) is not one")
-    }
+    try OutputPlace.checkFolder(folder)
     let source = try Dataset.open(request.input)
     let (grid, bands) = try prepare(request, source)
     let centre = try? source.centreLonLat()
@@ -23,21 +20,18 @@ extension Clip {
       throw TesseraError(.usage, "cutline \(path) has no field '\(nameField)' (fields: \(read.fields.joined(separator: ", ")))")
     }
     let ext = ["tif", "tiff"].contains((request.input as NSString).pathExtension.lowercased()) ? (request.input as NSString).pathExtension : "tif"
-    var used: Set<String> = []
+    let withGeometry = read.features.filter { $0.geometry != nil }
+    let names = fileNames(withGeometry.map { feature in (feature.id, nameField.flatMap { feature.fields[$0] } ?? "") })
     var jobs: [(id: Int, name: String, job: ClipJob, region: ClipRegion, output: OutputSpec)] = []
     var skipped: [Int] = []
-    for feature in read.features {
+    for (feature, name) in zip(withGeometry, names) {
       guard let geometry = feature.geometry else { continue }
-      var name = nameField.flatMap { feature.fields[$0] }.map(safeFileName) ?? ""
-      if name.isEmpty { name = "\(feature.id)" }
-      if used.contains(name) { name += "-\(feature.id)" }
-      used.insert(name)
       let region = try ClipRegion.polygons([geometry], crs: read.crs, raster: grid.srs, makeValid: request.makeValid,
                                            what: "feature \(feature.id) of \(path)")
       var one = request
       one.output.path = folder + "/" + name + "." + ext
       // A field the scene does not reach gets no file, and the report says so.
-      guard region.envelope.intersects(grid.extent), try region.shape?.intersects(try Geometry.rectangle(grid.extent)) ?? true else {
+      guard region.envelope.intersects(grid.extent), region.shape?.intersects(try Geometry.rectangle(grid.extent)) ?? true else {
         skipped.append(feature.id)
         continue
       }
@@ -45,25 +39,17 @@ extension Clip {
     }
     if jobs.isEmpty { throw TesseraError(.dataError, "no feature of \(path) intersects \(request.input) (bounds \(grid.extent.text))") }
     let inputs = [request.input] + read.files + InputFiles.of([source])
-    let targets = try jobs.map { try $0.output.target(inputs: inputs, inputLabel: request.input) }
-    try OutputTarget.requireDistinct(targets.map { ("an output", $0) })
-    request.resources.limitCache(for: .singlePass)
-    let steps = Progress.steps(jobs.map { Double($0.job.output.width * $0.job.output.height) + 1 }, progress)
-    var inside: [Int] = []
-    var committed: [OutputTarget] = []
+    let createdFolder = try makeFolder(folder)
+    let inside: [Int]
     do {
-      for (i, entry) in jobs.enumerated() {
-        inside.append(try targets[i].fill { try entry.job.write(into: targets[i], progress: steps[i]) })
-      }
-      for target in targets {
-        try target.commit()
-        committed.append(target)
-      }
+      let targets = try jobs.map { try $0.output.target(inputs: inputs, inputLabel: request.input) }
+      try OutputTarget.requireDistinct(targets.map { ("an output", $0) })
+      inside = try writeAll(jobs.map(\.job), into: targets, resources: request.resources, progress: progress)
     } catch {
-      targets.forEach { $0.abort() }
-      committed.forEach { $0.withdraw() }
+      if createdFolder { TemporaryFiles.shared.removeFolder(folder) }
       throw error
     }
+    if createdFolder { TemporaryFiles.shared.keepFolder(folder) }
     var report = OperationReport(outputs: jobs.map(\.output.path), details: [
       ("input", .string(request.input)),
       ("region", .object([("kind", .string("cutline")), ("crs", .string(CRSInput.label(read.crs))),
@@ -81,13 +67,78 @@ extension Clip {
     return report
   }
 
-  /// A field value as a file name: path separators, wildcards, quotes and control characters
-  /// become `_`, leading dots and spaces go, and it is cut to 120 bytes.
+  /// Writes every output, then commits them together (all or nothing, old files restored on a
+  /// failure); returns each one's pixels inside its region.
+  private static func writeAll(_ jobs: [ClipJob], into targets: [OutputTarget], resources: Resources,
+                               progress: ProgressHandler?) throws -> [Int] {
+    resources.limitCache(for: .singlePass)
+    let steps = Progress.steps(jobs.map { Double($0.output.width * $0.output.height) + 1 }, progress)
+    do {
+      var inside: [Int] = []
+      for (i, job) in jobs.enumerated() {
+        inside.append(try targets[i].fill { try job.write(into: targets[i], progress: steps[i]) })
+      }
+      try OutputTarget.commitAll(targets)
+      return inside
+    } catch {
+      // `fill` classified its failure already; a commit's is a TesseraError naming its file.
+      targets.forEach { $0.abort() }
+      throw error
+    }
+  }
+
+  /// Creates the output folder when it is missing (one level, like mkdir: a missing parent is
+  /// 73); returns whether it did, so a failed run can remove it again.
+  private static func makeFolder(_ folder: String) throws -> Bool {
+    var status = stat()
+    if stat(folder, &status) == 0 { return false }
+    guard mkdir(folder, 0o777) == 0 else {
+      let code = errno
+      let parent = (folder as NSString).deletingLastPathComponent
+      if code == ENOENT { throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(parent.isEmpty ? "." : parent) does not exist") }
+      throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(String(cString: strerror(code)))")
+    }
+    TemporaryFiles.shared.registerFolder(folder)
+    return true
+  }
+
+  /// Each feature's file name: its field value made safe (`safeFileName`), or its id. A name an
+  /// earlier feature took gets `-ID` (then `-ID-2`, …), a suffix no other feature's own name is,
+  /// so `x`, `x-2`, `x` become `x`, `x-2`, `x-3` (or further) and never collide.
+  static func fileNames(_ features: [(id: Int, value: String)]) -> [String] {
+    let own = features.map { feature -> String in
+      let name = safeFileName(feature.value)
+      return name.isEmpty ? "\(feature.id)" : name
+    }
+    let reserved = Set(own)
+    var used: Set<String> = []
+    return zip(features, own).map { feature, name in
+      var chosen = name
+      if used.contains(chosen) {
+        chosen = name + "-\(feature.id)"
+        var n = 2
+        while used.contains(chosen) || reserved.contains(chosen) {
+          chosen = name + "-\(feature.id)-\(n)"
+          n += 1
+        }
+      }
+      used.insert(chosen)
+      return chosen
+    }
+  }
+
+  /// A field value as a file name: path separators, wildcards, quotes, control characters
+  /// (Unicode Cc, U+0085 among them), format characters (Cf: the bidirectional overrides and
+  /// marks that make a name read backwards, zero-width ones) and line or paragraph separators
+  /// become `_`; leading dots and spaces go, and it is cut to 120 bytes.
   static func safeFileName(_ value: String) -> String {
-    let forbidden = Set("/\\:*?\"<>|")
-    var name = String(value.unicodeScalars.map { scalar -> Character in
-      scalar.value < 0x20 || scalar.value == 0x7F || forbidden.contains(Character(scalar)) ? "_" : Character(scalar)
-    })
+    let forbidden = Set("/\\:*?\"<>|".unicodeScalars)
+    var name = String(String.UnicodeScalarView(value.unicodeScalars.map { scalar -> Unicode.Scalar in
+      switch scalar.properties.generalCategory {
+      case .control, .format, .lineSeparator, .paragraphSeparator: return "_"
+      default: return forbidden.contains(scalar) ? "_" : scalar
+      }
+    }))
     name = name.trimmingCharacters(in: .whitespaces)
     while name.hasPrefix(".") { name.removeFirst() }
     while name.utf8.count > 120 { name.removeLast() }

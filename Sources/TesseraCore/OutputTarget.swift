@@ -33,14 +33,16 @@ public final class OutputTarget {
   /// - Parameters:
   ///   - inputs: every file the command reads (see `InputFiles`); the output may be none of them.
   ///   - inputLabel: how messages name the input whose data failed to read (one input's path).
-  /// - Throws: exit 64 if the path names a directory (ends in `/`) or resolves to one of
-  ///   `inputs` (or a sidecar of one); exit 73 if it exists without `overwrite`, is not a regular
-  ///   file, or its directory is missing or not writable.
+  /// - Throws: exit 64 if the path names a directory (ends in `/`), is `-`, exists and is not a
+  ///   regular file or a link to one (see `OutputPlace`), or resolves to one of `inputs` (or a
+  ///   sidecar of one); exit 73 if it exists without `overwrite`, or its directory is missing or
+  ///   not writable.
   init(path: String, inputs: [String], overwrite: Bool, inputLabel: String? = nil) throws {
     guard !path.isEmpty else { throw TesseraError(.usage, "the output path is empty") }
     if path.hasSuffix("/") {
       throw TesseraError(.usage, "output \(path) ends in '/', which names a directory; give a file name")
     }
+    try OutputPlace.check(path)
     let url = URL(fileURLWithPath: path).standardizedFileURL
     finalPath = url.path
     self.overwrite = overwrite
@@ -56,16 +58,10 @@ public final class OutputTarget {
         throw TesseraError(.usage, "output \(path) is one of the files this command reads (\(input)); choose another output path")
       }
     }
-    var status = stat()
-    if lstat(finalPath, &status) == 0 {
-      let kind = status.st_mode & S_IFMT
-      if kind == S_IFDIR { throw TesseraError(.cannotCreate, "output \(path) is a directory") }
-      if !overwrite { throw TesseraError(.cannotCreate, "output \(path) exists; pass --overwrite to replace it") }
-      // A link is replaced by the new file, never written through; anything else that is not a
-      // file (a FIFO, a device) is no place for a raster.
-      if kind != S_IFREG && kind != S_IFLNK {
-        throw TesseraError(.cannotCreate, "output \(path) exists and is not a regular file")
-      }
+    // A link to a regular file is replaced by the new file, never written through; anything
+    // else that is not a regular file was refused above.
+    if OutputTarget.exists(finalPath), !overwrite {
+      throw TesseraError(.cannotCreate, "output \(path) exists; pass --overwrite to replace it")
     }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -138,47 +134,9 @@ public final class OutputTarget {
     }
   }
 
-  /// Moves the finished file and its sidecars into place. With `overwrite` an old output and
-  /// its sidecars are replaced; without it nothing is ever replaced: a file that appeared under
-  /// the output's name meanwhile is exit 73, and both it and the inputs stay as they are.
+  /// Moves the finished file and its sidecars into place, as `commitAll` does for several.
   public func commit() throws {
-    guard !finished else { return }
-    try TemporaryFiles.shared.whileHeld {
-      guard FileManager.default.fileExists(atPath: temporaryPath) else {
-        throw TesseraError(.ioError, "writing \(finalPath): GDAL produced no file")
-      }
-      let produced = OutputTarget.existingFiles(for: temporaryPath)
-      if overwrite {
-        for suffix in OutputTarget.sidecarSuffixes where FileManager.default.fileExists(atPath: finalPath + suffix) {
-          try? FileManager.default.removeItem(atPath: finalPath + suffix)
-        }
-      } else if let taken = produced.first(where: { $0.suffix != "" && OutputTarget.exists(finalPath + $0.suffix) }) {
-        throw TesseraError(.cannotCreate, "\(finalPath + taken.suffix) exists; pass --overwrite to replace it")
-      }
-      // The raster first: its sidecars mean nothing without it.
-      for (suffix, path) in produced.sorted(by: { $0.suffix.count < $1.suffix.count }) {
-        let destination = finalPath + suffix
-        let moved = overwrite ? rename(path, destination) : OutputTarget.renameNoReplace(path, destination)
-        if moved != 0 {
-          let code = errno
-          if suffix != "" {
-            // The raster is in place; a sidecar that cannot follow it (one appeared meanwhile)
-            // is dropped rather than written over.
-            unlink(path)
-            continue
-          }
-          if code == EEXIST {
-            throw TesseraError(.cannotCreate, "\(destination) appeared while this command ran; it was left as it is and nothing was written (pass --overwrite to replace it)")
-          }
-          throw TesseraError(.ioError, "moving the finished file to \(destination): \(String(cString: strerror(code)))")
-        }
-      }
-      finished = true
-      TemporaryFiles.shared.unregisterLocked(temporaryPath)
-      RunLedger.committed(finalPath)
-    }
-    WatchedFiles.forget(under: temporaryPath)
-    removeScratch()
+    try OutputTarget.commitAll([self])
   }
 
   /// Removes the temporary file and any sidecars; the old output, if any, stays as it was.
@@ -271,11 +229,6 @@ public final class OutputTarget {
     }
   }
 
-  /// Removes a committed output again (a later output of the same all-or-nothing batch failed).
-  func withdraw() {
-    for (_, file) in OutputTarget.existingFiles(for: finalPath) { unlink(file) }
-  }
-
   // MARK: - File system
 
   static func exists(_ path: String) -> Bool {
@@ -289,11 +242,117 @@ public final class OutputTarget {
   }
 }
 
+// MARK: - Committing
+
+extension OutputTarget {
+  /// Moves finished outputs into place together: all of them, or none. With `overwrite` each
+  /// old output and its sidecars are first moved aside, under a hidden name in their folder; the
+  /// new files are moved in; only then are the old ones dropped. A failure at any point removes
+  /// what was moved in and moves every old file back: a rollback removes only what this run
+  /// created. Without `overwrite` nothing is ever replaced: a file that appeared under an
+  /// output's name meanwhile is exit 73, and it and every other file stay as they were. On
+  /// failure the temporary files stay for the caller to abort.
+  public static func commitAll(_ targets: [OutputTarget]) throws {
+    let pending = targets.filter { !$0.finished }
+    guard !pending.isEmpty else { return }
+    // Held throughout, so a signal's cleanup never runs between the moves.
+    try TemporaryFiles.shared.whileHeld {
+      var moves = CommitMoves()
+      do {
+        let produced = try pending.map { try $0.producedFiles() }
+        for target in pending where target.overwrite { try moves.setAside(target.finalPath) }
+        for (target, files) in zip(pending, produced) { try moves.moveIn(files, to: target.finalPath) }
+      } catch {
+        moves.rollBack()
+        throw error
+      }
+      moves.dropSetAside()
+      for target in pending {
+        target.finished = true
+        TemporaryFiles.shared.unregisterLocked(target.temporaryPath)
+        RunLedger.committed(target.finalPath)
+      }
+    }
+    for target in pending {
+      WatchedFiles.forget(under: target.temporaryPath)
+      target.removeScratch()
+    }
+  }
+
+  /// The files GDAL left for this output, the raster first (its sidecars mean nothing without
+  /// it). Without `overwrite`, exit 73 when one of them would replace a file.
+  private func producedFiles() throws -> [(suffix: String, path: String)] {
+    guard FileManager.default.fileExists(atPath: temporaryPath) else {
+      throw TesseraError(.ioError, "writing \(finalPath): GDAL produced no file")
+    }
+    let produced = OutputTarget.existingFiles(for: temporaryPath).sorted { $0.suffix.count < $1.suffix.count }
+    if !overwrite, let taken = produced.first(where: { $0.suffix != "" && OutputTarget.exists(finalPath + $0.suffix) }) {
+      throw TesseraError(.cannotCreate, "\(finalPath + taken.suffix) exists; pass --overwrite to replace it")
+    }
+    return produced
+  }
+}
+
+/// The renames of one commit, kept to undo them.
+private struct CommitMoves {
+  /// Old files moved aside: where each was, and its hidden name now.
+  private var setAside: [(original: String, aside: String)] = []
+  /// New files moved into place.
+  private var movedIn: [String] = []
+
+  /// Moves an old output and every sidecar of it aside. The sidecars go whether or not new
+  /// ones replace them: they described the old pixels.
+  mutating func setAside(_ finalPath: String) throws {
+    let directory = (finalPath as NSString).deletingLastPathComponent
+    let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+    // lstat, not stat: a link (even a dangling one) is moved itself, never what it points to.
+    for suffix in [""] + OutputTarget.sidecarSuffixes where OutputTarget.exists(finalPath + suffix) {
+      let original = finalPath + suffix, aside = directory + "/.tessera-old-" + token + suffix
+      guard OutputTarget.renameNoReplace(original, aside) == 0 else {
+        throw TesseraError(.ioError, "moving the old \(original) aside to replace it: \(String(cString: strerror(errno)))")
+      }
+      setAside.append((original, aside))
+    }
+  }
+
+  /// Moves the new files in, never over a file: the old ones are aside by now, so a file there
+  /// appeared while the command ran. A sidecar that cannot follow its raster is dropped.
+  mutating func moveIn(_ files: [(suffix: String, path: String)], to finalPath: String) throws {
+    for (suffix, path) in files {
+      let destination = finalPath + suffix
+      if OutputTarget.renameNoReplace(path, destination) == 0 {
+        movedIn.append(destination)
+        continue
+      }
+      let code = errno
+      if suffix != "" {
+        unlink(path)
+        continue
+      }
+      if code == EEXIST {
+        throw TesseraError(.cannotCreate, "\(destination) appeared while this command ran; it was left as it is and nothing was written (pass --overwrite to replace it)")
+      }
+      throw TesseraError(.ioError, "moving the finished file to \(destination): \(String(cString: strerror(code)))")
+    }
+  }
+
+  /// Removes what was moved in and puts every old file back where it was.
+  func rollBack() {
+    for path in movedIn.reversed() { unlink(path) }
+    for (original, aside) in setAside.reversed() { rename(aside, original) }
+  }
+
+  func dropSetAside() {
+    for (_, aside) in setAside { unlink(aside) }
+  }
+}
+
 /// Temporary outputs alive in this process, so a signal handler can remove them.
 public final class TemporaryFiles: @unchecked Sendable {
   public static let shared = TemporaryFiles()
   private let lock = NSRecursiveLock()
   private var paths: Set<String> = []
+  private var folders: [String] = []
 
   public func register(_ path: String) {
     lock.lock(); defer { lock.unlock() }
@@ -312,13 +371,36 @@ public final class TemporaryFiles: @unchecked Sendable {
     paths.remove(path)
   }
 
-  /// Removes every registered file; called on SIGINT/SIGTERM/SIGHUP. Commits cannot interleave with it.
+  /// Removes every registered file, then every folder the run created for its outputs (empty
+  /// by then); called on SIGINT/SIGTERM/SIGHUP. Commits cannot interleave with it.
   public func removeAll() {
     lock.lock(); defer { lock.unlock() }
     for path in paths {
       for (_, file) in OutputTarget.existingFiles(for: path) { unlink(file) }
     }
     paths.removeAll()
+    for folder in folders { rmdir(folder) }
+    folders.removeAll()
+  }
+
+  /// A folder the run created to hold its outputs (`clip --each-feature -o DIR`): removed if
+  /// the run fails or is interrupted before its outputs are in it.
+  func registerFolder(_ path: String) {
+    lock.lock(); defer { lock.unlock() }
+    folders.append(path)
+  }
+
+  /// Removes a registered folder (rmdir: only if empty).
+  func removeFolder(_ path: String) {
+    lock.lock(); defer { lock.unlock() }
+    rmdir(path)
+    folders.removeAll { $0 == path }
+  }
+
+  /// The run succeeded: the folder stays.
+  func keepFolder(_ path: String) {
+    lock.lock(); defer { lock.unlock() }
+    folders.removeAll { $0 == path }
   }
 
   public var registered: [String] {

@@ -37,7 +37,8 @@ public struct TesseraError: Error, Equatable, CustomStringConvertible {
   public init(_ status: ExitStatus, _ message: String, mark: Int? = nil) {
     self.status = status
     self.message = TesseraError.oneLine(message)
-    self.mark = mark
+    // The caret's column counts the escapes that now stand for the characters before it.
+    self.mark = mark.map { TesseraError.oneLine(String(message.prefix($0)), trimming: false).count }
   }
 
   public var description: String { message }
@@ -65,7 +66,32 @@ public struct TesseraError: Error, Equatable, CustomStringConvertible {
     }
   }
 
-  static func oneLine(_ text: String) -> String {
-    text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+  /// The text as one line that shows what it holds: the line breaks, tabs and other control
+  /// characters in it (a path's newline, the lines of an excerpt GDAL quotes) and the
+  /// bidirectional format characters that would make the rest read backwards are written as
+  /// escapes (`\n`, `\t`, `\u{202E}`), so a path `a<newline>b.tif` reads `a\nb.tif`. Line
+  /// breaks and spaces at the ends go.
+  public static func oneLine(_ text: String, trimming: Bool = true) -> String {
+    let body = trimming ? text.trimmingCharacters(in: .whitespacesAndNewlines) : text
+    var result = ""
+    for scalar in body.unicodeScalars {
+      switch scalar {
+      case "\n": result += "\\n"
+      case "\r": result += "\\r"
+      case "\t": result += "\\t"
+      default:
+        if scalar.properties.generalCategory == .control || isBidiFormat(scalar) || scalar == "\u{2028}" || scalar == "\u{2029}" {
+          result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        } else {
+          result.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return result
+  }
+
+  /// The marks, embeddings, overrides and isolates of Unicode's bidirectional algorithm.
+  static func isBidiFormat(_ scalar: Unicode.Scalar) -> Bool {
+    [0x061C, 0x200E, 0x200F].contains(scalar.value) || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
   }
 }
