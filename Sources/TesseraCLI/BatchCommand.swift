@@ -146,6 +146,8 @@ struct BatchPlan {
       let base = reportPath.hasSuffix(".json") ? String(reportPath.dropLast(5)) : reportPath
       journalPath = base + ".journal.jsonl"
     }
+    // Refused before the journal (made beside the report) or anything else is created.
+    for path in [reportPath, journalPath].compactMap({ $0 }) { try OutputPlace.check(path) }
     if command.resume && journalPath == nil {
       throw TesseraError(.usage, "--resume needs the journal of an earlier run: give --report FILE or --journal FILE")
     }

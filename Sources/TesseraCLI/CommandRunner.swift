@@ -102,9 +102,11 @@ struct CommandRunner {
     let json = global.json || report.reportTarget != nil
       ? self.report(outputs: try report.outputInfos(), extra: report.details, warnings: report.warnings) : .null
     if let target = report.reportTarget {
-      // Written whole or not at all, never over a file without --overwrite, like the raster.
-      try target.write { try target.writeContents(Data((json.serialized(pretty: true) + "\n").utf8)) }
+      // Written whole or not at all, never over a file without --overwrite, like the raster,
+      // and moved into place together with it: both are replaced, or neither.
+      try target.fill { try target.writeContents(Data((json.serialized(pretty: true) + "\n").utf8)) }
     }
+    try OutputTarget.finishAll(report.uncommitted + (report.reportTarget.map { [$0] } ?? []))
     return CommandResult(json: global.json ? json : .null,
                          text: text ?? report.outputs.map { "wrote \($0)" }.joined(separator: "\n"),
                          warnings: report.warnings, notes: report.notes)

@@ -78,10 +78,9 @@ extension Clip {
       for (i, job) in jobs.enumerated() {
         inside.append(try targets[i].fill { try job.write(into: targets[i], progress: steps[i]) })
       }
-      try OutputTarget.commitAll(targets)
+      try OutputTarget.finishAll(targets)
       return inside
     } catch {
-      // `fill` classified its failure already; a commit's is a TesseraError naming its file.
       targets.forEach { $0.abort() }
       throw error
     }

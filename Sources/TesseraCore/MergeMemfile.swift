@@ -98,7 +98,7 @@ struct MergeJob {
     var merged = MergeStatistics(bands: outputBandNames.count)
     var validation: COGValidation?
     do {
-      try target.write {
+      try target.fill {
         merged = try merge(planned, grid: grid, staging: staging, stagedBytes: estimate, bands: outputBandNames, type: outputType,
                            into: target,
                            stagingProgress: steps[0], mergeProgress: steps[1]) { output in
@@ -112,6 +112,8 @@ struct MergeJob {
           }
         }
       }
+      // With a --report the raster waits for it: the two are moved into place together.
+      if reportTarget == nil { try OutputTarget.finishAll([target]) }
     } catch {
       reportTarget?.abort()
       throw error
@@ -135,6 +137,7 @@ struct MergeJob {
       validation: validation?.json(strict: false))
     var result = OperationReport(outputs: [request.output.path], details: try report.details())
     result.reportTarget = reportTarget
+    if reportTarget != nil { result.uncommitted = [target] }
     result.notes = notes
     result.warnings = planned.flatMap { p in p.product.warnings.map { "\(p.product.id): \($0)" } }
     return result

@@ -14,6 +14,9 @@ public struct OperationReport {
   /// The side output the JSON report goes to (`--report`), checked before the work like the
   /// main output; the caller writes the report into it and commits it.
   public var reportTarget: OutputTarget?
+  /// Outputs written but not yet in place: committed together with `reportTarget`, so the run
+  /// replaces both or neither.
+  public var uncommitted: [OutputTarget] = []
 
   public init(outputs: [String], details: [(String, JSONValue)] = []) {
     self.outputs = outputs
@@ -22,6 +25,11 @@ public struct OperationReport {
 
   /// The info object of every output, as the report's `outputs` array carries them.
   public func outputInfos() throws -> [JSONValue] {
-    try outputs.map { try RasterInfo.read(path: $0).json }
+    try outputs.map { path in
+      let waiting = uncommitted.first { $0.finalPath == URL(fileURLWithPath: path).standardizedFileURL.path }
+      var info = try RasterInfo.read(path: waiting?.temporaryPath ?? path)
+      info.path = path
+      return info.json
+    }
   }
 }

@@ -204,14 +204,20 @@ public final class OutputTarget {
   /// failure removes the partial file and is classified by `classify`.
   public func write<T>(_ body: () throws -> T) throws -> T {
     let value = try fill(body)
+    try OutputTarget.finishAll([self])
+    return value
+  }
+
+  /// Commits filled outputs together (`commitAll`); on failure every one of them is removed,
+  /// and the old files are as they were.
+  public static func finishAll(_ targets: [OutputTarget]) throws {
     do {
-      try commit()
+      try commitAll(targets)
     } catch {
-      let classified = classify(error)
-      abort()
+      let classified = targets.first?.classify(error) ?? TesseraError.from(error)
+      targets.forEach { $0.abort() }
       throw classified
     }
-    return value
   }
 
   /// `write` without the commit, for outputs committed together (all or nothing): the
@@ -309,7 +315,7 @@ private struct CommitMoves {
     for suffix in [""] + OutputTarget.sidecarSuffixes where OutputTarget.exists(finalPath + suffix) {
       let original = finalPath + suffix, aside = directory + "/.tessera-old-" + token + suffix
       guard OutputTarget.renameNoReplace(original, aside) == 0 else {
-        throw TesseraError(.ioError, "moving the old \(original) aside to replace it: \(String(cString: strerror(errno)))")
+        throw TesseraError(.cannotCreate, "cannot replace \(original): moving it aside failed: \(String(cString: strerror(errno)))")
       }
       setAside.append((original, aside))
     }
