@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+/// The files a command reads and writes, known from its arguments alone, before it runs: what
+/// a batch checks its jobs against each other with. Every command a job may run implements it
+/// (a test holds them to it), expanding its inputs as the command would.
+protocol JobFiles {
+  /// Every file or folder the command reads: inputs, list files, cutlines, products, tables.
+  func jobInputs() -> [String]
+  /// Every file or folder it writes: the output, a folder of outputs, reports.
+  func jobOutputs() -> [String]
+}
+
+extension JobFiles {
+  func jobOutputs() -> [String] { [] }
+}
+
+/// How the batch learns a step's files: the step's arguments parsed by the real subcommand.
+enum BatchStepFiles {
+  /// The step's inputs and outputs, or nil when its arguments do not parse (the step then
+  /// fails with 64 when it runs, before it touches any file).
+  static func of(_ step: BatchStep) -> (inputs: [String], outputs: [String])? {
+    guard let command = try? Tessera.parseAsRoot([step.command] + step.args), let files = command as? JobFiles else { return nil }
+    return (files.jobInputs(), files.jobOutputs())
+  }
+
+  /// Whether every subcommand a job may run tells its files.
+  static var unknownCommands: [String] {
+    Tessera.configuration.subcommands.compactMap { type in
+      let name = type.configuration.commandName ?? ""
+      guard BatchCommand.jobCommands.contains(name) || name == TestJobCommand.name else { return nil }
+      return type is JobFiles.Type ? nil : name
+    }
+  }
+
+  /// Inputs as the command expands them: globs, `FILE:N` band picks, a list file and the paths
+  /// it holds. A list read from stdin or a pipe is not read here (that would consume it).
+  static func expanded(_ arguments: [String], listFile: String? = nil) -> [String] {
+    var files: [String] = []
+    for argument in arguments {
+      let matches = (try? SourceSet.expand([argument])) ?? [argument]
+      files += matches.map { SourceSet.pick($0).path }
+    }
+    if let listFile, listFile != "-" {
+      files.append(listFile)
+      var status = stat()
+      if stat(listFile, &status) == 0, status.st_mode & S_IFMT == S_IFREG, let listed = try? SourceSet.expand([], listFile: listFile) {
+        files += listed.map { SourceSet.pick($0).path }
+      }
+    }
+    return files.compactMap(InputFiles.local)
+  }
+
+  /// A CRS option's file, when it names one (a .prj).
+  static func crsFiles(_ values: String?...) -> [String] {
+    values.compactMap { $0 }.filter { !$0.hasPrefix("-") && FileManager.default.fileExists(atPath: $0) }
+  }
+
+  /// A vector file and the files beside it that make it whole (a Shapefile's .shx, .dbf, .prj).
+  static func vectorFiles(_ path: String?) -> [String] {
+    guard let path else { return [] }
+    let stem = (path as NSString).deletingPathExtension
+    guard stem != path, (path as NSString).pathExtension.lowercased() == "shp" else { return [path] }
+    return [path] + ["shx", "dbf", "prj", "cpg", "qix", "sbn", "sbx"].map { stem + "." + $0 }
+  }
+}
+
+extension InfoCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded(files) }
+}
+
+extension ValidateCOGCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded(files) }
+}
+
+extension ValidateMergeCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded([file]) + (against.map { [$0] } ?? []) }
+}
+
+extension ReprojectCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded([input]) + BatchStepFiles.crsFiles(crs.dstCRS, srcCRS, bounds.bboxCRS) }
+  func jobOutputs() -> [String] { [output.path] }
+}
+
+extension ResampleCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded([input]) }
+  func jobOutputs() -> [String] { [output.path] }
+}
+
+extension COGExportCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded([input]) }
+  func jobOutputs() -> [String] { [output.path] }
+}
+
+extension ClipCommand: JobFiles {
+  func jobInputs() -> [String] {
+    BatchStepFiles.expanded([input]) + BatchStepFiles.vectorFiles(cutline) + (like.map { [$0] } ?? [])
+      + BatchStepFiles.crsFiles(geometryCRS, bounds.bboxCRS)
+  }
+  /// With --each-feature the output is a folder, and every file it will hold is this job's.
+  func jobOutputs() -> [String] { [output.path] }
+}
+
+extension MosaicCommand: JobFiles {
+  func jobInputs() -> [String] {
+    BatchStepFiles.expanded(inputs.inputs, listFile: inputs.inputList) + BatchStepFiles.crsFiles(crs.dstCRS, bounds.bboxCRS)
+  }
+  func jobOutputs() -> [String] { [output.path] }
+}
+
+extension BandStackCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded(inputs.inputs, listFile: inputs.inputList) }
+  func jobOutputs() -> [String] { [output.path] }
+}
+
+extension TimelapseCommand: JobFiles {
+  func jobInputs() -> [String] {
+    BatchStepFiles.expanded(inputs.inputs, listFile: inputs.inputList) + (like.map { [$0] } ?? []) + (render.colorTable.map { [$0] } ?? [])
+      + BatchStepFiles.crsFiles(bounds.bboxCRS)
+  }
+  func jobOutputs() -> [String] { [output.path] }
+}
+
+extension QuicklookCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded([input]) + (render.colorTable.map { [$0] } ?? []) }
+  /// `-` is standard output, no file.
+  func jobOutputs() -> [String] { output.path == "-" ? [] : [output.path] }
+}
+
+extension IndexCommand: JobFiles {
+  func jobInputs() -> [String] {
+    let roles = bandFiles.compactMap { item -> String? in
+      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+      return parts.count == 2 ? parts[1] : nil
+    }
+    return BatchStepFiles.expanded((input.map { [$0] } ?? []) + roles)
+  }
+  func jobOutputs() -> [String] { list || describe != nil ? [] : (output.map { [$0] } ?? []) }
+}
+
+extension MergeMemfileCommand: JobFiles {
+  func jobInputs() -> [String] { BatchStepFiles.expanded(products) + BatchStepFiles.crsFiles(crs.dstCRS) }
+  func jobOutputs() -> [String] { [output.path] + (report.map { [$0] } ?? []) }
+}
+
+extension TestJobCommand: JobFiles {
+  func jobInputs() -> [String] { read.map { [$0] } ?? [] }
+  func jobOutputs() -> [String] { [write, log, state].compactMap { $0 } }
+}
