@@ -91,9 +91,10 @@ struct BatchCommand: ParsableCommand {
     }
   }
 
-  /// The subcommands a job may run.
+  /// The subcommands a job may run: those that tell the batch their files (`JobFiles`), so a
+  /// command that cannot is never run unchecked.
   static var jobCommands: Set<String> {
-    var names = Set(Tessera.configuration.subcommands.map { $0.configuration.commandName ?? "" })
+    var names = Set(Tessera.configuration.subcommands.filter { $0 is JobFiles.Type }.map { $0.configuration.commandName ?? "" })
     names.subtract(["batch", "batch-report", TestJobCommand.name, ""])
     if TestJobCommand.enabled { names.insert(TestJobCommand.name) }
     return names
@@ -241,6 +242,10 @@ struct BatchPlan {
   func execute(runner: CommandRunner, command: BatchCommand, protected: [BatchProtection.Entry]) throws -> CommandResult {
     let global = command.global
     var notes: [String] = []
+    let journalExists = { (path: String) in (FileStamp(path: path)?.size ?? 0) > 0 }
+    if let journalPath, journalExists(journalPath), !command.resume, !command.overwrite {
+      throw TesseraError(.cannotCreate, "the journal \(journalPath) of an earlier run exists; pass --resume to continue that batch or --overwrite to start over")
+    }
     if let reportPath, !command.resume {
       // Refused now, not after hours of work, and before the journal and its lock exist.
       _ = try OutputSpec(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
@@ -250,7 +255,8 @@ struct BatchPlan {
     var journal: BatchJournal?
     if let journalPath {
       lock = try BatchLock(journal: journalPath)
-      let exists = FileManager.default.fileExists(atPath: journalPath) && (FileStamp(path: journalPath)?.size ?? 0) > 0
+      // Again under the lock: another batch may have written it meanwhile.
+      let exists = journalExists(journalPath)
       if exists && !command.resume && !command.overwrite {
         throw TesseraError(.cannotCreate, "the journal \(journalPath) of an earlier run exists; pass --resume to continue that batch or --overwrite to start over")
       }

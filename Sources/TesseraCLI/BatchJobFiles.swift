@@ -25,15 +25,6 @@ enum BatchStepFiles {
     return (files.jobInputs(), files.jobOutputs())
   }
 
-  /// Whether every subcommand a job may run tells its files.
-  static var unknownCommands: [String] {
-    Tessera.configuration.subcommands.compactMap { type in
-      let name = type.configuration.commandName ?? ""
-      guard BatchCommand.jobCommands.contains(name) || name == TestJobCommand.name else { return nil }
-      return type is JobFiles.Type ? nil : name
-    }
-  }
-
   /// Inputs as the command expands them: globs, `FILE:N` band picks, a list file and the paths
   /// it holds. A list read from stdin or a pipe is not read here (that would consume it).
   static func expanded(_ arguments: [String], listFile: String? = nil) -> [String] {
