@@ -40,7 +40,16 @@ enum BatchStepFiles {
         files += listed.map { SourceSet.pick($0).path }
       }
     }
-    return files.compactMap(InputFiles.local)
+    return files.compactMap(InputFiles.local).flatMap(subdatasetFiles)
+  }
+
+  /// A subdataset name (`SENTINEL2_L2A:/p/MTD_MSIL2A.xml:10m:EPSG_32633`, `NETCDF:"f.nc":var`)
+  /// reads the file inside it.
+  static func subdatasetFiles(_ name: String) -> [String] {
+    guard name.contains(":"), !FileManager.default.fileExists(atPath: name) else { return [name] }
+    let parts = name.split(separator: ":").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+    let files = parts.filter { $0.contains("/") || $0.contains(".") }.filter { FileManager.default.fileExists(atPath: $0) }
+    return files.isEmpty ? [name] : files
   }
 
   /// A CRS option's file, when it names one (a .prj).

@@ -189,7 +189,8 @@ public final class BatchRunner: @unchecked Sendable {
       events(.retrying(id: job.id, attempt: attempt + 1, delay: delay, reason: result.summary))
       let until = Date().addingTimeInterval(min(delay, 300))
       while Date() < until {
-        if wasInterrupted { result.status = .notRun; return result }
+        // Nothing starts after an interrupt or a failed journal write, a retry neither.
+        if wasInterrupted || journalFailure != nil { result.status = .notRun; return result }
         Thread.sleep(forTimeInterval: min(0.05, until.timeIntervalSinceNow))
       }
     }
