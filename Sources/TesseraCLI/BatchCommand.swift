@@ -239,9 +239,20 @@ struct BatchPlan {
     return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
-  func execute(runner: CommandRunner, command: BatchCommand, protected: [BatchProtection.Entry]) throws -> CommandResult {
-    let global = command.global
-    var notes: [String] = []
+  /// What a batch holds while it runs: the journal's lock, the journal, its work folder.
+  struct Started {
+    var lock: BatchLock?
+    var journal: BatchJournal?
+    var notes: [String]
+    var protectedList: String
+    /// Removes the work folder: whole if it was a temporary one, else when empty (a job folder
+    /// left in it is what the next run cleans up).
+    var removeWork: () -> Void
+  }
+
+  /// Refuses what would fail before anything exists, then takes the journal's lock, cleans
+  /// what a killed run left and makes the work folder with the run's protected files.
+  func start(_ command: BatchCommand, protected: [BatchProtection.Entry]) throws -> Started {
     let journalExists = { (path: String) in (FileStamp(path: path)?.size ?? 0) > 0 }
     if let journalPath, journalExists(journalPath), !command.resume, !command.overwrite {
       throw TesseraError(.cannotCreate, "the journal \(journalPath) of an earlier run exists; pass --resume to continue that batch or --overwrite to start over")
@@ -251,10 +262,9 @@ struct BatchPlan {
       _ = try OutputSpec(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
     }
     // The journal's lock first: from here on no other batch touches it or its work folder.
-    var lock: BatchLock?
-    var journal: BatchJournal?
+    var started = Started(lock: nil, journal: nil, notes: [], protectedList: workDirectory + "/batch-files.jsonl", removeWork: {})
     if let journalPath {
-      lock = try BatchLock(journal: journalPath)
+      started.lock = try BatchLock(journal: journalPath)
       // Again under the lock: another batch may have written it meanwhile.
       let exists = journalExists(journalPath)
       if exists && !command.resume && !command.overwrite {
@@ -262,28 +272,36 @@ struct BatchPlan {
       }
       // What a killed batch left: partial outputs of its jobs, unrecorded outputs.
       let previous = exists ? try BatchJournal(path: journalPath, fresh: false) : nil
-      notes += BatchRunner.cleanLeftovers(in: workDirectory, journal: previous)
-      journal = try BatchJournal(path: journalPath, fresh: !command.resume)
+      started.notes += BatchRunner.cleanLeftovers(in: workDirectory, journal: previous)
+      started.journal = try BatchJournal(path: journalPath, fresh: !command.resume)
     }
-    let workDirectory = self.workDirectory
-    let temporaryWork = self.temporaryWork
     do {
       try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
     } catch {
       throw TesseraError(.cannotCreate, "cannot create the work folder \(workDirectory): \(error.localizedDescription)")
     }
-    let protectedList = workDirectory + "/batch-files.jsonl"
-    // The work folder goes when the batch ends: whole if it was a temporary one, else when
-    // empty (a job folder left in it is what the next run cleans up).
-    let removeWork = {
-      unlink(protectedList)
+    let (workDirectory, temporaryWork, list) = (self.workDirectory, self.temporaryWork, started.protectedList)
+    started.removeWork = {
+      unlink(list)
       if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) }
     }
+    do {
+      try BatchProtection.write(protected, to: list)
+    } catch {
+      started.removeWork()
+      throw error
+    }
+    return started
+  }
+
+  func execute(runner: CommandRunner, command: BatchCommand, protected: [BatchProtection.Entry]) throws -> CommandResult {
+    let global = command.global
+    let started = try start(command, protected: protected)
+    let (lock, journal, notes, removeWork) = (started.lock, started.journal, started.notes, started.removeWork)
     defer { removeWork() }
-    try BatchProtection.write(protected, to: protectedList)
 
     var settings = BatchSettings(workDirectory: workDirectory)
-    settings.protectedList = protectedList
+    settings.protectedList = started.protectedList
     settings.jobIndex = Dictionary(allJobs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     let cores = global.threads ?? ProcessInfo.processInfo.activeProcessorCount
     settings.jobs = command.jobs ?? ProcessInfo.processInfo.activeProcessorCount
@@ -308,7 +326,7 @@ struct BatchPlan {
                                bar: !global.quiet && (global.progress || Terminal.stderrIsTTY), inPlace: Terminal.stderrIsTTY)
     for note in notes where !global.quiet { Terminal.err("tessera batch: \(note)") }
     let batch = BatchRunner(settings: settings, journal: journal, events: { display.handle($0) })
-    let started = Date()
+    let startTime = Date()
     let plan = self
     Interruption.beforeExit = { status in
       let signal = status == .interrupted ? SIGINT : (status == .hangup ? SIGHUP : SIGTERM)
@@ -316,7 +334,7 @@ struct BatchPlan {
       display.finish()
       // The report of what finished; the journal is already on disk.
       let results = plan.order(skipped + batch.finishedResults)
-      try? plan.writeReport(results, status: "interrupted", elapsed: Date().timeIntervalSince(started), overwrite: true)
+      try? plan.writeReport(results, status: "interrupted", elapsed: Date().timeIntervalSince(startTime), overwrite: true)
       // Exit does not run the defers: the work folder goes here (the jobs' folders are gone).
       removeWork()
       withExtendedLifetime(lock) {}
@@ -332,7 +350,7 @@ struct BatchPlan {
     let failed = results.filter { $0.status == .failed }
     let notRun = results.filter { $0.status == .notRun }
     let status = failed.isEmpty && notRun.isEmpty ? "ok" : "failed"
-    let elapsed = Date().timeIntervalSince(started)
+    let elapsed = Date().timeIntervalSince(startTime)
     if let failure = batch.journalFailure {
       // The journal is the batch's memory: without it nothing more may run. The jobs it could
       // not record were undone, so --resume finds the batch as the journal says it is.
