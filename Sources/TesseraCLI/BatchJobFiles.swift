@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GDAL
 import TesseraCore
 
 /// The files a command reads and writes, known from its arguments alone, before it runs: what
@@ -40,7 +41,15 @@ enum BatchStepFiles {
         files += listed.map { SourceSet.pick($0).path }
       }
     }
-    return files.compactMap(InputFiles.local).flatMap(subdatasetFiles)
+    return files.compactMap(InputFiles.local).flatMap(subdatasetFiles).flatMap(vrtSources)
+  }
+
+  /// A VRT and the files it reads (its sources, and theirs).
+  static func vrtSources(_ path: String) -> [String] {
+    guard (path as NSString).pathExtension.lowercased() == "vrt", FileStamp(path: path) != nil,
+          let dataset = try? Dataset.open(path) else { return [path] }
+    defer { try? dataset.close() }
+    return [path] + InputFiles.of([dataset]).filter { $0 != path }
   }
 
   /// A subdataset name (`SENTINEL2_L2A:/p/MTD_MSIL2A.xml:10m:EPSG_32633`, `NETCDF:"f.nc":var`)

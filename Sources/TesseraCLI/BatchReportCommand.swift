@@ -104,6 +104,8 @@ struct TestJobCommand: ParsableCommand {
   @Flag(help: "Ignore SIGTERM while sleeping (a job that must be killed).") var stubborn = false
   @Option(help: "Write this output (a small text file through Tessera's output target).") var write: String?
   @Option(help: "A file it reads (recorded as an input of --write).") var read: String?
+  @Option(name: .customLong("read-hidden"), help: "A file it reads that its arguments do not tell the batch (as a VRT's source).")
+  var readHidden: String?
   @Option(help: "Fail with this exit code after --write is in place.") var failAfterWrite: Int32?
   @Option(help: "Append a line to this file each run.") var log: String?
   @Flag var overwrite = false
@@ -121,7 +123,7 @@ struct TestJobCommand: ParsableCommand {
     try CommandRunner(TestJobCommand.name, global).run { _ in
       var target: OutputTarget?
       if let write {
-        target = try OutputSpec(path: write, overwrite: overwrite).target(inputs: read.map { [$0] } ?? [])
+        target = try OutputSpec(path: write, overwrite: overwrite).target(inputs: [read, readHidden].compactMap { $0 })
         try target!.writeContents(Data("partial\n".utf8))
       }
       if stubborn { signal(SIGTERM, SIG_IGN) }

@@ -38,6 +38,22 @@ public enum BatchProtection {
     }
   }
 
+  /// Adds files a job was found to read while the batch runs (its run ledger names every file
+  /// behind its inputs: a VRT's sources, a product's band files), for the jobs started later.
+  /// One write(2) with O_APPEND, so a job reading the list meanwhile sees whole lines or skips
+  /// the last one.
+  public static func append(_ entries: [Entry], to path: String) {
+    guard !entries.isEmpty else { return }
+    let text = entries.map {
+      JSONValue.object([("path", .string(BatchFileRelations.resolve($0.path))), ("job", .int($0.job)), ("role", .string($0.role))]).serialized() + "\n"
+    }.joined()
+    let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+  }
+
   /// The entries that concern this process (nil outside a batch).
   private static let entries: [Entry]? = {
     let environment = ProcessInfo.processInfo.environment

@@ -299,6 +299,7 @@ public final class BatchRunner: @unchecked Sendable {
       result.peakRSSKiB = max(result.peakRSSKiB, exit.peakRSSKiB)
       result.stderrTail = BatchRunner.tail(of: stderrPath)
       let ledger = RunLedger.read(ledgerPath)
+      protect(ledger.inputs.filter { !$0.hasPrefix(folder + "/") }, of: job)
       if exit.status != 0 || timedOut {
         // A child stopped by SIGKILL could not remove its temporary files; its ledger names them.
         RunLedger.removeLeftovers(ledger)
@@ -325,6 +326,13 @@ public final class BatchRunner: @unchecked Sendable {
       }
     }
     return result
+  }
+
+  /// Tells the jobs started from now on that `files`, which `job` read, are no output of theirs.
+  private func protect(_ files: [String], of job: BatchJob) {
+    guard let list = settings.protectedList, let index = settings.jobIndex[job.id] else { return }
+    let role = "an input of job \(job.id)\(job.origin == job.id ? "" : " (\(job.origin))")"
+    BatchProtection.append(files.map { BatchProtection.Entry(path: $0, job: index, role: role) }, to: list)
   }
 
   /// Gives a step `--threads N` unless it sets its own, before a `--` that ends its options.

@@ -164,6 +164,40 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try TesseraBinary.run(["resample", src, dir.file("mine.tif"), "--scale", "0.5"], environment: environment).status, 0)
   }
 
+  /// A file a job turned out to read while it ran (its run ledger names what its arguments could
+  /// not: here a hidden read) is no output of the jobs started after it.
+  func testWhatAJobReadIsProtectedFromTheJobsAfterIt() throws {
+    let source = dir.file("source.txt")
+    try "original".write(toFile: source, atomically: true, encoding: .utf8)
+    let path = try manifest([
+      job("a", "test-job", ["--read-hidden", source, "--write", dir.file("a.txt")]),
+      job("b", "test-job", ["--write", source, "--overwrite"]),
+    ])
+    let run = try TesseraBinary.run(["batch", path, "--jobs", "1", "--report", dir.file("r.json")])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertTrue(run.stderr.contains("job b failed (exit 64)") && run.stderr.contains("an input of job a"), run.stderr)
+    XCTAssertEqual(try String(contentsOfFile: source, encoding: .utf8), "original")
+    XCTAssertEqual(try String(contentsOfFile: dir.file("a.txt"), encoding: .utf8), "done\n")
+  }
+
+  /// A VRT's sources are inputs of the job that reads it, known before anything runs.
+  func testAVRTsSourcesAreInputs() throws {
+    let src = dir.file("src.tif")
+    try FileManager.default.copyItem(atPath: Fixture.path("rasterio/rgb1.tif"), toPath: src)
+    let vrt = dir.file("a.vrt")
+    XCTAssertEqual(try TesseraBinary.run(["mosaic", src, "-o", vrt, "--format", "vrt"]).status, 0)
+    try FileManager.default.copyItem(atPath: Fixture.path("rasterio/rgb2.tif"), toPath: dir.file("other.tif"))
+    let before = try FolderSnapshot(dir.path)
+    let path = try manifest([
+      job("a", "info", [vrt]),
+      job("b", "reproject", [dir.file("other.tif"), src, "--dst-crs", "EPSG:4326", "--overwrite"]),
+    ])
+    let run = try TesseraBinary.run(["batch", path])
+    XCTAssertEqual(run.status, 64, run.stderr)
+    XCTAssertTrue(run.stderr.contains("job a") && run.stderr.contains("job b") && run.stderr.contains("src.tif"), run.stderr)
+    XCTAssertEqual(try FolderSnapshot(dir.path).files.filter { $0.key != "jobs.jsonl" }, before.files)
+  }
+
   /// A --report refused for any reason leaves no journal, lock or work folder behind.
   func testARefusedReportCreatesNothing() throws {
     try "old".write(toFile: dir.file("r.json"), atomically: true, encoding: .utf8)
