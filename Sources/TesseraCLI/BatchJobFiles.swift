@@ -22,9 +22,14 @@ enum BatchStepFiles {
   /// The step's inputs and outputs, or nil when its arguments do not parse (the step then
   /// fails with 64 when it runs, before it touches any file).
   static func of(_ step: BatchStep) -> (inputs: [String], outputs: [String])? {
-    guard let command = try? Tessera.parseAsRoot([step.command] + step.args), let files = command as? JobFiles else { return nil }
+    // The subcommand's own type parses (and validates), not the root: a manifest of many jobs
+    // would otherwise build every command's parser once per job.
+    guard let type = commandTypes[step.command], let files = (try? type.parse(step.args)) as? JobFiles else { return nil }
     return (files.jobInputs(), files.jobOutputs())
   }
+
+  private static let commandTypes = Dictionary(
+    Tessera.configuration.subcommands.map { ($0.configuration.commandName ?? "", $0) }, uniquingKeysWith: { a, _ in a })
 
   /// Inputs as the command expands them: globs, `FILE:N` band picks, a list file and the paths
   /// it holds. A list read from stdin or a pipe is not read here (that would consume it).

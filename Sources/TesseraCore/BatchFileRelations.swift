@@ -49,9 +49,15 @@ public enum BatchFileRelations {
                            privatePrefix: (Int) -> String) throws {
     try checkOwn(own)
     let resolvedOwn = own.map { (file: $0, key: key(resolve($0.path))) }
+    // Every conflict has a writer: a read is compared with the writes only, so many jobs
+    // reading one file cost no more than one.
     var index: [String: [Int]] = [:]
+    var writers: [String: [Int]] = [:]
     let resolvedUses = uses.map { resolve($0.path) }
-    for (offset, path) in resolvedUses.enumerated() { index[key(path), default: []].append(offset) }
+    for (offset, path) in resolvedUses.enumerated() {
+      index[key(path), default: []].append(offset)
+      if uses[offset].kind == .write { writers[key(path), default: []].append(offset) }
+    }
     let work = workDirectory.map(resolve)
     let privateFolders = workDirectory.map { _ in labels.indices.map { resolve(privatePrefix($0)) } }
     for (offset, use) in uses.enumerated() {
@@ -65,7 +71,7 @@ public enum BatchFileRelations {
       if let work, let privateFolders, let owner = workOwner(path, work: work, privateFolders: privateFolders), owner != use.job {
         throw TesseraError(.usage, "\(name), inside the batch's work folder \(workDirectory ?? work) where each job has its private folder; use {tmp} or another path")
       }
-      for other in relatedUses(of: path, index: index) where other != offset {
+      for other in relatedUses(of: path, index: use.kind == .write ? index : writers) where other != offset {
         if let reason = conflict(use, uses[other]) {
           throw TesseraError(.usage, "\(name) and \(labels[uses[other].job]) \(uses[other].kind == .write ? "writes" : "reads") \(uses[other].path): \(reason); nothing was run")
         }
