@@ -75,21 +75,26 @@ struct BatchCommand: ParsableCommand {
     if let jobs, !(1...1024).contains(jobs) { throw ValidationError("--jobs takes 1 to 1024") }
     if !(0...100).contains(retries) { throw ValidationError("--retries takes 0 to 100") }
     if !(retryDelay >= 0 && retryDelay <= 3600) { throw ValidationError("--retry-delay takes 0 to 3600 seconds") }
-    if let jobTimeout, !(jobTimeout > 0) { throw ValidationError("--job-timeout takes a positive number of seconds") }
+    if let jobTimeout, !(jobTimeout > 0 && jobTimeout <= 1e9) {
+      throw ValidationError("--job-timeout takes a positive, finite number of seconds (at most 1e9), got \(jobTimeout)")
+    }
     if resume && overwrite { throw ValidationError("--resume continues a batch and --overwrite starts it over; give one") }
   }
 
   func run() throws {
     try CommandRunner("batch", global).run { runner in
       let plan = try BatchPlan.make(self)
+      // A batch is one run: its files are checked against each other before anything exists.
+      let protected = try plan.checkFiles()
       if dryRun { return plan.dryRun(json: global.json) }
-      return try plan.execute(runner: runner, command: self)
+      return try plan.execute(runner: runner, command: self, protected: protected)
     }
   }
 
-  /// The subcommands a job may run.
+  /// The subcommands a job may run: those that tell the batch their files (`JobFiles`), so a
+  /// command that cannot is never run unchecked.
   static var jobCommands: Set<String> {
-    var names = Set(Tessera.configuration.subcommands.map { $0.configuration.commandName ?? "" })
+    var names = Set(Tessera.configuration.subcommands.filter { $0 is JobFiles.Type }.map { $0.configuration.commandName ?? "" })
     names.subtract(["batch", "batch-report", TestJobCommand.name, ""])
     if TestJobCommand.enabled { names.insert(TestJobCommand.name) }
     return names
@@ -99,11 +104,21 @@ struct BatchCommand: ParsableCommand {
 /// A batch ready to run: its jobs (this shard's), where its report, journal and work go.
 struct BatchPlan {
   var jobs: [BatchJob]
+  /// Every job of the manifest, of every shard: the shards are one run.
+  var allJobs: [BatchJob]
   var total: Int
   var shard: BatchShard?
   var source: String
   var reportPath: String?
   var journalPath: String?
+  var workDirectory: String
+  /// A folder of this run alone, in $TMPDIR, removed whole at the end.
+  var temporaryWork: Bool
+  /// The batch's identity: its jobs (ids, commands, arguments), so that reports of shards
+  /// of other batches are never merged with this one's.
+  var identity: String {
+    SHA256.hex(of: allJobs.sorted { $0.id < $1.id }.map { $0.id.count.description + ":" + $0.id + $0.argsHash }.joined(separator: "\n"))
+  }
 
   static func make(_ command: BatchCommand) throws -> BatchPlan {
     var jobs: [BatchJob]
@@ -131,6 +146,7 @@ struct BatchPlan {
       jobs = try BatchManifest.parse(data, source: source, commands: BatchCommand.jobCommands)
     }
     let total = jobs.count
+    let allJobs = jobs
     var shard: BatchShard?
     if let text = command.shard {
       shard = text == "auto" ? try BatchShard.automatic(ProcessInfo.processInfo.environment) : try BatchShard(parsing: text)
@@ -151,7 +167,56 @@ struct BatchPlan {
     if command.resume && journalPath == nil {
       throw TesseraError(.usage, "--resume needs the journal of an earlier run: give --report FILE or --journal FILE")
     }
-    return BatchPlan(jobs: jobs, total: total, shard: shard, source: source, reportPath: reportPath, journalPath: journalPath)
+    var workDirectory: String
+    var temporaryWork = false
+    if let journalPath {
+      workDirectory = command.workDir ?? journalPath + ".work"
+    } else if let workDir = command.workDir {
+      workDirectory = workDir
+    } else {
+      let base = try temporaryFolder()
+      workDirectory = base + "/tessera-batch-\(getpid())-" + UUID().uuidString.prefix(8).lowercased()
+      temporaryWork = true
+    }
+    return BatchPlan(jobs: jobs, allJobs: allJobs, total: total, shard: shard, source: source, reportPath: reportPath,
+                     journalPath: journalPath, workDirectory: workDirectory, temporaryWork: temporaryWork)
+  }
+
+  // MARK: - One run
+
+  /// How messages name a job.
+  static func label(_ job: BatchJob) -> String {
+    job.origin == job.id ? "job \(job.id)" : "job \(job.id) (\(job.origin))"
+  }
+
+  /// Where job `index`'s private folders go: `WORK/job-HASH-ATTEMPT`.
+  func privatePrefix(_ index: Int) -> String {
+    workDirectory + "/job-" + String(SHA256.hex(of: allJobs[index].id).prefix(12)) + "-"
+  }
+
+  /// Checks every file the run touches against every other before anything is created (64,
+  /// naming both), and returns the list each job gets of the files it may not write.
+  func checkFiles() throws -> [BatchProtection.Entry] {
+    var own: [BatchFileRelations.OwnFile] = []
+    if source != "stdin" && source != "--each" { own.append(.init(path: source, role: "the batch's manifest", readable: true)) }
+    if let journalPath {
+      own.append(.init(path: journalPath, role: "the batch's journal"))
+      own.append(.init(path: journalPath + ".lock", role: "the lock of the batch's journal"))
+    }
+    if let reportPath { own.append(.init(path: reportPath, role: "the batch's report")) }
+    var uses: [BatchFileUse] = []
+    for (index, job) in allJobs.enumerated() {
+      for (step, expanded) in job.expanded(tmp: privatePrefix(index) + "1/tmp").enumerated() {
+        guard let files = BatchStepFiles.of(expanded) else { continue }
+        uses += files.inputs.map { BatchFileUse(path: $0, kind: .read, job: index, step: step) }
+        uses += files.outputs.map { BatchFileUse(path: $0, kind: .write, job: index, step: step) }
+      }
+    }
+    let labels = allJobs.map(BatchPlan.label)
+    try BatchFileRelations.check(own: own, uses: uses, labels: labels, workDirectory: temporaryWork ? nil : workDirectory,
+                                 privatePrefix: privatePrefix)
+    return own.map { BatchProtection.Entry(path: $0.path, job: -1, role: $0.role) }
+      + uses.map { BatchProtection.Entry(path: $0.path, job: $0.job, role: ($0.kind == .read ? "an input of " : "an output of ") + labels[$0.job]) }
   }
 
   func dryRun(json: Bool) -> CommandResult {
@@ -176,55 +241,70 @@ struct BatchPlan {
     return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
-  func execute(runner: CommandRunner, command: BatchCommand) throws -> CommandResult {
-    let global = command.global
-    var notes: [String] = []
-    // The journal's lock first: from here on no other batch touches it or its work folder.
+  /// What a batch holds while it runs: the journal's lock, the journal, its work folder.
+  struct Started {
     var lock: BatchLock?
     var journal: BatchJournal?
-    var workDirectory: String
-    var temporaryWork = false
+    var notes: [String]
+    var protectedList: String
+    /// Removes the work folder: whole if it was a temporary one, else when empty (a job folder
+    /// left in it is what the next run cleans up).
+    var removeWork: () -> Void
+  }
+
+  /// Refuses what would fail before anything exists, then takes the journal's lock, cleans
+  /// what a killed run left and makes the work folder with the run's protected files.
+  func start(_ command: BatchCommand, protected: [BatchProtection.Entry]) throws -> Started {
+    let journalExists = { (path: String) in (FileStamp(path: path)?.size ?? 0) > 0 }
+    if let journalPath, journalExists(journalPath), !command.resume, !command.overwrite {
+      throw TesseraError(.cannotCreate, "the journal \(journalPath) of an earlier run exists; pass --resume to continue that batch or --overwrite to start over")
+    }
+    if let reportPath, !command.resume {
+      // Refused now, not after hours of work, and before the journal and its lock exist.
+      _ = try OutputSpec(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
+    }
+    // The journal's lock first: from here on no other batch touches it or its work folder.
+    var started = Started(lock: nil, journal: nil, notes: [], protectedList: workDirectory + "/batch-files.jsonl", removeWork: {})
     if let journalPath {
-      // The journal is written (and with --overwrite emptied): never over the manifest or the report.
-      let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-      if source != "stdin" && source != "--each" && resolved(journalPath) == resolved(source) {
-        throw TesseraError(.usage, "the journal \(journalPath) is the manifest; give --journal another file")
-      }
-      if let reportPath, resolved(journalPath) == resolved(reportPath) {
-        throw TesseraError(.usage, "the journal and the report are the same file (\(journalPath)); give them different names")
-      }
-      lock = try BatchLock(journal: journalPath)
-      let exists = FileManager.default.fileExists(atPath: journalPath) && (FileStamp(path: journalPath)?.size ?? 0) > 0
+      started.lock = try BatchLock(journal: journalPath)
+      // Again under the lock: another batch may have written it meanwhile.
+      let exists = journalExists(journalPath)
       if exists && !command.resume && !command.overwrite {
         throw TesseraError(.cannotCreate, "the journal \(journalPath) of an earlier run exists; pass --resume to continue that batch or --overwrite to start over")
       }
-      workDirectory = command.workDir ?? journalPath + ".work"
       // What a killed batch left: partial outputs of its jobs, unrecorded outputs.
       let previous = exists ? try BatchJournal(path: journalPath, fresh: false) : nil
-      notes += BatchRunner.cleanLeftovers(in: workDirectory, journal: previous)
-      journal = try BatchJournal(path: journalPath, fresh: !command.resume)
-    } else if let workDir = command.workDir {
-      workDirectory = workDir
-    } else {
-      let base = try temporaryFolder()
-      workDirectory = base + "/tessera-batch-\(getpid())-" + UUID().uuidString.prefix(8).lowercased()
-      temporaryWork = true
+      started.notes += BatchRunner.cleanLeftovers(in: workDirectory, journal: previous)
+      started.journal = try BatchJournal(path: journalPath, fresh: !command.resume)
     }
     do {
       try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
     } catch {
       throw TesseraError(.cannotCreate, "cannot create the work folder \(workDirectory): \(fileSystemReason(error))")
     }
-    // The work folder goes when the batch ends: whole if it was a temporary one, else when
-    // empty (a job folder left in it is what the next run cleans up).
-    let removeWork = { if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) } }
-    defer { removeWork() }
-    if let reportPath, !command.resume {
-      // Refused now, not after hours of work.
-      _ = try OutputSpec(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
+    let (workDirectory, temporaryWork, list) = (self.workDirectory, self.temporaryWork, started.protectedList)
+    started.removeWork = {
+      unlink(list)
+      if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) }
     }
+    do {
+      try BatchProtection.write(protected, to: list)
+    } catch {
+      started.removeWork()
+      throw error
+    }
+    return started
+  }
+
+  func execute(runner: CommandRunner, command: BatchCommand, protected: [BatchProtection.Entry]) throws -> CommandResult {
+    let global = command.global
+    let started = try start(command, protected: protected)
+    let (lock, journal, notes, removeWork) = (started.lock, started.journal, started.notes, started.removeWork)
+    defer { removeWork() }
 
     var settings = BatchSettings(workDirectory: workDirectory)
+    settings.protectedList = started.protectedList
+    settings.jobIndex = Dictionary(allJobs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     let cores = global.threads ?? ProcessInfo.processInfo.activeProcessorCount
     settings.jobs = command.jobs ?? ProcessInfo.processInfo.activeProcessorCount
     settings.threadsPerJob = max(1, cores / settings.jobs)
@@ -248,7 +328,7 @@ struct BatchPlan {
                                bar: !global.quiet && (global.progress || Terminal.stderrIsTTY), inPlace: Terminal.stderrIsTTY)
     for note in notes where !global.quiet { Terminal.err("tessera batch: \(note)") }
     let batch = BatchRunner(settings: settings, journal: journal, events: { display.handle($0) })
-    let started = Date()
+    let startTime = Date()
     let plan = self
     Interruption.beforeExit = { status in
       let signal = status == .interrupted ? SIGINT : (status == .hangup ? SIGHUP : SIGTERM)
@@ -256,7 +336,7 @@ struct BatchPlan {
       display.finish()
       // The report of what finished; the journal is already on disk.
       let results = plan.order(skipped + batch.finishedResults)
-      try? plan.writeReport(results, status: "interrupted", elapsed: Date().timeIntervalSince(started), overwrite: true)
+      try? plan.writeReport(results, status: "interrupted", elapsed: Date().timeIntervalSince(startTime), overwrite: true)
       // Exit does not run the defers: the work folder goes here (the jobs' folders are gone).
       removeWork()
       withExtendedLifetime(lock) {}
@@ -272,7 +352,14 @@ struct BatchPlan {
     let failed = results.filter { $0.status == .failed }
     let notRun = results.filter { $0.status == .notRun }
     let status = failed.isEmpty && notRun.isEmpty ? "ok" : "failed"
-    let elapsed = Date().timeIntervalSince(started)
+    let elapsed = Date().timeIntervalSince(startTime)
+    if let failure = batch.journalFailure {
+      // The journal is the batch's memory: without it nothing more may run. The jobs it could
+      // not record were undone, so --resume finds the batch as the journal says it is.
+      try? writeReport(results, status: "failed", elapsed: elapsed, overwrite: true)
+      withExtendedLifetime(lock) {}
+      throw TesseraError(.ioError, "\(failure.message); no job was started after it and the jobs it could not record were undone; free space and continue with --resume")
+    }
     try writeReport(results, status: status, elapsed: elapsed, overwrite: true)
     withExtendedLifetime(lock) {}
     let counts = BatchSummary(results)
@@ -296,7 +383,7 @@ struct BatchPlan {
       ("command", .string("batch")), ("status", .string(status)),
       ("elapsed_s", .double((elapsed * 1000).rounded() / 1000)), ("warnings", .array([])),
       ("outputs", .array(results.flatMap { $0.outputs.map { .string($0) } })),
-      ("manifest", .string(source)), ("shard", shard.map { .string($0.description) } ?? .null),
+      ("manifest", .string(source)), ("batch_id", .string(identity)), ("shard", shard.map { .string($0.description) } ?? .null),
       ("manifest_jobs", .int(total)), ("jobs_total", .int(results.count)), ("jobs_done", .int(counts.done)),
       ("jobs_failed", .int(counts.failed)), ("jobs_skipped", .int(counts.skipped)), ("jobs_not_run", .int(counts.notRun)),
       ("failed", .array(results.filter { $0.status == .failed }.map { .object([("id", .string($0.id)), ("error", .string($0.summary))]) })),

@@ -9,7 +9,9 @@ struct BatchReportCommand: ParsableCommand {
     discussion: """
       Reads the reports 'tessera batch --report' wrote (one per shard: report.shard-I-of-N.json) and \
       prints jobs done, failed, skipped and not run, and the time taken. A job id in two reports \
-      (shards that overlapped) is listed. Exit 1 when any job failed or did not run.
+      (shards that overlapped) is listed. The reports must be of one batch (the same jobs: 65 \
+      otherwise), each shard once (the same report given twice counts once; two different reports \
+      of one shard are 65). Exit 1 when any job failed or did not run, or a shard's report is missing.
       """)
 
   @Argument(help: ArgumentHelp("Batch reports.", valueName: "REPORT")) var reports: [String]
@@ -21,24 +23,15 @@ struct BatchReportCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("batch-report", global).run { _ in
+      let set = try ShardReports.load(try SourceSet.expand(reports))
       var jobs: [(report: String, job: JSONValue)] = []
       var elapsed = 0.0, longest = 0.0
-      var shards: [String] = []
-      for path in try SourceSet.expand(reports) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-          throw TesseraError(.noInput, "report \(path) does not exist or cannot be read")
-        }
-        let value: JSONValue
-        do { value = try JSONValue.parse(data) } catch { throw TesseraError(.dataError, "report \(path) is not JSON: \(error)") }
-        guard case .string("batch")? = value["command"], case .array(let items)? = value["jobs"] else {
-          throw TesseraError(.dataError, "report \(path) is not a batch report (written by 'tessera batch --report')")
-        }
-        if case .string(let shard)? = value["shard"] { shards.append(shard) }
-        if let seconds = BatchReportCommand.number(value["elapsed_s"]) {
+      for report in set.reports {
+        if let seconds = BatchReportCommand.number(report.value["elapsed_s"]) {
           elapsed += seconds
           longest = max(longest, seconds)
         }
-        jobs += items.map { (path, $0) }
+        if case .array(let items)? = report.value["jobs"] { jobs += items.map { (report.path, $0) } }
       }
       var counts: [String: Int] = ["done": 0, "failed": 0, "skipped": 0, "not_run": 0]
       var seen: [String: String] = [:]
@@ -59,23 +52,31 @@ struct BatchReportCommand: ParsableCommand {
         }
       }
       let bad = counts["failed", default: 0] + counts["not_run", default: 0]
+      let complete = set.missing.isEmpty
+      let status = !complete ? "incomplete" : (bad == 0 ? "ok" : "failed")
       let json = JSONValue.object([
-        ("command", .string("batch-report")), ("status", .string(bad == 0 ? "ok" : "failed")),
-        ("reports", .array(reports.map { .string($0) })), ("shards", .array(shards.map { .string($0) })),
+        ("command", .string("batch-report")), ("status", .string(status)),
+        ("reports", .array(set.reports.map { .string($0.path) })), ("shards", .array(set.reports.compactMap { $0.shard.map { .string($0.description) } })),
+        ("batch_id", .string(set.batchID)), ("missing_shards", .array(set.missing.map { .string($0.description) })),
+        ("repeated_reports", .array(set.repeated.map { .object([("report", .string($0.report)), ("same_as", .string($0.sameAs))]) })),
         ("jobs_total", .int(jobs.count)), ("jobs_done", .int(counts["done", default: 0])),
         ("jobs_failed", .int(counts["failed", default: 0])), ("jobs_skipped", .int(counts["skipped", default: 0])),
         ("jobs_not_run", .int(counts["not_run", default: 0])),
         ("elapsed_s_sum", .double((elapsed * 1000).rounded() / 1000)), ("elapsed_s_longest", .double((longest * 1000).rounded() / 1000)),
         ("failed", .array(failed)), ("duplicate_ids", .array(duplicates)),
       ])
-      var text = "batch-report: \(jobs.count) jobs in \(reports.count) reports: \(counts["done", default: 0]) done, "
+      var text = "batch-report: \(jobs.count) jobs in \(set.reports.count) reports: \(counts["done", default: 0]) done, "
         + "\(counts["failed", default: 0]) failed, \(counts["skipped", default: 0]) skipped, \(counts["not_run", default: 0]) not run; "
         + String(format: "%.1f s of work, the longest shard %.1f s", elapsed, longest)
       for item in failed {
         if case .string(let id)? = item["id"], case .string(let error)? = item["error"] { text += "\n  failed: \(id) (\(error))" }
       }
+      for repeated in set.repeated { text += "\n  \(repeated.report) is the same report as \(repeated.sameAs): counted once" }
       if !duplicates.isEmpty { text += "\n  \(duplicates.count) job ids appear in more than one report" }
-      return CommandResult(json: json, text: text, status: bad == 0 ? .ok : .checkFailed)
+      if !complete {
+        text += "\n  incomplete: no report of shard \(set.missing.map(\.description).joined(separator: ", ")) (of \(set.reports.first?.shard?.count ?? 0))"
+      }
+      return CommandResult(json: json, text: text, status: status == "ok" ? .ok : .checkFailed)
     }
   }
 
@@ -103,6 +104,8 @@ struct TestJobCommand: ParsableCommand {
   @Flag(help: "Ignore SIGTERM while sleeping (a job that must be killed).") var stubborn = false
   @Option(help: "Write this output (a small text file through Tessera's output target).") var write: String?
   @Option(help: "A file it reads (recorded as an input of --write).") var read: String?
+  @Option(name: .customLong("read-hidden"), help: "A file it reads that its arguments do not tell the batch (as a VRT's source).")
+  var readHidden: String?
   @Option(help: "Fail with this exit code after --write is in place.") var failAfterWrite: Int32?
   @Option(help: "Append a line to this file each run.") var log: String?
   @Flag var overwrite = false
@@ -120,7 +123,7 @@ struct TestJobCommand: ParsableCommand {
     try CommandRunner(TestJobCommand.name, global).run { _ in
       var target: OutputTarget?
       if let write {
-        target = try OutputSpec(path: write, overwrite: overwrite).target(inputs: read.map { [$0] } ?? [])
+        target = try OutputSpec(path: write, overwrite: overwrite).target(inputs: [read, readHidden].compactMap { $0 })
         try target!.writeContents(Data("partial\n".utf8))
       }
       if stubborn { signal(SIGTERM, SIG_IGN) }
@@ -154,6 +157,91 @@ struct TestJobCommand: ParsableCommand {
         throw TesseraError(ExitStatus(rawValue: failAfterWrite) ?? .internalError, "failing on purpose with \(failAfterWrite) after the output")
       }
       return CommandResult(json: .object([("command", .string(TestJobCommand.name)), ("status", .string("ok"))]), text: "")
+    }
+  }
+}
+
+/// The reports given to batch-report, checked to be the shards of one batch.
+struct ShardReports {
+  struct Report {
+    var path: String
+    var value: JSONValue
+    var shard: BatchShard?
+  }
+
+  var reports: [Report] = []
+  var batchID = ""
+  /// Reports given again (the same file, or the same bytes), counted once.
+  var repeated: [(report: String, sameAs: String)] = []
+  /// Shards of the batch no report covers.
+  var missing: [BatchShard] = []
+
+  /// Reads and checks the reports: one batch (65 naming two files of different batches), each
+  /// shard once, every shard count the same.
+  static func load(_ paths: [String]) throws -> ShardReports {
+    var set = ShardReports()
+    var contents: [(path: String, data: Data, resolved: String)] = []
+    for path in paths {
+      guard let data = FileManager.default.contents(atPath: path) else {
+        throw TesseraError(.noInput, "report \(path) does not exist or cannot be read")
+      }
+      let resolved = BatchFileRelations.resolve(path)
+      if let same = contents.first(where: { $0.resolved == resolved || $0.data == data }) {
+        set.repeated.append((path, same.path))
+        continue
+      }
+      contents.append((path, data, resolved))
+      set.reports.append(try report(path, data))
+    }
+    try set.checkOneBatch()
+    return set
+  }
+
+  static func report(_ path: String, _ data: Data) throws -> Report {
+    let value: JSONValue
+    do { value = try JSONValue.parse(data) } catch { throw TesseraError(.dataError, "report \(path) is not JSON: \(error)") }
+    guard case .string("batch")? = value["command"], case .array? = value["jobs"] else {
+      throw TesseraError(.dataError, "report \(path) is not a batch report (written by 'tessera batch --report')")
+    }
+    var shard: BatchShard?
+    if case .string(let text)? = value["shard"] {
+      guard let parsed = try? BatchShard(parsing: text) else { throw TesseraError(.dataError, "report \(path) names a shard '\(text)' that is not I/N") }
+      shard = parsed
+    }
+    return Report(path: path, value: value, shard: shard)
+  }
+
+  /// One batch, each shard once; fills in `batchID` and `missing`.
+  mutating func checkOneBatch() throws {
+    guard let first = reports.first else { return }
+    for report in reports {
+      guard case .string(let id)? = report.value["batch_id"] else {
+        throw TesseraError(.dataError, "report \(report.path) does not say which batch it is of (written by an older tessera); run its batch again to merge it")
+      }
+      if batchID.isEmpty { batchID = id; continue }
+      if id != batchID {
+        throw TesseraError(.dataError, "report \(report.path) is of another batch than \(first.path) (other jobs or arguments); merge the shards of one batch")
+      }
+    }
+    var seen: [Int: String] = [:]
+    for report in reports {
+      guard let shard = report.shard, let firstShard = first.shard else {
+        if reports.count > 1 {
+          let whole = report.shard == nil ? report : first
+          throw TesseraError(.dataError, "report \(whole.path) covers the whole batch, so \(whole.path == first.path ? reports[1].path : first.path) repeats its jobs; give the whole batch's report alone, or the shards' reports")
+        }
+        continue
+      }
+      if shard.count != firstShard.count {
+        throw TesseraError(.dataError, "report \(report.path) is shard \(shard) and \(first.path) shard \(firstShard): one batch is split one way; give the reports of one split")
+      }
+      if let other = seen[shard.index] {
+        throw TesseraError(.dataError, "reports \(other) and \(report.path) are both of shard \(shard) but differ (two runs of it); give one of them")
+      }
+      seen[shard.index] = report.path
+    }
+    if let count = first.shard?.count {
+      missing = (0..<count).filter { seen[$0] == nil }.compactMap { try? BatchShard(index: $0, count: count) }
     }
   }
 }

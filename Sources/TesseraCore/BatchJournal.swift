@@ -92,8 +92,15 @@ public final class BatchJournal {
         guard let value = try? JSONValue.parse(Data(line.utf8)), let record = BatchJournal.record(value) else { continue }
         records[record.id] = record
       }
-      // A line torn by a kill would glue itself to the next record: end it.
-      if let last = data.last, last != UInt8(ascii: "\n") { _ = write(fd, "\n", 1) }
+      // A line torn by a kill or a full disk would glue itself to the next record: cut it off.
+      if let last = data.last, last != UInt8(ascii: "\n") {
+        let whole = data.lastIndex(of: UInt8(ascii: "\n")).map { $0 - data.startIndex + 1 } ?? 0
+        if ftruncate(fd, off_t(whole)) != 0 {
+          let reason = String(cString: strerror(errno))
+          close(fd)
+          throw TesseraError(.ioError, "repairing the torn last line of the journal \(path) failed: \(reason)")
+        }
+      }
     }
   }
 
@@ -109,9 +116,19 @@ public final class BatchJournal {
     ])
     let bytes = Array((value.serialized() + "\n").utf8)
     lock.lock(); defer { lock.unlock() }
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    let end = lseek(fd, 0, SEEK_END)
+    var written = 0
+    while written < bytes.count {
+      // A short write is followed by one that says why (ENOSPC, EFBIG).
+      let count = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress.map { UnsafeRawPointer($0 + written) }, $0.count - written) }
+      if count <= 0 { break }
+      written += count
+    }
     guard written == bytes.count, fsync(fd) == 0 else {
-      throw TesseraError(.ioError, "writing the journal \(path) failed: \(String(cString: strerror(errno)))")
+      let reason = String(cString: strerror(errno))
+      // No torn record stays behind: the journal ends with its last whole line.
+      if end >= 0 { _ = ftruncate(fd, end) }
+      throw TesseraError(.ioError, "writing the journal \(path) failed: \(reason)")
     }
     records[record.id] = record
   }

@@ -21,6 +21,9 @@ public struct BatchSettings: Sendable {
   public var executable = ChildProcess.currentExecutable
   /// Where each job's private folder (its `{tmp}`, ledger and stderr) is made.
   public var workDirectory: String
+  /// The run's files no job may write (see `BatchProtection`), and each job's index in it.
+  public var protectedList: String?
+  public var jobIndex: [String: Int] = [:]
 
   public init(workDirectory: String) { self.workDirectory = workDirectory }
 }
@@ -43,6 +46,8 @@ public struct BatchJobResult: Sendable {
   public var outputs: [String] = []
   /// The files the job read (for the journal).
   var inputs: [String] = []
+  /// The outputs as the job left them, to undo a job the journal could not record.
+  var outputStamps: [(path: String, stamp: FileStamp?)] = []
 
   public init(id: String, status: Status, exitCode: Int32? = nil) {
     self.id = id
@@ -80,6 +85,7 @@ public final class BatchRunner: @unchecked Sendable {
   private var stopping = false
   private var interrupted = false
   private var results: [String: BatchJobResult] = [:]
+  private var journalError: TesseraError?
 
   public init(settings: BatchSettings, journal: BatchJournal?, events: @escaping @Sendable (BatchEvent) -> Void) {
     self.settings = settings
@@ -126,6 +132,12 @@ public final class BatchRunner: @unchecked Sendable {
     lock.unlock()
   }
 
+  /// The first failed write of the journal: no job was started after it.
+  public var journalFailure: TesseraError? {
+    lock.lock(); defer { lock.unlock() }
+    return journalError
+  }
+
   /// The results of the jobs that finished so far.
   public var finishedResults: [BatchJobResult] {
     lock.lock(); defer { lock.unlock() }
@@ -170,15 +182,15 @@ public final class BatchRunner: @unchecked Sendable {
       result.attempts = attempt
       result.elapsed = Date().timeIntervalSince(started)
       if wasInterrupted, result.status != .done { result.status = .notRun; return result }
-      guard result.status == .failed, attempt <= settings.retries, BatchRunner.mayBeTransient(result) else {
-        record(job, result)
-        return result
+      guard result.status == .failed, attempt <= settings.retries, BatchRunner.mayBeTransient(result), journalFailure == nil else {
+        return record(job, result)
       }
       let delay = settings.retryDelay * pow(2, Double(attempt - 1)) * Double.random(in: 1...1.5)
       events(.retrying(id: job.id, attempt: attempt + 1, delay: delay, reason: result.summary))
       let until = Date().addingTimeInterval(min(delay, 300))
       while Date() < until {
-        if wasInterrupted { result.status = .notRun; return result }
+        // Nothing starts after an interrupt or a failed journal write, a retry neither.
+        if wasInterrupted || journalFailure != nil { result.status = .notRun; return result }
         Thread.sleep(forTimeInterval: min(0.05, until.timeIntervalSinceNow))
       }
     }
@@ -192,16 +204,32 @@ public final class BatchRunner: @unchecked Sendable {
     return code == ExitStatus.ioError.rawValue || code == ExitStatus.hangup.rawValue || code == ExitStatus.terminated.rawValue
   }
 
-  private func record(_ job: BatchJob, _ result: BatchJobResult) {
-    guard let journal, result.status == .done || result.status == .failed else { return }
+  /// Records a finished job in the journal. When the journal cannot be written (a full disk),
+  /// no job starts any more, and the job is undone (its outputs removed if unchanged) and
+  /// counted as not run: a job is done only when its record is on disk, so `--resume` runs it
+  /// again and finds nothing of it in the way.
+  private func record(_ job: BatchJob, _ result: BatchJobResult) -> BatchJobResult {
+    guard let journal, result.status == .done || result.status == .failed else { return result }
     do {
       try journal.append(BatchJournal.Record(
         id: job.id, argsHash: job.argsHash, status: result.status == .done ? "ok" : "failed",
         exitCode: Int(result.exitCode ?? -1),
         inputs: result.inputs.map { BatchJournal.FileRecord.now($0, verify: settings.verify) },
         outputs: result.outputs.map { BatchJournal.FileRecord.now($0, verify: false) }))
+      return result
     } catch {
-      events(.note("\(error)"))
+      lock.lock()
+      stopping = true
+      if journalError == nil { journalError = TesseraError.from(error) }
+      lock.unlock()
+      for (path, stamp) in result.outputStamps {
+        if let stamp, FileStamp(path: path) == stamp { unlink(path) }
+      }
+      var undone = BatchJobResult(id: result.id, status: .notRun)
+      undone.attempts = result.attempts
+      undone.elapsed = result.elapsed
+      undone.stderrTail = "not recorded: \(TesseraError.from(error).message)"
+      return undone
     }
   }
 
@@ -210,6 +238,8 @@ public final class BatchRunner: @unchecked Sendable {
     var result = BatchJobResult(id: job.id, status: .failed)
     let folder = settings.workDirectory + "/job-" + String(SHA256.hex(of: job.id).prefix(12)) + "-\(attempt)"
     let tmp = folder + "/tmp"
+    // Removed however the attempt ends, a folder half made on a full disk included.
+    defer { try? FileManager.default.removeItem(atPath: folder) }
     do {
       try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
       try Data(job.id.utf8).write(to: URL(fileURLWithPath: folder + "/id"))
@@ -218,7 +248,6 @@ public final class BatchRunner: @unchecked Sendable {
       result.stderrTail = "cannot create the job folder \(folder): \(fileSystemReason(error))"
       return result
     }
-    defer { try? FileManager.default.removeItem(atPath: folder) }
     let ledgerPath = folder + "/ledger"
     let deadline = settings.jobTimeout.map { Date().addingTimeInterval($0) }
     let steps = job.expanded(tmp: tmp)
@@ -227,6 +256,10 @@ public final class BatchRunner: @unchecked Sendable {
       var environment = ProcessInfo.processInfo.environment
       environment[RunLedger.environmentKey] = ledgerPath
       environment["TESSERA_BATCH_PARENT"] = String(getpid())
+      if let list = settings.protectedList, let index = settings.jobIndex[job.id] {
+        environment[BatchProtection.fileKey] = list
+        environment[BatchProtection.jobKey] = String(index)
+      }
       let arguments = [step.command] + BatchRunner.withThreads(step.args, settings.threadsPerJob)
       if let deadline, deadline <= Date() {
         result.timedOut = true
@@ -266,6 +299,7 @@ public final class BatchRunner: @unchecked Sendable {
       result.peakRSSKiB = max(result.peakRSSKiB, exit.peakRSSKiB)
       result.stderrTail = BatchRunner.tail(of: stderrPath)
       let ledger = RunLedger.read(ledgerPath)
+      protect(ledger.inputs.filter { !$0.hasPrefix(folder + "/") }, of: job)
       if exit.status != 0 || timedOut {
         // A child stopped by SIGKILL could not remove its temporary files; its ledger names them.
         RunLedger.removeLeftovers(ledger)
@@ -285,12 +319,20 @@ public final class BatchRunner: @unchecked Sendable {
       if index == steps.count - 1 {
         let inside = { (path: String) in path.hasPrefix(folder + "/") }
         result.outputs = ledger.outputs.map(\.path).filter { !inside($0) }
+        result.outputStamps = ledger.outputs.filter { !inside($0.path) }
         result.inputs = ledger.inputs.filter { !inside($0) && !result.outputs.contains($0) }
         result.exitCode = 0
         result.status = .done
       }
     }
     return result
+  }
+
+  /// Tells the jobs started from now on that `files`, which `job` read, are no output of theirs.
+  private func protect(_ files: [String], of job: BatchJob) {
+    guard let list = settings.protectedList, let index = settings.jobIndex[job.id] else { return }
+    let role = "an input of job \(job.id)\(job.origin == job.id ? "" : " (\(job.origin))")"
+    BatchProtection.append(files.map { BatchProtection.Entry(path: $0, job: index, role: role) }, to: list)
   }
 
   /// Gives a step `--threads N` unless it sets its own, before a `--` that ends its options.

@@ -48,6 +48,7 @@ public final class OutputTarget {
     self.overwrite = overwrite
     self.inputLabel = inputLabel
     let directory = url.deletingLastPathComponent().path
+    try BatchProtection.refuse(output: finalPath)
 
     let resolvedOutput = OutputTarget.resolved(finalPath)
     for input in inputs {

@@ -262,7 +262,7 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
     // A shard with a failed job makes the merge fail.
     let failing = try manifest([job("bad", "test-job", ["--exit", "66"])], name: "bad.jsonl")
     XCTAssertEqual(try TesseraBinary.run(["batch", failing, "--report", dir.file("bad.json")]).status, 1)
-    let withFailure = try TesseraBinary.run(["batch-report", dir.file("report.shard-0-of-3.json"), dir.file("bad.json")])
+    let withFailure = try TesseraBinary.run(["batch-report", dir.file("bad.json")])
     XCTAssertEqual(withFailure.status, 1)
     XCTAssertTrue(withFailure.stderr.contains("failed: bad (exit 66)"), withFailure.stderr)
     XCTAssertEqual(try TesseraBinary.run(["batch-report", path]).status, 65, "a manifest is not a report")

@@ -89,6 +89,10 @@ final class BatchTests: XCTestCase {
     XCTAssertTrue(reopened.isDone(job, verify: false))
     try reopened.append(.init(id: "c", argsHash: "h", status: "ok", exitCode: 0, inputs: [], outputs: []))
     XCTAssertEqual(Set(try BatchJournal(path: path, fresh: false).records.keys), ["a", "c"], "the torn line did not swallow the next record")
+    // Repaired, not kept: every line of the journal is a whole record.
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+    XCTAssertEqual(lines.count, 3, "two records and the final newline")
+    XCTAssertFalse(lines.contains { $0.hasPrefix("{\"id\":\"b\"") }, "the torn line is still there")
     try "changed".write(toFile: output, atomically: true, encoding: .utf8)
     XCTAssertFalse(reopened.isDone(job, verify: false))
   }
