@@ -111,7 +111,9 @@ public final class Dataset {
       }
       throw OpenError.unreadable(path: path, gdalMessage: cleaned(error.message, path: path))
     }
-    return Dataset(adopting: handle, path: path, access: access)
+    let dataset = Dataset(adopting: handle, path: path, access: access)
+    if access == .readOnly { ThreadedDecodeCheck.noteOpened(dataset) }
+    return dataset
   }
 
   /// GDAL's messages often start with the path; the caller names the path already.

@@ -118,7 +118,13 @@ private let strayHandler: CPLErrorHandler = { errClass, number, text in
   case .failure, .fatal:
     // Such a failure often leaves no trace in the status of the call that caused it (a block
     // that a worker could not read arrives as zeros), so it is kept for the operation to fail on.
-    GDALFailures.shared.record(GDALMessage(severity: severity, number: number, message: message(text)))
+    let entry = GDALMessage(severity: severity, number: number, message: message(text))
+    if severity == .failure, ThreadedDecodeCheck.isHeaderFailure(entry.message) {
+      // Only on a worker thread: GDAL 3.6's decode jobs run there (see ThreadedDecodeCheck).
+      GDALFailures.shared.recordSuspect(entry)
+    } else {
+      GDALFailures.shared.record(entry)
+    }
   }
 }
 
@@ -152,18 +158,20 @@ enum GDALCall {
   static func handle<T>(
     _ context: @autoclosure () -> String, dataset: String? = nil, release: ((T) -> Void)? = nil, _ body: () -> T?
   ) throws -> T {
+    let mark = GDALFailures.shared.mark
     let (value, messages) = capturing(body)
     if let value, !messages.contains(where: \.isFailure) { return value }
     if let value { release?(value) }
-    throw error(context(), messages, dataset: dataset)
+    throw error(context(), messages, dataset: dataset, strays: mark)
   }
 
   /// Runs a call that returns CPLErr; anything but CE_None, or any failure reported, becomes a
   /// thrown `GDALError`.
   static func check(_ context: @autoclosure () -> String, dataset: String? = nil, _ body: () -> CPLErr) throws {
+    let mark = GDALFailures.shared.mark
     let (value, messages) = capturing(body)
     if value == CE_None, !messages.contains(where: \.isFailure) { return }
-    throw error(context(), messages, dataset: dataset)
+    throw error(context(), messages, dataset: dataset, strays: mark)
   }
 
   /// Runs a call that has no status of its own (GDALClose, GDALFlushCache in GDAL 3.6):
@@ -174,7 +182,12 @@ enum GDALCall {
     return value
   }
 
-  static func error(_ context: String, _ messages: [GDALMessage], dataset: String? = nil) -> GDALError {
+  /// The error of a failed call; with `strays`, a call that failed without a word on this
+  /// thread takes the first failure a worker reported since (GDAL 3.6's threaded decoder
+  /// reports a block it could not decode on its own thread, then fails the read silently).
+  static func error(
+    _ context: String, _ messages: [GDALMessage], dataset: String? = nil, strays: GDALFailures.Mark? = nil
+  ) -> GDALError {
     // The last failure usually says most; a user interrupt wins because it explains the rest.
     let failures = messages.filter(\.isFailure)
     if let interrupt = failures.first(where: { $0.number == Int32(CPLE_UserInterrupt) }) {
@@ -184,6 +197,9 @@ enum GDALCall {
       return GDALError(context: context, number: last.number, message: last.message, dataset: dataset)
     }
     let lastText = message(CPLGetLastErrorMsg())
+    if lastText.isEmpty, let strays, let stray = GDALFailures.shared.first(since: strays) {
+      return GDALError(context: context, number: stray.number, message: stray.message, dataset: dataset)
+    }
     return GDALError(context: context, number: Int32(CPLGetLastErrorNo()), message: lastText, dataset: dataset)
   }
 }
@@ -196,12 +212,24 @@ extension GDALMessage {
 
 /// Failures GDAL reported where no call was waiting for them (see `strayHandler`), in order.
 /// An operation takes a `mark` when it starts and fails if any arrived since.
+///
+/// Suspects are kept apart: failures of one kind known to be spurious when the data proves it
+/// (`ThreadedDecodeCheck`). They fail an operation too, unless that proof succeeds.
 public final class GDALFailures: @unchecked Sendable {
   public static let shared = GDALFailures()
   private let lock = NSLock()
   private var items: [GDALMessage] = []
   /// The sequence number of `items[0]`: old failures are dropped, the count goes on.
   private var base = 0
+  /// Suspects are only counted (a decode reports one per block), and the latest kept.
+  private var suspectCount = 0
+  private var lastSuspect: GDALMessage?
+
+  /// A position in both sequences, to compare with later.
+  public struct Mark: Sendable, Equatable {
+    let failures: Int
+    let suspects: Int
+  }
 
   func record(_ message: GDALMessage) {
     lock.lock(); defer { lock.unlock() }
@@ -213,23 +241,38 @@ public final class GDALFailures: @unchecked Sendable {
     items.append(message)
   }
 
-  /// A position to compare with later.
-  public var mark: Int {
+  func recordSuspect(_ message: GDALMessage) {
     lock.lock(); defer { lock.unlock() }
-    return base + items.count
+    suspectCount += 1
+    lastSuspect = message
   }
 
-  /// The first failure reported after `mark`, if any.
-  public func first(since mark: Int) -> GDALMessage? {
+  public var mark: Mark {
     lock.lock(); defer { lock.unlock() }
-    guard base + items.count > mark else { return nil }
-    return items[Swift.max(0, mark - base)]
+    return Mark(failures: base + items.count, suspects: suspectCount)
   }
 
-  /// Throws the first failure reported since `mark` as a `GDALError`.
-  public func check(since mark: Int, context: @autoclosure () -> String, dataset: String? = nil) throws {
-    guard let failure = first(since: mark) else { return }
-    throw GDALError(context: context(), number: failure.number, message: failure.message, dataset: dataset)
+  /// The first failure reported after `mark`, if any (suspects aside).
+  public func first(since mark: Mark) -> GDALMessage? {
+    lock.lock(); defer { lock.unlock() }
+    guard base + items.count > mark.failures else { return nil }
+    return items[Swift.max(0, mark.failures - base)]
+  }
+
+  /// The latest suspect reported after `mark`, if any.
+  func suspect(since mark: Mark) -> GDALMessage? {
+    lock.lock(); defer { lock.unlock() }
+    return suspectCount > mark.suspects ? lastSuspect : nil
+  }
+
+  /// Throws the first failure reported since `mark` as a `GDALError`; suspects since `mark`
+  /// are thrown too unless `ThreadedDecodeCheck` proves them spurious.
+  public func check(since mark: Mark, context: @autoclosure () -> String, dataset: String? = nil) throws {
+    if let failure = first(since: mark) {
+      throw GDALError(context: context(), number: failure.number, message: failure.message, dataset: dataset)
+    }
+    guard let suspect = suspect(since: mark) else { return }
+    try ThreadedDecodeCheck.verify(suspect, context: context(), dataset: dataset)
   }
 }
 
