@@ -93,7 +93,7 @@ struct IndexEngine {
     }
     // Masked scene classes: nodata in every formula's inputs.
     if let cloudy, let scl = worker.inputs.last, sources.count > transforms.count {
-      for i in 0..<n where scl[i].isFinite && cloudy.contains(Int(scl[i])) {
+      for i in 0..<n where Int(checked: scl[i]).map(cloudy.contains) == true {
         for k in transforms.indices { worker.inputs[k][i] = .nan }
       }
     }
