@@ -294,22 +294,30 @@ public final class TemporaryFiles: @unchecked Sendable {
   public static let shared = TemporaryFiles()
   private let lock = NSRecursiveLock()
   private var paths: Set<String> = []
+  /// Each path's slot in csystem.c's list, which a crash handler removes.
+  private var crashSlots: [String: Int32] = [:]
 
   public func register(_ path: String) {
     lock.lock(); defer { lock.unlock() }
     paths.insert(path)
+    if crashSlots[path] == nil { crashSlots[path] = tessera_crash_cleanup_add(path) }
   }
 
   func unregisterLocked(_ path: String) {
     lock.lock(); defer { lock.unlock() }
+    forget(path)
+  }
+
+  private func forget(_ path: String) {
     paths.remove(path)
+    if let slot = crashSlots.removeValue(forKey: path) { tessera_crash_cleanup_remove(slot) }
   }
 
   /// Removes one temporary file with its sidecars.
   public func remove(_ path: String) {
     lock.lock(); defer { lock.unlock() }
     for (_, file) in OutputTarget.existingFiles(for: path) { unlink(file) }
-    paths.remove(path)
+    forget(path)
   }
 
   /// Removes every registered file; called on SIGINT/SIGTERM/SIGHUP. Commits cannot interleave with it.
@@ -318,7 +326,7 @@ public final class TemporaryFiles: @unchecked Sendable {
     for path in paths {
       for (_, file) in OutputTarget.existingFiles(for: path) { unlink(file) }
     }
-    paths.removeAll()
+    for path in paths { forget(path) }
   }
 
   public var registered: [String] {
