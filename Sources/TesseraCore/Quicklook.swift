@@ -107,7 +107,7 @@ public enum Quicklook {
   /// Says how many infinite values each band had, left out of its stretch and drawn at its ends.
   static func infinityWarnings(_ counts: [Int], names: [String]) -> [String] {
     zip(counts, names).compactMap { count, name in
-      count == 0 ? nil : "\(name): \(count) infinite value\(count == 1 ? " was" : "s were") left out of the stretch (drawn at its ends)"
+      count == 0 ? nil : "\(name): \(count) infinite value\(count == 1 ? "" : "s") (or beyond Float32's ±3.4e38) left out of the stretch, drawn at its ends"
     }
   }
 
