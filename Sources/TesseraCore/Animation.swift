@@ -206,7 +206,7 @@ final class MP4Writer: AnimationWriter {
     self.width = width
     self.height = height
     errorPath = scratch
-    FileManager.default.createFile(atPath: scratch, contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch, contents: nil)
     guard let errors = FileHandle(forWritingAtPath: scratch) else {
       throw TesseraError(.cannotCreate, "cannot create \(scratch)")
     }

@@ -72,7 +72,7 @@ public enum Quicklook {
     try target.write {
       try ImageFile.write(pixels, width: size.width, height: height, driver: driver, to: target.gdalPath)
     }
-    progress?(1, nil)
+    _ = progress?(1, nil)
     var report = OperationReport(outputs: [request.output.path], details: [
       ("input", .string(request.input)), ("width", .int(size.width)), ("height", .int(height)),
       ("bands", .array(names.map { .string($0) })), ("style", .string(kind.name)),

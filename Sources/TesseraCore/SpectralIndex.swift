@@ -240,9 +240,11 @@ public enum SpectralIndex {
     for (name, text) in texts {
       let expression: BandExpression
       do { expression = try BandExpression(text) } catch let error as BandExpression.SyntaxError {
-        // The caret goes under the column, in the expression quoted at the end of the line.
-        let message = "--expr: \(error.reason) at column \(error.column) of '\(text)'"
-        throw TesseraError(.usage, message, mark: message.count - text.count - 1 + error.column - 1)
+        // The caret goes under the column, in the expression quoted at the end of the line (an
+        // excerpt around the column when the expression is long: one line, not 100 kB).
+        let (shown, caret) = excerpt(text, column: error.column)
+        let message = "--expr: \(error.reason) at column \(error.column) of '\(shown)'"
+        throw TesseraError(.usage, message, mark: message.count - shown.count - 1 + caret)
       }
       for variable in expression.variables {
         switch term(variable) {
@@ -267,6 +269,17 @@ public enum SpectralIndex {
       return Formula(name: name, text: text, program: program, reads: reads, constant: constant)
     }
     return (formulas, roles)
+  }
+
+  /// `text`, or about 80 characters of it around `column` (1-based) marked with … where cut;
+  /// and the 0-based position of the column in what is shown.
+  static func excerpt(_ text: String, column: Int) -> (String, Int) {
+    let characters = Array(text)
+    guard characters.count > 120 else { return (text, column - 1) }
+    let start = Swift.max(0, Swift.min(column - 1 - 40, characters.count - 80))
+    let end = Swift.min(characters.count, start + 80)
+    let head = start > 0 ? "…" : "", tail = end < characters.count ? "…" : ""
+    return (head + String(characters[start..<end]) + tail, column - 1 - start + head.count)
   }
 
   /// What a name in a formula is: a band role (by its code, or `bN`) or a constant. Codes and
