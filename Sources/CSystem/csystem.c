@@ -80,6 +80,15 @@ static const char *const crash_suffixes[] = {".aux.xml", ".ovr", ".msk", ".ovr.a
 static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 static int crash_handlers_wanted = 0;
 
+// A sanitizer build keeps the sanitizer's own handlers, whose reports say where a crash was.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TESSERA_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TESSERA_SANITIZED 1
+#endif
+#endif
+
 static void crash_unlink_with_suffixes(const char *path) {
   unlink(path);
   char name[4200];
@@ -115,6 +124,9 @@ static void crash_cleanup(int number) {
 }
 
 static void install_crash_handlers(void) {
+#ifdef TESSERA_SANITIZED
+  return;
+#endif
   // An alternate stack, so that a stack overflow on the main thread still reaches the handler.
   static char alternate[64 * 1024];
   stack_t stack;
