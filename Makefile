@@ -57,7 +57,7 @@ test-slurm: deps
 # FUZZ_SECONDS (default 600) from its committed seeds in Fuzz/corpus/TARGET, new inputs kept in
 # .build-fuzz/corpus/TARGET, findings written to .build-fuzz/findings/.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= expression tiff mtd manifest
+FUZZ_TARGETS ?= expression expression-deep tiff mtd manifest stretch color-table categorical
 fuzz: deps
 	TESSERA_FUZZ=1 $(SWIFT) build --product TesseraFuzz --scratch-path .build-fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library

@@ -152,8 +152,8 @@ public final class RasterBand {
     extra.eResampleAlg = Dataset.rasterIOResampling(resampling)
     extra.bFloatingPointWindowValidity = 1
     extra.dfXOff = x; extra.dfYOff = y; extra.dfXSize = w; extra.dfYSize = h
-    let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
-    let x1 = Swift.min(width, Int((x + w).rounded(.up))), y1 = Swift.min(height, Int((y + h).rounded(.up)))
+    let x0 = Int(saturating: x, rounding: .down), y0 = Int(saturating: y, rounding: .down)
+    let x1 = Swift.min(width, Int(saturating: x + w, rounding: .up)), y1 = Swift.min(height, Int(saturating: y + h, rounding: .up))
     try GDALCall.check("reading band \(index) of \(dataset.path)", dataset: dataset.path) {
       GDALRasterIOEx(handle, GF_Read, Int32(x0), Int32(y0), Int32(x1 - x0), Int32(y1 - y0), buffer.baseAddress,
                      Int32(size.width), Int32(size.height), T.dataType.gdal, 0, 0, &extra)

@@ -147,7 +147,10 @@ struct IndexCommand: ParsableCommand {
       if list { return try listCatalogue() }
       if let describe { return try describeIndex(describe) }
       var request = IndexRequest(bindings: try bindings(), output: outputOptions.spec(output ?? ""), resources: global.resources)
-      if let expr { request.expression = expr } else {
+      if let expr {
+        request.expression = expr
+        request.gridInput = input
+      } else {
         request.indices = positional[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
       }
       request.parameters = try parsedParameters()

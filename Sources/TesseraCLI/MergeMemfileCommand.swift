@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GDAL
 import TesseraCore
 
 struct MergeMemfileCommand: ParsableCommand {
@@ -99,7 +100,7 @@ struct MergeMemfileCommand: ParsableCommand {
     }
     var lines = ["wrote \(output.path)"]
     if let grid = details["grid"], let w = number(grid["width"]), let h = number(grid["height"]), let r = number(grid["resolution"]) {
-      lines.append("  grid \(Int(w)) x \(Int(h)) pixels of \(r.formatted()) m")
+      lines.append("  grid \(Int(saturating: w)) x \(Int(saturating: h)) pixels of \(r.formatted()) m")
     }
     if case .array(let products)? = details["products"] {
       lines.append("  \(products.count) product tile(s) merged, \(order.rawValue) wins")

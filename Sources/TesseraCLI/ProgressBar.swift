@@ -35,7 +35,7 @@ final class ProgressBar {
       StandardStreams.write("\r" + line(fraction) + "\u{1B}[K", to: STDERR_FILENO)
       if fraction >= 1 { finish() }
     } else {
-      let decile = Int(fraction * 10)
+      let decile = Int(saturating: fraction * 10)
       guard decile > lastDecile else { return }
       lastDecile = decile
       Terminal.err(line(fraction))
@@ -50,10 +50,10 @@ final class ProgressBar {
 
   private func line(_ fraction: Double) -> String {
     let width = 30
-    let filled = Int(fraction * Double(width))
+    let filled = Int(saturating: fraction * Double(width))
     let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
     let elapsed = Date().timeIntervalSince(start)
-    var text = "\(label) [\(bar)] \(String(format: "%3d", Int(fraction * 100)))% \(ProgressBar.clock(elapsed))"
+    var text = "\(label) [\(bar)] \(String(format: "%3d", Int(saturating: fraction * 100)))% \(ProgressBar.clock(elapsed))"
     if fraction > 0.01 && fraction < 1 {
       text += " ETA " + ProgressBar.clock(elapsed / fraction - elapsed)
     }
@@ -61,7 +61,7 @@ final class ProgressBar {
   }
 
   static func clock(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded())
+    let s = Int(saturating: seconds, rounding: .toNearestOrAwayFromZero)
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
   }
 }

@@ -46,7 +46,7 @@ final class GIFWriter: AnimationWriter {
     var control = GraphicsControlBlock()
     control.DisposalMode = Int32(DISPOSE_BACKGROUND)
     control.UserInputFlag = false
-    control.DelayTime = Int32((delay * 100).rounded())
+    control.DelayTime = Int32(saturating: delay * 100, rounding: .toNearestOrAwayFromZero)
     control.TransparentColor = palette.transparent.map { Int32($0) } ?? Int32(NO_TRANSPARENT_COLOR)
     var extensionBytes = [UInt8](repeating: 0, count: 4)
     _ = EGifGCBToExtension(&control, &extensionBytes)
@@ -80,6 +80,15 @@ final class GIFWriter: AnimationWriter {
       let code = file?.pointee.Error ?? 0
       throw TesseraError(.ioError, "writing \(path) failed: \(GIFWriter.message(code))")
     }
+  }
+
+  /// A frame's delay in the GIF's unit, hundredths of a second in 16 bits: exit 64 when --fps
+  /// asks for frames longer than 655.35 s.
+  static func delay(fps: Double) throws -> UInt16 {
+    guard let centiseconds = UInt16(checked: 100 / fps, rounding: .toNearestOrAwayFromZero) else {
+      throw TesseraError(.usage, "--fps \(fps): a GIF frame lasts at most 655.35 s, so --fps is at least 0.0016")
+    }
+    return centiseconds
   }
 
   static func message(_ code: Int32) -> String {
@@ -197,7 +206,7 @@ final class MP4Writer: AnimationWriter {
     self.width = width
     self.height = height
     errorPath = scratch
-    FileManager.default.createFile(atPath: scratch, contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch, contents: nil)
     guard let errors = FileHandle(forWritingAtPath: scratch) else {
       throw TesseraError(.cannotCreate, "cannot create \(scratch)")
     }

@@ -14,43 +14,47 @@ public struct BandExpression: Sendable, CustomStringConvertible {
     public var marked: String { text + "\n" + String(repeating: " ", count: max(0, column - 1)) + "^" }
   }
 
-  indirect enum Node: Sendable {
+  /// The parsed expression in postfix order (operands before their operator): a flat list, so
+  /// nothing that reads it recurses, however long or deep the expression (a tree of 50,000
+  /// terms overflowed the stack when walked, and again when freed).
+  enum Item: Sendable, Equatable {
     case number(Double)
     case variable(String)
-    case unary(String, Node)
-    case binary(String, Node, Node)
-    case call(String, [Node])
+    case unary(String)
+    case binary(String)
+    case call(String, Int)
   }
 
   public let text: String
-  let root: Node
+  let items: [Item]
 
   /// Function names and how many arguments each takes.
   static let functions: [String: ClosedRange<Int>] = [
     "abs": 1...1, "sqrt": 1...1, "exp": 1...1, "log": 1...1, "min": 2...8, "max": 2...8, "clamp": 3...3, "where": 3...3,
   ]
 
+  /// The most tokens an expression may have: bounds the work and memory of compiling it.
+  public static let maximumTokens = 10_000
+  /// The deepest nesting of parentheses, function calls, unary operators and powers: the parser
+  /// recurses once a level, and must fit a small (1 MiB) stack with room to spare.
+  public static let maximumDepth = 100
+
   public init(_ text: String) throws {
     self.text = text
     var parser = Parser(text: text)
-    root = try parser.parse()
+    items = try parser.parse()
   }
 
   /// The names the expression reads, in order of first use.
   public var variables: [String] {
     var seen: [String] = []
-    func walk(_ node: Node) {
-      switch node {
-      case .number: break
-      case .variable(let name): if !seen.contains(name) { seen.append(name) }
-      case .unary(_, let a): walk(a)
-      case .binary(_, let a, let b): walk(a); walk(b)
-      case .call(_, let args): args.forEach(walk)
-      }
-    }
-    walk(root)
+    var known: Set<String> = []
+    for case .variable(let name) in items where known.insert(name).inserted { seen.append(name) }
     return seen
   }
+
+  /// True when the expression reads no name: its value is the same at every pixel.
+  public var isConstant: Bool { variables.isEmpty }
 
   public var description: String { text }
 
@@ -66,13 +70,21 @@ public struct BandExpression: Sendable, CustomStringConvertible {
     let text: String
     var tokens: [Token] = []
     var index = 0
+    var output: [Item] = []
     /// Nesting so far: a hostile expression must not exhaust the stack.
     var depth = 0
-    static let maximumDepth = 200
 
     init(text: String) { self.text = text }
 
     func error(_ reason: String, _ column: Int) -> SyntaxError { SyntaxError(column: column, reason: reason, text: text) }
+
+    /// One level deeper: parentheses, a call, a unary operator or a power's exponent.
+    mutating func descend() throws {
+      depth += 1
+      guard depth <= BandExpression.maximumDepth else {
+        throw error("the expression is nested more than \(BandExpression.maximumDepth) levels deep (the limit)", current.column)
+      }
+    }
 
     mutating func tokenize() throws {
       let chars = Array(text.unicodeScalars)
@@ -80,6 +92,9 @@ public struct BandExpression: Sendable, CustomStringConvertible {
       while i < chars.count {
         let c = chars[i]
         let column = i + 1
+        guard tokens.count < BandExpression.maximumTokens else {
+          throw error("the expression has more than \(BandExpression.maximumTokens) tokens (the limit)", column)
+        }
         if c == " " || c == "\t" { i += 1; continue }
         if CharacterSet.decimalDigits.contains(c) || (c == "." && i + 1 < chars.count && CharacterSet.decimalDigits.contains(chars[i + 1])) {
           var j = i
@@ -127,12 +142,12 @@ public struct BandExpression: Sendable, CustomStringConvertible {
       return false
     }
 
-    mutating func parse() throws -> Node {
+    mutating func parse() throws -> [Item] {
       try tokenize()
       guard tokens.count > 1 else { throw error("the expression is empty", 1) }
-      let node = try orExpression()
+      try orExpression()
       guard current.kind == .end else { throw error("unexpected \(describe(current))", current.column) }
-      return node
+      return output
     }
 
     func describe(_ token: Token) -> String {
@@ -144,92 +159,110 @@ public struct BandExpression: Sendable, CustomStringConvertible {
       }
     }
 
-    mutating func orExpression() throws -> Node {
-      var node = try andExpression()
-      while accept("or") { node = .binary("or", node, try andExpression()) }
-      return node
+    // Each production appends its postfix items to `output`; chains of one precedence
+    // (a + b + c …) loop, only nesting recurses, and nesting is bounded by `descend`.
+
+    mutating func orExpression() throws {
+      try andExpression()
+      while accept("or") { try andExpression(); output.append(.binary("or")) }
     }
 
-    mutating func andExpression() throws -> Node {
-      var node = try notExpression()
-      while accept("and") { node = .binary("and", node, try notExpression()) }
-      return node
+    mutating func andExpression() throws {
+      try notExpression()
+      while accept("and") { try notExpression(); output.append(.binary("and")) }
     }
 
-    mutating func notExpression() throws -> Node {
-      depth += 1
-      defer { depth -= 1 }
-      guard depth <= Parser.maximumDepth else { throw error("the expression is nested too deeply", current.column) }
-      if accept("not") { return .unary("not", try notExpression()) }
-      return try comparison()
+    mutating func notExpression() throws {
+      // `not not … x` is counted, not recursed into: one level however long.
+      var negations = 0
+      while accept("not") { negations += 1 }
+      if negations > 0 { try descend() }
+      defer { if negations > 0 { depth -= 1 } }
+      try comparison()
+      for _ in 0..<negations { output.append(.unary("not")) }
     }
 
-    mutating func comparison() throws -> Node {
-      let node = try additive()
-      for op in ["<=", ">=", "==", "!=", "<", ">"] where accept(op) { return .binary(op, node, try additive()) }
-      return node
-    }
-
-    mutating func additive() throws -> Node {
-      var node = try multiplicative()
-      while true {
-        if accept("+") { node = .binary("+", node, try multiplicative()) } else if accept("-") {
-          node = .binary("-", node, try multiplicative())
-        } else { return node }
+    mutating func comparison() throws {
+      try additive()
+      for op in ["<=", ">=", "==", "!=", "<", ">"] where accept(op) {
+        try additive()
+        output.append(.binary(op))
+        return
       }
     }
 
-    mutating func multiplicative() throws -> Node {
-      var node = try unary()
+    mutating func additive() throws {
+      try multiplicative()
       while true {
-        if accept("*") { node = .binary("*", node, try unary()) } else if accept("/") {
-          node = .binary("/", node, try unary())
-        } else { return node }
+        if accept("+") { try multiplicative(); output.append(.binary("+")) } else if accept("-") {
+          try multiplicative(); output.append(.binary("-"))
+        } else { return }
       }
     }
 
-    mutating func unary() throws -> Node {
-      depth += 1
-      defer { depth -= 1 }
-      guard depth <= Parser.maximumDepth else { throw error("the expression is nested too deeply", current.column) }
-      if accept("-") { return .unary("-", try unary()) }
-      if accept("+") { return try unary() }
-      return try power()
+    mutating func multiplicative() throws {
+      try unary()
+      while true {
+        if accept("*") { try unary(); output.append(.binary("*")) } else if accept("/") {
+          try unary(); output.append(.binary("/"))
+        } else { return }
+      }
     }
 
-    mutating func power() throws -> Node {
-      let base = try atom()
-      if accept("**") || accept("^") { return .binary("^", base, try unary()) }
-      return base
+    /// Signs in a row are counted, not recursed into: `- - - … x` is one level.
+    mutating func unary() throws {
+      var negative = false, signs = 0
+      while true {
+        if accept("-") { negative.toggle() } else if !accept("+") { break }
+        signs += 1
+      }
+      if signs > 0 { try descend() }
+      defer { if signs > 0 { depth -= 1 } }
+      try power()
+      if negative { output.append(.unary("-")) }
     }
 
-    mutating func atom() throws -> Node {
+    mutating func power() throws {
+      try atom()
+      if accept("**") || accept("^") {
+        // Right-associative: the exponent is a unary expression, one level deeper.
+        try descend()
+        defer { depth -= 1 }
+        try unary()
+        output.append(.binary("^"))
+      }
+    }
+
+    mutating func atom() throws {
       let token = current
       switch token.kind {
       case .number(let v):
         index += 1
-        return .number(v)
+        output.append(.number(v))
       case .name(let name):
         guard !["and", "or", "not"].contains(name) else { throw error("'\(name)' needs an operand before it", token.column) }
         index += 1
-        guard accept("(") else { return .variable(name) }
+        guard accept("(") else { output.append(.variable(name)); return }
         guard let arity = BandExpression.functions[name] else {
           throw error("unknown function '\(name)' (functions: \(BandExpression.functions.keys.sorted().joined(separator: ", ")))", token.column)
         }
-        var args: [Node] = []
+        try descend()
+        defer { depth -= 1 }
+        var count = 0
         if !accept(")") {
-          repeat { args.append(try orExpression()) } while accept(",")
+          repeat { try orExpression(); count += 1 } while accept(",")
           guard accept(")") else { throw error("expected ')' or ',' but found \(describe(current))", current.column) }
         }
-        guard arity.contains(args.count) else {
-          throw error("\(name) takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) to \(arity.upperBound)") argument(s), not \(args.count)", token.column)
+        guard arity.contains(count) else {
+          throw error("\(name) takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) to \(arity.upperBound)") argument(s), not \(count)", token.column)
         }
-        return .call(name, args)
+        output.append(.call(name, count))
       case .symbol("("):
         index += 1
-        let node = try orExpression()
+        try descend()
+        defer { depth -= 1 }
+        try orExpression()
         guard accept(")") else { throw error("expected ')' but found \(describe(current))", current.column) }
-        return node
       default:
         throw error("expected a number, a name or '(' but found \(describe(token))", token.column)
       }

@@ -116,28 +116,26 @@ extension BandExpression {
   /// Compiles for inputs named `inputs`; `constants` give values to other names.
   /// - Throws: exit 64 naming a name that is neither.
   public func program(inputs: [String], constants: [String: Double] = [:]) throws -> Program {
+    // The items are already postfix: one pass, no recursion, however long the expression.
     var steps: [Program.Step] = []
+    steps.reserveCapacity(items.count)
     var height = 0, current = 0
-    func push() { current += 1; height = Swift.max(height, current) }
-    func emit(_ node: Node) throws {
-      switch node {
-      case .number(let v): steps.append(.constant(v)); push()
+    for item in items {
+      switch item {
+      case .number(let v): steps.append(.constant(v)); current += 1
       case .variable(let name):
         if let k = inputs.firstIndex(of: name) { steps.append(.input(k)) } else if let v = constants[name] {
           steps.append(.constant(v))
         } else {
           throw TesseraError(.usage, "'\(name)' in '\(text)' is neither a bound input (\(inputs.joined(separator: ", "))) nor a constant")
         }
-        push()
-      case .unary(let op, let a): try emit(a); steps.append(.unary(op))
-      case .binary(let op, let a, let b): try emit(a); try emit(b); steps.append(.binary(op)); current -= 1
-      case .call(let name, let args):
-        for arg in args { try emit(arg) }
-        steps.append(.call(name, args.count))
-        current -= args.count - 1
+        current += 1
+      case .unary(let op): steps.append(.unary(op))
+      case .binary(let op): steps.append(.binary(op)); current -= 1
+      case .call(let name, let count): steps.append(.call(name, count)); current -= count - 1
       }
+      height = Swift.max(height, current)
     }
-    try emit(root)
     return Program(steps: steps, height: height)
   }
 

@@ -31,10 +31,11 @@ public enum CRSInput {
 
   /// The WGS 84 / UTM EPSG code for a point, with the Norway and Svalbard exceptions.
   public static func utmEPSG(lon: Double, lat: Double) -> Int {
-    var lon = lon
-    while lon >= 180 { lon -= 360 }
-    while lon < -180 { lon += 360 }
-    var zone = Int(((lon + 180) / 6).rounded(.down)) + 1
+    // A remainder, not a loop: a longitude of 1e300 is unchanged by subtracting 360.
+    var lon = (lon + 180).truncatingRemainder(dividingBy: 360)
+    if lon < 0 { lon += 360 }
+    lon -= 180
+    var zone = Int(saturating: (lon + 180) / 6, rounding: .down) + 1
     if lat >= 56, lat < 64, lon >= 3, lon < 12 { zone = 32 }
     if lat >= 72, lat < 84 {
       if lon >= 0, lon < 9 { zone = 31 } else if lon >= 9, lon < 21 { zone = 33 }

@@ -64,7 +64,7 @@ public enum Colormap: String, CaseIterable, Sendable {
       while lower < at.count - 2 && position > at[lower + 1] { lower += 1 }
       let t = (position - at[lower]) / (at[lower + 1] - at[lower])
       let a = stops[lower], b = stops[lower + 1]
-      func mix(_ x: Double, _ y: Double) -> UInt8 { UInt8((x + (y - x) * t).rounded()) }
+      func mix(_ x: Double, _ y: Double) -> UInt8 { UInt8(saturating: x + (y - x) * t, rounding: .toNearestOrAwayFromZero) }
       return RGBA(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
     }
   }
@@ -93,7 +93,8 @@ public enum ClassColors {
   public static func qualitative(_ value: Int) -> RGBA { qualitative[((value % 20) + 20) % 20] }
 
   /// A colour table file: one class a line, `VALUE R G B [A]` (gdaldem color-relief's form,
-  /// commas or spaces), `#` comments.
+  /// commas or spaces), `#` comments. The file is the user's option: a line that is not a
+  /// class and colours (a value no Int holds, such as 1e300 or inf) is exit 64.
   public static func read(_ path: String) throws -> [Int: RGBA] {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
       throw TesseraError(.noInput, "color table \(path) does not exist or cannot be read")
@@ -105,14 +106,15 @@ public enum ClassColors {
       if line.isEmpty { continue }
       let fields = line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
       let numbers = fields.compactMap { Double($0) }
-      guard numbers.count == fields.count, numbers.count == 4 || numbers.count == 5,
-            numbers.dropFirst().allSatisfy({ (0...255).contains($0) }), numbers[0] == numbers[0].rounded()
+      let colours = numbers.dropFirst().compactMap { UInt8(checked: $0) }
+      guard numbers.count == fields.count, numbers.count == 4 || numbers.count == 5, colours.count == numbers.count - 1,
+            let value = numbers.first.flatMap({ Int(checked: $0) }), Double(value) == numbers[0]
       else {
-        throw TesseraError(.dataError, "color table \(path) line \(number + 1): expected VALUE R G B [A] with colours 0-255, got '\(line)'")
+        throw TesseraError(.usage, "--color-table \(path) line \(number + 1): expected VALUE R G B [A], a whole number up to ±9.2e18 and colours 0-255, got '\(line.prefix(200))'")
       }
-      table[Int(numbers[0])] = RGBA(UInt8(numbers[1]), UInt8(numbers[2]), UInt8(numbers[3]), numbers.count == 5 ? UInt8(numbers[4]) : 255)
+      table[value] = RGBA(colours[0], colours[1], colours[2], colours.count == 4 ? colours[3] : 255)
     }
-    if table.isEmpty { throw TesseraError(.dataError, "color table \(path) has no entries") }
+    if table.isEmpty { throw TesseraError(.usage, "--color-table \(path) has no entries") }
     return table
   }
 }

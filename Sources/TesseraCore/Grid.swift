@@ -38,7 +38,7 @@ public struct Grid {
     let minY = down(extent.minY, anchor.y, ry), maxY = up(extent.maxY, anchor.y, ry)
     let width = ((maxX - minX) / rx).rounded(), height = ((maxY - minY) / ry).rounded()
     try OutputSize.requireGrid(width: width, height: height, cause: cause)
-    return Grid(srs: srs, minX: minX, maxY: maxY, resolution: resolution, width: Int(width), height: Int(height))
+    return Grid(srs: srs, minX: minX, maxY: maxY, resolution: resolution, width: Int(saturating: width), height: Int(saturating: height))
   }
 
   /// The point of the pixel lattice nearest the origin of `geoTransform`, reduced to within one
@@ -58,7 +58,7 @@ public struct Grid {
   public func window(covering e: Extent) -> Window? {
     // Clamped while still floating point: a region of absurd coordinates (1e300) has pixel
     // offsets no Int holds.
-    func pixel(_ v: Double, _ limit: Int) -> Int { v.isNaN ? 0 : Int(Swift.min(Swift.max(v, -1), Double(limit) + 1)) }
+    func pixel(_ v: Double, _ limit: Int) -> Int { Int(saturating: Swift.min(Swift.max(v, -1), Double(limit) + 1)) }
     let x0 = Swift.max(0, pixel(((e.minX - minX) / resolution.x + 1e-6).rounded(.down), width))
     let x1 = Swift.min(width, pixel(((e.maxX - minX) / resolution.x - 1e-6).rounded(.up), width))
     let y0 = Swift.max(0, pixel(((maxY - e.maxY) / resolution.y + 1e-6).rounded(.down), height))
@@ -91,7 +91,8 @@ public struct Grid {
     guard abs(s[1] - resolution.x) <= 1e-9 * resolution.x, abs(-s[5] - resolution.y) <= 1e-9 * resolution.y else { return nil }
     let fx = (s[0] - minX) / resolution.x, fy = (maxY - s[3]) / resolution.y
     guard abs(fx - fx.rounded()) < 1e-6, abs(fy - fy.rounded()) < 1e-6, abs(fx) < 1e9, abs(fy) < 1e9 else { return nil }
-    return Window(x: Int(fx.rounded()), y: Int(fy.rounded()), width: width, height: height)
+    return Window(x: Int(saturating: fx, rounding: .toNearestOrAwayFromZero), y: Int(saturating: fy, rounding: .toNearestOrAwayFromZero),
+                  width: width, height: height)
   }
 }
 

@@ -79,7 +79,7 @@ struct IndexEngine {
       let values = worker.inputs[k]
       let whole = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: values[0..<n]))
       if reader.overlap(k, window) != window { fill(whole, with: DataType.float64.bytes(of: .nan)) }
-      try worker.scratch.withUnsafeMutableBytes { scratch in
+      _ = try worker.scratch.withUnsafeMutableBytes { scratch in
         try reader.read(k, placedIn: window, bands: [bands[k]], type: .float64, into: whole, scratch: scratch)
       }
       // A pixel equal to its input's nodata takes no part: it becomes NaN, which every formula keeps.
@@ -93,7 +93,7 @@ struct IndexEngine {
     }
     // Masked scene classes: nodata in every formula's inputs.
     if let cloudy, let scl = worker.inputs.last, sources.count > transforms.count {
-      for i in 0..<n where scl[i].isFinite && cloudy.contains(Int(scl[i])) {
+      for i in 0..<n where Int(checked: scl[i]).map(cloudy.contains) == true {
         for k in transforms.indices { worker.inputs[k][i] = .nan }
       }
     }

@@ -17,7 +17,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     guard let value else { return .null }
     if value.isNaN { return .string("NaN") }
     if value.isInfinite { return .string(value > 0 ? "Infinity" : "-Infinity") }
-    if value == value.rounded(), abs(value) < 1e15 { return .int(Int(value)) }
+    if abs(value) < 1e15, let whole = Int(exactly: value) { return .int(whole) }
     return .number(value)
   }
 

@@ -130,8 +130,8 @@ struct MergeJob {
         pixels: merged.overlapPixels, area: Double(merged.overlapPixels) * resolution * resolution,
         areaUnit: grid.srs.isGeographic ? "square degrees" : "square metres"),
       staging: MergeReport.Staging(
-        mode: staging.rawValue, requested: request.staging.rawValue, estimatedBytes: Int(estimate),
-        memLimitBytes: Int(request.effectiveMemLimit), note: notes.first),
+        mode: staging.rawValue, requested: request.staging.rawValue, estimatedBytes: Int(clamping: estimate),
+        memLimitBytes: Int(clamping: request.effectiveMemLimit), note: notes.first),
       cog: request.cog != nil,
       peakRssMib: (Double(peakResidentBytes()) / 1048576 * 10).rounded() / 10,
       validation: validation?.json(strict: false))

@@ -174,8 +174,8 @@ public enum Mosaic {
       // The box is the box: with a resolution Tessera chose (not one the user gave), the grid
       // takes whole pixels of about that size that end exactly on the box, as gdalwarp -te does
       // when it picks the resolution itself.
-      let width = Swift.max(1, Int(((bbox.maxX - bbox.minX) / resolution.x).rounded()))
-      let height = Swift.max(1, Int(((bbox.maxY - bbox.minY) / resolution.y).rounded()))
+      let width = Swift.max(1, Int(saturating: (bbox.maxX - bbox.minX) / resolution.x, rounding: .toNearestOrAwayFromZero))
+      let height = Swift.max(1, Int(saturating: (bbox.maxY - bbox.minY) / resolution.y, rounding: .toNearestOrAwayFromZero))
       args += ["-ts", "\(width)", "\(height)", "-te", "\(bbox.minX)", "\(bbox.minY)", "\(bbox.maxX)", "\(bbox.maxY)"]
     } else {
       args += plan.gridArguments(targetAlignedPixels: request.targetAlignedPixels)

@@ -122,7 +122,8 @@ struct MosaicPlan {
       fromInput = true
     }
     try OutputSize.requireGrid(width: width, height: height, cause: cause, fromInput: fromInput)
-    return (Swift.max(1, Int(width.rounded())), Swift.max(1, Int(height.rounded())))
+    return (Swift.max(1, Int(saturating: width, rounding: .toNearestOrAwayFromZero)),
+            Swift.max(1, Int(saturating: height, rounding: .toNearestOrAwayFromZero)))
   }
 
   /// The pixel size gdalwarp would choose for `ds` in `target`.

@@ -19,7 +19,7 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
   public var gdalArgument: String {
     switch self {
     case .none: return "None"
-    case .value(let v): return v.isNaN ? "nan" : (v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v))
+    case .value(let v): return v.isNaN ? "nan" : (abs(v) < 1e15 ? Int(exactly: v).map { String($0) } ?? String(v) : String(v))
     }
   }
 

@@ -39,7 +39,7 @@ public enum OutputSize {
     let free = Double(info.f_bavail) * Double(info.f_frsize)
     let allowed = compressed ? free * compressionAllowance : free
     if bytes > allowed {
-      let kind = compressed ? "uncompressed, over \(Int(compressionAllowance)) times" : "more than"
+      let kind = compressed ? "uncompressed, over \(Int(saturating: compressionAllowance)) times" : "more than"
       throw TesseraError(
         .dataError,
         "\(output) would be about \(human(bytes)) (\(kind) the \(human(free)) free in \(directory)); pass --force-size to write it anyway")
@@ -52,13 +52,13 @@ public enum OutputSize {
   }
 
   static func count(_ value: Double) -> String {
-    value < 1e15 ? String(Int(value.rounded())) : String(format: "%.3g", value)
+    abs(value) < 1e15 ? String(Int(saturating: value, rounding: .toNearestOrAwayFromZero)) : String(format: "%.3g", value)
   }
 
   static func human(_ bytes: Double) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     var value = bytes, unit = 0
     while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(Int(value)) bytes" : String(format: "%.1f %@", value, units[unit])
+    return unit == 0 ? "\(Int(saturating: value)) bytes" : String(format: "%.1f %@", value, units[unit])
   }
 }

@@ -360,22 +360,30 @@ public final class TemporaryFiles: @unchecked Sendable {
   private let lock = NSRecursiveLock()
   private var paths: Set<String> = []
   private var folders: [String] = []
+  /// Each path's slot in csystem.c's list, which a crash handler removes.
+  private var crashSlots: [String: Int32] = [:]
 
   public func register(_ path: String) {
     lock.lock(); defer { lock.unlock() }
     paths.insert(path)
+    if crashSlots[path] == nil { crashSlots[path] = tessera_crash_cleanup_add(path) }
   }
 
   func unregisterLocked(_ path: String) {
     lock.lock(); defer { lock.unlock() }
+    forget(path)
+  }
+
+  private func forget(_ path: String) {
     paths.remove(path)
+    if let slot = crashSlots.removeValue(forKey: path) { tessera_crash_cleanup_remove(slot) }
   }
 
   /// Removes one temporary file with its sidecars.
   public func remove(_ path: String) {
     lock.lock(); defer { lock.unlock() }
     for (_, file) in OutputTarget.existingFiles(for: path) { unlink(file) }
-    paths.remove(path)
+    forget(path)
   }
 
   /// Removes every registered file, then every folder the run created for its outputs (empty
@@ -385,7 +393,7 @@ public final class TemporaryFiles: @unchecked Sendable {
     for path in paths {
       for (_, file) in OutputTarget.existingFiles(for: path) { unlink(file) }
     }
-    paths.removeAll()
+    for path in paths { forget(path) }
     for folder in folders { rmdir(folder) }
     folders.removeAll()
   }

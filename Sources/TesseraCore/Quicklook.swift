@@ -52,25 +52,27 @@ public enum Quicklook {
     let kind = try Quicklook.kind(of: source, bands: bands, options: request.options, path: request.input)
     let frame = try FrameReader.read(path: request.input, bands: bands, size: size,
                                      resampling: kind.isClasses ? "nearest" : request.options.resampling.rasterIOName, threads: request.resources.threads)
+    if kind.isClasses { try frame.requireClasses(label: request.input) }
     let style = Quicklook.style(kind, options: request.options, samples: { frame.validValues($0) })
     var pixels = Renderer.render(frame, style: style, nodataColor: request.options.nodataColor)
     var height = size.height
     let names = bands.map { Quicklook.bandName(source, $0, path: request.input) }
     if request.options.legend {
       // The classes the picture shows (the 24 lowest, when there are more than a legend holds).
-      let present = kind.isClasses ? Set(frame.validValues(0).map { Int($0.rounded()) }).sorted().prefix(24) : []
+      let present = kind.isClasses
+        ? Set(frame.validValues(0).compactMap { Int(checked: $0, rounding: .toNearestOrAwayFromZero) }).sorted().prefix(24) : []
       let strip = Renderer.legend(for: style, bandNames: names, width: size.width, present: Set(present))
       pixels += strip.pixels
       height += strip.height
     }
-    var warnings: [String] = []
+    var warnings = kind.isClasses ? [] : Quicklook.infinityWarnings(bands.indices.map { frame.infiniteCount($0) }, names: names)
     if driver == "JPEG", request.options.nodataColor.a != 255, frame.valid.contains(false) {
       warnings.append("JPEG has no transparency: nodata is drawn black (--nodata-color sets another colour)")
     }
     try target.write {
       try ImageFile.write(pixels, width: size.width, height: height, driver: driver, to: target.gdalPath)
     }
-    progress?(1, nil)
+    _ = progress?(1, nil)
     var report = OperationReport(outputs: [request.output.path], details: [
       ("input", .string(request.input)), ("width", .int(size.width)), ("height", .int(height)),
       ("bands", .array(names.map { .string($0) })), ("style", .string(kind.name)),
@@ -99,7 +101,14 @@ public enum Quicklook {
   /// The preview's size: `requested` wide (never wider than the raster), the raster's aspect.
   static func displaySize(width: Int, height: Int, requested: Int) -> (width: Int, height: Int) {
     let w = max(1, min(requested, width))
-    return (w, max(1, Int((Double(height) * Double(w) / Double(width)).rounded())))
+    return (w, max(1, Int(saturating: Double(height) * Double(w) / Double(width), rounding: .toNearestOrAwayFromZero)))
+  }
+
+  /// Says how many infinite values each band had, left out of its stretch and drawn at its ends.
+  static func infinityWarnings(_ counts: [Int], names: [String]) -> [String] {
+    zip(counts, names).compactMap { count, name in
+      count == 0 ? nil : "\(name): \(count) infinite value\(count == 1 ? "" : "s") (or beyond Float32's ±3.4e38) left out of the stretch, drawn at its ends"
+    }
   }
 
   static func bandName(_ source: Dataset, _ index: Int, path: String) -> String {
@@ -191,7 +200,7 @@ enum FrameReader {
   /// is decoded by two strips (each strip has its own dataset and so its own blocks).
   static func strips(displayRows: Int, scaleY: Double, blockHeight: Int, count: Int) -> [Range<Int>] {
     // The block row each display row samples (its centre's source row).
-    let blockRow = { (row: Int) in Int((Double(row) + 0.5) * scaleY) / max(1, blockHeight) }
+    let blockRow = { (row: Int) in Int(saturating: (Double(row) + 0.5) * scaleY) / max(1, blockHeight) }
     var starts = [0]
     for row in 1..<max(1, displayRows) where blockRow(row) != blockRow(row - 1) { starts.append(row) }
     let groups = starts.count

@@ -155,7 +155,7 @@ public struct RasterInfo {
   /// A short human summary, in the spirit of gdalinfo.
   public var text: String {
     func f(_ v: Double) -> String {
-      v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(format: "%.10g", v)
+      abs(v) < 1e15 ? Int(exactly: v).map { String($0) } ?? String(format: "%.10g", v) : String(format: "%.10g", v)
     }
     var lines = ["\(path)", "  driver: \(driver)  size: \(width) x \(height)  bands: \(bands.count)"]
     if let crs {

@@ -36,14 +36,20 @@ public enum StretchSpec: Equatable, Sendable, CustomStringConvertible {
     }
   }
 
-  static func format(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value) }
+  static func format(_ value: Double) -> String {
+    if abs(value) < 1e15, let whole = Int64(checked: value), Double(whole) == value { return String(whole) }
+    return String(value)
+  }
 
   /// The range this stretch gives `values` (the valid ones); nil when there are none.
-  public func range(of values: [Float]) -> StretchRange? {
+  /// Infinities are left out as NaN is: an infinite end would map every finite value to one
+  /// colour (the callers count and report them).
+  public func range(of samples: [Float]) -> StretchRange? {
     switch self {
     case .none: return StretchRange(low: 0, high: 255)
     case .values(let a, let b): return StretchRange(low: a, high: b)
     case .minmax, .percentiles:
+      let values = samples.allSatisfy(\.isFinite) ? samples : samples.filter(\.isFinite)
       guard !values.isEmpty else { return nil }
       if case .percentiles(let a, let b) = self {
         var work = values
@@ -59,7 +65,7 @@ public enum StretchSpec: Equatable, Sendable, CustomStringConvertible {
   /// p/100·(n−1)), by selection rather than a full sort; reorders `values`.
   static func percentile(_ values: inout [Float], _ p: Double) -> Double {
     let position = p / 100 * Double(values.count - 1)
-    let lower = Int(position.rounded(.down))
+    let lower = Int(saturating: position, rounding: .down)
     let low = select(&values, lower)
     guard lower + 1 < values.count else { return Double(low) }
     // The next order statistic is the least value after the selected one.
@@ -95,12 +101,14 @@ public struct StretchRange: Equatable, Sendable {
   public var low: Double
   public var high: Double
 
-  /// round((v − low) / (high − low) · 255), clamped; 0 everywhere when the range is empty.
+  /// round((v − low) / (high − low) · 255), clamped (an infinity to its end); 0 everywhere when
+  /// the range is empty.
   @inline(__always)
-  func level(_ value: Float) -> Int {
+  func level(_ value: Float) -> UInt8 {
     guard high > low else { return 0 }
-    let scaled = ((Double(value) - low) / (high - low) * 255).rounded()
-    return scaled <= 0 ? 0 : (scaled >= 255 ? 255 : Int(scaled))
+    // Halved (exactly), so a range as wide as -1e308,1e308 does not overflow to infinity.
+    let fraction = (Double(value) / 2 - low / 2) / (high / 2 - low / 2)
+    return UInt8(saturating: fraction * 255, rounding: .toNearestOrAwayFromZero)
   }
 }
 
@@ -111,6 +119,24 @@ public struct FrameValues {
   public var height: Int
   public var bands: [[Float]]
   public var valid: [Bool]
+
+  /// The valid values of band `index` that are infinite: left out of stretches, and reported.
+  func infiniteCount(_ index: Int) -> Int {
+    var count = 0
+    for (offset, ok) in valid.enumerated() where ok && bands[index][offset].isInfinite { count += 1 }
+    return count
+  }
+
+  /// Band 1's values as classes, which must be whole numbers an Int holds (a class of 1e19 or
+  /// an infinity is no class): exit 65 naming `label` otherwise.
+  func requireClasses(label: String) throws {
+    for (offset, ok) in valid.enumerated() where ok {
+      let value = bands[0][offset]
+      if Int(checked: value, rounding: .toNearestOrAwayFromZero) == nil {
+        throw TesseraError(.dataError, "\(label) holds \(value), which is not a class (a whole number up to ±9.2e18); show it without --categorical or a colour table")
+      }
+    }
+  }
 
   /// The valid values of band `index`, every `step`-th.
   func validValues(_ index: Int, step: Int = 1) -> [Float] {
@@ -157,21 +183,24 @@ public enum Renderer {
     case .rgb(let ranges):
       for i in 0..<count {
         guard frame.valid[i] else { put(nodataColor, at: i, in: &pixels); continue }
-        pixels[4 * i] = UInt8(ranges[0].level(frame.bands[0][i]))
-        pixels[4 * i + 1] = UInt8(ranges[1].level(frame.bands[1][i]))
-        pixels[4 * i + 2] = UInt8(ranges[2].level(frame.bands[2][i]))
+        pixels[4 * i] = ranges[0].level(frame.bands[0][i])
+        pixels[4 * i + 1] = ranges[1].level(frame.bands[1][i])
+        pixels[4 * i + 2] = ranges[2].level(frame.bands[2][i])
         pixels[4 * i + 3] = 255
       }
     case .ramp(let map, let range):
       let table = map.table
       for i in 0..<count {
-        put(frame.valid[i] ? table[range.level(frame.bands[0][i])] : nodataColor, at: i, in: &pixels)
+        put(frame.valid[i] ? table[Int(range.level(frame.bands[0][i]))] : nodataColor, at: i, in: &pixels)
       }
     case .classes(let table, _):
       for i in 0..<count {
         guard frame.valid[i] else { put(nodataColor, at: i, in: &pixels); continue }
-        let value = frame.bands[0][i]
-        let key = Int(value.rounded())
+        // Frames are checked with requireClasses first; a value no Int holds is drawn as nodata.
+        guard let key = Int(checked: frame.bands[0][i], rounding: .toNearestOrAwayFromZero) else {
+          put(nodataColor, at: i, in: &pixels)
+          continue
+        }
         put(table[key] ?? ClassColors.qualitative(key), at: i, in: &pixels)
       }
     }
@@ -236,7 +265,7 @@ public enum Renderer {
 
   /// A short number for a legend: up to 4 significant digits.
   static func number(_ value: Double) -> String {
-    if value == value.rounded(), abs(value) < 1e7 { return String(Int64(value)) }
+    if abs(value) < 1e7, let whole = Int64(checked: value), Double(whole) == value { return String(whole) }
     return String(format: "%.4g", value)
   }
 }

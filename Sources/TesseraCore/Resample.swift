@@ -44,7 +44,7 @@ public enum Resample {
       if request.targetAlignedPixels { throw TesseraError(.usage, "--target-aligned-pixels needs --resolution") }
       let w = (Double(source.width) * factor).rounded(), h = (Double(source.height) * factor).rounded()
       try OutputSize.requireGrid(width: w, height: h, cause: "--scale \(factor)")
-      job.size = (Int(w), Int(h))
+      job.size = (Int(saturating: w), Int(saturating: h))
     case .size(let w, let h):
       if request.targetAlignedPixels { throw TesseraError(.usage, "--target-aligned-pixels needs --resolution") }
       job.size = (w, h)
@@ -95,7 +95,7 @@ public enum Resample {
     let fx = out[1] / gt[1], fy = out[5] / gt[5]
     // Damaged georeferencing can make these anything; only small whole factors qualify.
     guard fx.isFinite, fy.isFinite, (2...1_000_000).contains(fx.rounded()), (2...1_000_000).contains(fy.rounded()) else { return nil }
-    let kx = Int(fx.rounded()), ky = Int(fy.rounded())
+    let kx = Int(saturating: fx, rounding: .toNearestOrAwayFromZero), ky = Int(saturating: fy, rounding: .toNearestOrAwayFromZero)
     guard kx >= 2, ky >= 2, out[1] == gt[1] * Double(kx), out[5] == gt[5] * Double(ky),
       probe.width * kx <= source.width, probe.height * ky <= source.height,
       (kx * ky) % 2 == 1, try !source.band(1).dataType.isFloatingPoint, try !source.band(1).dataType.isComplex

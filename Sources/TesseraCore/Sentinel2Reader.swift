@@ -83,7 +83,7 @@ extension Sentinel2Product {
     var warnings: [String] = []
     func divisor(_ element: String, default value: Double) throws -> Double {
       guard let item = doc.first(element) else {
-        warnings.append("\(element) is absent; \(Int(value)) assumed")
+        warnings.append("\(element) is absent; \(Int(saturating: value)) assumed")
         return value
       }
       return try MetadataValue.positive(item.text, field: element, in: metadata)

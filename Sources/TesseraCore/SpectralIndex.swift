@@ -47,6 +47,8 @@ public struct IndexRequest {
   /// An integer output: the index × `scale`, rounded and clamped to the type.
   public var integerType: DataType?
   public var scale: Double = 1
+  /// The raster whose grid a constant expression (one that reads no band) fills.
+  public var gridInput: String?
   public var resources: Resources
 
   public init(bindings: [String: Binding], output: OutputSpec, resources: Resources = Resources()) {
@@ -65,6 +67,8 @@ public enum SpectralIndex {
     /// The inputs (positions in the role list) the formula reads: nodata in any of them is
     /// nodata in its band.
     let reads: [Int]
+    /// The value of a formula that reads no band.
+    var constant: Double?
   }
 
   public static func run(_ request: IndexRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
@@ -94,16 +98,25 @@ public enum SpectralIndex {
       }
       return (role, binding)
     }
-    let datasets = try inputs.map { try Dataset.open($0.binding.path) }
-    for (input, dataset) in zip(inputs, datasets) where input.binding.band > dataset.bandCount || input.binding.band < 1 {
+    // A formula that reads no band (`--expr 1`) fills INPUT's grid: band 1 is read for the grid
+    // only, after the formulas' inputs, as the SCL mask is.
+    var gridInputs = inputs
+    if inputs.isEmpty {
+      guard let path = request.gridInput, request.product == nil, request.sensor == nil else {
+        throw TesseraError(.usage, "\(formulaLabel(request)) reads no band: a constant expression needs INPUT, a raster whose grid it fills")
+      }
+      gridInputs.append(("grid", IndexRequest.Binding(path: path, band: 1)))
+    }
+    let datasets = try gridInputs.map { try Dataset.open($0.binding.path) }
+    for (input, dataset) in zip(gridInputs, datasets) where input.binding.band > dataset.bandCount || input.binding.band < 1 {
       throw TesseraError(.dataError, "\(input.binding.path) has \(dataset.bandCount) band(s); \(displayName(input.role)) asks for band \(input.binding.band)")
     }
-    let grids = try zip(inputs, datasets).map { input, dataset -> Grid in
+    let grids = try zip(gridInputs, datasets).map { input, dataset -> Grid in
       guard let grid = Grid(of: dataset) else { throw TesseraError(.dataError, "\(input.binding.path) has no north-up georeferencing") }
       return grid
     }
     if let odd = grids.indices.first(where: { !grids[$0].srs.isSame(as: grids[0].srs) }) {
-      throw TesseraError(.dataError, "\(inputs[odd].binding.path) is in \(CRSInput.label(grids[odd].srs)), \(inputs[0].binding.path) in \(CRSInput.label(grids[0].srs)); reproject one first")
+      throw TesseraError(.dataError, "\(gridInputs[odd].binding.path) is in \(CRSInput.label(grids[odd].srs)), \(gridInputs[0].binding.path) in \(CRSInput.label(grids[0].srs)); reproject one first")
     }
     // The finest input's grid over the union of the inputs.
     let finest = grids.indices.min { grids[$0].resolution.x * grids[$0].resolution.y < grids[$1].resolution.x * grids[$1].resolution.y } ?? 0
@@ -117,7 +130,7 @@ public enum SpectralIndex {
     var sources: [PlacedSource] = []
     var bands: [Int] = []
     var nodata: [Double?] = []
-    var allInputs = inputs
+    var allInputs = gridInputs
     var allDatasets = datasets
     if let maskBinding {
       allInputs.append(("SCL", maskBinding))
@@ -156,7 +169,7 @@ public enum SpectralIndex {
       return IndexEngine.Transform(productOffset: product.offset, quantification: product.quantification, scale: scale, offset: offset)
     }
     let target = try request.output.target(inputs: allInputs.map(\.binding.path) + InputFiles.of(allDatasets) + productFiles,
-                                           inputLabel: Set(inputs.map(\.binding.path)).count == 1 ? inputs[0].binding.path : nil)
+                                           inputLabel: Set(gridInputs.map(\.binding.path)).count == 1 ? gridInputs.first?.binding.path : nil)
     try request.output.requireSpace(width: grid.width, height: grid.height, bands: formulas.count, type: type)
     request.resources.limitCache(for: .singlePass)
     var counts = IndexCounts()
@@ -176,7 +189,7 @@ public enum SpectralIndex {
         .write(to: output, threads: request.resources.threads, progress: progress)
       try output.close()
     }
-    return OperationReport(outputs: [request.output.path], details: [
+    var report = OperationReport(outputs: [request.output.path], details: [
       ("indices", .array(formulas.map { .object([("name", .string($0.name)), ("formula", .string($0.text))]) })),
       ("inputs", .array(inputs.map { .object([("role", .string(displayName($0.role))), ("path", .string($0.binding.path)),
                                               ("band", .int($0.binding.band))]) })),
@@ -186,6 +199,18 @@ public enum SpectralIndex {
       ("clamped_pixels", .array(counts.clamped.map { .int($0) })),
       ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
     ] + productNotes)
+    report.warnings = constantWarnings(formulas)
+    return report
+  }
+
+  /// A constant formula whose value is not a finite number (`0/0`, `1/0`) makes a band of
+  /// nodata only: valid, but worth saying.
+  static func constantWarnings(_ formulas: [Formula]) -> [String] {
+    formulas.compactMap { formula in
+      guard let value = formula.constant, !value.isFinite else { return nil }
+      let what = value.isNaN ? "not a number" : (value > 0 ? "+infinity" : "-infinity")
+      return "\(formula.name) '\(formula.text)' is \(what) at every pixel, not a finite number: every pixel is nodata"
+    }
   }
 
   /// The formulas of the request and the band roles they read, in first-use order.
@@ -215,9 +240,11 @@ public enum SpectralIndex {
     for (name, text) in texts {
       let expression: BandExpression
       do { expression = try BandExpression(text) } catch let error as BandExpression.SyntaxError {
-        // The caret goes under the column, in the expression quoted at the end of the line.
-        let message = "--expr: \(error.reason) at column \(error.column) of '\(text)'"
-        throw TesseraError(.usage, message, mark: message.count - text.count - 1 + error.column - 1)
+        // The caret goes under the column, in the expression quoted at the end of the line (an
+        // excerpt around the column when the expression is long: one line, not 100 kB).
+        let (shown, caret) = excerpt(text, column: error.column)
+        let message = "--expr: \(error.reason) at column \(error.column) of '\(shown)'"
+        throw TesseraError(.usage, message, mark: message.count - shown.count - 1 + caret)
       }
       for variable in expression.variables {
         switch term(variable) {
@@ -237,9 +264,22 @@ public enum SpectralIndex {
       let names = expression.variables
       let inputNames = roles.map { role in names.first { term($0) == .role(role) } ?? "\u{0}" + role }
       let reads = roles.indices.filter { !inputNames[$0].hasPrefix("\u{0}") }
-      return Formula(name: name, text: text, program: try expression.program(inputs: inputNames, constants: constants), reads: reads)
+      let program = try expression.program(inputs: inputNames, constants: constants)
+      let constant = names.contains { if case .role = term($0) { return true } else { return false } } ? nil : try expression.evaluate(constants)
+      return Formula(name: name, text: text, program: program, reads: reads, constant: constant)
     }
     return (formulas, roles)
+  }
+
+  /// `text`, or about 80 characters of it around `column` (1-based) marked with … where cut;
+  /// and the 0-based position of the column in what is shown.
+  static func excerpt(_ text: String, column: Int) -> (String, Int) {
+    let characters = Array(text)
+    guard characters.count > 120 else { return (text, column - 1) }
+    let start = Swift.max(0, Swift.min(column - 1 - 40, characters.count - 80))
+    let end = Swift.min(characters.count, start + 80)
+    let head = start > 0 ? "…" : "", tail = end < characters.count ? "…" : ""
+    return (head + String(characters[start..<end]) + tail, column - 1 - start + head.count)
   }
 
   /// What a name in a formula is: a band role (by its code, or `bN`) or a constant. Codes and

@@ -96,9 +96,9 @@ public enum Timelapse {
         throw TesseraError(.dataError, "--bbox does not overlap \(request.like ?? sources[0].path)")
       }
     }
-    let pixelsWide = (extent.maxX - extent.minX) / abs(gt[1]), pixelsHigh = (extent.maxY - extent.minY) / abs(gt[5])
-    let width = max(1, min(request.options.width, Int(pixelsWide.rounded())))
-    let height = max(1, Int((Double(width) * pixelsHigh / pixelsWide).rounded()))
+    let (width, height) = try Timelapse.frameSize(extent: extent, geoTransform: gt, requested: request.options.width,
+                                                  label: request.like ?? sources[0].path)
+    if format == "gif" { _ = try GIFWriter.delay(fps: request.fps) }
     for source in sources {
       guard let sourceCRS = source.dataset.spatialReference, let sgt = source.dataset.geoTransform else {
         throw TesseraError(.dataError, "\(source.path) has no CRS or geotransform")
@@ -142,17 +142,22 @@ public enum Timelapse {
     // Pass 2: each frame warped again, coloured, labelled and encoded.
     var frameStyles: [JSONValue] = []
     var names: [String] = []
+    var infinite = [Int](repeating: 0, count: bandCount)
     try target.write {
       let writer: AnimationWriter = format == "gif"
         ? try GIFWriter(path: target.temporaryPath, width: width, height: height)
         : try MP4Writer(path: target.temporaryPath, width: width, height: height, fps: request.fps, scratch: target.scratchFilePath("ffmpeg.log"))
       for (index, source) in sources.enumerated() {
         let frame = try Timelapse.frame(source, grid: grid, width: width, height: height)
+        if kind.isClasses { try frame.requireClasses(label: source.path) } else {
+          for band in 0..<bandCount { infinite[band] += frame.infiniteCount(band) }
+        }
         let frameStyle = style ?? Quicklook.style(kind, options: request.options, samples: { frame.validValues($0) })
         var pixels = Renderer.render(frame, style: frameStyle, nodataColor: request.options.nodataColor)
         let label: String? = labels == .none ? nil : (labels == .date ? source.date : source.name)
         if let label { Timelapse.draw(label: label, on: &pixels, width: width, height: height) }
         try writer.add(pixels, delay: 1 / request.fps)
+        CrashTestHook.trigger("timelapse-frame")
         frameStyles.append(frameStyle.json(bandNames: source.bands.map { "band \($0)" }))
         names.append(label ?? source.name)
         if steps[1]?(Double(index + 1) / Double(sources.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
@@ -172,7 +177,24 @@ public enum Timelapse {
       ("stretch", kind.isClasses ? .null : .string(request.stretchPerFrame ? "per frame (\(spec))" : spec.description)),
     ]
     details.append(("stretch_values", request.stretchPerFrame ? .array(frameStyles) : (frameStyles.first ?? .array([]))))
-    return OperationReport(outputs: [], details: details + [("output", .string(request.output.path))])
+    var report = OperationReport(outputs: [], details: details + [("output", .string(request.output.path))])
+    report.warnings = Quicklook.infinityWarnings(infinite, names: sources[0].bands.map { "band \($0)" })
+    return report
+  }
+
+  /// The frames' size: `requested` wide at most, the area's aspect. A geotransform without a
+  /// usable pixel size (0, or so small the grid has no size an Int holds) is exit 65.
+  static func frameSize(extent: Extent, geoTransform gt: [Double], requested: Int, label: String) throws -> (Int, Int) {
+    let pixelsWide = (extent.maxX - extent.minX) / abs(gt[1]), pixelsHigh = (extent.maxY - extent.minY) / abs(gt[5])
+    guard pixelsWide.isFinite, pixelsHigh.isFinite, pixelsWide > 0, pixelsHigh > 0 else {
+      throw TesseraError(.dataError, "\(label): its geotransform gives no usable pixel size (\(gt[1]) by \(gt[5]))")
+    }
+    let width = max(1, min(requested, Int(saturating: pixelsWide, rounding: .toNearestOrAwayFromZero)))
+    guard let height = Int(checked: Double(width) * pixelsHigh / pixelsWide, rounding: .toNearestOrAwayFromZero),
+          height <= maximumRasterSide else {
+      throw TesseraError(.dataError, "\(label): a frame \(width) pixels wide would be \(Double(width) * pixelsHigh / pixelsWide) high")
+    }
+    return (width, max(1, height))
   }
 
   /// The frames an input gives: a raster, or each tile of a Sentinel-2 product.

@@ -86,7 +86,8 @@ struct WarpJob {
     let height = (extent.maxY - extent.minY) / resolution.y + extra
     let cause = resolution.x == resolution.y ? "--resolution \(resolution.x)" : "--resolution \(resolution.x),\(resolution.y)"
     try OutputSize.requireGrid(width: width, height: height, cause: cause)
-    return (Swift.max(1, Int(width.rounded())), Swift.max(1, Int(height.rounded())))
+    return (Swift.max(1, Int(saturating: width, rounding: .toNearestOrAwayFromZero)),
+            Swift.max(1, Int(saturating: height, rounding: .toNearestOrAwayFromZero)))
   }
 
   /// Methods whose result lies between the smallest and largest source value they combine.
@@ -125,7 +126,8 @@ struct WarpJob {
     guard !scan.hasNodataPixel, scan.min <= scan.max, nodata < scan.min || nodata > scan.max else { return nil }
     let bits = Double(type.byteSize * 8)
     let memory = WarpJob.defaultWarpMemory * bits / (bits + 1)
-    let initial = nodata == nodata.rounded() ? String(Int64(nodata)) : "\(nodata)"
+    // A nodata of 1e300 or an infinity is whole but no Int64: written as GDAL reads it.
+    let initial = Int64(exactly: nodata).map { String($0) } ?? "\(nodata)"
     return (["-srcnodata", "None", "-dstnodata", "None", "-wo", "INIT_DEST=\(initial)", "-wm", "\(memory)"], nodata)
   }
 

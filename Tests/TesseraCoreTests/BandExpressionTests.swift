@@ -59,6 +59,36 @@ final class BandExpressionTests: XCTestCase {
 
   /// 100,000 seeded random strings and token sequences: each parses or fails with a syntax
   /// error; nothing crashes, and what parses evaluates.
+  /// Long chains parse without recursion, nesting is bounded: the limits are named in the
+  /// error, and anything within them gives the right value.
+  func testLongAndDeepExpressionsAreBounded() throws {
+    XCTAssertEqual(try value("b1" + String(repeating: "+1", count: 4_000), ["b1": 2]), 4_002)
+    XCTAssertEqual(try value(String(repeating: "-", count: 5_001) + "b1", ["b1": 3]), -3)
+    XCTAssertEqual(try value(String(repeating: "not ", count: 3_000) + "0"), 0)
+    let nested = String(repeating: "(", count: BandExpression.maximumDepth) + "b1" + String(repeating: ")", count: BandExpression.maximumDepth)
+    XCTAssertEqual(try value(nested, ["b1": 5]), 5)
+    let cases: [(String, String)] = [
+      ("b1" + String(repeating: "+1", count: 50_000), "more than 10000 tokens (the limit)"),
+      (String(repeating: "(", count: 101) + "b1" + String(repeating: ")", count: 101), "more than 100 levels deep (the limit)"),
+      (String(repeating: "abs(", count: 101) + "b1" + String(repeating: ")", count: 101), "more than 100 levels deep (the limit)"),
+      ("2" + String(repeating: "^2", count: 101), "more than 100 levels deep (the limit)"),
+      (String(repeating: "(", count: 12_000), "more than 10000 tokens (the limit)"),
+    ]
+    for (text, reason) in cases {
+      XCTAssertThrowsError(try BandExpression(text), String(text.prefix(20))) { error in
+        XCTAssertTrue("\(error)".contains(reason), "\(error)".prefix(200) + "")
+      }
+    }
+  }
+
+  func testConstantExpressions() throws {
+    XCTAssertTrue(try BandExpression("2+3").isConstant)
+    XCTAssertFalse(try BandExpression("2+b1").isConstant)
+    XCTAssertEqual(try value("2+3"), 5)
+    XCTAssertTrue(try value("0/0").isNaN)
+    XCTAssertEqual(try value("-1"), -1)
+  }
+
   func testRandomInputNeverCrashes() throws {
     var rng = SeededGenerator(seed: 20261126)
     let alphabet = Array("nir red b1 b2 0123456789.e+-*/^()<>=!, andornotabsqrtminmaxclampwhere$#\t")

@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+@testable import TesseraCore
 import XCTest
 
 /// The pieces of previews: stretch specifications and percentiles, colour maps' ends, dates in
@@ -15,6 +15,40 @@ final class RenderingTests: XCTestCase {
     XCTAssertEqual(range.low, 1.08, accuracy: 1e-9)
     XCTAssertEqual(range.high, 9.52, accuracy: 1e-9)
     XCTAssertNil(StretchSpec.minmax.range(of: []))
+  }
+
+  /// Infinities stay out of stretches (as NaN does); ranges as wide as ±1e308 and infinite
+  /// values map to the ends, never to a trap.
+  func testInfinitiesAndHugeRangesNeverTrap() throws {
+    let values: [Float] = [.infinity, 1, 2, 3, -.infinity]
+    XCTAssertEqual(StretchSpec.minmax.range(of: values), StretchRange(low: 1, high: 3))
+    let percentiles = try XCTUnwrap(StretchSpec.percentiles(0, 100).range(of: values))
+    XCTAssertEqual([percentiles.low, percentiles.high], [1, 3])
+    XCTAssertNil(StretchSpec.minmax.range(of: [.infinity, -.infinity]))
+    let wide = StretchRange(low: -1e308, high: 1e308)
+    XCTAssertEqual(wide.level(0), 128)
+    XCTAssertEqual(wide.level(.infinity), 255)
+    XCTAssertEqual(wide.level(-.infinity), 0)
+    XCTAssertEqual(StretchRange(low: 1, high: 3).level(.nan), 0)
+    XCTAssertEqual(StretchRange(low: 0, high: 10).level(5), 128)
+    XCTAssertEqual(StretchSpec.values(-1e308, 1e308).description, "-1e+308,1e+308")
+  }
+
+  func testColourTableLinesAnIntCannotHoldAreUsageErrors() throws {
+    let folder = NSTemporaryDirectory() + "/tessera-colour-table-\(getpid())"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    for line in ["1e300 1 2 3", "inf 1 2 3", "9223372036854775807 1 2 3", "nan 1 2 3", "1.5 1 2 3", "1 256 0 0", "1 1 2 inf"] {
+      let path = folder + "/t.txt"
+      try (line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+      XCTAssertThrowsError(try ClassColors.read(path), line) { error in
+        XCTAssertEqual((error as? TesseraError)?.status, .usage, line)
+        XCTAssertTrue("\(error)".contains("line 1"), "\(error)")
+      }
+    }
+    let path = folder + "/ok.txt"
+    try "-9223372036854775808 1 2 3\n7 10 20 30 40\n".write(toFile: path, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ClassColors.read(path), [Int.min: RGBA(1, 2, 3), 7: RGBA(10, 20, 30, 40)])
   }
 
   func testColourMapsRunFromTheirPublishedEnds() {

@@ -14,6 +14,14 @@ int tessera_rename_noreplace(const char *from, const char *to);
 /// loader kills the process; the program reads the pipe on a thread of its own.
 int tessera_install_signal_handlers(void);
 
+/// Lists a temporary file (and its sidecars) for removal should the process crash (SIGSEGV,
+/// SIGBUS, SIGILL, SIGFPE, SIGABRT); returns its slot for tessera_crash_cleanup_remove, or -1
+/// when no memory was left to list it. Not thread-safe: callers hold one lock.
+int tessera_crash_cleanup_add(const char *path);
+
+/// Takes a slot from tessera_crash_cleanup_add off the list.
+void tessera_crash_cleanup_remove(int slot);
+
 #include <spawn.h>
 
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34), which needs _GNU_SOURCE: every
