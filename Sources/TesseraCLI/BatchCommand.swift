@@ -82,7 +82,7 @@ struct BatchCommand: ParsableCommand {
   func run() throws {
     try CommandRunner("batch", global).run { runner in
       let plan = try BatchPlan.make(self)
-      if dryRun { return plan.dryRun(json: global.json) }
+      if dryRun { return try plan.dryRun(json: global.json) }
       return try plan.execute(runner: runner, command: self)
     }
   }
@@ -152,7 +152,7 @@ struct BatchPlan {
     return BatchPlan(jobs: jobs, total: total, shard: shard, source: source, reportPath: reportPath, journalPath: journalPath)
   }
 
-  func dryRun(json: Bool) -> CommandResult {
+  func dryRun(json: Bool) throws -> CommandResult {
     var lines: [String] = []
     for job in jobs {
       if json {
@@ -164,7 +164,7 @@ struct BatchPlan {
       }
     }
     // The jobs are the output here, on stdout with or without --json.
-    if !lines.isEmpty { Terminal.out(lines.joined(separator: "\n")) }
+    if !lines.isEmpty { try Terminal.out(lines.joined(separator: "\n")) }
     return CommandResult(json: .null, text: "")
   }
 

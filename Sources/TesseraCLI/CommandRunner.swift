@@ -39,11 +39,11 @@ struct CommandRunner {
   }
 
   func run(_ body: (CommandRunner) throws -> CommandResult) throws {
-    global.resources.apply()
-    GDALWarnings.shared.reset()
     Interruption.context = Interruption.Context(command: name, json: global.json)
     let result: CommandResult
     do {
+      try global.resources.apply()
+      GDALWarnings.shared.reset()
       result = try body(self)
     } catch {
       throw CommandFailure(command: name, error: TesseraError.from(error), json: global.json, quiet: global.quiet)
@@ -54,7 +54,11 @@ struct CommandRunner {
       CommandRunner.printGDALWarnings()
     }
     if global.json, result.json != .null {
-      Terminal.out(result.json.serialized(pretty: true))
+      // The report is what --json asked for; the output it describes stays committed. No error
+      // object follows on a stdout that just failed.
+      do { try Terminal.out(result.json.serialized(pretty: true)) } catch {
+        throw CommandFailure(command: name, error: TesseraError.from(error), json: false, quiet: global.quiet)
+      }
     } else if !global.quiet, !result.text.isEmpty {
       Terminal.err(result.text)
     }

@@ -10,7 +10,7 @@ public struct Tessera: ParsableCommand {
     abstract: "Raster processing over GDAL: correct to the pixel, safe with your data, made for scripts.",
     discussion: """
       Exit codes: 0 ok, 1 a check failed, 64 usage, 65 bad input data, 66 input missing or \
-      unreadable, 70 internal error, 73 output cannot be created or exists, 74 write failure, \
+      unreadable, 70 internal error, 71 the system refused a resource (open files, memory), 73 output cannot be created or exists, 74 write failure, \
       69 a program it needs is missing (ffmpeg), 129 hung up, 130 interrupted, 143 terminated.
       """,
     version: TesseraVersion.string,
@@ -24,6 +24,7 @@ public struct Tessera: ParsableCommand {
     Interruption.install()
     GDALEnvironment.bootstrap()
     let args = arguments ?? Array(CommandLine.arguments.dropFirst())
+    if arguments == nil, let bad = ArgumentBytes.firstInvalid() { refuseNonUTF8(bad, args) }
     do {
       var command = try parseAsRoot(args)
       try command.run()
@@ -38,7 +39,7 @@ public struct Tessera: ParsableCommand {
         Terminal.err(String(repeating: " ", count: line.count - failure.error.message.count + mark) + "^")
       }
       if failure.json {
-        Terminal.out(CommandRunner.errorJSON(command: failure.command, status: failure.error.status,
+        try? Terminal.out(CommandRunner.errorJSON(command: failure.command, status: failure.error.status,
                                              message: failure.error.message).serialized(pretty: true))
       }
       Foundation.exit(failure.error.status.rawValue)
@@ -53,10 +54,24 @@ public struct Tessera: ParsableCommand {
       let prefix = name.map { "tessera \($0)" } ?? "tessera"
       Terminal.err("\(prefix): \(message) (see '\(prefix) --help')")
       if args.contains("--json") {
-        Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
+        try? Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
       }
       Foundation.exit(ExitStatus.usage.rawValue)
     }
+  }
+}
+
+extension Tessera {
+  /// Exit 64 for an argument that is not UTF-8, before anything runs.
+  static func refuseNonUTF8(_ bad: (position: Int, shown: String), _ args: [String]) -> Never {
+    let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
+      .flatMap { $0.configuration.commandName }
+    let message = "argument \(bad.position) (\(bad.shown)) is not UTF-8; Tessera takes file names in UTF-8 only, so that it reads and writes exactly the names given: rename the file"
+    Terminal.err("tessera\(name.map { " \($0)" } ?? ""): \(message)")
+    if args.contains("--json") {
+      try? Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
+    }
+    Foundation.exit(ExitStatus.usage.rawValue)
   }
 }
 

@@ -14,6 +14,10 @@ int tessera_rename_noreplace(const char *from, const char *to);
 /// loader kills the process; the program reads the pipe on a thread of its own.
 int tessera_install_signal_handlers(void);
 
+/// Opens /dev/null read-only on each of descriptors 0, 1 and 2 that is closed, so the program's
+/// own files never take a standard stream's number; a write to a closed stdout still fails.
+void tessera_reserve_standard_descriptors(void);
+
 #include <spawn.h>
 
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34), which needs _GNU_SOURCE: every
