@@ -64,7 +64,7 @@ public enum OpenError: Error, Equatable, CustomStringConvertible {
   /// A failed open's cause when it was the system's refusal: the errno GDAL left, or failing
   /// that whether a descriptor can be had now (GDAL may have overwritten errno on its way back).
   static func systemRefusal(errno code: Int32) -> String? {
-    if code == EMFILE || code == ENFILE { return SystemLimits.refusal(code) }
+    if code == EMFILE || code == ENFILE { SystemLimits.note(code); return SystemLimits.refusal(code) }
     return SystemLimits.descriptorRefusal()
   }
 }

@@ -26,12 +26,32 @@ public enum SystemLimits {
     }
   }
 
+  // MARK: - Refusals seen
+
+  private static let lock = NSLock()
+  nonisolated(unsafe) private static var seen: Int32 = 0
+
+  /// Records `code` (the errno when GDAL reported an error) if it is the system refusing a
+  /// descriptor: GDAL, PROJ and SQLite report such a failure in their own words ("Cannot find
+  /// proj.db"), without the cause.
+  public static func note(_ code: Int32) {
+    guard code == EMFILE || code == ENFILE else { return }
+    lock.lock(); seen = code; lock.unlock()
+  }
+
+  /// The refusal seen during this run, if any, in words naming the limit.
+  public static var refusalSeen: String? {
+    lock.lock(); defer { lock.unlock() }
+    return seen == 0 ? nil : refusal(seen)
+  }
+
   /// Whether this process can open one more descriptor right now; nil when it can, else why not.
   /// Asked after a failed open, whose errno GDAL may have overwritten on its way back.
   public static func descriptorRefusal() -> String? {
     let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
     if fd >= 0 { Glibc.close(fd); return nil }
     let code = errno
+    note(code)
     return code == EMFILE || code == ENFILE ? refusal(code) : nil
   }
 }

@@ -23,6 +23,16 @@ struct CommandFailure: Error {
   let error: TesseraError
   let json: Bool
   let quiet: Bool
+
+  /// The failure as 71 when the system refused a descriptor during the run: what failed then
+  /// (an input, PROJ's database, the output's temporary file) was not at fault, whatever words
+  /// GDAL found for it.
+  func blamingSystemLimits() -> CommandFailure {
+    let blaming: [ExitStatus] = [.usage, .dataError, .noInput, .internalError, .cannotCreate]
+    guard blaming.contains(error.status), let reason = SystemLimits.refusalSeen else { return self }
+    let message = error.message.contains(reason) ? error.message : "\(reason): \(error.message)"
+    return CommandFailure(command: command, error: TesseraError(.osError, message), json: json, quiet: quiet)
+  }
 }
 
 /// Runs one subcommand the same way every time: GDAL set up from the global options (once),

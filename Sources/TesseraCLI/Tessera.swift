@@ -23,13 +23,15 @@ public struct Tessera: ParsableCommand {
   public static func main(_ arguments: [String]? = nil) -> Never {
     Interruption.install()
     GDALEnvironment.bootstrap()
+    if arguments == nil, CommandLine.argc < 1 { refuseUnreadableCommandLine() }
     let args = arguments ?? Array(CommandLine.arguments.dropFirst())
     if arguments == nil, let bad = ArgumentBytes.firstInvalid() { refuseNonUTF8(bad, args) }
     do {
       var command = try parseAsRoot(args)
       try command.run()
       Foundation.exit(0)
-    } catch let failure as CommandFailure {
+    } catch let thrown as CommandFailure {
+      let failure = thrown.blamingSystemLimits()
       // Every failure of a run: GDAL's warnings first, then the one line, then the JSON object.
       if !failure.quiet { CommandRunner.printGDALWarnings() }
       let line = "tessera \(failure.command): \(failure.error.message)"
@@ -62,6 +64,14 @@ public struct Tessera: ParsableCommand {
 }
 
 extension Tessera {
+  /// Swift reads the arguments from /proc/self/cmdline, which needs a descriptor: none left
+  /// (`ulimit -n` of 5) leaves it with none, and the run would be another command's.
+  static func refuseUnreadableCommandLine() -> Never {
+    let reason = SystemLimits.descriptorRefusal()
+    Terminal.err("tessera: \(reason ?? "the system refused a resource"): the command line cannot be read")
+    Foundation.exit(ExitStatus.osError.rawValue)
+  }
+
   /// Exit 64 for an argument that is not UTF-8, before anything runs.
   static func refuseNonUTF8(_ bad: (position: Int, shown: String), _ args: [String]) -> Never {
     let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }

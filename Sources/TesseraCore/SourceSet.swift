@@ -148,7 +148,12 @@ public struct SourceSet {
     }
     guard let handle else { throw TesseraError(.noInput, "input list \(path) cannot be read") }
     // A list is names, one a line; more than 64 MiB of them is not a list.
-    guard let data = try? handle.read(upToCount: 64 << 20), let text = String(data: data, encoding: .utf8) else {
+    // read(upToCount:) gives nil at once at the end: an empty list (stdin closed, /dev/null).
+    let data: Data
+    do { data = try handle.read(upToCount: 64 << 20) ?? Data() } catch {
+      throw TesseraError(.noInput, "input list \(path) cannot be read: \(error.localizedDescription)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
       throw TesseraError(.dataError, "input list \(path) is not UTF-8 text")
     }
     return text
