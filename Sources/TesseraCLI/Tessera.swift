@@ -47,6 +47,7 @@ public struct Tessera: ParsableCommand {
       Foundation.exit(failure.error.status.rawValue)
     } catch {
       let code = exitCode(for: error)
+      if code.rawValue == 0 { printAsked(fullMessage(for: error)) }
       guard code.rawValue == ExitStatus.usage.rawValue else { exit(withError: error) }
       // A usage error is one line, like every other failure, prefixed with the subcommand.
       let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
@@ -64,6 +65,16 @@ public struct Tessera: ParsableCommand {
 }
 
 extension Tessera {
+  /// --help and --version: what was asked for, on stdout like any report (74 when it cannot
+  /// be written, where ArgumentParser's own print would exit 0).
+  static func printAsked(_ text: String) -> Never {
+    do { try Terminal.out(text) } catch {
+      Terminal.err("tessera: \(TesseraError.from(error).message)")
+      Foundation.exit(ExitStatus.ioError.rawValue)
+    }
+    Foundation.exit(0)
+  }
+
   /// Swift reads the arguments from /proc/self/cmdline, which needs a descriptor: none left
   /// (`ulimit -n` of 5) leaves it with none, and the run would be another command's.
   static func refuseUnreadableCommandLine() -> Never {

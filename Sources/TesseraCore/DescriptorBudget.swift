@@ -1,23 +1,28 @@
 import Foundation
 import GDAL
 
-/// How the descriptors `ulimit -n` allows are shared, decided once per process from the limit
-/// and what is open when first asked: a reserve for outputs, temporary files and GDAL's own
-/// files (PROJ's database, sidecars), then a quarter for inputs held open while a command
-/// plans, half for the readers' pool (`DatasetPool`) and a quarter, at most GDAL's default of
-/// 100, for GDAL's pool of VRT sources. A command never holds more than that many inputs.
+/// How the descriptors `ulimit -n` allows are shared: a reserve for outputs, temporary files
+/// and GDAL's own files (PROJ's database, sidecars); of the rest, counted when the process
+/// first asks, a quarter for inputs held open while a command plans and a quarter, at most
+/// GDAL's default of 100, for GDAL's pool of VRT sources; the readers' pool (`DatasetPool`)
+/// gets what is left when it is made, after planning.
 public enum DescriptorBudget {
-  private static let available: Int = {
+  private static let reserve = 48
+
+  private static func free() -> Int {
     guard let limit = SystemLimits.openFiles else { return 1 << 20 }
-    return Swift.max(0, limit - SystemLimits.openDescriptors - 48)
-  }()
+    return Swift.max(0, limit - SystemLimits.openDescriptors - reserve)
+  }
+
+  private static let available = free()
 
   /// Inputs a command may keep open while planning; beyond it each is detached
   /// (`Dataset.detachFile`) once described.
   public static var heldInputs: Int { available / 4 }
 
-  /// Datasets the readers of every worker together may keep open.
-  public static var readerHandles: Int { Swift.max(1, available / 2) }
+  /// Datasets the readers of every worker together may keep open: what is free now, less
+  /// GDAL's pool.
+  public static var readerHandles: Int { Swift.max(1, free() - gdalPoolSize) }
 
   /// GDAL_MAX_DATASET_POOL_SIZE: GDAL's default (100) unless the limit is lower.
   public static var gdalPoolSize: Int { Swift.min(100, Swift.max(2, available / 4)) }

@@ -149,6 +149,17 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
     }
   }
 
+  /// --help and --version are asked for on stdout like a report.
+  func testHelpAndVersionThatCannotBeWrittenAre74() throws {
+    for args in [["--help"], ["--version"], ["mosaic", "--help"]] {
+      for redirections in [">/dev/full", ">&-"] {
+        let run = try shell(args, redirections: redirections)
+        XCTAssertEqual(run.status, 74, "\(args) \(redirections): \(run.stderr)")
+      }
+      XCTAssertEqual(try shell(args).status, 0, "\(args)")
+    }
+  }
+
   /// A pipe whose reader has gone (EPIPE; SIGPIPE is ignored): 74, not a signal, not 0.
   func testAReportIntoAClosedPipeIs74() throws {
     for args in [["info", Fixture.rgbByte, "--json"], ["index", "--list"], ["index", "--list", "--json"]] {
