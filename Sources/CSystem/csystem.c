@@ -23,6 +23,21 @@ int tessera_rename_noreplace(const char *from, const char *to) {
   return 0;
 }
 
+// MARK: - Standard descriptors
+
+// Holds each of 0, 1 and 2 that is closed with /dev/null opened read-only, so that no file the
+// program opens (the signal pipe first) takes a standard stream's number: a closed stdin reads as
+// empty, a write to a closed stdout or stderr fails (EBADF) as it would on the closed stream. The
+// launcher does the same; this covers the engine run directly and the test runner.
+void tessera_reserve_standard_descriptors(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // open(2) takes the lowest free number, which is `fd`: those below it are held by now.
+    int opened = open("/dev/null", O_RDONLY);
+    if (opened >= 0 && opened != fd) close(opened);
+  }
+}
+
 // MARK: - Signals
 
 // The handler's only way to the program: one byte a signal into this pipe, read by a thread
@@ -42,6 +57,7 @@ static void note_signal(int number) {
 
 int tessera_install_signal_handlers(void) {
   if (signal_pipe[0] >= 0) return signal_pipe[0];
+  tessera_reserve_standard_descriptors();
   if (pipe2(signal_pipe, O_CLOEXEC) != 0) return -1;
   // The handler must never block on a full pipe; the reader blocks.
   fcntl(signal_pipe[1], F_SETFL, fcntl(signal_pipe[1], F_GETFL) | O_NONBLOCK);
@@ -193,6 +209,7 @@ __attribute__((constructor)) static void reinstall_crash_handlers(void) {
 // links this file too) keeps the default dispositions.
 static void install_early_handlers(int argc, char **argv, char **envp) {
   (void)argc; (void)argv;
+  tessera_reserve_standard_descriptors();
   char exe[4096];
   ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (length > 0) {

@@ -12,10 +12,14 @@ public enum OpenError: Error, Equatable, CustomStringConvertible {
   case notRegular(path: String, kind: String)
   /// GDAL could not read it as a raster: corrupt, empty, truncated or of no known format.
   case unreadable(path: String, gdalMessage: String)
+  /// The system refused what opening it needs (a descriptor under `ulimit -n`, memory): the
+  /// file is not at fault. `reason` names the limit.
+  case systemLimit(path: String, reason: String)
 
   public var path: String {
     switch self {
-    case .notFound(let p), .permissionDenied(let p), .unreachable(let p, _), .notRegular(let p, _), .unreadable(let p, _):
+    case .notFound(let p), .permissionDenied(let p), .unreachable(let p, _), .notRegular(let p, _), .unreadable(let p, _),
+      .systemLimit(let p, _):
       return p
     }
   }
@@ -28,6 +32,7 @@ public enum OpenError: Error, Equatable, CustomStringConvertible {
     case .notRegular(let path, let kind): return "\(path): is \(kind), not a regular file"
     case .unreadable(let path, let message):
       return message.isEmpty ? "\(path): not a raster GDAL can read" : "\(path): not a raster GDAL can read (\(message))"
+    case .systemLimit(let path, let reason): return "\(reason): \(path) cannot be opened"
     }
   }
 
@@ -38,6 +43,7 @@ public enum OpenError: Error, Equatable, CustomStringConvertible {
     guard !path.hasPrefix("/vsi"), !path.contains(":") || FileManager.default.fileExists(atPath: path) else { return }
     var status = stat()
     guard stat(path, &status) == 0 else {
+      if let reason = SystemLimits.refusal(errno) { throw OpenError.systemLimit(path: path, reason: reason) }
       switch errno {
       case ENOENT: throw OpenError.notFound(path: path)
       case EACCES: throw OpenError.permissionDenied(path: path)
@@ -54,6 +60,13 @@ public enum OpenError: Error, Equatable, CustomStringConvertible {
     }
     guard access(path, R_OK) == 0 else { throw OpenError.permissionDenied(path: path) }
   }
+
+  /// A failed open's cause when it was the system's refusal: the errno GDAL left, or failing
+  /// that whether a descriptor can be had now (GDAL may have overwritten errno on its way back).
+  static func systemRefusal(errno code: Int32) -> String? {
+    if code == EMFILE || code == ENFILE { SystemLimits.note(code); return SystemLimits.refusal(code) }
+    return SystemLimits.descriptorRefusal()
+  }
 }
 
 /// A GDAL dataset this object owns. Closing is explicit and may throw; `deinit` closes as a safety net.
@@ -68,6 +81,9 @@ public final class Dataset {
   /// Datasets this one reads through GDAL handles (a VRT's or warped VRT's sources): they must
   /// outlive it, so it holds them until it is closed.
   var dependencies: [Dataset] = []
+  /// Set when the file's own handle was given up for a VRT of it (`detachFile`): what the
+  /// file was, and the VRT's in-memory file, which lives as long as this object.
+  private var detached: (driver: String, files: [String], vrt: MemoryFile)?
 
   init(adopting handle: GDALDatasetH, path: String, access: Access) {
     self.handle = handle
@@ -93,8 +109,11 @@ public final class Dataset {
     flags |= UInt32(access == .update ? GDAL_OF_UPDATE : GDAL_OF_READONLY)
     let allowed = drivers.map(CStringList.init)
     let options = CStringList(openOptions)
-    let (opened, messages) = GDALCall.capturing {
-      GDALOpenEx(path, flags, allowed?.constPointer, options.constPointer, nil)
+    var openErrno: Int32 = 0
+    let (opened, messages) = GDALCall.capturing { () -> GDALDatasetH? in
+      errno = 0
+      defer { openErrno = errno }
+      return GDALOpenEx(path, flags, allowed?.constPointer, options.constPointer, nil)
     }
     // A failure reported while opening means part of the file could not be read, even when
     // GDAL hands back a dataset.
@@ -103,6 +122,7 @@ public final class Dataset {
       throw OpenError.unreadable(path: path, gdalMessage: cleaned(failure.message, path: path))
     }
     guard let handle = opened else {
+      if let reason = OpenError.systemRefusal(errno: openErrno) { throw OpenError.systemLimit(path: path, reason: reason) }
       let error = GDALCall.error("opening \(path)", messages)
       if error.message.contains("No such file") { throw OpenError.notFound(path: path) }
       var isDirectory: ObjCBool = false
@@ -152,6 +172,34 @@ public final class Dataset {
     return Dataset(adopting: handle, path: path, access: .update)
   }
 
+  // MARK: - Holding few files
+
+  /// Gives up this dataset's own file handle for an in-memory VRT of it: the same size,
+  /// georeferencing, bands, types, nodata, masks and metadata, whose pixels GDAL reads from the
+  /// file through its pool of datasets (GDAL_MAX_DATASET_POOL_SIZE), opening it only while it
+  /// reads. For commands that hold many inputs open while planning: a descriptor each would
+  /// run out under `ulimit -n`. A read-only local file only; others are left as they are.
+  /// Bands fetched before this call must not be used after it.
+  public func detachFile() throws {
+    let h = try liveHandle()
+    let driver = driverName
+    guard access == .readOnly, detached == nil, dependencies.isEmpty, !path.hasPrefix("/vsimem/"),
+      !["VRT", "MEM"].contains(driver) else { return }
+    let files = fileList
+    let vrt = MemoryFile(name: "detached.vrt")
+    let vrtDriver = try Driver(named: "VRT")
+    let copy = try GDALCall.handle("describing \(path)", dataset: path, release: { (c: GDALDatasetH) in GDALClose(c) }) {
+      GDALCreateCopy(vrtDriver.handle, vrt.path, h, 0, nil, nil, nil)
+    }
+    try GDALCall.run("describing \(path)", dataset: path) { GDALClose(copy) }
+    let shell = try GDALCall.handle("describing \(path)", dataset: path, release: { (c: GDALDatasetH) in GDALClose(c) }) {
+      GDALOpenEx(vrt.path, UInt32(GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR), nil, nil, nil)
+    }
+    handle = shell
+    detached = (driver, files, vrt)
+    GDALClose(h)
+  }
+
   // MARK: - Closing
 
   /// Flushes and closes. Throws if GDAL reported a failure while writing; safe to call twice.
@@ -188,6 +236,7 @@ public final class Dataset {
   public var bandCount: Int { Int(GDALGetRasterCount(rawHandle)) }
 
   public var driverName: String {
+    if let detached { return detached.driver }
     guard let driver = GDALGetDatasetDriver(rawHandle) else { return "" }
     return String(cString: GDALGetDriverShortName(driver))
   }
@@ -248,6 +297,7 @@ public final class Dataset {
 
   /// The files GDAL reads for this dataset (the main file first).
   public var fileList: [String] {
+    if let detached { return detached.files }
     guard let list = GDALGetFileList(rawHandle) else { return [] }
     defer { CSLDestroy(list) }
     return CStringList.strings(list)

@@ -53,16 +53,23 @@ public enum GDALEnvironment {
 }
 
 /// Writes to stdout and stderr that survive a reader going away: a closed pipe (`| head`) is
-/// EPIPE, ignored, never a crash (SIGPIPE is ignored from the start; see CSystem).
+/// EPIPE, never a crash (SIGPIPE is ignored from the start; see CSystem).
 public enum StandardStreams {
-  public static func write(_ text: String, to descriptor: Int32) {
-    var bytes = Array(text.utf8)
+  /// Writes all of `text`; returns 0, or the errno of the write that failed (EPIPE, ENOSPC,
+  /// EBADF for a closed stream), for callers to whom the text matters.
+  @discardableResult
+  public static func write(_ text: String, to descriptor: Int32) -> Int32 {
+    let bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
-      let written = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+      let written = bytes.withUnsafeBytes { raw -> Int in
+        guard let base = raw.baseAddress else { return 0 }
+        return Glibc.write(descriptor, base + offset, raw.count - offset)
+      }
       if written > 0 { offset += written; continue }
       if written < 0 && errno == EINTR { continue }
-      return
+      return written < 0 ? errno : EIO
     }
+    return 0
   }
 }

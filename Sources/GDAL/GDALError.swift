@@ -90,6 +90,7 @@ func isCoordinateFailure(_ text: String) -> Bool {
 
 /// Receives CPLError while a capture is pushed on this thread's handler stack.
 private let captureHandler: CPLErrorHandler = { errClass, number, text in
+  SystemLimits.note(errno)
   guard let context = CPLGetErrorHandlerUserData() else { return }
   let capture = Unmanaged<ErrorCapture>.fromOpaque(context).takeUnretainedValue()
   let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
@@ -108,6 +109,7 @@ private let captureHandler: CPLErrorHandler = { errClass, number, text in
 /// decompression), and calls on this thread that have no status of their own (property reads
 /// that make a driver scan a file).
 private let strayHandler: CPLErrorHandler = { errClass, number, text in
+  SystemLimits.note(errno)
   let severity = GDALMessage.Severity(rawValue: Int(errClass.rawValue)) ?? .failure
   if severity == .failure, isCoordinateFailure(message(text)) { return }
   switch severity {

@@ -82,4 +82,27 @@ public enum GDALUtilities {
     }
     return dataset
   }
+
+  /// `gdalbuildvrt` from file names: GDAL opens each file in turn to describe it, so no more
+  /// than one is open at a time, and the VRT names the files as given.
+  public static func buildVRT(names: [String], to path: String, arguments: [String]) throws -> Dataset {
+    let args = CStringList(arguments)
+    let options = try GDALCall.handle("parsing gdalbuildvrt options") { GDALBuildVRTOptionsNew(args.pointer, nil) }
+    defer { GDALBuildVRTOptionsFree(options) }
+    let list = CStringList(names)
+    let (handle, messages) = GDALCall.capturing { () -> GDALDatasetH? in
+      var usageError: Int32 = 0
+      return GDALBuildVRT(path, Int32(names.count), nil, list.constPointer, options, &usageError)
+    }
+    guard let handle, !messages.contains(where: \.isFailure) else {
+      if let handle { GDALClose(handle) }
+      throw GDALCall.error("building \(path)", messages)
+    }
+    let dataset = Dataset(adopting: handle, path: path, access: .update)
+    if let skipped = messages.first(where: { $0.severity == .warning && $0.message.contains("Skipping") }) {
+      try? dataset.close()
+      throw GDALError(context: "building \(path)", number: 1, message: skipped.message)
+    }
+    return dataset
+  }
 }

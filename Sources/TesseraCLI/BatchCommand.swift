@@ -86,7 +86,7 @@ struct BatchCommand: ParsableCommand {
       let plan = try BatchPlan.make(self)
       // A batch is one run: its files are checked against each other before anything exists.
       let protected = try plan.checkFiles()
-      if dryRun { return plan.dryRun(json: global.json) }
+      if dryRun { return try plan.dryRun(json: global.json) }
       return try plan.execute(runner: runner, command: self, protected: protected)
     }
   }
@@ -219,7 +219,7 @@ struct BatchPlan {
       + uses.map { BatchProtection.Entry(path: $0.path, job: $0.job, role: ($0.kind == .read ? "an input of " : "an output of ") + labels[$0.job]) }
   }
 
-  func dryRun(json: Bool) -> CommandResult {
+  func dryRun(json: Bool) throws -> CommandResult {
     var lines: [String] = []
     for job in jobs {
       if json {
@@ -231,7 +231,7 @@ struct BatchPlan {
       }
     }
     // The jobs are the output here, on stdout with or without --json.
-    if !lines.isEmpty { Terminal.out(lines.joined(separator: "\n")) }
+    if !lines.isEmpty { try Terminal.out(lines.joined(separator: "\n")) }
     return CommandResult(json: .null, text: "")
   }
 

@@ -23,6 +23,16 @@ struct CommandFailure: Error {
   let error: TesseraError
   let json: Bool
   let quiet: Bool
+
+  /// The failure as 71 when the system refused a descriptor during the run: what failed then
+  /// (an input, PROJ's database, the output's temporary file) was not at fault, whatever words
+  /// GDAL found for it.
+  func blamingSystemLimits() -> CommandFailure {
+    let blaming: [ExitStatus] = [.usage, .dataError, .noInput, .internalError, .cannotCreate]
+    guard blaming.contains(error.status), let reason = SystemLimits.refusalSeen else { return self }
+    let message = error.message.contains(reason) ? error.message : "\(reason): \(error.message)"
+    return CommandFailure(command: command, error: TesseraError(.osError, message), json: json, quiet: quiet)
+  }
 }
 
 /// Runs one subcommand the same way every time: GDAL set up from the global options (once),
@@ -39,11 +49,11 @@ struct CommandRunner {
   }
 
   func run(_ body: (CommandRunner) throws -> CommandResult) throws {
-    global.resources.apply()
-    GDALWarnings.shared.reset()
     Interruption.context = Interruption.Context(command: name, json: global.json)
     let result: CommandResult
     do {
+      try global.resources.apply()
+      GDALWarnings.shared.reset()
       result = try body(self)
     } catch {
       throw CommandFailure(command: name, error: TesseraError.from(error), json: global.json, quiet: global.quiet)
@@ -54,7 +64,11 @@ struct CommandRunner {
       CommandRunner.printGDALWarnings()
     }
     if global.json, result.json != .null {
-      Terminal.out(result.json.serialized(pretty: true))
+      // The report is what --json asked for; the output it describes stays committed. No error
+      // object follows on a stdout that just failed.
+      do { try Terminal.out(result.json.serialized(pretty: true)) } catch {
+        throw CommandFailure(command: name, error: TesseraError.from(error), json: false, quiet: global.quiet)
+      }
     } else if !global.quiet, !result.text.isEmpty {
       Terminal.err(result.text)
     }

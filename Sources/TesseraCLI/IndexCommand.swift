@@ -187,7 +187,7 @@ struct IndexCommand: ParsableCommand {
     })
     let text = entries.map { "\($0.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \($0.longName)\n             \($0.formula)   [\(roleText($0.roles))]" }
     // The list is what was asked for: on stdout, as a table or JSON.
-    if !global.json { Terminal.out(text.joined(separator: "\n")) }
+    if !global.json { try Terminal.out(text.joined(separator: "\n")) }
     return CommandResult(json: json, text: "")
   }
 
@@ -209,7 +209,7 @@ struct IndexCommand: ParsableCommand {
       ("constants", .array(constants.map { .object([("name", .string($0.name)), ("default", .double($0.defaultValue)), ("description", .string($0.description))]) })),
       ("domain", .string(e.domain)), ("platforms", .array(e.platforms.map { .string($0) })), ("reference", .string(e.reference)),
     ])
-    if !global.json { Terminal.out(lines.joined(separator: "\n")) }
+    if !global.json { try Terminal.out(lines.joined(separator: "\n")) }
     return CommandResult(json: json, text: "")
   }
 }

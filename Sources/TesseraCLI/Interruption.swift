@@ -80,7 +80,7 @@ enum Interruption {
     let prefix = context.command == "tessera" ? "tessera" : "tessera \(context.command)"
     Terminal.err("\(prefix): \(text); temporary files removed")
     if context.json {
-      Terminal.out(CommandRunner.errorJSON(command: context.command, status: status, message: text).serialized())
+      try? Terminal.out(CommandRunner.errorJSON(command: context.command, status: status, message: text).serialized())
     }
     _exit(status.rawValue)
   }

@@ -10,7 +10,7 @@ public struct Tessera: ParsableCommand {
     abstract: "Raster processing over GDAL: correct to the pixel, safe with your data, made for scripts.",
     discussion: """
       Exit codes: 0 ok, 1 a check failed, 64 usage, 65 bad input data, 66 input missing or \
-      unreadable, 70 internal error, 73 output cannot be created or exists, 74 write failure, \
+      unreadable, 70 internal error, 71 the system refused a resource (open files, memory), 73 output cannot be created or exists, 74 write failure, \
       69 a program it needs is missing (ffmpeg), 129 hung up, 130 interrupted, 143 terminated.
       """,
     version: TesseraVersion.string,
@@ -23,12 +23,15 @@ public struct Tessera: ParsableCommand {
   public static func main(_ arguments: [String]? = nil) -> Never {
     Interruption.install()
     GDALEnvironment.bootstrap()
+    if arguments == nil, CommandLine.argc < 1 { refuseUnreadableCommandLine() }
     let args = arguments ?? Array(CommandLine.arguments.dropFirst())
+    if arguments == nil, let bad = ArgumentBytes.firstInvalid() { refuseNonUTF8(bad, args) }
     do {
       var command = try parseAsRoot(args)
       try command.run()
       Foundation.exit(0)
-    } catch let failure as CommandFailure {
+    } catch let thrown as CommandFailure {
+      let failure = thrown.blamingSystemLimits()
       // Every failure of a run: GDAL's warnings first, then the one line, then the JSON object.
       if !failure.quiet { CommandRunner.printGDALWarnings() }
       let line = "tessera \(failure.command): \(failure.error.message)"
@@ -38,12 +41,13 @@ public struct Tessera: ParsableCommand {
         Terminal.err(String(repeating: " ", count: line.count - failure.error.message.count + mark) + "^")
       }
       if failure.json {
-        Terminal.out(CommandRunner.errorJSON(command: failure.command, status: failure.error.status,
+        try? Terminal.out(CommandRunner.errorJSON(command: failure.command, status: failure.error.status,
                                              message: failure.error.message).serialized(pretty: true))
       }
       Foundation.exit(failure.error.status.rawValue)
     } catch {
       let code = exitCode(for: error)
+      if code.rawValue == 0 { printAsked(fullMessage(for: error)) }
       guard code.rawValue == ExitStatus.usage.rawValue else { exit(withError: error) }
       // A usage error is one line, like every other failure, prefixed with the subcommand.
       let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
@@ -53,10 +57,42 @@ public struct Tessera: ParsableCommand {
       let prefix = name.map { "tessera \($0)" } ?? "tessera"
       Terminal.err("\(prefix): \(message) (see '\(prefix) --help')")
       if args.contains("--json") {
-        Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
+        try? Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
       }
       Foundation.exit(ExitStatus.usage.rawValue)
     }
+  }
+}
+
+extension Tessera {
+  /// --help and --version: what was asked for, on stdout like any report (74 when it cannot
+  /// be written, where ArgumentParser's own print would exit 0).
+  static func printAsked(_ text: String) -> Never {
+    do { try Terminal.out(text) } catch {
+      Terminal.err("tessera: \(TesseraError.from(error).message)")
+      Foundation.exit(ExitStatus.ioError.rawValue)
+    }
+    Foundation.exit(0)
+  }
+
+  /// Swift reads the arguments from /proc/self/cmdline, which needs a descriptor: none left
+  /// (`ulimit -n` of 5) leaves it with none, and the run would be another command's.
+  static func refuseUnreadableCommandLine() -> Never {
+    let reason = SystemLimits.descriptorRefusal()
+    Terminal.err("tessera: \(reason ?? "the system refused a resource"): the command line cannot be read")
+    Foundation.exit(ExitStatus.osError.rawValue)
+  }
+
+  /// Exit 64 for an argument that is not UTF-8, before anything runs.
+  static func refuseNonUTF8(_ bad: (position: Int, shown: String), _ args: [String]) -> Never {
+    let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
+      .flatMap { $0.configuration.commandName }
+    let message = "argument \(bad.position) (\(bad.shown)) is not UTF-8; Tessera takes file names in UTF-8 only, so that it reads and writes exactly the names given: rename the file"
+    Terminal.err("tessera\(name.map { " \($0)" } ?? ""): \(message)")
+    if args.contains("--json") {
+      try? Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
+    }
+    Foundation.exit(ExitStatus.usage.rawValue)
   }
 }
 

@@ -211,10 +211,11 @@ public enum BandStack {
     let paths = try SourceSet.expand(request.inputs, listFile: request.inputList)
     guard !paths.isEmpty else { throw TesseraError(.usage, "band-stack needs at least one input") }
     var layers: [Layer] = []
+    let detach = SourceSet.mustDetach(paths.count)
     for argument in paths {
       if let bad = SourceSet.badPick(argument) { throw TesseraError(.usage, bad) }
       let pick = SourceSet.pick(argument)
-      let dataset = try Dataset.open(pick.path)
+      let dataset = try SourceSet.open(pick.path, detach: detach)
       guard dataset.bandCount > 0 else { throw TesseraError(.dataError, "\(pick.path) has no raster band") }
       if let band = pick.band {
         guard band <= dataset.bandCount else {

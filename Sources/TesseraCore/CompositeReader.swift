@@ -24,35 +24,33 @@ final class PlacedSource {
     self.window = window
   }
 
-  /// Runs `body` on a shared dataset under its lock: GDAL handles are not shared between
-  /// threads unlocked.
-  func withShared<T>(_ body: (Dataset) throws -> T) rethrows -> T? {
-    guard case .shared(let dataset) = storage else { return nil }
+  /// Runs `body` under this source's lock: GDAL handles are not shared between threads unlocked.
+  func locked<T>(_ body: () throws -> T) rethrows -> T {
     lock.lock()
     defer { lock.unlock() }
-    return try body(dataset)
+    return try body()
   }
 }
 
-/// One worker's reader over placed sources: its own handle on each file source, and reads of
-/// the part of an output window each source covers. Every compositor (and band math) reads its
-/// inputs through one of these, one per worker of a `WindowPipeline`.
+/// One worker's reader over placed sources, and reads of the part of an output window each
+/// source covers. Every compositor (and band math) reads its inputs through one of these, one
+/// per worker of a `WindowPipeline`. File sources are read through handles of the shared
+/// `DatasetPool`, by file (the bands of one multi-band file stacked as separate sources share
+/// them), so a run holds no more files open than `ulimit -n` allows however many inputs it has.
 struct CompositeReader {
   let sources: [PlacedSource]
-  private var handles: [Dataset?]
+  private let pool = DatasetPool.shared
 
   init(_ sources: [PlacedSource]) throws {
     self.sources = sources
-    // One handle per file, shared by every source that reads it (the bands of one multi-band
-    // file stacked as separate sources): a handle per source would open an N-band file N
-    // times, memory and time growing with the square of N.
-    var opened: [String: Dataset] = [:]
-    handles = try sources.map { source in
-      guard case .file(let path) = source.storage else { return nil }
-      if let dataset = opened[path] { return dataset }
-      let dataset = try Dataset.open(path)
-      opened[path] = dataset
-      return dataset
+  }
+
+  /// Runs `body` on source `k`'s dataset: a pooled handle of its file, or the shared dataset
+  /// under its lock.
+  private func withSource<T>(_ k: Int, _ body: (Dataset) throws -> T) throws -> T {
+    switch sources[k].storage {
+    case .file(let path): return try pool.with(path, body)
+    case .shared(let dataset): return try sources[k].locked { try body(dataset) }
     }
   }
 
@@ -62,11 +60,7 @@ struct CompositeReader {
   /// Reads `part` (output pixels, inside source `k`) of `bands` as `type`, band after band.
   func read(_ k: Int, _ part: Window, bands: [Int], type: DataType, into buffer: UnsafeMutableRawBufferPointer) throws {
     let local = part.relative(to: sources[k].window)
-    if let handle = handles[k] {
-      try handle.read(local, bands: bands, type: type, into: buffer)
-    } else {
-      try sources[k].withShared { try $0.read(local, bands: bands, type: type, into: buffer) }
-    }
+    try withSource(k) { try $0.read(local, bands: bands, type: type, into: buffer) }
   }
 
   /// Reads what source `k` has of output window `window` into `buffer`, laid out as the whole
@@ -108,12 +102,15 @@ struct CompositeReader {
         for i in 0..<local.pixelCount { mask[i] = 255 }
       }
     }
-    if let handle = handles[k] { try read(handle) } else { try sources[k].withShared(read) }
+    try withSource(k, read)
   }
 
-  /// Closes this worker's handles.
+  /// Closes the idle handles of these sources' files: the run is done with them (and a file
+  /// rewritten later is read afresh).
   func close() {
-    for handle in handles { try? handle?.close() }
+    var paths = Set<String>()
+    for source in sources { if case .file(let path) = source.storage { paths.insert(path) } }
+    pool.closeIdle(paths)
   }
 }
 

@@ -153,10 +153,11 @@ public enum Mosaic {
       throw TesseraError(.usage, "a VRT mosaic takes inputs of one data type (these are \(types.map(\.rawValue).sorted().joined(separator: ", "))); write GTiff, which promotes them to \(type.rawValue)")
     }
     // Opened again by absolute path, so the VRT can be read from any folder.
-    let absolute = try ordered.map { try Dataset.open(URL(fileURLWithPath: $0.path).standardizedFileURL.path) }
+    // Named, not handed over open: GDAL opens one at a time, so any number fits `ulimit -n`.
+    let absolute = ordered.map { URL(fileURLWithPath: $0.path).standardizedFileURL.path }
     try target.write {
       // A VRT names its sources relative to its own folder: it is written under its real name.
-      try GDALUtilities.buildVRT(absolute, to: target.temporaryPath, arguments: arguments).close()
+      try GDALUtilities.buildVRT(names: absolute, to: target.temporaryPath, arguments: arguments).close()
     }
   }
 

@@ -175,7 +175,10 @@ public final class OutputTarget {
       if let dataset = error.dataset, WatchedFiles.realPath(dataset) == temporaryPath || dataset == temporaryPath {
         return TesseraError(.ioError, TesseraError.oneLine("writing \(finalPath) failed: \(text)"))
       }
-      if error.isOutOfMemory { return TesseraError(.internalError, TesseraError.oneLine("out of memory: \(text)")) }
+      if error.isOutOfMemory { return TesseraError(.osError, TesseraError.oneLine("out of memory: \(text)")) }
+      if error.isOpenFailure, let reason = SystemLimits.descriptorRefusal() {
+        return TesseraError(.osError, TesseraError.oneLine("\(reason): \(text)"))
+      }
       // A file an input refers to (a VRT's source) could not be opened: an input is missing.
       let status: ExitStatus = error.isOpenFailure ? .noInput : .dataError
       if let dataset = error.dataset {

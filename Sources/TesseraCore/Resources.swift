@@ -19,8 +19,11 @@ public struct Resources: Sendable {
     self.config = config
   }
 
-  /// Makes GDAL use these settings for the rest of the process.
-  public func apply() {
+  /// Makes GDAL use these settings for the rest of the process. A setting GDAL would reject
+  /// (in `--config` or the environment) is refused first: GDAL reports it as a failure of the
+  /// first file it reads, which would blame that input.
+  public func apply() throws {
+    try Resources.checkSettings(config: config, environment: ProcessInfo.processInfo.environment)
     GDALEnvironment.setConfig("GDAL_NUM_THREADS", String(threads))
     if let cacheMB { GDALEnvironment.cacheBytes = cacheMB * 1024 * 1024 }
     // GDAL 3.6's warper gives each extra thread a clone of the coordinate transformer, and the
@@ -34,6 +37,46 @@ public struct Resources: Sendable {
       GDALEnvironment.setConfig("CHECK_WITH_INVERT_PROJ", "YES")
     }
     for (key, value) in config.sorted(by: { $0.key < $1.key }) { GDALEnvironment.setConfig(key, value) }
+    // VRTs open their sources through GDAL's pool of datasets; its share of the descriptors
+    // is set from this process's limit unless the user set one.
+    if config["GDAL_MAX_DATASET_POOL_SIZE"] == nil,
+      ProcessInfo.processInfo.environment["GDAL_MAX_DATASET_POOL_SIZE"] == nil {
+      GDALEnvironment.setConfig("GDAL_MAX_DATASET_POOL_SIZE", String(DescriptorBudget.gdalPoolSize))
+    }
+  }
+
+  // MARK: - Settings GDAL reads
+
+  /// Refuses (64, naming the variable and where it was set) values of the settings Tessera sets
+  /// or reads that GDAL would misread: `--config` wins over the environment, as in GDAL.
+  public static func checkSettings(config: [String: String], environment: [String: String]) throws {
+    let checks: [(String, (String) -> Bool, String)] = [
+      ("GDAL_CACHEMAX", isCacheSize, "a cache size in MiB (512), in bytes (536870912) or a share of memory (10%)"),
+      ("GDAL_NUM_THREADS", isThreadCount, "a number of threads from 1 to 1024, or ALL_CPUS"),
+      ("GDAL_MAX_DATASET_POOL_SIZE", { Int($0).map { (2...100_000).contains($0) } ?? false }, "a number of datasets from 2 to 100000"),
+    ]
+    for (key, valid, expected) in checks {
+      // The environment's GDAL_NUM_THREADS is never read: Tessera sets it from --threads.
+      let sources = key == "GDAL_NUM_THREADS" ? [(config[key], "--config")] : [(config[key], "--config"), (environment[key], "environment")]
+      guard let (value, origin) = sources.first(where: { $0.0 != nil }).map({ ($0.0 ?? "", $0.1) }) else { continue }
+      guard valid(value.trimmingCharacters(in: .whitespaces)) else {
+        throw TesseraError(.usage, "\(key)=\(value) (\(origin)) is not a valid setting: give \(expected)")
+      }
+    }
+  }
+
+  /// GDAL 3.6 reads digits (MiB below 100000, else bytes), or digits and `%` of the memory.
+  static func isCacheSize(_ text: String) -> Bool {
+    if text.hasSuffix("%") {
+      guard let share = Double(text.dropLast()), share.isFinite else { return false }
+      return share > 0 && share <= 100
+    }
+    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(text) else { return false }
+    return value >= 0
+  }
+
+  static func isThreadCount(_ text: String) -> Bool {
+    text.uppercased() == "ALL_CPUS" || (Int(text).map { (1...1024).contains($0) } ?? false)
   }
 
   /// Why an operation wants a smaller block cache than GDAL's default.

@@ -36,7 +36,8 @@ public struct SourceSet {
     self.paths = paths
     self.listFile = listFile
     let picks = paths.map(SourceSet.pick)
-    files = try picks.map { try Dataset.open($0.path) }
+    let detach = SourceSet.mustDetach(picks.count)
+    files = try picks.map { try SourceSet.open($0.path, detach: detach) }
     if requested != nil, picks.contains(where: { $0.band != nil }) {
       throw TesseraError(.usage, "--bands and FILE:N band picks are alternatives; give one")
     }
@@ -58,6 +59,17 @@ public struct SourceSet {
     let names = paths.indices.map { SourceSet.name($0, paths) }
     bands = try SourceSet.selectBands(requested, datasets, names: names)
     type = try SourceSet.commonType(datasets, bands)
+  }
+
+  /// Whether `count` inputs are more than a command may hold open (`DescriptorBudget`).
+  static func mustDetach(_ count: Int) -> Bool { count > DescriptorBudget.heldInputs }
+
+  /// Opens an input; with `detach`, gives up its file handle once it is described, so that
+  /// hundreds of inputs can be planned under `ulimit -n` (pixels are read later by name).
+  static func open(_ path: String, detach: Bool) throws -> Dataset {
+    let dataset = try Dataset.open(path)
+    if detach { try dataset.detachFile() }
+    return dataset
   }
 
   /// Splits a band pick: `scene.tif:4` is band 4 of scene.tif when scene.tif exists and no file
@@ -136,7 +148,12 @@ public struct SourceSet {
     }
     guard let handle else { throw TesseraError(.noInput, "input list \(path) cannot be read") }
     // A list is names, one a line; more than 64 MiB of them is not a list.
-    guard let data = try? handle.read(upToCount: 64 << 20), let text = String(data: data, encoding: .utf8) else {
+    // read(upToCount:) gives nil at once at the end: an empty list (stdin closed, /dev/null).
+    let data: Data
+    do { data = try handle.read(upToCount: 64 << 20) ?? Data() } catch {
+      throw TesseraError(.noInput, "input list \(path) cannot be read: \(error.localizedDescription)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
       throw TesseraError(.dataError, "input list \(path) is not UTF-8 text")
     }
     return text

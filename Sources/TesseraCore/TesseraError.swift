@@ -12,6 +12,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   /// An input is missing or unreadable.
   case noInput = 66
   case internalError = 70
+  /// The system refused a resource: open files (`ulimit -n`), memory.
+  case osError = 71
   /// The output cannot be created, or exists without --overwrite.
   case cannotCreate = 73
   /// Writing failed (disk full, I/O error).
@@ -54,10 +56,15 @@ public struct TesseraError: Error, Equatable, CustomStringConvertible {
       switch error {
       case .notFound, .permissionDenied, .unreachable: return TesseraError(.noInput, error.description)
       case .notRegular, .unreadable: return TesseraError(.dataError, error.description)
+      case .systemLimit: return TesseraError(.osError, error.description)
       }
     case let error as GDALError:
       if error.isUserInterrupt { return TesseraError(.interrupted, "interrupted") }
-      if error.isOutOfMemory { return TesseraError(.internalError, oneLine("out of memory: \(error.description)")) }
+      if error.isOutOfMemory { return TesseraError(.osError, oneLine("out of memory: \(error.description)")) }
+      // A file GDAL could not open while descriptors ran out: the limit's fault, not the input's.
+      if error.isOpenFailure, let reason = SystemLimits.descriptorRefusal() {
+        return TesseraError(.osError, oneLine("\(reason): \(WatchedFiles.unwatched(error.description))"))
+      }
       // A file an input refers to (a VRT's source) could not be opened: an input is missing.
       let status: ExitStatus = error.isOpenFailure ? .noInput : .dataError
       return TesseraError(status, oneLine(WatchedFiles.unwatched(error.description)))

@@ -9,6 +9,7 @@
 // This launcher has no dynamic loading to do, so its own window is the execve alone.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -36,10 +37,24 @@ static int find_engine(char *out, size_t size) {
 
 static sigset_t previous;
 
+// A descriptor 0, 1 or 2 the caller left closed (`<&-`, `>&-`) would be the next file the
+// program opens: its signal pipe read as a manifest from "stdin", its report written into an
+// output. Each closed one is held by /dev/null opened read-only: reading it is an empty input,
+// and writing to it fails (EBADF) as a write to a closed stream does. The engine inherits them.
+static void reserve_standard_descriptors(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // open(2) takes the lowest free number, which is `fd`: those below it are held by now.
+    int opened = open("/dev/null", O_RDONLY);
+    if (opened >= 0 && opened != fd) close(opened);
+  }
+}
+
 // The first code to run in this process (.preinit_array comes before every initialiser of the
 // static runtime linked in), so the window is the execve alone.
 static void block_signals(int argc, char **argv, char **envp) {
   (void)argc; (void)argv; (void)envp;
+  reserve_standard_descriptors();
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

@@ -22,6 +22,10 @@ int tessera_crash_cleanup_add(const char *path);
 /// Takes a slot from tessera_crash_cleanup_add off the list.
 void tessera_crash_cleanup_remove(int slot);
 
+/// Opens /dev/null read-only on each of descriptors 0, 1 and 2 that is closed, so the program's
+/// own files never take a standard stream's number; a write to a closed stdout still fails.
+void tessera_reserve_standard_descriptors(void);
+
 #include <spawn.h>
 
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34), which needs _GNU_SOURCE: every
