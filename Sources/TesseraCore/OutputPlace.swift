@@ -26,7 +26,7 @@ public enum OutputPlace {
   /// when it does not exist (outside /proc and /sys), is a regular file, or is a link (even a dangling one) to a regular
   /// file outside /proc: such a link is replaced by the new file, never written through.
   public static func specialFileProblem(_ path: String) -> String? {
-    if isSystemView(directoryOf(path)) { return "is in \(systemView(directoryOf(path))), not a folder for files" }
+    if isSystemView(directoryOf(path)) { return "is in \(systemView(directoryOf(path)))" }
     var status = stat()
     guard lstat(path, &status) == 0 else { return nil }
     let kind = status.st_mode & S_IFMT
@@ -63,6 +63,10 @@ public enum OutputPlace {
     if kind == S_IFDIR {
       if isSystemView(path) { throw TesseraError(.usage, "output folder \(path) is in \(systemView(path)), not a folder for files") }
       return
+    }
+    // A link through /proc (/dev/stdout) is a descriptor, whatever file it reaches today.
+    if let problem = specialFileProblem(path) {
+      throw TesseraError(.usage, "output folder \(path) \(problem), not a folder")
     }
     if kind == S_IFREG { throw TesseraError(.cannotCreate, "output folder \(path) is a file, not a folder") }
     throw TesseraError(.usage, "output folder \(path) is a \(name(of: kind)), not a folder")
