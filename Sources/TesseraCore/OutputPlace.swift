@@ -11,11 +11,16 @@ public enum OutputPlace {
 
   /// Refuses (64) a path no output may take: `-`, which no command writes to standard output
   /// today (the one place to let it through for a command that does, on purpose), and any
-  /// existing path that is not a regular file or a link to one.
+  /// existing path that is not a regular file or a link to one; a directory itself is 73.
   /// - Parameter allowsStandardOutput: the command writes `-` to standard output by design.
   public static func check(_ path: String, allowsStandardOutput: Bool = false) throws {
     if path == standardOutputName && !allowsStandardOutput {
       throw TesseraError(.usage, "'-' is not a file name here; write to a file")
+    }
+    var status = stat()
+    if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+      // A folder where the file should go: the output cannot be created there (73).
+      throw TesseraError(.cannotCreate, "output \(path) is a directory; give a file name")
     }
     if let problem = specialFileProblem(path) {
       throw TesseraError(.usage, "output \(path) \(problem); give the path of a regular file")
