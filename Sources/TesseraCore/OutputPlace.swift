@@ -11,11 +11,16 @@ public enum OutputPlace {
 
   /// Refuses (64) a path no output may take: `-`, which no command writes to standard output
   /// today (the one place to let it through for a command that does, on purpose), and any
-  /// existing path that is not a regular file or a link to one.
+  /// existing path that is not a regular file or a link to one; a directory itself is 73.
   /// - Parameter allowsStandardOutput: the command writes `-` to standard output by design.
   public static func check(_ path: String, allowsStandardOutput: Bool = false) throws {
     if path == standardOutputName && !allowsStandardOutput {
       throw TesseraError(.usage, "'-' is not a file name here; write to a file")
+    }
+    var status = stat()
+    if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+      // A folder where the file should go: the output cannot be created there (73).
+      throw TesseraError(.cannotCreate, "output \(path) is a directory; give a file name")
     }
     if let problem = specialFileProblem(path) {
       throw TesseraError(.usage, "output \(path) \(problem); give the path of a regular file")
@@ -26,7 +31,7 @@ public enum OutputPlace {
   /// when it does not exist (outside /proc and /sys), is a regular file, or is a link (even a dangling one) to a regular
   /// file outside /proc: such a link is replaced by the new file, never written through.
   public static func specialFileProblem(_ path: String) -> String? {
-    if isSystemView(directoryOf(path)) { return "is in \(systemView(directoryOf(path))), not a folder for files" }
+    if isSystemView(directoryOf(path)) { return "is in \(systemView(directoryOf(path)))" }
     var status = stat()
     guard lstat(path, &status) == 0 else { return nil }
     let kind = status.st_mode & S_IFMT
@@ -63,6 +68,10 @@ public enum OutputPlace {
     if kind == S_IFDIR {
       if isSystemView(path) { throw TesseraError(.usage, "output folder \(path) is in \(systemView(path)), not a folder for files") }
       return
+    }
+    // A link through /proc (/dev/stdout) is a descriptor, whatever file it reaches today.
+    if let problem = specialFileProblem(path) {
+      throw TesseraError(.usage, "output folder \(path) \(problem), not a folder")
     }
     if kind == S_IFREG { throw TesseraError(.cannotCreate, "output folder \(path) is a file, not a folder") }
     throw TesseraError(.usage, "output folder \(path) is a \(name(of: kind)), not a folder")

@@ -32,6 +32,8 @@ public enum OutputSize {
   ///     `compressionAllowance`).
   /// - Throws: exit 65 stating both sizes when the output cannot fit, unless `force`.
   public static func requireSpace(bytes: Double, compressed: Bool, for output: String, force: Bool) throws {
+    // A special file is no output at all; its "free space" (0 in /proc) would blame the size.
+    try OutputPlace.check(output)
     guard !force else { return }
     let directory = (URL(fileURLWithPath: output).standardizedFileURL.path as NSString).deletingLastPathComponent
     var info = statvfs()

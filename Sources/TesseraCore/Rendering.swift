@@ -273,6 +273,7 @@ public enum Renderer {
 /// Writes RGBA pixels as a PNG, JPEG or WebP through GDAL's drivers.
 enum ImageFile {
   static func driver(for path: String) throws -> String {
+    try OutputPlace.check(path)
     switch URL(fileURLWithPath: path).pathExtension.lowercased() {
     case "png": return "PNG"
     case "jpg", "jpeg": return "JPEG"

@@ -49,6 +49,7 @@ public enum Timelapse {
   }
 
   public static func run(_ request: TimelapseRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    try OutputPlace.check(request.output.path)
     let format = URL(fileURLWithPath: request.output.path).pathExtension.lowercased()
     guard format == "gif" || format == "mp4" else {
       throw TesseraError(.usage, "\(request.output.path): a timelapse is written as .gif or .mp4")

@@ -213,6 +213,22 @@ final class ClipTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(Clip.safeFileName("../a/b:c*?\u{1}"), "_a_b_c___")
   }
 
+  /// Names that could collide after suffixing never do, and a name shows no control or
+  /// bidirectional characters (U+0085, U+202E would make `r<RLO>fdp.exe` read `rexe.pdf`).
+  func testEachFeatureNamesAreSafeAndDistinct() {
+    XCTAssertEqual(Clip.fileNames([(0, "x"), (1, "x-2"), (2, "x")]), ["x", "x-2", "x-2-2"])
+    XCTAssertEqual(Clip.fileNames([(1, "x"), (2, "x"), (3, "x-2"), (4, "")]), ["x", "x-2-2", "x-2", "4"])
+    XCTAssertEqual(Clip.fileNames([(1, "3"), (3, "")]), ["3", "3-3"])
+    for names in [[(0, "a"), (1, "a"), (2, "a-1"), (3, "a"), (4, "a-3")], [(5, ""), (6, "5"), (7, "5-6")]] {
+      let made = Clip.fileNames(names)
+      XCTAssertEqual(Set(made).count, names.count, "\(made)")
+    }
+    XCTAssertEqual(Clip.safeFileName("a\u{85}b"), "a_b")
+    XCTAssertEqual(Clip.safeFileName("r\u{202E}fdp.exe"), "r_fdp.exe")
+    XCTAssertEqual(Clip.safeFileName("l\u{200E}\u{200F}\u{2066}\u{2069}\u{2028}z"), "l_____z")
+    XCTAssertEqual(Clip.safeFileName("北京 café"), "北京 café")
+  }
+
   func testBadRegions() throws {
     func status(_ region: ClipRequest.Region, makeValid: Bool = false) -> ExitStatus? {
       var request = ClipRequest(input: Fixture.rgbByte, output: OutputSpec(path: dir.file("bad.tif")), region: region)

@@ -216,3 +216,81 @@ extension OutputTargetTests {
     XCTAssertEqual(dir.contents, [], "the scratch file went with the output")
   }
 }
+
+extension OutputTargetTests {
+  /// Several outputs move in together: when a late one cannot (a file appeared under its name),
+  /// the ones already moved in are removed and the old files they replaced are back, sidecars
+  /// included, byte for byte.
+  func testALateFailureOfSeveralOutputsRestoresEveryOldFile() throws {
+    try write(dir.file("a.tif"), "old a")
+    try write(dir.file("a.tif.aux.xml"), "old a sidecar")
+    try write(dir.file("b.tif"), "old b")
+    let a = try OutputTarget(path: dir.file("a.tif"), inputs: [], overwrite: true)
+    let b = try OutputTarget(path: dir.file("b.tif"), inputs: [], overwrite: true)
+    let c = try OutputTarget(path: dir.file("c.tif"), inputs: [], overwrite: false)
+    for target in [a, b, c] { try write(target.temporaryPath, "new") }
+    try write(a.temporaryPath + ".ovr", "new overviews")
+    try write(dir.file("c.tif"), "appeared")
+    XCTAssertThrowsError(try OutputTarget.finishAll([a, b, c])) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .cannotCreate)
+    }
+    XCTAssertEqual(read(dir.file("a.tif")), "old a")
+    XCTAssertEqual(read(dir.file("a.tif.aux.xml")), "old a sidecar")
+    XCTAssertEqual(read(dir.file("b.tif")), "old b")
+    XCTAssertEqual(read(dir.file("c.tif")), "appeared")
+    XCTAssertEqual(dir.contents, ["a.tif", "a.tif.aux.xml", "b.tif", "c.tif"])
+  }
+
+  func testSeveralOutputsReplaceTheirOldFilesAndSidecarsTogether() throws {
+    try write(dir.file("a.tif"), "old a")
+    try write(dir.file("a.tif.aux.xml"), "old a sidecar")
+    let a = try OutputTarget(path: dir.file("a.tif"), inputs: [], overwrite: true)
+    let b = try OutputTarget(path: dir.file("b.tif"), inputs: [], overwrite: true)
+    for target in [a, b] { try write(target.temporaryPath, "new") }
+    try OutputTarget.finishAll([a, b])
+    XCTAssertEqual(read(dir.file("a.tif")), "new")
+    XCTAssertEqual(read(dir.file("b.tif")), "new")
+    XCTAssertEqual(dir.contents, ["a.tif", "b.tif"], "the old sidecar described the old pixels")
+  }
+
+  func testSpecialFilesAndDashAreNoOutput() throws {
+    XCTAssertEqual(mkfifo(dir.file("fifo.tif"), 0o600), 0)
+    try FileManager.default.createSymbolicLink(atPath: dir.file("null.tif"), withDestinationPath: "/dev/null")
+    try FileManager.default.createDirectory(atPath: dir.file("folder"), withIntermediateDirectories: false)
+    try FileManager.default.createSymbolicLink(atPath: dir.file("folder.tif"), withDestinationPath: dir.file("folder"))
+    let cases = [(dir.file("fifo.tif"), "is a FIFO"), (dir.file("null.tif"), "is a link to /dev/null, a character device"),
+                 (dir.file("folder.tif"), "a directory"), ("/dev/null", "character device"),
+                 ("/dev/stdout", "/proc/self/fd/1"), ("/proc/self/fd/1", "is in /proc"), ("-", "'-' is not a file name here")]
+    for (path, words) in cases {
+      for overwrite in [false, true] {
+        XCTAssertThrowsError(try OutputTarget(path: path, inputs: [], overwrite: overwrite), path) { error in
+          XCTAssertEqual((error as? TesseraError)?.status, .usage, path)
+          XCTAssertTrue("\(error)".contains(words), "\(path): \(error)")
+        }
+      }
+    }
+    XCTAssertEqual(dir.contents, ["fifo.tif", "folder", "folder.tif", "null.tif"])
+    XCTAssertTrue(TemporaryFiles.shared.registered.allSatisfy { !$0.hasPrefix(dir.path) })
+  }
+
+  func testALinkToAFileIsReplacedNeverWrittenThrough() throws {
+    try write(dir.file("real.tif"), "old")
+    try FileManager.default.createSymbolicLink(atPath: dir.file("link.tif"), withDestinationPath: dir.file("real.tif"))
+    let target = try OutputTarget(path: dir.file("link.tif"), inputs: [], overwrite: true)
+    try write(target.temporaryPath, "new")
+    try target.commit()
+    XCTAssertEqual(read(dir.file("real.tif")), "old")
+    XCTAssertEqual(read(dir.file("link.tif")), "new")
+    XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: dir.file("link.tif")))
+  }
+
+  /// Every message is one line that shows what a path holds: a newline is `\n`, a tab `\t`, a
+  /// right-to-left override `\u{202E}`; the caret of a syntax error keeps its column.
+  func testMessagesEscapeControlAndBidiCharacters() {
+    XCTAssertEqual(TesseraError(.usage, "a\nb.tif: no such file").message, "a\\nb.tif: no such file")
+    XCTAssertEqual(TesseraError(.usage, "t\tx\u{7}\u{85}\u{202E}y\n").message, "t\\tx\\u{7}\\u{85}\\u{202E}y")
+    XCTAssertEqual(TesseraError(.usage, "中文 é ok").message, "中文 é ok")
+    let marked = TesseraError(.usage, "a\tb: here", mark: 5)
+    XCTAssertEqual(Array(marked.message)[marked.mark ?? 0], "h")
+  }
+}
