@@ -61,9 +61,7 @@ extension MergeJob {
   func openBandFile(_ file: Sentinel2BandFile, product: Sentinel2Product) throws -> Dataset {
     let dataset: Dataset
     do {
-      // Past its share of descriptors, a band file is described and then read by name, so that
-      // many products fit `ulimit -n`.
-      dataset = try SourceSet.open(file.path, detach: DescriptorBudget.heldShareUsed)
+      dataset = try Dataset.open(file.path)
     } catch let error as OpenError {
       throw TesseraError(.dataError, "\(product.source): band file \(file.path) is unreadable: \(error)")
     }
