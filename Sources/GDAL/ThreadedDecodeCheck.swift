@@ -38,21 +38,33 @@ public enum ThreadedDecodeCheck {
   /// Notes a dataset just opened for reading if it has the layout GDAL 3.6 decodes with the
   /// suspect failure.
   static func noteOpened(_ dataset: Dataset) {
-    guard dataset.driverName == "GTiff", dataset.bandCount >= 3,
-          dataset.metadataItem("INTERLEAVE", domain: "IMAGE_STRUCTURE") == "BAND" else { return }
-    DecodeCandidates.shared.add(dataset.path)
+    switch dataset.driverName {
+    case "GTiff":
+      if hasSuspectLayout(dataset) { DecodeCandidates.shared.add(dataset.path) }
+    case "VRT":
+      // GDAL opens a VRT's sources itself; which of them have the layout is seen at proof time.
+      for file in dataset.fileList.dropFirst() where !file.hasPrefix("/vsi") { DecodeCandidates.shared.add(file) }
+    default:
+      break
+    }
+  }
+
+  /// Band-interleaved with 3 or more bands: what GDAL 3.6 decodes with the suspect failure.
+  static func hasSuspectLayout(_ dataset: Dataset) -> Bool {
+    dataset.driverName == "GTiff" && dataset.bandCount >= 3
+      && dataset.metadataItem("INTERLEAVE", domain: "IMAGE_STRUCTURE") == "BAND"
   }
 
   /// Throws `suspect` as the failure of `context` unless every candidate file proves it spurious.
   static func verify(_ suspect: GDALMessage, context: String, dataset: String?) throws {
     let (all, pending) = DecodeCandidates.shared.snapshot()
-    guard !all.isEmpty else {
-      throw GDALError(context: context, number: suspect.number, message: suspect.message, dataset: dataset)
-    }
+    // Proven earlier files count; a pending path turns out to have the layout or not.
+    var affected = all.count - pending.count
     for path in pending {
       do {
         let identity = FileIdentity(path)
-        try compare(path)
+        guard try compare(path) else { continue }
+        affected += 1
         DecodeCandidates.shared.proven(path, identity)
       } catch let error as GDALError {
         throw GDALError(context: context, number: error.number, message: error.message, dataset: dataset ?? path)
@@ -60,15 +72,28 @@ public enum ThreadedDecodeCheck {
         throw GDALError(context: context, number: suspect.number, message: "\(error)", dataset: dataset ?? path)
       }
     }
+    // No file the run opened has the layout: nothing proves this one spurious.
+    guard affected > 0 else {
+      throw GDALError(context: context, number: suspect.number, message: suspect.message, dataset: dataset)
+    }
   }
 
   // MARK: - Proof
 
   /// Reads all of `path` on one thread and on several, window by window, and throws on any
-  /// failure of either, or on the first window whose bytes differ.
-  static func compare(_ path: String) throws {
-    let single = try Dataset.open(path, drivers: ["GTiff"], openOptions: ["NUM_THREADS=1"])
+  /// failure of either, or on the first window whose bytes differ. False, and nothing read,
+  /// when `path` is not a GeoTIFF of the suspect layout (a VRT's source of another kind).
+  @discardableResult
+  static func compare(_ path: String) throws -> Bool {
+    let single: Dataset
+    do {
+      single = try Dataset.open(path, drivers: ["GTiff"], openOptions: ["NUM_THREADS=1"])
+    } catch let error as OpenError {
+      if case .unreadable = error { return false }
+      throw GDALError(context: "opening \(path)", message: "\(error)", dataset: path)
+    }
     defer { try? single.close() }
+    guard hasSuspectLayout(single) else { return false }
     let threaded = try Dataset.open(path, drivers: ["GTiff"], openOptions: ["NUM_THREADS=\(decodeThreads)"])
     defer { try? threaded.close() }
     let band = try single.band(1)
@@ -97,6 +122,7 @@ public enum ThreadedDecodeCheck {
           dataset: path)
       }
     }
+    return true
   }
 
   /// The thread count the run decodes with, at least 2 so that the threaded path is taken.

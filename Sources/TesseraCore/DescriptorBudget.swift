@@ -14,11 +14,19 @@ public enum DescriptorBudget {
     return Swift.max(0, limit - SystemLimits.openDescriptors - reserve)
   }
 
-  private static let available = free()
+  private static let start = (open: SystemLimits.openDescriptors, available: free())
+  private static var available: Int { start.available }
 
   /// Inputs a command may keep open while planning; beyond it each is detached
   /// (`Dataset.detachFile`) once described.
   public static var heldInputs: Int { available / 4 }
+
+  /// Whether the inputs opened since the budget was first asked for have used the share of
+  /// held inputs: for commands that open inputs as they go (merge-memfile's band files).
+  public static var heldShareUsed: Bool {
+    _ = start
+    return SystemLimits.openDescriptors - start.open >= heldInputs
+  }
 
   /// Datasets the readers of every worker together may keep open: what is free now, less
   /// GDAL's pool.

@@ -123,7 +123,7 @@ public struct SourceSet {
     for argument in arguments {
       let isPattern = argument.contains(where: { "*?[".contains($0) })
       if isPattern && !FileManager.default.fileExists(atPath: argument) {
-        let matches = glob(argument)
+        let matches = try glob(argument)
         if matches.isEmpty { throw TesseraError(.noInput, "pattern '\(argument)' matches no file") }
         paths += matches
       } else {
@@ -159,12 +159,23 @@ public struct SourceSet {
     return text
   }
 
-  /// Sorted matches, so a pattern always gives the same order.
-  static func glob(_ pattern: String) -> [String] {
+  /// Sorted matches, so a pattern always gives the same order. A match whose name is not UTF-8
+  /// is refused (64): as a Swift string it would name another file.
+  static func glob(_ pattern: String) throws -> [String] {
     var result = glob_t()
     defer { globfree(&result) }
     guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
-    return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    var matches: [String] = []
+    for i in 0..<Int(result.gl_pathc) {
+      guard let name = result.gl_pathv[i] else { continue }
+      guard let text = String(validatingCString: name) else {
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), count: strlen(name))
+        let shown = bytes.map { (0x20..<0x7f).contains($0) && $0 != 0x5c ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }
+        throw TesseraError(.usage, "pattern '\(pattern)' matches \(shown.joined()), a name that is not UTF-8; Tessera takes file names in UTF-8 only: rename the file")
+      }
+      matches.append(text)
+    }
+    return matches.sorted()
   }
 
   // MARK: - Bands and types

@@ -92,12 +92,14 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
   }
 
   /// Where it is cheap, the pixels are GDAL's own: reproject is gdalwarp's single-threaded
-  /// result, and info --stats is GDAL's ComputeStatistics, whatever the thread count.
+  /// result (also through a VRT), and info --stats is GDAL's ComputeStatistics, whatever the
+  /// thread count.
   func testABandInterleavedFileReadsAsGDALReadsItAtEveryThreadCount() throws {
     let input = dir.file("band.tif")
     try Oracle.tool("gdal_translate", ["-q", "-co", "INTERLEAVE=BAND", "-co", "PHOTOMETRIC=MINISBLACK", Fixture.rgbByte, input])
-    let oracle = dir.file("gdalwarp.tif")
+    let oracle = dir.file("gdalwarp.tif"), vrt = dir.file("band.vrt")
     try Oracle.tool("gdalwarp", ["-q", "-wo", "NUM_THREADS=1", "-t_srs", "EPSG:4326", input, oracle])
+    try Oracle.tool("gdalbuildvrt", ["-q", vrt, input])
     // GDAL's exact statistics (gdalinfo -stats computes them so; its JSON rounds the mean).
     let script = "import json, sys\nfrom osgeo import gdal\nd = gdal.Open(sys.argv[1])\n"
       + "print(json.dumps([d.GetRasterBand(i).ComputeStatistics(False)[:3] for i in range(1, d.RasterCount + 1)]))"
@@ -118,6 +120,12 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
         ["min", "max", "mean"].map { ((band["stats"] as? [String: Double])?[$0]) ?? .nan }
       }
       XCTAssertEqual(ours.count, expected.count)
+      // GDAL opens a VRT's sources itself; a band-interleaved source reads the same through one.
+      let throughVRT = try TesseraBinary.run(["reproject", vrt, dir.file("v\(threads).tif"), "--dst-crs", "EPSG:4326",
+                                              "--threads", threads, "-q"])
+      XCTAssertEqual(throughVRT.status, 0, throughVRT.stderr)
+      let viaVRT = try PixelComparison.of(dir.file("v\(threads).tif"), oracle)
+      XCTAssertTrue(viaVRT.identical, "through a VRT, \(threads) threads: \(viaVRT)")
       for (a, b) in zip(ours, expected) {
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-9, "\(threads) threads: \(ours) vs GDAL \(expected)") }
       }

@@ -353,6 +353,13 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
                              redirections: "\"$(printf 'out\\376.tif')\" --dst-crs EPSG:4326")
     XCTAssertEqual(asOutput.status, 64, asOutput.stderr)
     XCTAssertTrue(asOutput.stderr.contains("out\\xfe.tif"), asOutput.stderr)
+    // A pattern Tessera expands itself: the match is refused, not repaired.
+    for args in [["mosaic", dir.path + "/*.tif", "-o", dir.file("m.tif")],
+                 ["batch", "--each", "reproject {path} " + dir.path + "/{stem}-4326.tif --dst-crs EPSG:4326", dir.path + "/*.tif"]] {
+      let run = try TesseraBinary.run(args)
+      XCTAssertEqual(run.status, 64, "\(args[0]): \(run.stderr)")
+      XCTAssertTrue(run.stderr.contains("in\\xff.tif") && run.stderr.contains("not UTF-8"), run.stderr)
+    }
     XCTAssertEqual(dir.contents, before, "a file was written")
   }
 
