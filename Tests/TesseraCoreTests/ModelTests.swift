@@ -43,6 +43,7 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(TesseraError.from(OpenError.unreadable(path: "a.tif", gdalMessage: "x")).status, .dataError)
     XCTAssertEqual(TesseraError.from(GDALError(context: "reading", message: "bad")).status, .dataError)
     XCTAssertEqual(TesseraError.from(GDALError.userInterrupt(context: "x")).status, .interrupted)
-    XCTAssertEqual(TesseraError.from(GDALError(context: "a", message: "two\nlines")).message, "a: two lines")
+    // One line, with the newline shown rather than hidden (it may be part of a file's name).
+    XCTAssertEqual(TesseraError.from(GDALError(context: "a", message: "two\nlines")).message, "a: two\\nlines")
   }
 }
