@@ -20,8 +20,31 @@ public struct Tessera: ParsableCommand {
 
   /// Parses, runs, and exits with the documented status. Parse errors with --json also
   /// print the error object on stdout, so a script always gets JSON when it asked for it.
+  /// libdispatch makes its event loop (an epoll, an eventfd, a timer descriptor) the first time
+  /// a worker thread starts, and traps (SIGILL) if the system refuses a descriptor then. Started
+  /// here, before any input is opened, it takes its descriptors while they are free; a limit too
+  /// low even for that is exit 71 naming it (below), never a crash.
+  static func warmUpDispatch() {
+    let started = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async { started.signal() }
+    started.wait()
+  }
+
+  /// The descriptors the program needs before it opens any file: the standard streams, the
+  /// signal pipe, libdispatch's event loop and GDAL's start-up (proj.db, plugins).
+  static let descriptorsToStart: rlim_t = 10
+
+  static func requireDescriptorsToStart() {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < descriptorsToStart else { return }
+    Terminal.err("tessera: too many open files (ulimit -n \(limit.rlim_cur)): Tessera needs at least \(descriptorsToStart) to start")
+    Foundation.exit(ExitStatus.osError.rawValue)
+  }
+
   public static func main(_ arguments: [String]? = nil) -> Never {
     Interruption.install()
+    requireDescriptorsToStart()
+    warmUpDispatch()
     GDALEnvironment.bootstrap()
     if arguments == nil, CommandLine.argc < 1 { refuseUnreadableCommandLine() }
     let args = arguments ?? Array(CommandLine.arguments.dropFirst())

@@ -1,5 +1,6 @@
 import CGIF
 import Foundation
+import GDAL
 
 /// Where a timelapse's frames go, one at a time.
 protocol AnimationWriter {
@@ -22,6 +23,10 @@ final class GIFWriter: AnimationWriter {
     self.height = height
     var error: Int32 = 0
     guard let file = EGifOpenFileName(path, false, &error) else {
+      // The system refusing a descriptor is not the output's fault (71, not 73).
+      let code = errno
+      SystemLimits.note(code)
+      if let refusal = SystemLimits.refusal(code) { throw TesseraError(.osError, "\(refusal): cannot create \(path)") }
       throw TesseraError(.cannotCreate, "cannot create \(path): \(GIFWriter.message(error))")
     }
     self.file = file

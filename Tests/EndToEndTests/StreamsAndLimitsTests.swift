@@ -296,9 +296,13 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
   func testTooFewDescriptorsIs71NamingTheLimit() throws {
     let layers = try tinyInputs(20, tiled: false)
     var refused = 0
-    for n in 4...9 {
+    // quicklook and timelapse start libdispatch's workers, whose event loop needs descriptors of
+    // its own (a SIGILL inside libdispatch when refused, before the start-up check).
+    for n in 4...12 {
       for args in [["band-stack", "--input-list", layers, "-o", dir.file("s\(n).tif")],
-                   ["reproject", Fixture.path("rasterio/rgb1.tif"), dir.file("r\(n).tif"), "--dst-crs", "EPSG:4326"]] {
+                   ["reproject", Fixture.path("rasterio/rgb1.tif"), dir.file("r\(n).tif"), "--dst-crs", "EPSG:4326"],
+                   ["quicklook", Fixture.path("rasterio/RGB.byte.tif"), dir.file("q\(n).png")],
+                   ["timelapse", Fixture.path("rasterio/rgb1.tif"), Fixture.path("rasterio/rgb1.tif"), "-o", dir.file("t\(n).gif"), "--order", "given"]] {
         let run = try shell(args, prefix: "ulimit -n \(n);")
         XCTAssertFalse(run.signalled, "ulimit -n \(n) \(args[0])")
         XCTAssertTrue([0, 71].contains(run.status), "ulimit -n \(n) \(args[0]): \(run.status) \(run.stderr)")
