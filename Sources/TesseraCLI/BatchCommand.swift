@@ -465,7 +465,7 @@ final class BatchDisplay: @unchecked Sendable {
         let last = result.stderrTail.split(separator: "\n").last.map(String.init) ?? ""
         // Failures are shown even with --quiet: they are what a script's log is for.
         clearBar()
-        Terminal.err("tessera batch: job \(result.id) failed (\(result.summary))\(last.isEmpty ? "" : ": " + last)")
+        Terminal.err(TesseraError.oneLine("tessera batch: job \(result.id) failed (\(result.summary))\(last.isEmpty ? "" : ": " + last)"))
       }
     }
     draw(force: done + failed + skipped == total)
@@ -474,7 +474,8 @@ final class BatchDisplay: @unchecked Sendable {
   private func say(_ line: String) {
     guard !quiet else { return }
     clearBar()
-    Terminal.err(line)
+    // Ids and paths come from the manifest: a newline or an escape sequence in one is shown, not obeyed.
+    Terminal.err(TesseraError.oneLine(line))
   }
 
   private func clearBar() {

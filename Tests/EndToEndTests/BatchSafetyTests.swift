@@ -88,6 +88,17 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
 
   /// What a batch may do: a step writes what a later step of its own job reads, and jobs read
   /// the manifest and one input together.
+  /// A job's id comes from the manifest: a newline or a terminal escape in it is shown escaped
+  /// in the failure line, never written to the terminal as it is.
+  func testFailureLinesShowControlCharactersOfIdsEscaped() throws {
+    let path = try manifest([job("x\u{1B}[2Jy\nz", "info", [dir.file("missing.tif")])])
+    let run = try TesseraBinary.run(["batch", path], in: dir.path)
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertFalse(run.stderr.contains("\u{1B}"), run.stderr)
+    XCTAssertTrue(run.stderr.contains("job x\\u{1B}[2Jy\\nz failed (exit 66)"), run.stderr)
+    XCTAssertEqual(run.stderr.split(separator: "\n").filter { $0.contains("failed (exit") }.count, 1, run.stderr)
+  }
+
   func testAStepMayFeedALaterStepOfItsJob() throws {
     let src = dir.file("src.tif")
     try FileManager.default.copyItem(atPath: Fixture.path("rasterio/rgb1.tif"), toPath: src)
