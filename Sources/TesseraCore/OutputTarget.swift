@@ -55,6 +55,7 @@ public final class OutputTarget {
       let resolvedInput = OutputTarget.resolved(input)
       if resolvedInput == resolvedOutput
         || OutputTarget.sidecarSuffixes.contains(where: { resolvedInput + $0 == resolvedOutput })
+        || OutputTarget.sameFile(input, finalPath)
       {
         throw TesseraError(.usage, "output \(path) is one of the files this command reads (\(input)); choose another output path")
       }
@@ -446,6 +447,13 @@ extension OutputTarget {
     }
     defer { free(real) }
     return String(cString: real)
+  }
+
+  /// Whether two existing paths are one file under two names (a hard link): same device and inode.
+  static func sameFile(_ a: String, _ b: String) -> Bool {
+    var first = stat(), second = stat()
+    guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+    return first.st_dev == second.st_dev && first.st_ino == second.st_ino
   }
 
   /// Refuses two outputs of one run that are the same file (a report over the raster);
