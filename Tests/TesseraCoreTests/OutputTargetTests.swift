@@ -30,10 +30,10 @@ final class OutputTargetTests: XCTestCase {
   /// A hard link is the input under another name: refused like the input itself, even with
   /// --overwrite (found by the hostile review: `ln in.tif hard.tif; reproject in.tif hard.tif`).
   func testAHardLinkOfAnInputIsAnInput() throws {
-    let input = dir.file("in.tif"), link = dir.file("hard.tif")
+    let input = dir.file("in.tif"), alias = dir.file("hard.tif")
     FileManager.default.createFile(atPath: input, contents: Data("raster".utf8))
-    XCTAssertEqual(Glibc.link(input, link), 0)
-    XCTAssertThrowsError(try OutputTarget(path: link, inputs: [input], overwrite: true)) { error in
+    XCTAssertEqual(link(input, alias), 0)
+    XCTAssertThrowsError(try OutputTarget(path: alias, inputs: [input], overwrite: true)) { error in
       XCTAssertEqual((error as? TesseraError)?.status, .usage)
     }
     XCTAssertEqual(FileManager.default.contents(atPath: input), Data("raster".utf8))
