@@ -280,7 +280,9 @@ struct BatchPlan {
     do {
       try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
     } catch {
-      throw TesseraError(.cannotCreate, "cannot create the work folder \(workDirectory): \(fileSystemReason(error))")
+      // A full disk is a write failure (74, worth a retry), not a folder that cannot exist.
+      let full = (error as NSError).code == NSFileWriteOutOfSpaceError
+      throw TesseraError(full ? .ioError : .cannotCreate, "cannot create the work folder \(workDirectory): \(fileSystemReason(error))")
     }
     let (workDirectory, temporaryWork, list) = (self.workDirectory, self.temporaryWork, started.protectedList)
     started.removeWork = {

@@ -34,7 +34,8 @@ public enum BatchProtection {
     do {
       try Data(text.utf8).write(to: URL(fileURLWithPath: path))
     } catch {
-      throw TesseraError(.cannotCreate, "cannot write \(path) in the batch's work folder: \(error.localizedDescription)")
+      let full = (error as NSError).code == NSFileWriteOutOfSpaceError
+      throw TesseraError(full ? .ioError : .cannotCreate, "cannot write \(path) in the batch's work folder: \(fileSystemReason(error))")
     }
   }
 

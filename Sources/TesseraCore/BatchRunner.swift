@@ -240,12 +240,21 @@ public final class BatchRunner: @unchecked Sendable {
     let tmp = folder + "/tmp"
     // Removed however the attempt ends, a folder half made on a full disk included.
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    do {
-      try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-      try Data(job.id.utf8).write(to: URL(fileURLWithPath: folder + "/id"))
-    } catch {
-      result.exitCode = ExitStatus.cannotCreate.rawValue
-      result.stderrTail = "cannot create the job folder \(folder): \(fileSystemReason(error))"
+    if let code = BatchRunner.makeJobFolder(folder, id: job.id) {
+      let reason = "cannot create the job folder \(folder): \(String(cString: strerror(code)))"
+      guard [ENOSPC, EDQUOT, EIO, EFBIG, EROFS].contains(code) else {
+        result.exitCode = ExitStatus.cannotCreate.rawValue
+        result.stderrTail = reason
+        return result
+      }
+      // The batch's own folder cannot be written (a full disk): like a journal that cannot be,
+      // no job starts after it, and this one did not run (--resume runs it).
+      lock.lock()
+      stopping = true
+      if journalError == nil { journalError = TesseraError(.ioError, reason) }
+      lock.unlock()
+      result.status = .notRun
+      result.stderrTail = reason
       return result
     }
     let ledgerPath = folder + "/ledger"
@@ -333,6 +342,19 @@ public final class BatchRunner: @unchecked Sendable {
     guard let list = settings.protectedList, let index = settings.jobIndex[job.id] else { return }
     let role = "an input of job \(job.id)\(job.origin == job.id ? "" : " (\(job.origin))")"
     BatchProtection.append(files.map { BatchProtection.Entry(path: $0, job: index, role: role) }, to: list)
+  }
+
+  /// Makes a job's private folder (`FOLDER/tmp` and `FOLDER/id`); nil, or the errno of the
+  /// first call that failed (so a full disk is told from a missing folder).
+  static func makeJobFolder(_ folder: String, id: String) -> Int32? {
+    if mkdir(folder, 0o700) != 0 && errno != EEXIST { return errno }
+    if mkdir(folder + "/tmp", 0o700) != 0 && errno != EEXIST { return errno }
+    let fd = open(folder + "/id", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { return errno }
+    defer { close(fd) }
+    let bytes = Array(id.utf8)
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    return written == bytes.count ? nil : (written < 0 ? errno : ENOSPC)
   }
 
   /// Gives a step `--threads N` unless it sets its own, before a `--` that ends its options.

@@ -132,6 +132,8 @@ public func fileSystemReason(_ error: Error) -> String {
     return String(cString: strerror(Int32(underlying.code)))
   }
   if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+  // Foundation reports a full disk in its own words, without the errno.
+  if ns.code == NSFileWriteOutOfSpaceError { return String(cString: strerror(ENOSPC)) }
   return ns.localizedDescription
 }
 
