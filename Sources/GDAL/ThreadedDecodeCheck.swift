@@ -60,7 +60,9 @@ public enum ThreadedDecodeCheck {
     let (all, pending) = DecodeCandidates.shared.snapshot()
     // Proven earlier files count; a pending path turns out to have the layout or not.
     var affected = all.count - pending.count
-    for path in pending {
+    // A file removed since it was opened (a long-lived process, a test runner) proves nothing
+    // either way: it is passed over, and cannot count as proof.
+    for path in pending where access(path, F_OK) == 0 {
       do {
         let identity = FileIdentity(path)
         guard try compare(path) else { continue }
