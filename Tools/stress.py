@@ -296,7 +296,8 @@ class Stress:
             for kind in (["tmpfs", "fsize"] if can_mount else ["fsize"]):
                 for trial in range(self.args.disk_trials):
                     fraction = self.rng.uniform(0.05, 0.9)
-                    limit = max(4096, int(size * fraction))
+                    # RLIMIT_FSIZE caps each file, so with several outputs the largest must not fit.
+                    limit = max(4096, int((max(sizes) if kind == "fsize" else size) * fraction))
                     fresh(tmp)
                     preexec = None
                     if kind == "tmpfs":
