@@ -265,34 +265,56 @@ struct BatchPlan {
     }
     // The journal's lock first: from here on no other batch touches it or its work folder.
     var started = Started(lock: nil, journal: nil, notes: [], protectedList: workDirectory + "/batch-files.jsonl", removeWork: {})
+    var previous: BatchJournal?
+    var madeLock = false
     if let journalPath {
+      madeLock = !FileManager.default.fileExists(atPath: journalPath + ".lock")
       started.lock = try BatchLock(journal: journalPath)
       // Again under the lock: another batch may have written it meanwhile.
       let exists = journalExists(journalPath)
       if exists && !command.resume && !command.overwrite {
         throw TesseraError(.cannotCreate, "the journal \(journalPath) of an earlier run exists; pass --resume to continue that batch or --overwrite to start over")
       }
+      previous = exists ? try BatchJournal(path: journalPath, fresh: false) : nil
+    }
+    // A start that fails (a full disk) leaves nothing it made: not the lock, not an empty
+    // journal, and an earlier run's journal untouched, so --resume still finds it.
+    let undoLock = { [journalPath] in
+      // Unlinked while still held: a batch that opened the old file finds it locked and stops.
+      if madeLock, let journalPath { unlink(journalPath + ".lock") }
+    }
+    do {
       // What a killed batch left: partial outputs of its jobs, unrecorded outputs.
-      let previous = exists ? try BatchJournal(path: journalPath, fresh: false) : nil
-      started.notes += BatchRunner.cleanLeftovers(in: workDirectory, journal: previous)
-      started.journal = try BatchJournal(path: journalPath, fresh: !command.resume)
-    }
-    do {
-      try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+      if journalPath != nil { started.notes += BatchRunner.cleanLeftovers(in: workDirectory, journal: previous) }
+      do {
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+      } catch {
+        // A full disk is a write failure (74, worth a retry), not a folder that cannot exist.
+        let full = (error as NSError).code == NSFileWriteOutOfSpaceError
+        throw TesseraError(full ? .ioError : .cannotCreate, "cannot create the work folder \(workDirectory): \(fileSystemReason(error))")
+      }
+      let (workDirectory, temporaryWork, list) = (self.workDirectory, self.temporaryWork, started.protectedList)
+      started.removeWork = {
+        unlink(list)
+        if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) }
+      }
+      do {
+        try BatchProtection.write(protected, to: list)
+        if let journalPath {
+          let made = !FileManager.default.fileExists(atPath: journalPath)
+          do {
+            started.journal = try BatchJournal(path: journalPath, fresh: !command.resume)
+          } catch {
+            if made { unlink(journalPath) }
+            throw error
+          }
+        }
+      } catch {
+        started.removeWork()
+        throw error
+      }
     } catch {
-      // A full disk is a write failure (74, worth a retry), not a folder that cannot exist.
-      let full = (error as NSError).code == NSFileWriteOutOfSpaceError
-      throw TesseraError(full ? .ioError : .cannotCreate, "cannot create the work folder \(workDirectory): \(fileSystemReason(error))")
-    }
-    let (workDirectory, temporaryWork, list) = (self.workDirectory, self.temporaryWork, started.protectedList)
-    started.removeWork = {
-      unlink(list)
-      if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) }
-    }
-    do {
-      try BatchProtection.write(protected, to: list)
-    } catch {
-      started.removeWork()
+      undoLock()
       throw error
     }
     return started

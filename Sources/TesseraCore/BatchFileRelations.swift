@@ -48,15 +48,24 @@ public enum BatchFileRelations {
   public static func check(own: [OwnFile], uses: [BatchFileUse], labels: [String], workDirectory: String?,
                            privatePrefix: (Int) -> String) throws {
     try checkOwn(own)
-    let resolvedOwn = own.map { (file: $0, key: key(resolve($0.path))) }
+    let resolvedOwn = own.map { (file: $0, key: key(resolve($0.path)), identity: linkedIdentity($0.path)) }
     // Every conflict has a writer: a read is compared with the writes only, so many jobs
     // reading one file cost no more than one.
     var index: [String: [Int]] = [:]
     var writers: [String: [Int]] = [:]
     let resolvedUses = uses.map { resolve($0.path) }
+    // A hard link is one file under two names no path comparison sees: existing files with
+    // more than one link are also compared by device and inode.
+    let identities = uses.map { linkedIdentity($0.path) }
+    var linked: [String: [Int]] = [:]
+    var linkedWriters: [String: [Int]] = [:]
     for (offset, path) in resolvedUses.enumerated() {
       index[key(path), default: []].append(offset)
       if uses[offset].kind == .write { writers[key(path), default: []].append(offset) }
+      if let identity = identities[offset] {
+        linked[identity, default: []].append(offset)
+        if uses[offset].kind == .write { linkedWriters[identity, default: []].append(offset) }
+      }
     }
     let work = workDirectory.map(resolve)
     let privateFolders = workDirectory.map { _ in labels.indices.map { resolve(privatePrefix($0)) } }
@@ -64,14 +73,19 @@ public enum BatchFileRelations {
       let path = resolvedUses[offset]
       let name = "\(labels[use.job]) \(use.kind == .write ? "writes" : "reads") \(use.path)"
       // The batch's own files: the same file, a sidecar of one, a folder holding one or inside one.
-      for (file, ownKey) in resolvedOwn where related(key(path), ownKey) {
+      for (file, ownKey, ownIdentity) in resolvedOwn
+      where related(key(path), ownKey) || (ownIdentity != nil && ownIdentity == identities[offset]) {
         if use.kind == .read && file.readable { continue }
         throw TesseraError(.usage, "\(name), which is \(file.role) (\(file.path)); a batch's own files are no job's input or output")
       }
       if let work, let privateFolders, let owner = workOwner(path, work: work, privateFolders: privateFolders), owner != use.job {
         throw TesseraError(.usage, "\(name), inside the batch's work folder \(workDirectory ?? work) where each job has its private folder; use {tmp} or another path")
       }
-      for other in relatedUses(of: path, index: use.kind == .write ? index : writers) where other != offset {
+      var others = relatedUses(of: path, index: use.kind == .write ? index : writers)
+      if let identity = identities[offset] {
+        others += (use.kind == .write ? linked : linkedWriters)[identity] ?? []
+      }
+      for other in others where other != offset {
         if let reason = conflict(use, uses[other]) {
           throw TesseraError(.usage, "\(name) and \(labels[uses[other].job]) \(uses[other].kind == .write ? "writes" : "reads") \(uses[other].path): \(reason); nothing was run")
         }
@@ -96,8 +110,9 @@ public enum BatchFileRelations {
   /// The batch's own files are distinct: the report over the manifest would destroy it.
   static func checkOwn(_ own: [OwnFile]) throws {
     let keys = own.map { key(resolve($0.path)) }
+    let identities = own.map { linkedIdentity($0.path) }
     for i in own.indices {
-      for j in own.indices where j > i && related(keys[i], keys[j]) {
+      for j in own.indices where j > i && (related(keys[i], keys[j]) || (identities[i] != nil && identities[i] == identities[j])) {
         throw TesseraError(.usage, "\(own[j].role) \(own[j].path) is \(own[i].role) (\(own[i].path)); give it another path")
       }
     }
@@ -123,6 +138,13 @@ public enum BatchFileRelations {
     guard first.hasPrefix("job-") else { return nil }
     let folder = work + "/" + first
     return privateFolders.firstIndex { folder.hasPrefix($0) } ?? -1
+  }
+
+  /// "device:inode" of an existing regular file that has other names (hard links), else nil.
+  static func linkedIdentity(_ path: String) -> String? {
+    var info = stat()
+    guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink > 1 else { return nil }
+    return "\(info.st_dev):\(info.st_ino)"
   }
 
   /// Whether two keys name one file, or one is a folder holding the other.

@@ -45,6 +45,7 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     let src = dir.file("src.tif")
     try FileManager.default.copyItem(atPath: Fixture.path("rasterio/rgb1.tif"), toPath: src)
     XCTAssertEqual(symlink(src, dir.file("link.tif")), 0)
+    XCTAssertEqual(link(src, dir.file("hard.tif")), 0)
     try FileManager.default.createDirectory(atPath: dir.file("product"), withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: Fixture.path("rasterio/rgb2.tif"), toPath: dir.file("product/band.tif"))
     let warp = { (input: String, output: String) in self.job("a", "reproject", [input, output, "--dst-crs", "EPSG:4326"]) }
@@ -65,6 +66,11 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
       ([job("a", "info", ["product"]), job("b", "resample", [src, "product/new.tif", "--scale", "0.5"])], [],
        ["job a", "job b", "product"]),
       ([warp(src, "src.tif.aux.xml"), job("b", "info", [src])], [], ["job a", "job b", "src.tif"]),
+      // A hard link is the file under another name: device and inode count, not the path.
+      ([job("a", "reproject", [dir.file("product/band.tif"), "hard.tif", "--dst-crs", "EPSG:4326", "--overwrite"]),
+        job("b", "resample", [src, "b.tif", "--scale", "0.5"])], [], ["job a", "job b", "hard.tif", "src.tif"]),
+      ([warp(src, dir.file("out.tif"))], ["--report", "hard.tif", "--overwrite"], ["hard.tif", "report", "job a"]),
+      ([job("a", "reproject", ["hard.tif", "jobs.jsonl.hard", "--dst-crs", "EPSG:4326"])], [], ["jobs.jsonl.hard", "manifest"]),
       ([job("a", "info", [dir.file("r.journal.jsonl")])], ["--report", dir.file("r.json")], ["job a", "journal"]),
       ([warp(src, dir.file("work/job-0123/x.tif"))], ["--report", dir.file("r.json"), "--work-dir", dir.file("work")],
        ["job a", "work folder"]),
@@ -73,6 +79,8 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     ]
     for (jobs, options, names) in cases {
       let path = try manifest(jobs + [marker])
+      unlink(dir.file("jobs.jsonl.hard"))
+      XCTAssertEqual(link(path, dir.file("jobs.jsonl.hard")), 0)  // the manifest under a second name
       let before = try FolderSnapshot(dir.path)
       let folders = listing()
       let run = try TesseraBinary.run(["batch", path] + options, in: dir.path)
@@ -351,6 +359,27 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("work")))
     let leftovers = (FileManager.default.enumerator(atPath: dir.path)?.compactMap { $0 as? String } ?? []).filter { $0.contains(".tessera-") }
     XCTAssertEqual(leftovers, [])
+  }
+
+  /// A disk already full when the batch starts: 74 naming the problem, and nothing it made is
+  /// left (no lock, no empty journal, no work folder), so the next run starts clean.
+  func testAFullDiskAtTheStartLeavesNothing() throws {
+    let mount = dir.file("fs")
+    try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+    guard (try? Run.process("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]))?.status == 0 else {
+      throw XCTSkip("cannot mount a tmpfs here (needs root)")
+    }
+    defer { _ = try? Run.process("/bin/umount", ["-l", mount]) }
+    var fs = statvfs()
+    XCTAssertEqual(statvfs(mount, &fs), 0)
+    XCTAssertTrue(FileManager.default.createFile(atPath: mount + "/filler", contents: Data(count: Int(fs.f_bavail) * Int(fs.f_bsize))))
+    let path = try manifest([job("a", "test-job", ["--write", dir.file("a.txt")])])
+    let run = try TesseraBinary.run(["batch", path, "--report", mount + "/r.json"])
+    XCTAssertEqual(run.status, 74, run.stderr)
+    XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+    XCTAssertTrue(run.stderr.contains("No space left on device"), run.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount), ["filler"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("a.txt")), "the job ran")
   }
 
   func testAFullJournalStopsTheBatchAndResumeFinishesIt() throws { try fullJournalThenResume(workOnTheFullDisk: false) }
