@@ -78,6 +78,9 @@ extension MergeJob {
         throw TesseraError(.dataError, "\(file.path): band \(i) is \(type.rawValue); Sentinel-2 band files hold UInt16 or Byte values")
       }
     }
+    // Many products under a low `ulimit -n`: past the share of held inputs, a band file keeps
+    // only its description and is opened again through GDAL's bounded pool when staged.
+    if DescriptorBudget.heldShareUsed { try dataset.detachFile() }
     return dataset
   }
 

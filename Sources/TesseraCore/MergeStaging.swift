@@ -47,7 +47,10 @@ extension MergeJob {
     var failure: Error?
     var done = 0, next = 0
     let lock = NSLock()
-    DispatchQueue.concurrentPerform(iterations: max(1, min(request.resources.threads, jobs.count))) { _ in
+    // Band files detached under a low `ulimit -n` are reopened through GDAL's dataset pool; a
+    // thread may hold two of its slots at once, and threads that fill the pool spin forever.
+    let threads = max(1, min(request.resources.threads, jobs.count, DescriptorBudget.gdalPoolSize / 2))
+    DispatchQueue.concurrentPerform(iterations: threads) { _ in
       while true {
         lock.lock()
         let index = next

@@ -280,15 +280,31 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
     XCTAssertFalse(SignalTrial.temporaryFile(in: dir.path))
   }
 
-  /// merge-memfile under a low limit: the product's band files are few, and the result is the
-  /// one made without the limit.
+  /// merge-memfile under a low limit: one product, and 60 products (180 band files, more than
+  /// the limit), each giving the result made without the limit — the band files past the share
+  /// held open are reopened through GDAL's bounded pool, never all held at once.
   func testMergeMemfileUnderALowOpenFileLimit() throws {
-    let product = try XCTUnwrap(try SyntheticProducts.make(in: dir.file("s2"), ["--size", "60", "--bands", "B04,B08,SCL", "--format", "tif"]).first)
-    let free = dir.file("free.tif"), limited = dir.file("limited.tif")
-    XCTAssertEqual(try TesseraBinary.run(["merge-memfile", product, "-o", free, "--bands", "B04,B08,SCL"]).status, 0)
-    let run = try shell(["merge-memfile", product, "-o", limited, "--bands", "B04,B08,SCL"], prefix: "ulimit -n 64;")
-    XCTAssertEqual(run.status, 0, run.stderr)
-    XCTAssertTrue(try PixelComparison.of(limited, free).identical)
+    let products = try SyntheticProducts.make(in: dir.file("s2"), ["--size", "60", "--bands", "B04,B08,SCL", "--format", "tif"])
+    let product = try XCTUnwrap(products.first)
+    // Dates of the same tile: copies of one product under other names.
+    var many = products
+    let name = (product as NSString).lastPathComponent  // S2A_MSIL2A_YYYYMMDDTHHMMSS_…
+    for month in 1...12 {
+      for day in 10..<15 {
+        let date = String(format: "2024%02d%02d", month, day)
+        let copy = dir.file("s2/" + name.prefix(11) + date + name.dropFirst(19))
+        try FileManager.default.copyItem(atPath: product, toPath: copy)
+        many.append(copy)
+      }
+    }
+    for (label, inputs) in [("one", [product]), ("many", many)] {
+      let free = dir.file("free-\(label).tif"), limited = dir.file("limited-\(label).tif")
+      let reference = try TesseraBinary.run(["merge-memfile"] + inputs + ["-o", free, "--bands", "B04,B08,SCL"])
+      XCTAssertEqual(reference.status, 0, reference.stderr)
+      let run = try shell(["merge-memfile"] + inputs + ["-o", limited, "--bands", "B04,B08,SCL", "--threads", "2"], prefix: "ulimit -n 64;")
+      XCTAssertEqual(run.status, 0, "\(label): \(run.stderr)")
+      XCTAssertTrue(try PixelComparison.of(limited, free).identical, label)
+    }
   }
 
   /// A limit too low for anything to be pooled: 71 naming the limit, never an input blamed
