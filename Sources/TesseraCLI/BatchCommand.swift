@@ -130,19 +130,7 @@ struct BatchPlan {
     } else {
       let manifest = command.items[0]
       source = manifest == "-" ? "stdin" : manifest
-      let data: Data
-      if manifest == "-" {
-        data = FileHandle.standardInput.readDataToEndOfFile()
-      } else {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: manifest, isDirectory: &isDirectory) else {
-          throw TesseraError(.noInput, "manifest \(manifest) does not exist")
-        }
-        guard !isDirectory.boolValue, let contents = FileManager.default.contents(atPath: manifest) else {
-          throw TesseraError(.noInput, "manifest \(manifest) cannot be read")
-        }
-        data = contents
-      }
+      let data = try TextInput.read(manifest, role: "manifest")
       jobs = try BatchManifest.parse(data, source: source, commands: BatchCommand.jobCommands)
     }
     let total = jobs.count

@@ -69,7 +69,9 @@ struct BatchReportCommand: ParsableCommand {
         + "\(counts["failed", default: 0]) failed, \(counts["skipped", default: 0]) skipped, \(counts["not_run", default: 0]) not run; "
         + String(format: "%.1f s of work, the longest shard %.1f s", elapsed, longest)
       for item in failed {
-        if case .string(let id)? = item["id"], case .string(let error)? = item["error"] { text += "\n  failed: \(id) (\(error))" }
+        guard case .string(let id)? = item["id"], case .string(let status)? = item["status"] else { continue }
+        let shown = TesseraError.oneLine(id)
+        if status == "not_run" { text += "\n  not run: \(shown)" } else if case .string(let error)? = item["error"] { text += "\n  failed: \(shown) (\(error))" }
       }
       for repeated in set.repeated { text += "\n  \(repeated.report) is the same report as \(repeated.sameAs): counted once" }
       if !duplicates.isEmpty { text += "\n  \(duplicates.count) job ids appear in more than one report" }
@@ -182,9 +184,7 @@ struct ShardReports {
     var set = ShardReports()
     var contents: [(path: String, data: Data, resolved: String)] = []
     for path in paths {
-      guard let data = FileManager.default.contents(atPath: path) else {
-        throw TesseraError(.noInput, "report \(path) does not exist or cannot be read")
-      }
+      let data = try TextInput.read(path, role: "report")
       let resolved = BatchFileRelations.resolve(path)
       if let same = contents.first(where: { $0.resolved == resolved || $0.data == data }) {
         set.repeated.append((path, same.path))

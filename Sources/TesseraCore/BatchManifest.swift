@@ -53,7 +53,7 @@ public enum BatchManifest {
     }
     var jobs: [BatchJob] = []
     var seen: [String: Int] = [:]
-    for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
       let number = offset + 1
       let line = rawLine.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: "\r")))
       if line.isEmpty || line.hasPrefix("#") { continue }

@@ -96,13 +96,12 @@ public enum ClassColors {
   /// commas or spaces), `#` comments. The file is the user's option: a line that is not a
   /// class and colours (a value no Int holds, such as 1e300 or inf) is exit 64.
   public static func read(_ path: String) throws -> [Int: RGBA] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      throw TesseraError(.noInput, "color table \(path) does not exist or cannot be read")
-    }
+    let text = try TextInput.text(path, role: "color table", limit: 16 << 20)
     var table: [Int: RGBA] = [:]
-    for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+      // Spaces, tabs and a Windows line end's CR around a line are not part of it.
       let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
-        .trimmingCharacters(in: .whitespaces) ?? ""
+        .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
       if line.isEmpty { continue }
       let fields = line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
       let numbers = fields.compactMap { Double($0) }

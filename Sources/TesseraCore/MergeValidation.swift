@@ -98,10 +98,7 @@ public enum MergeValidation {
   }
 
   static func againstReport(_ path: String, dataset: Dataset, names: [String], fractions: () throws -> [Double]) throws -> [MergeCheck] {
-    do { try OpenError.check(path) } catch { throw TesseraError.from(error) }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TesseraError(.noInput, "report \(path) cannot be read")
-    }
+    let data = try TextInput.read(path, role: "report")
     let report: MergeReportExpectation
     do {
       report = try JSONValue.decode(MergeReportExpectation.self, from: data)

@@ -119,6 +119,10 @@ public struct SourceSet {
         let entry = line.trimmingCharacters(in: .whitespaces)
         if !entry.isEmpty, !entry.hasPrefix("#") { paths.append(entry) }
       }
+      // Like a pattern that matches nothing (an empty `find … |`, stdin closed): said as such.
+      if paths.isEmpty && arguments.isEmpty {
+        throw TesseraError(.noInput, "input list \(listFile == "-" ? "on stdin" : listFile) names no file")
+      }
     }
     for argument in arguments {
       let isPattern = argument.contains(where: { "*?[".contains($0) })
@@ -135,28 +139,8 @@ public struct SourceSet {
 
   /// The text of a list file: a file, a pipe (`--input-list <(find …)`), or `-` for stdin.
   static func readList(_ path: String) throws -> String {
-    let handle: FileHandle?
-    if path == "-" {
-      handle = FileHandle.standardInput
-    } else {
-      var status = stat()
-      guard stat(path, &status) == 0 else {
-        throw TesseraError(.noInput, "input list \(path): \(String(cString: strerror(errno)).lowercased())")
-      }
-      if status.st_mode & S_IFMT == S_IFDIR { throw TesseraError(.noInput, "input list \(path): is a directory") }
-      handle = FileHandle(forReadingAtPath: path)
-    }
-    guard let handle else { throw TesseraError(.noInput, "input list \(path) cannot be read") }
     // A list is names, one a line; more than 64 MiB of them is not a list.
-    // read(upToCount:) gives nil at once at the end: an empty list (stdin closed, /dev/null).
-    let data: Data
-    do { data = try handle.read(upToCount: 64 << 20) ?? Data() } catch {
-      throw TesseraError(.noInput, "input list \(path) cannot be read: \(error.localizedDescription)")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw TesseraError(.dataError, "input list \(path) is not UTF-8 text")
-    }
-    return text
+    try TextInput.text(path, role: "input list", limit: 64 << 20)
   }
 
   /// Sorted matches, so a pattern always gives the same order. A match whose name is not UTF-8

@@ -188,13 +188,59 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
     XCTAssertTrue(batch.stderr.contains("no jobs"), batch.stderr)
     let mosaic = try shell(["mosaic", "--input-list", "-", "-o", dir.file("m.tif")], redirections: "<&-", timeout: 60)
     XCTAssertFalse(mosaic.timedOut, "mosaic --input-list - <&- hung")
-    XCTAssertEqual(mosaic.status, 64, mosaic.stderr)
+    XCTAssertEqual(mosaic.status, 66, mosaic.stderr)
+    XCTAssertTrue(mosaic.stderr.contains("input list on stdin names no file"), mosaic.stderr)
     XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("m.tif")))
     let out = dir.file("r.tif")
     let reproject = try shell(["reproject", Fixture.path("rasterio/rgb1.tif"), out, "--dst-crs", "EPSG:4326", "--progress"],
                               redirections: ">&- 2>&-")
     XCTAssertEqual(reproject.status, 0)
     XCTAssertTrue(try PixelComparison.of(out, try oracleWarp(Fixture.path("rasterio/rgb1.tif"))).identical)
+  }
+
+  /// The text files commands read (manifest, input list, colour table, reports) are read one
+  /// way: a pipe works like a file, a FIFO nobody writes to is empty at once (never a hang), and
+  /// a directory, a socket or a file too large to be one is refused naming what it is.
+  func testTextInputsOfEveryKind() throws {
+    let fifo = dir.file("fifo"), folder = dir.file("folder"), socketPath = dir.file("sock")
+    XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // A bound Unix socket's file stays after its process has gone.
+    let bound = try Run.process(Oracle.python, ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", socketPath])
+    XCTAssertEqual(bound.status, 0, bound.stderr)
+    let big = dir.file("big.txt")
+    XCTAssertTrue(FileManager.default.createFile(atPath: big, contents: Data(repeating: UInt8(ascii: "a"), count: (16 << 20) + 1)))
+    let rgb = Fixture.path("rasterio/rgb1.tif")
+    let uses: [(args: (String) -> [String], role: String)] = [
+      ({ ["batch", $0] }, "manifest"),
+      ({ ["mosaic", "--input-list", $0, "-o", self.dir.file("m.tif")] }, "input list"),
+      ({ ["quicklook", rgb, self.dir.file("q.png"), "--band", "1", "--color-table", $0] }, "color table"),
+      ({ ["batch-report", $0] }, "report"),
+    ]
+    for (args, role) in uses {
+      for (path, status, words) in [(folder, 66, "is a directory"), (socketPath, 66, "is a socket"), (fifo, -1, "")] {
+        let run = try shell(args(path), timeout: 30)
+        XCTAssertFalse(run.timedOut, "\(role) \(path) hung")
+        if status > 0 {
+          XCTAssertEqual(run.status, Int32(status), "\(role) \(path): \(run.stderr)")
+          XCTAssertTrue(run.stderr.contains("\(role) \(path) \(words)"), run.stderr)
+        } else {
+          // Empty: each command's own words for nothing given, never a read error or a hang.
+          XCTAssertTrue([64, 65, 66].contains(run.status), "\(role) fifo: \(run.status) \(run.stderr)")
+          XCTAssertFalse(run.stderr.contains("cannot be read"), run.stderr)
+        }
+        XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+      }
+    }
+    let tooBig = try shell(["quicklook", rgb, dir.file("q.png"), "--band", "1", "--color-table", big])
+    XCTAssertEqual(tooBig.status, 65, tooBig.stderr)
+    XCTAssertTrue(tooBig.stderr.contains("larger than 16 MiB"), tooBig.stderr)
+    // A pipe from the shell is read like a file.
+    let table = dir.file("table.txt")
+    try "0 0 0 0\n255 255 0 0\n".write(toFile: table, atomically: true, encoding: .utf8)
+    let piped = try shell(["quicklook", rgb, dir.file("p.png"), "--band", "1", "--color-table", "/dev/stdin"], prefix: "cat \(table) |")
+    XCTAssertEqual(piped.status, 0, piped.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("m.tif")))
   }
 
   func oracleWarp(_ input: String) throws -> String {

@@ -30,6 +30,9 @@ final class BatchTests: XCTestCase {
     XCTAssertEqual(jobs[1].expanded(tmp: "/w/t").map(\.args), [["x.tif", "/w/t/y.tif", "--dst-crs", "EPSG:4326"], ["/w/t/y.tif", "out/b.tif"]])
     XCTAssertNotEqual(jobs[0].argsHash, jobs[1].argsHash)
     XCTAssertEqual(jobs[1].argsHash, try BatchManifest.parse(Data(text.utf8), source: "m", commands: commands)[1].argsHash, "stable")
+    // Saved on Windows (CR LF, one Character in Swift): the same jobs, the same hashes.
+    let windows = try BatchManifest.parse(Data(text.replacingOccurrences(of: "\n", with: "\r\n").utf8), source: "m", commands: commands)
+    XCTAssertEqual(windows.map(\.argsHash), jobs.map(\.argsHash))
     for (bad, line) in [("{\"id\": \"a\", \"command\": \"info\"}\n[1, 2]", 2), ("\n\n{\"id\": \"\", \"command\": \"info\"}", 3),
                         ("{\"id\": \"a\", \"steps\": []}", 1), ("{\"id\": \"a\", \"command\": \"info\", \"steps\": []}", 1)] {
       XCTAssertThrowsError(try BatchManifest.parse(Data(bad.utf8), source: "m.jsonl", commands: commands)) { error in

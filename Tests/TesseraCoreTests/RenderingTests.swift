@@ -49,6 +49,9 @@ final class RenderingTests: XCTestCase {
     let path = folder + "/ok.txt"
     try "-9223372036854775808 1 2 3\n7 10 20 30 40\n".write(toFile: path, atomically: true, encoding: .utf8)
     XCTAssertEqual(try ClassColors.read(path), [Int.min: RGBA(1, 2, 3), 7: RGBA(10, 20, 30, 40)])
+    // A table saved on Windows: CR LF line ends read as the same table.
+    try "-9223372036854775808 1 2 3\r\n7 10 20 30 40\r\n".write(toFile: path, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ClassColors.read(path), [Int.min: RGBA(1, 2, 3), 7: RGBA(10, 20, 30, 40)])
   }
 
   func testColourMapsRunFromTheirPublishedEnds() {
