@@ -51,6 +51,7 @@ struct ClipCommand: ParsableCommand {
   var allowOutside = false
   @Flag(name: .customLong("make-valid"), help: "Repair an invalid polygon (one that crosses itself) instead of refusing it.") var makeValid = false
   @OptionGroup var bands: BandSelection
+  @OptionGroup var strictDatum: StrictDatumOption
   @Flag(name: .customLong("each-feature"), help: "Write one raster per --cutline feature into the folder given as the output.")
   var eachFeature = false
   @Option(name: .customLong("name-field"), parsing: .unconditional, help: ArgumentHelp("With --each-feature: the field that names each output.", valueName: "FIELD"))
@@ -88,6 +89,7 @@ struct ClipCommand: ParsableCommand {
       request.allowOutside = allowOutside
       request.makeValid = makeValid
       request.bands = try bands.numbers()
+      request.datum.strict = strictDatum.strictDatum
       let featureField = nameField
       return try runner.perform {
         eachFeature ? try Clip.eachFeature(request, nameField: featureField, progress: $0) : try Clip.run(request, progress: $0)

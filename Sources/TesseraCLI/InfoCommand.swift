@@ -11,17 +11,27 @@ struct InfoCommand: ParsableCommand {
       Prints a summary on stderr, or with --json one JSON object per file on stdout \
       (an array for several files). Inputs are only read: nothing is written beside them, \
       not even an .aux.xml for --stats.
+      --crs TEXT says which CRS a CRS text or alias stands for (its EPSG code and name); the zone \
+      of utm and the Gauss-Krüger aliases is that of the FILE's centre. Aliases: \(CRSInput.aliasHelp).
       """)
 
   @Argument(help: ArgumentHelp("Rasters, subdataset names or /vsi paths.", valueName: "FILE"))
-  var files: [String]
+  var files: [String] = []
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Say which CRS this text or alias stands for (EPSG code and name).", valueName: "CRS"))
+  var crs: String?
 
   @Flag(help: "Compute exact min, max, mean and standard deviation of every band.")
   var stats = false
 
   @OptionGroup var global: GlobalOptions
 
+  func validate() throws {
+    if files.isEmpty && crs == nil { throw ValidationError("give a raster to describe, or --crs TEXT") }
+  }
+
   func run() throws {
+    if let crs { return try describeCRS(crs) }
     try CommandRunner("info", global).run { runner in
       var infos: [JSONValue] = []
       var texts: [String] = []
@@ -47,6 +57,24 @@ struct InfoCommand: ParsableCommand {
       }
       let json: JSONValue = files.count == 1 ? infos[0] : .array(infos)
       return CommandResult(json: json, text: texts.joined(separator: "\n"), status: firstFailure?.status ?? .ok)
+    }
+  }
+
+  /// `--crs TEXT`: the EPSG code and name it resolves to, the zone aliases placed at the first
+  /// file's centre.
+  func describeCRS(_ text: String) throws {
+    try CommandRunner("info", global).run { _ in
+      let centre = try files.first.map { try CRSInput.centre(ofRaster: $0) }
+      let srs = try CRSInput.resolve(text, centre: centre)
+      let alias = try CRSInput.aliasCode(text, centre: centre)
+      let epsg = alias ?? srs.epsg
+      let name = srs.name ?? "unnamed"
+      let json: JSONValue = .object([
+        ("crs_input", .string(text)), ("alias", .bool(alias != nil)),
+        ("epsg", epsg.map { .int($0) } ?? .null), ("name", .string(name)),
+      ])
+      let line = "\(text): " + (epsg.map { "EPSG:\($0) " } ?? "") + "(\(name))"
+      return CommandResult(json: json, text: line)
     }
   }
 }

@@ -27,6 +27,7 @@ struct MosaicCommand: ParsableCommand {
   var method: MosaicRequest.Method?
   @OptionGroup var bands: BandSelection
   @OptionGroup var crs: CRSOption
+  @OptionGroup var datum: DatumOptions
   @OptionGroup var grid: GridOptions
   @OptionGroup var bounds: BoundsOptions
   @OptionGroup var nodata: NodataOptions
@@ -59,6 +60,7 @@ struct MosaicCommand: ParsableCommand {
       request.dstNodata = nodata.dstNodata
       request.bands = try bands.numbers()
       request.dstCRS = crs.dstCRS
+      request.datum = try datum.shift()
       request.resampling = resampling.resampling
       return try runner.perform { try Mosaic.run(request, progress: $0) }
     }

@@ -98,9 +98,46 @@ struct BandSelection: ParsableArguments {
 /// The output CRS.
 struct CRSOption: ParsableArguments {
   @Option(name: .customLong("dst-crs"), parsing: .unconditional, help: ArgumentHelp(
-    "The output CRS: EPSG:n, WKT, a PROJ string, a .prj file, or wgs84, cgcs2000, xian1980, beijing1954, webmercator, utm.",
+    "The output CRS: EPSG:n, WKT, a PROJ string, a .prj file, or an alias: \(CRSInput.aliasHelp).",
     valueName: "CRS"))
   var dstCRS: String?
+}
+
+/// How a command that changes CRS crosses datums; see `DatumShift`.
+struct DatumOptions: ParsableArguments {
+  @Option(name: .customLong("ct"), parsing: .unconditional, help: ArgumentHelp(
+    "The coordinate operation, as gdalwarp -ct: a PROJ pipeline, the WKT of an operation, or urn:ogc:def:coordinateOperation:EPSG::N.",
+    valueName: "PIPELINE"))
+  var coordinateOperation: String?
+  @Option(name: .customLong("src-towgs84"), parsing: .unconditional, help: ArgumentHelp(
+    "Bind the input CRS to WGS 84 by 3 or 7 Bursa-Wolf parameters (metres, arc-seconds, ppm; position vector, as PROJ's +towgs84).",
+    valueName: "DX,DY,DZ[,RX,RY,RZ,DS]"))
+  var srcTOWGS84: String?
+  @Option(name: .customLong("dst-towgs84"), parsing: .unconditional, help: ArgumentHelp(
+    "Bind the output CRS to WGS 84 the same way (0,0,0 takes it as WGS 84).", valueName: "DX,DY,DZ[,RX,RY,RZ,DS]"))
+  var dstTOWGS84: String?
+  @OptionGroup var strict: StrictDatumOption
+
+  func validate() throws { _ = try parsed { try shift() } }
+
+  func shift() throws -> DatumShift {
+    var shift = DatumShift()
+    if let ct = coordinateOperation {
+      guard !ct.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw TesseraError(.usage, "--ct is empty") }
+      shift.coordinateOperation = ct
+    }
+    shift.sourceTOWGS84 = try srcTOWGS84.map { try DatumShift.parseTOWGS84($0, option: "--src-towgs84") }
+    shift.targetTOWGS84 = try dstTOWGS84.map { try DatumShift.parseTOWGS84($0, option: "--dst-towgs84") }
+    shift.strict = strict.strictDatum
+    return shift
+  }
+}
+
+/// Whether a ballpark datum change is refused; alone in commands that change CRS without warping
+/// (clip's regions), part of `DatumOptions` elsewhere.
+struct StrictDatumOption: ParsableArguments {
+  @Flag(name: .customLong("strict-datum"), help: "Refuse (exit 65) a datum change PROJ can only do as a ballpark (null) shift, instead of warning.")
+  var strictDatum = false
 }
 
 /// The output's bounds.

@@ -7,9 +7,11 @@ struct ReprojectCommand: ParsableCommand {
     commandName: "reproject",
     abstract: "Reproject a raster to another CRS (GDAL's warper; pixels as gdalwarp's).",
     discussion: """
-      CRS forms: EPSG:n, WKT, a PROJ string, a .prj file, or an alias: wgs84 (EPSG:4326), \
-      cgcs2000 (EPSG:4490), xian1980 (EPSG:4610), beijing1954 (EPSG:4214), webmercator (EPSG:3857), \
-      utm (the WGS 84 UTM zone of the raster's centre, north or south). --dst-crs is required.
+      CRS forms: EPSG:n, WKT, a PROJ string, a .prj file, or an alias: \(CRSInput.aliasHelp). \
+      --dst-crs is required.
+      A datum change PROJ knows no transformation for over the raster (Beijing 1954 or Xian 1980 to \
+      CGCS2000 or WGS 84, in most places) is a ballpark (null) shift: Tessera warns, or refuses with \
+      --strict-datum; give the transformation with --ct or --src-towgs84/--dst-towgs84.
       """)
 
   @Argument(help: "The raster to reproject.") var input: String
@@ -18,6 +20,7 @@ struct ReprojectCommand: ParsableCommand {
   @OptionGroup var crs: CRSOption
   @Option(name: .customLong("src-crs"), parsing: .unconditional, help: ArgumentHelp("Override the input's CRS.", valueName: "CRS"))
   var srcCRS: String?
+  @OptionGroup var datum: DatumOptions
   @OptionGroup var resampling: ResamplingOption
   @OptionGroup var grid: GridOptions
   @OptionGroup var bounds: BoundsOptions
@@ -36,6 +39,7 @@ struct ReprojectCommand: ParsableCommand {
       var request = ReprojectRequest(input: input, output: outputOptions.spec(output.path, format: format.format),
                                      dstCRS: crs.dstCRS ?? "", resources: global.resources)
       request.srcCRS = srcCRS
+      request.datum = try datum.shift()
       request.resampling = resampling.resampling
       request.resolution = try grid.pixelSize()
       request.size = try grid.pixelCount()

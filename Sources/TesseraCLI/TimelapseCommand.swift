@@ -26,6 +26,7 @@ struct TimelapseCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("date (default when every frame has one) or given.", valueName: "ORDER"))
   var order: String?
   @OptionGroup var bounds: BoundsOptions
+  @OptionGroup var datum: DatumOptions
   @Option(parsing: .unconditional, help: ArgumentHelp("Put the frames on this raster's grid instead of the first input's.", valueName: "RASTER"))
   var like: String?
   @Flag(name: .customLong("stretch-per-frame"), help: "Stretch each frame alone instead of one stretch for the series.")
@@ -51,6 +52,7 @@ struct TimelapseCommand: ParsableCommand {
       request.bbox = try bounds.extent()
       request.bboxCRS = bounds.bboxCRS
       request.like = like
+      request.datum = try datum.shift()
       request.stretchPerFrame = stretchPerFrame
       request.productBands = productBands.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() } }
       let bar = runner.progress("timelapse")

@@ -35,6 +35,8 @@ public struct ClipRequest {
   /// Repair an invalid polygon instead of refusing it.
   public var makeValid = false
   public var bands: [Int]?
+  /// --strict-datum: a region in another datum PROJ reaches only by a ballpark shift is refused.
+  public var datum = DatumShift()
   public var resources: Resources
 
   public init(input: String, output: OutputSpec, region: Region, resources: Resources = Resources()) {
@@ -50,13 +52,14 @@ public enum Clip {
     let source = try Dataset.open(request.input)
     let (grid, bands) = try prepare(request, source)
     let (region, files) = try resolve(request, source: source, grid: grid)
+    let datumWarning = try region.datumWarning(raster: grid.srs, datum: request.datum)
     let job = try ClipJob(request: request, source: source, grid: grid, bands: bands, region: region)
     let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input)
     try request.output.requireSpace(width: job.output.width, height: job.output.height, bands: job.outputBands, type: job.type)
     request.resources.limitCache(for: .singlePass)
     let inside = try target.write { try job.write(into: target, progress: progress) }
     var report = OperationReport(outputs: [request.output.path], details: job.details(region: region, pixelsInside: inside))
-    report.warnings = job.warnings
+    report.warnings = (datumWarning.map { [$0] } ?? []) + job.warnings
     return report
   }
 

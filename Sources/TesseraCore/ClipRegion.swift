@@ -12,6 +12,16 @@ struct ClipRegion {
   let crs: SpatialReference
   let featureCount: Int
 
+  /// The warning when the region's datum meets the raster's only by a ballpark shift (65 with
+  /// --strict-datum): its place on the raster is then off by as much as the datums differ.
+  func datumWarning(raster: SpatialReference, datum: DatumShift) throws -> String? {
+    guard !crs.isSame(as: raster), envelope.isFinite,
+      let footprint = try? CoordinateTransformation(from: raster, to: crs).transformBounds(envelope)
+    else { return nil }
+    return try datum.check(from: crs, to: raster, footprint: footprint, what: "the clip region",
+                           remedy: "give the region in the raster's CRS, or reproject the raster first with tessera reproject --ct or --src-towgs84")
+  }
+
   /// A region given as a box in `crs`, densified into the raster's CRS.
   static func box(_ box: Extent, crs: SpatialReference, raster: SpatialReference) throws -> ClipRegion {
     let envelope = crs.isSame(as: raster) ? box : try CoordinateTransformation(from: crs, to: raster).transformBounds(box)

@@ -49,6 +49,8 @@ public struct MosaicRequest {
   public var dstNodata: NodataSetting?
   public var bands: [Int]?
   public var dstCRS: String?
+  /// The datum transformation (--ct, --src-towgs84, --dst-towgs84) and --strict-datum.
+  public var datum = DatumShift()
   /// For inputs that are reprojected or change resolution.
   public var resampling: Resampling = .nearest
   public var resources: Resources
@@ -93,12 +95,14 @@ public enum Mosaic {
     case .min, .max, .mean, .count:
       try MosaicCompositor(request: request, plan: plan).run(progress: progress)
     }
-    return OperationReport(outputs: [request.output.path], details: [
+    var report = OperationReport(outputs: [request.output.path], details: [
       ("inputs", .array(request.inputs.map { .string($0) })),
       ("method", .string(method.rawValue)),
       ("resolution", .array([.double(plan.resolution.x), .double(plan.resolution.y)])),
       ("crs", .string(CRSInput.label(plan.crs))),
     ])
+    report.warnings = plan.datumWarnings
+    return report
   }
 
   // MARK: - first / last
@@ -169,8 +173,7 @@ public enum Mosaic {
     if request.output.format == .vrt, ordered.count > 1 {
       throw TesseraError(.usage, "--format VRT with inputs to reproject takes one input (a warped VRT holds one source); write GTiff, or reproject each input to a VRT and mosaic those")
     }
-    var args = ["-t_srs", try plan.crs.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName,
-                "-ot", plan.sources.type.rawValue]
+    var args = try plan.crsArguments(request.datum) + ["-r", request.resampling.gdalName, "-ot", plan.sources.type.rawValue]
     if let bbox = plan.bbox, !request.targetAlignedPixels, !request.resolution.isExplicit {
       // The box is the box: with a resolution Tessera chose (not one the user gave), the grid
       // takes whole pixels of about that size that end exactly on the box, as gdalwarp -te does
@@ -182,7 +185,7 @@ public enum Mosaic {
       args += plan.gridArguments(targetAlignedPixels: request.targetAlignedPixels)
     }
     args += Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
-    let selected = try ordered.map { try SourceSet.bandSubset($0, plan.sources.bands) }
+    let selected = try ordered.map { try request.datum.wrap(try SourceSet.bandSubset($0, plan.sources.bands)) }
     var job = WarpJob(sources: selected, output: request.output, resources: request.resources, arguments: args,
                       outputType: plan.sources.type)
     job.inputPaths = plan.sources.inputFiles

@@ -66,8 +66,8 @@ struct MosaicCompositor {
   func outputGrid(to path: String) throws -> Dataset {
     var args = plan.gridArguments(targetAlignedPixels: request.targetAlignedPixels)
     if plan.crossesCRS {
-      args += ["-of", "VRT", "-t_srs", try plan.crs.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
-      let selected = try sources.map { try SourceSet.bandSubset($0, bands) }
+      args += ["-of", "VRT", "-r", request.resampling.gdalName] + (try plan.crsArguments(request.datum))
+      let selected = try sources.map { try request.datum.wrap(try SourceSet.bandSubset($0, bands)) }
       try GDALUtilities.warp(selected, to: path, arguments: args).close()
     } else {
       for b in bands { args += ["-b", "\(b)"] }
@@ -84,10 +84,10 @@ struct MosaicCompositor {
     let hasNodata = request.srcNodata != nil || (try? source.band(bands[0]).noDataValue) != nil
     var args: [String] = ["-r", request.resampling.gdalName]
     if plan.crossesCRS, let srs = source.spatialReference, !srs.isSame(as: plan.crs) {
-      args += ["-of", "VRT", "-t_srs", try plan.crs.wkt(.wkt2, multiline: false), "-ts", "\(grid.width)", "\(grid.height)"] + te
+      args += ["-of", "VRT", "-ts", "\(grid.width)", "\(grid.height)"] + te + (try plan.crsArguments(request.datum))
       if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
       if !hasNodata { args.append("-dstalpha") }
-      try GDALUtilities.warp([try SourceSet.bandSubset(source, bands)], to: path, arguments: args).close()
+      try GDALUtilities.warp([try request.datum.wrap(try SourceSet.bandSubset(source, bands))], to: path, arguments: args).close()
     } else {
       args += ["-tr", "\(abs(gt[1]))", "\(abs(gt[5]))"] + te
       for b in bands { args += ["-b", "\(b)"] }

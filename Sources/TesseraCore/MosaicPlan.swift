@@ -12,6 +12,10 @@ struct MosaicPlan {
   /// The requested bounds in the output CRS (a --bbox in another CRS transformed, edges densified).
   let bbox: Extent?
   let size: (width: Int, height: Int)
+  /// The output CRS as the warper sees it (bound to WGS 84 by --dst-towgs84).
+  let warpCRS: SpatialReference
+  /// The datum change's warnings, one per input that crosses it by a ballpark shift.
+  let datumWarnings: [String]
 
   init(_ request: MosaicRequest, sources: SourceSet) throws {
     self.sources = sources
@@ -27,6 +31,17 @@ struct MosaicPlan {
     }
     self.bbox = bbox
     size = try MosaicPlan.plannedSize(request, bbox: bbox, sources, target: crs, resolution: resolution)
+    try request.datum.requireReadableOperation()
+    warpCRS = try request.datum.target(crs)
+    let target = crs
+    datumWarnings = !crossesCRS ? [] : try request.datum.check(
+      sources: sources.datasets, sourceCRS: { ds in try ds.spatialReference.flatMap { $0.isSame(as: target) ? nil : try request.datum.source($0) } },
+      to: warpCRS, label: { sources.name($0) })
+  }
+
+  /// gdalwarp's arguments that place the inputs in the output CRS: -t_srs, and -ct when given.
+  func crsArguments(_ datum: DatumShift) throws -> [String] {
+    ["-t_srs", try warpCRS.wkt(.wkt2, multiline: false)] + datum.warpArguments
   }
 
   /// gdalwarp's and gdalbuildvrt's grid arguments: pixel size, bounds, alignment.

@@ -18,6 +18,8 @@ public struct ReprojectRequest {
   public var targetAlignedPixels = false
   public var srcNodata: NodataSetting?
   public var dstNodata: NodataSetting?
+  /// The datum transformation (--ct, --src-towgs84, --dst-towgs84) and --strict-datum.
+  public var datum = DatumShift()
   public var resources: Resources
 
   public init(input: String, output: OutputSpec, dstCRS: String, resources: Resources = Resources()) {
@@ -43,9 +45,20 @@ public enum Reproject {
     }
     let centre = try? source.centreLonLat()
     let target = try CRSInput.resolve(request.dstCRS, centre: centre)
-    var args = ["-t_srs", try target.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
-    if request.srcCRS != nil { args += ["-s_srs", try sourceCRS.wkt(.wkt2, multiline: false)] }
+    try request.datum.requireReadableOperation()
+    let warpSource = try request.datum.source(sourceCRS), warpTarget = try request.datum.target(target)
+    var args = ["-t_srs", try warpTarget.wkt(.wkt2, multiline: false), "-r", request.resampling.gdalName]
+    if request.srcCRS != nil || request.datum.sourceTOWGS84 != nil {
+      args += ["-s_srs", try warpSource.wkt(.wkt2, multiline: false)]
+    }
+    args += request.datum.warpArguments
     args += try boundsArguments(request.bbox, request.bboxCRS, target: target, sources: [source], centre: centre)
+    var warnings: [String] = []
+    if let extent = source.extent,
+      let warning = try request.datum.check(from: warpSource, to: warpTarget, footprint: extent, what: request.input)
+    {
+      warnings.append(warning)
+    }
     args += nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let band = try source.band(1)
     var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args,
@@ -55,10 +68,12 @@ public enum Reproject {
     job.targetAlignedPixels = request.targetAlignedPixels
     job.resampling = request.resampling
     try job.run(progress: progress)
-    return OperationReport(outputs: [request.output.path], details: [
+    var report = OperationReport(outputs: [request.output.path], details: [
       ("input", .string(request.input)), ("dst_crs", .string(CRSInput.label(target))),
       ("resampling", .string(request.resampling.rawValue)),
     ])
+    report.warnings = warnings
+    return report
   }
 
   /// -te in the target CRS, after checking the box overlaps the data. A box in another CRS is

@@ -20,6 +20,9 @@ public struct TimelapseRequest: Sendable {
   public var stretchPerFrame = false
   /// Bands of Sentinel-2 products by name (default B04,B03,B02).
   public var productBands: [String]?
+  /// The datum transformation (--ct, --src-towgs84, --dst-towgs84) for frames in another CRS
+  /// than the grid's, and --strict-datum.
+  public var datum = DatumShift()
   public var resources: Resources
 
   public init(inputs: [String], output: OutputSpec, options: RenderOptions, resources: Resources = Resources()) {
@@ -100,6 +103,9 @@ public enum Timelapse {
     let (width, height) = try Timelapse.frameSize(extent: extent, geoTransform: gt, requested: request.options.width,
                                                   label: request.like ?? sources[0].path)
     if format == "gif" { _ = try GIFWriter.delay(fps: request.fps) }
+    try request.datum.requireReadableOperation()
+    var crossing: [[String]] = []
+    var datumWarnings: [String] = []
     for source in sources {
       guard let sourceCRS = source.dataset.spatialReference, let sgt = source.dataset.geoTransform else {
         throw TesseraError(.dataError, "\(source.path) has no CRS or geotransform")
@@ -109,6 +115,8 @@ public enum Timelapse {
       if bounds.maxX <= extent.minX || bounds.minX >= extent.maxX || bounds.maxY <= extent.minY || bounds.minY >= extent.maxY {
         throw TesseraError(.dataError, "\(source.path) does not intersect the first frame's area (\(extent.text))")
       }
+      crossing.append(try Timelapse.datumArguments(request.datum, from: sourceCRS, to: crs, footprint: source.dataset.extent,
+                                                   label: source.path, warnings: &datumWarnings))
     }
     // Each frame's source blocks are read once per pass; GDAL's default cache (5 % of the
     // memory) would only fill up with blocks no frame reads again.
@@ -131,7 +139,7 @@ public enum Timelapse {
       let step = max(1, sources.count * width * height / 2_000_000)
       var samples = [[Float]](repeating: [], count: bandCount)
       for (index, source) in sources.enumerated() {
-        let frame = try Timelapse.frame(source, grid: grid, width: width, height: height)
+        let frame = try Timelapse.frame(source, grid: grid + crossing[index], width: width, height: height)
         for band in 0..<bandCount { samples[band] += frame.validValues(band, step: step) }
         if steps[0]?(Double(index + 1) / Double(sources.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
       }
@@ -149,7 +157,7 @@ public enum Timelapse {
         ? try GIFWriter(path: target.temporaryPath, width: width, height: height)
         : try MP4Writer(path: target.temporaryPath, width: width, height: height, fps: request.fps, scratch: target.scratchFilePath("ffmpeg.log"))
       for (index, source) in sources.enumerated() {
-        let frame = try Timelapse.frame(source, grid: grid, width: width, height: height)
+        let frame = try Timelapse.frame(source, grid: grid + crossing[index], width: width, height: height)
         if kind.isClasses { try frame.requireClasses(label: source.path) } else {
           for band in 0..<bandCount { infinite[band] += frame.infiniteCount(band) }
         }
@@ -179,8 +187,26 @@ public enum Timelapse {
     ]
     details.append(("stretch_values", request.stretchPerFrame ? .array(frameStyles) : (frameStyles.first ?? .array([]))))
     var report = OperationReport(outputs: [], details: details + [("output", .string(request.output.path))])
-    report.warnings = Quicklook.infinityWarnings(infinite, names: sources[0].bands.map { "band \($0)" })
+    report.warnings = datumWarnings + Quicklook.infinityWarnings(infinite, names: sources[0].bands.map { "band \($0)" })
     return report
+  }
+
+  /// The warp arguments that carry a frame from its CRS into the grid's: none when they are the
+  /// same, else the datum transformation the user gave (-s_srs/-t_srs bound to WGS 84, -ct);
+  /// a ballpark datum change adds its warning (or throws with --strict-datum).
+  static func datumArguments(_ datum: DatumShift, from source: SpatialReference, to target: SpatialReference,
+                             footprint: Extent?, label: String, warnings: inout [String]) throws -> [String] {
+    guard !source.isSame(as: target) else { return [] }
+    let warpSource = try datum.source(source), warpTarget = try datum.target(target)
+    if let footprint, let w = try datum.check(from: warpSource, to: warpTarget, footprint: footprint, what: label),
+      !warnings.contains(w)
+    {
+      warnings.append(w)
+    }
+    var args: [String] = []
+    if datum.sourceTOWGS84 != nil { args += ["-s_srs", try warpSource.wkt(.wkt2, multiline: false)] }
+    if datum.targetTOWGS84 != nil { args += ["-t_srs", try warpTarget.wkt(.wkt2, multiline: false)] }
+    return args + datum.warpArguments
   }
 
   /// The frames' size: `requested` wide at most, the area's aspect. A geotransform without a
