@@ -129,7 +129,10 @@ public struct DatumTransformation: Sendable {
 
 extension SpatialReference {
   /// A copy bound to WGS 84 by 3 or 7 Bursa-Wolf parameters (metres, arc-seconds, ppm;
-  /// position-vector convention, as PROJ's +towgs84), as GDAL's OSRSetTOWGS84 makes it.
+  /// position-vector convention, as PROJ's +towgs84), as GDAL's OSRSetTOWGS84 makes it, but
+  /// without authority codes: GDAL 3.6's transformer replaces a CRS that carries an EPSG code
+  /// by the code's own definition and so drops the parameters (gdalwarp -s_srs given such a CRS
+  /// moves nothing), while a CRS without one, like a PROJ string with +towgs84, keeps them.
   public func bound(toWGS84 p: [Double]) throws -> SpatialReference {
     guard p.count == 3 || p.count == 7 else {
       throw GDALError(context: "binding a CRS to WGS 84", message: "3 or 7 parameters are needed, not \(p.count)")
@@ -138,6 +141,23 @@ extension SpatialReference {
     let q = p.count == 7 ? p : p + [0, 0, 0, 0]
     let status = GDALCall.capturing { OSRSetTOWGS84(copy.handle, q[0], q[1], q[2], q[3], q[4], q[5], q[6]) }
     guard status.value == OGRERR_NONE else { throw GDALCall.error("binding \(name ?? "a CRS") to WGS 84", status.messages) }
-    return copy
+    return try SpatialReference(userInput: SpatialReference.removingAuthorities(try copy.wkt(.wkt1, multiline: false)))
+  }
+
+  /// WKT1 without its AUTHORITY nodes.
+  static func removingAuthorities(_ wkt: String) -> String {
+    var text = Substring(wkt)
+    var out = ""
+    while let start = text.range(of: ",AUTHORITY[") {
+      out += text[..<start.lowerBound]
+      var depth = 1
+      var index = start.upperBound
+      while index < text.endIndex, depth > 0 {
+        if text[index] == "[" { depth += 1 } else if text[index] == "]" { depth -= 1 }
+        index = text.index(after: index)
+      }
+      text = text[index...]
+    }
+    return out + text
   }
 }
