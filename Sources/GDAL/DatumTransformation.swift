@@ -26,6 +26,7 @@ public struct DatumTransformation: Sendable {
       throw GDALError(context: "examining a datum change", message: "PROJ could not start")
     }
     defer { proj_context_destroy(ctx) }
+    proj_log_level(ctx, PJ_LOG_NONE)
     let sourcePJ = try pj(ctx, source), targetPJ = try pj(ctx, target)
     defer { proj_destroy(sourcePJ); proj_destroy(targetPJ) }
     let sourceDatum = datumName(ctx, sourcePJ), targetDatum = datumName(ctx, targetPJ)
@@ -72,6 +73,8 @@ public struct DatumTransformation: Sendable {
       throw GDALError(context: "reading a coordinate operation", message: "PROJ could not start")
     }
     defer { proj_context_destroy(ctx) }
+    // PROJ's own complaint would reach stderr as a second line; the thrown error says it.
+    proj_log_level(ctx, PJ_LOG_NONE)
     let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
     guard let op = proj_create(ctx, trimmed) else {
       throw GDALError(context: "reading a coordinate operation",

@@ -95,7 +95,10 @@ public struct DatumShift: Sendable {
     do {
       found = try DatumTransformation.examine(from: source, to: target, footprint: footprint)
     } catch let error as GDALError {
-      throw TesseraError(.dataError, "\(what): \(error.message)")
+      // The check advises; a CRS PROJ cannot examine is left to the warp itself, unless the
+      // user asked that no unexamined datum change pass.
+      guard strict else { return nil }
+      throw TesseraError(.dataError, "\(what): cannot tell whether the datum change is a ballpark one (\(error.message)) (refused by --strict-datum)")
     }
     guard found.ballparkSamples > 0, !found.sameDatum,
       !(DatumShift.isFrameAligned(found.sourceDatum) && DatumShift.isFrameAligned(found.targetDatum))
