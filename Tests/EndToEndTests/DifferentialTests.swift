@@ -124,6 +124,68 @@ final class DifferentialTests: TemporaryDirectoryTestCase {
       cases.append(Case(tessera: ours, oracle: ("gdalbuildvrt", ["-q", vrt] + sources), then: ("gdal_translate", ["-q", vrt, ref]),
                         output: out, reference: ref))
     }
+    cases += try datumCases(&rng)
+    return cases
+  }
+
+  /// Beijing 1954 and Xian 1980 rasters (made here from a fixture's pixels) reprojected to
+  /// CGCS2000, WGS 84 and Gauss-Krüger zones, plain (PROJ's ballpark shift or, in the Pearl River
+  /// area, EPSG:15920), with a --ct pipeline or URN, or with --src-towgs84, each against gdalwarp
+  /// given the same CRS and transformation text.
+  func datumCases(_ rng: inout SeededGenerator) throws -> [Case] {
+    struct Datum { let path: String; let epsg: Int; let ellps: String; let towgs84: String; let gk3: Int }
+    func raster(_ name: String, epsg: Int, west: Double, north: Double) throws -> String {
+      let path = dir.file(name)
+      try Oracle.tool("gdal_translate", ["-q", "-srcwin", "50", "80", "120", "90", "-a_srs", "EPSG:\(epsg)", "-a_ullr", "\(west)",
+                                         "\(north)", "\(west + 0.024)", "\(north - 0.018)", Fixture.path("rasterio/rgb1.tif"), path])
+      return path
+    }
+    let datums = [
+      // Near Beijing (3° zone CM 117E), near Xi'an (CM 108E), in the Pearl River area (CM 114E).
+      Datum(path: try raster("beijing54.tif", epsg: 4214, west: 116.38, north: 39.92), epsg: 4214, ellps: "krass",
+            towgs84: "15.8,-154.4,-82.3", gk3: 4548),
+      Datum(path: try raster("xian80.tif", epsg: 4610, west: 108.93, north: 34.28), epsg: 4610, ellps: "IAU76",
+            towgs84: "24.1,-118.6,-87.3,0.3,-0.2,0.9,1.8", gk3: 4545),
+      Datum(path: try raster("pearl54.tif", epsg: 4214, west: 113.10, north: 22.12), epsg: 4214, ellps: "krass",
+            towgs84: "15.8,-154.4,-82.3", gk3: 4547),
+    ]
+    var cases: [Case] = []
+    for i in 0..<12 {
+      let datum = datums[rng.next(below: datums.count)]
+      let out = dir.file("d\(i).tif"), ref = dir.file("d\(i)-gdal.tif")
+      let method = methods[rng.next(below: 3)]
+      var ours = ["reproject", datum.path, out, "--resampling", method.tessera, "-q"]
+      var theirs = ["-q", "-wo", "NUM_THREADS=1", "-r", method.gdal]
+      switch rng.next(below: 4) {
+      case 0:
+        // No transformation given: PROJ's own choice (a ballpark one, warned, or EPSG:15920).
+        let (alias, code) = [("cgcs2000", 4490), ("wgs84", 4326), ("cgcs2000-gk3", datum.gk3)][rng.next(below: 3)]
+        ours += ["--dst-crs", alias]
+        theirs += ["-t_srs", "EPSG:\(code)"]
+      case 1:
+        let ct = "+proj=pipeline +step +proj=axisswap +order=2,1 +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+          + "+step +proj=cart +ellps=\(datum.ellps) +step +proj=helmert +x=\(15 + rng.next(below: 20)) +y=-\(100 + rng.next(below: 60)) "
+          + "+z=-\(60 + rng.next(below: 40)) +step +inv +proj=cart +ellps=GRS80 +step +proj=unitconvert +xy_in=rad +xy_out=deg "
+          + "+step +proj=axisswap +order=2,1"
+        ours += ["--dst-crs", "cgcs2000", "--ct", ct]
+        theirs += ["-t_srs", "EPSG:4490", "-ct", ct]
+      case 2:
+        ours += ["--dst-crs", "wgs84", "--src-towgs84", datum.towgs84]
+        theirs += ["-s_srs", "+proj=longlat +ellps=\(datum.ellps) +towgs84=\(datum.towgs84) +no_defs", "-t_srs", "EPSG:4326"]
+      default:
+        // An EPSG operation by URN (only meaningful inside its area; elsewhere both tools apply it anyway).
+        let urn = "urn:ogc:def:coordinateOperation:EPSG::15920"
+        if datum.epsg == 4214 {
+          ours += ["--dst-crs", "EPSG:4326", "--ct", urn]
+          theirs += ["-t_srs", "EPSG:4326", "-ct", urn]
+        } else {
+          // Xi'an lies in the 6° zone of CM 111E.
+          ours += ["--dst-crs", "xian1980-gk6"]
+          theirs += ["-t_srs", "EPSG:2344"]
+        }
+      }
+      cases.append(Case(tessera: ours, oracle: ("gdalwarp", theirs + [datum.path, ref]), output: out, reference: ref))
+    }
     return cases
   }
 
