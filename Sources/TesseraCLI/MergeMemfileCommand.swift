@@ -33,6 +33,7 @@ struct MergeMemfileCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Output pixel size in metres (default: the finest native resolution of the bands).", valueName: "10|20|60"))
   var resolution: Double?
   @OptionGroup var crs: CRSOption
+  @OptionGroup var datum: DatumOptions
   @Flag(help: "Write float32 reflectance, from each product's offset and quantification value.") var reflectance = false
   @OptionGroup var clouds: CloudMaskOptions
   @Option(parsing: .unconditional, help: "Resampling for bands made finer or coarser (default: average coarser, nearest finer; SCL always nearest).")
@@ -73,6 +74,7 @@ struct MergeMemfileCommand: ParsableCommand {
                                         resources: global.resources)
       request.resolution = resolution
       request.dstCRS = crs.dstCRS
+      request.datum = try datum.shift()
       request.reflectance = reflectance
       request.maskClouds = clouds.maskClouds
       request.sclClasses = try clouds.classes()

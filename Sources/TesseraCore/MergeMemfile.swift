@@ -22,6 +22,9 @@ public struct MergeMemfileRequest {
   /// Output pixel size in metres; nil: the finest native resolution of the chosen bands.
   public var resolution: Double?
   public var dstCRS: String?
+  /// The datum transformation (--ct, --src-towgs84, --dst-towgs84) for products staged into
+  /// another CRS, and --strict-datum.
+  public var datum = DatumShift()
   public var reflectance = false
   public var maskClouds = false
   /// Scene classes that become nodata with `maskClouds`: cloud shadow, medium and high
@@ -73,6 +76,10 @@ struct MergeJob {
     // Everything is opened and checked before anything is written.
     var planned = try request.products.flatMap { try Sentinel2Product.open($0) }.map(plan)
     let grid = try outputGrid(&planned)
+    let datumWarnings = try request.datum.check(
+      sources: planned.map { $0.files[0].dataset },
+      sourceCRS: { ds in try ds.spatialReference.flatMap { $0.isSame(as: grid.srs) ? nil : try request.datum.source($0) } },
+      to: grid.srs, label: { planned[$0].product.source })
     let outputBandNames = request.bands.flatMap(\.componentNames)
     let sourceTypes = try planned.flatMap { try $0.files.map { try $0.dataset.band(1).dataType } }
     let outputType: DataType = request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte)
@@ -139,7 +146,7 @@ struct MergeJob {
     result.reportTarget = reportTarget
     if reportTarget != nil { result.uncommitted = [target] }
     result.notes = notes
-    result.warnings = planned.flatMap { p in p.product.warnings.map { "\(p.product.id): \($0)" } }
+    result.warnings = datumWarnings + planned.flatMap { p in p.product.warnings.map { "\(p.product.id): \($0)" } }
     return result
   }
 

@@ -104,7 +104,8 @@ extension MergeJob {
     if let dst = request.dstCRS {
       let wgs84 = try SpatialReference(epsg: 4326)
       let e = try CoordinateTransformation(from: planned[0].srs, to: wgs84).transformBounds(planned[0].extent)
-      target = try CRSInput.resolve(dst, centre: ((e.minX + e.maxX) / 2, (e.minY + e.maxY) / 2))
+      try request.datum.requireReadableOperation()
+      target = try request.datum.target(try CRSInput.resolve(dst, centre: ((e.minX + e.maxX) / 2, (e.minY + e.maxY) / 2)))
     } else if planned.allSatisfy({ $0.srs.isSame(as: planned[0].srs) }) {
       target = planned[0].srs
     } else {

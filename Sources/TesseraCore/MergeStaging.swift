@@ -130,6 +130,10 @@ extension MergeJob {
           "-srcnodata", "0", "-dstnodata", "0", "-wo", "NUM_THREADS=\(threads)",
         ]
         args += ["-wm", "\(max(64, 32 * threads))"]
+        if let srs = source.spatialReference, !srs.isSame(as: grid.srs) {
+          if request.datum.sourceTOWGS84 != nil { args += ["-s_srs", try request.datum.source(srs).wkt(.wkt2, multiline: false)] }
+          args += request.datum.warpArguments
+        }
         result = try GDALUtilities.warp([source], to: path, arguments: args)
       }
       if mode == .mem { try result.flush() } else { try result.close() }
