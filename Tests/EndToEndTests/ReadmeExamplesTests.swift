@@ -54,6 +54,11 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
     if line.contains(" box.shp") {
       for ext in ["shp", "shx", "dbf", "prj", "cpg"] { try copy("rasterio/box.\(ext)", "box.\(ext)") }
     }
+    if line.contains(" beijing54.tif") {
+      // A Beijing 1954 (EPSG:4214) raster near Beijing, for the datum examples.
+      try Oracle.tool("gdal_translate", ["-q", "-srcwin", "100", "100", "100", "100", "-a_srs", "EPSG:4214", "-a_ullr", "116.38",
+                                         "39.92", "116.40", "39.90", Fixture.path("rasterio/rgb1.tif"), dir.file("beijing54.tif")])
+    }
     if line.contains("--each-feature") { try fm.createDirectory(atPath: dir.file("fields"), withIntermediateDirectories: true) }
     // Inputs reprojected to EPSG:32633 are Sentinel-2 bands from that zone's neighbourhood.
     if line.contains("EPSG:32633") {
