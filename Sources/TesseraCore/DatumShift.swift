@@ -89,6 +89,34 @@ public struct DatumShift: Sendable {
   /// `remedy` replaces the advice for commands that take no transformation.
   func check(from source: SpatialReference, to target: SpatialReference, footprint: Extent, what: String,
              remedy: String? = nil) throws -> String? {
+    let warning = try self.warning(from: source, to: target, footprint: footprint, what: what, remedy: remedy)
+    if strict, let warning { throw TesseraError(.dataError, warning + " (refused by --strict-datum)") }
+    return warning
+  }
+
+  /// `check` for every source of a warp: one warning per datum change, naming the inputs that
+  /// make it (a mosaic of a hundred tiles says it once).
+  func check(sources: [Dataset], sourceCRS: (Dataset) throws -> SpatialReference?, to target: SpatialReference,
+             label: (Int) -> String) throws -> [String] {
+    let placeholder = "\u{1}"
+    var groups: [(text: String, names: [String])] = []
+    for (i, ds) in sources.enumerated() {
+      guard let srs = try sourceCRS(ds), let extent = ds.extent,
+        let text = try warning(from: srs, to: target, footprint: extent, what: placeholder, remedy: nil)
+      else { continue }
+      if let k = groups.firstIndex(where: { $0.text == text }) { groups[k].names.append(label(i)) } else { groups.append((text, [label(i)])) }
+    }
+    let warnings = groups.map { group -> String in
+      let names = group.names.count <= 3 ? group.names.joined(separator: ", ")
+        : group.names.prefix(3).joined(separator: ", ") + " and \(group.names.count - 3) more inputs"
+      return group.text.replacingOccurrences(of: placeholder, with: names)
+    }
+    if strict, let first = warnings.first { throw TesseraError(.dataError, first + " (refused by --strict-datum)") }
+    return warnings
+  }
+
+  private func warning(from source: SpatialReference, to target: SpatialReference, footprint: Extent, what: String,
+                       remedy: String?) throws -> String? {
     if coordinateOperation != nil { return nil }
     if source.isSame(as: target) { return nil }
     let found: DatumTransformation
@@ -103,9 +131,7 @@ public struct DatumShift: Sendable {
     guard found.ballparkSamples > 0, !found.sameDatum,
       !(DatumShift.isFrameAligned(found.sourceDatum) && DatumShift.isFrameAligned(found.targetDatum))
     else { return nil }
-    let warning = message(found, from: source, to: target, what: what, remedy: remedy)
-    if strict { throw TesseraError(.dataError, warning + " (refused by --strict-datum)") }
-    return warning
+    return message(found, from: source, to: target, what: what, remedy: remedy)
   }
 
   private func message(_ found: DatumTransformation, from source: SpatialReference, to target: SpatialReference,
@@ -120,18 +146,5 @@ public struct DatumShift: Sendable {
     if let remedy { hint = remedy }
     return "datum change from \(found.sourceDatum) (\(CRSInput.label(source))) to \(found.targetDatum) (\(CRSInput.label(target))): "
       + "PROJ knows no transformation over \(what)\(part) and uses a ballpark (null) shift, often tens of metres off; \(hint)"
-  }
-
-  /// `check` for every source of a warp, each once, warnings in order without repeats.
-  func check(sources: [Dataset], sourceCRS: (Dataset) throws -> SpatialReference?, to target: SpatialReference,
-             label: (Int) -> String) throws -> [String] {
-    var warnings: [String] = []
-    for (i, ds) in sources.enumerated() {
-      guard let srs = try sourceCRS(ds), let extent = ds.extent else { continue }
-      if let w = try check(from: srs, to: target, footprint: extent, what: label(i)), !warnings.contains(w) {
-        warnings.append(w)
-      }
-    }
-    return warnings
   }
 }
