@@ -38,6 +38,9 @@ extension Clip {
       jobs.append((feature.id, name, try ClipJob(request: one, source: source, grid: grid, bands: bands, region: region), region, one.output))
     }
     if jobs.isEmpty { throw TesseraError(.dataError, "no feature of \(path) intersects \(request.input) (bounds \(grid.extent.text))") }
+    let envelope = jobs.dropFirst().reduce(jobs[0].region.envelope) { $0.union($1.region.envelope) }
+    let datumWarning = try ClipRegion(shape: nil, envelope: envelope, crs: read.crs, featureCount: jobs.count)
+      .datumWarning(raster: grid.srs, datum: request.datum)
     let inputs = [request.input] + read.files + InputFiles.of([source])
     let createdFolder = try makeFolder(folder)
     let inside: [Int]
@@ -62,7 +65,7 @@ extension Clip {
       ("pixels_inside", .int(inside.reduce(0, +))),
       ("skipped", .array(skipped.map { .int($0) })),
     ])
-    report.warnings = jobs.flatMap(\.job.warnings)
+    report.warnings = (datumWarning.map { [$0] } ?? []) + jobs.flatMap(\.job.warnings)
       + (skipped.isEmpty ? [] : ["\(skipped.count) feature(s) of \(path) miss \(request.input) and got no file (ids \(skipped.map(String.init).joined(separator: ", ")))"])
     return report
   }

@@ -51,7 +51,7 @@ public enum MergeValidation {
                                expected: wanted.joined(separator: ","), actual: names.joined(separator: ",")))
     }
     if let crs = expectations.crs {
-      let wanted = try CRSInput.resolve(crs)
+      let wanted = try CRSInput.resolve(crs, centre: try? dataset.centreLonLat())
       let actual = dataset.spatialReference
       checks.append(MergeCheck(name: "crs", passed: actual.map { $0.isSame(as: wanted) } ?? false,
                                expected: CRSInput.label(wanted), actual: CRSInput.label(actual)))

@@ -92,7 +92,7 @@ public enum Timelapse {
     var extent = RasterInfo.bounds(geoTransform: gt, width: reference.width, height: reference.height)
     if let bbox = request.bbox {
       let box = try request.bboxCRS.map { text -> Extent in
-        try CoordinateTransformation(from: try CRSInput.resolve(text), to: crs).transformBounds(bbox)
+        try CoordinateTransformation(from: try CRSInput.resolve(text, centre: try? reference.centreLonLat()), to: crs).transformBounds(bbox)
       } ?? bbox
       extent = Extent(minX: max(extent.minX, box.minX), minY: max(extent.minY, box.minY),
                       maxX: min(extent.maxX, box.maxX), maxY: min(extent.maxY, box.maxY))
