@@ -2,6 +2,12 @@
 import Foundation
 import PackageDescription
 
+// Tessera's own Swift targets build with warnings as errors, so a line the compiler doubts (an
+// `Optional.none` where a nodata `.none` was meant) cannot ship. Only this package's targets:
+// unsafe flags never reach dependencies. (GDAL and the test targets join once their remaining
+// warnings are gone.)
+let warningsAsErrors: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
 let package = Package(
   name: "tessera",
   products: [
@@ -30,17 +36,18 @@ let package = Package(
     // giflib, for timelapse's animated GIFs.
     .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"])]),
     // One file per operation; knows nothing of argument parsing.
-    .target(name: "TesseraCore", dependencies: ["GDAL", "CSystem", "CGIF"]),
+    .target(name: "TesseraCore", dependencies: ["GDAL", "CSystem", "CGIF"], swiftSettings: warningsAsErrors),
     // One ParsableCommand per subcommand.
     .target(
       name: "TesseraCLI",
       dependencies: [
         "TesseraCore", "GDAL",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      swiftSettings: warningsAsErrors
     ),
     // The program itself.
-    .executableTarget(name: "TesseraEngine", dependencies: ["TesseraCLI", "CSystem"]),
+    .executableTarget(name: "TesseraEngine", dependencies: ["TesseraCLI", "CSystem"], swiftSettings: warningsAsErrors),
     // The `tessera` command: a static C launcher that runs tessera-engine with the signals
     // blocked until its handler exists (see main.c for why).
     // (Linked dynamically under `make sanitize`, whose runtimes do not link statically.)

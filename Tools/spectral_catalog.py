@@ -17,6 +17,7 @@ Awesome Spectral Indices: https://github.com/awesome-spectral-indices/awesome-sp
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,51 @@ TESSERA_RVI = {
     "platforms": ["Sentinel-2", "Landsat-OLI", "Landsat-TM", "Landsat-ETM+", "MODIS", "Planet-Fusion"],
     "reference": "https://doi.org/10.2307/1936256",
 }
+
+# Constants the catalogue lists for an index (in constants.json, or in the index's published
+# formula) but that its formula there leaves out, fixed at 1. Restored so that --param changes
+# the index; with the catalogue's default of 1 the values are the same.
+#   GARI (Gitelson et al. 1996): N - (G - gamma (B - R)); the paper's gamma is the catalogue's
+#   lmb, as in GRARI of the same paper ("controls the atmospheric correction").
+#   SARVI (Kaufman & Tanre 1992): soil-adjusted ARVI, R - gamma (R - B) as in the catalogue's ARVI.
+RESTORED = {
+    "GARI": ("(N - (G - lmb * (B - R))) / (N + (G - lmb * (B - R)))", ["lmb"]),
+    "SARVI": ("(1 + L)*(N - (R - gamma * (R - B))) / (N + (R - gamma * (R - B)) + L)", ["gamma"]),
+}
+FUNCTIONS = {"exp", "sqrt", "abs", "log", "where", "min", "max"}
+
+
+def names_in(formula):
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula)) - FUNCTIONS
+
+
+def restore(key, formula, bands):
+    if key in RESTORED:
+        formula, added = RESTORED[key]
+        bands = bands + [c for c in added if c not in bands]
+    return formula, bands
+
+
+def check(entries, constants):
+    """Fails when a formula loses a constant the catalogue lists for it: every constant among an
+    index's roles must appear in its formula, every name in the formula must be a role, and every
+    index a constant's description names must use that constant."""
+    problems = []
+    by_name = {e["catalogue_name"]: e for e in entries}
+    for e in entries:
+        used = names_in(e["formula"])
+        for role in e["bands"]:
+            if role not in used:
+                problems.append(f"{e['short_name']}: the catalogue lists {role} but the formula does not use it")
+        for name in used - set(e["bands"]):
+            problems.append(f"{e['short_name']}: the formula uses {name}, which is not among its roles")
+    for code, constant in constants.items():
+        for word in re.findall(r"[A-Z][A-Za-z0-9]+", constant.get("description", "")):
+            name = word
+            if name in by_name and code not in names_in(by_name[name]["formula"]):
+                problems.append(f"{name}: constants.json says {code} is used in it, but its formula does not use {code}")
+    if problems:
+        sys.exit("spectral_catalog.py: formulas lost constants:\n  " + "\n  ".join(problems))
 
 
 def data_folder(argument):
@@ -75,6 +121,7 @@ def main():
         name = RENAMES.get(key, key)
         formula = entry["formula"]
         roles = list(entry["bands"])
+        formula, roles = restore(key, formula, roles)
         if entry["application_domain"] == "kernel":
             formula = kernel_formula(formula, roles)
             roles = sorted({c for r in roles for c in ([r[1], r[2]] if r.startswith("k") and len(r) == 3 else [r])} | {"sigma"})
@@ -82,6 +129,7 @@ def main():
         entry.update(short_name=name, formula=formula, bands=roles, catalogue_name=key)
         entries.append(entry)
     entries.append(dict(TESSERA_RVI, catalogue_name="SR"))
+    check(entries, constants)
     entries.sort(key=lambda e: e["short_name"].upper())
 
     lines = [

@@ -19,7 +19,7 @@ struct COGOptions: ParsableArguments {
           help: "With --web-optimized: resampling onto the web mercator grid (default: the overview resampling).")
   var warpResampling: Resampling?
   @Flag(name: .customLong("add-mask"), help: "Write an internal mask from band 1's nodata.") var addMask = false
-  @Option(parsing: .unconditional, help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting = .inherit
   @Option(parsing: .unconditional, help: "BigTIFF: auto (from the estimated size), yes or no.") var bigtiff: COGSettings.BigTIFF = .auto
   @Flag(name: .customLong("no-validate"), help: "Skip the validation of the output.") var noValidate = false
 

@@ -38,8 +38,9 @@ struct IndexCommand: ParsableCommand {
   @Option(name: .customLong("param"), parsing: .unconditionalSingleValue, help: ArgumentHelp("A formula constant (L, g, C1, …); repeatable.", valueName: "NAME=V"))
   var parameters: [String] = []
   @Option(parsing: .unconditional, help: "Output precision: float (float32) or double (float64).") var precision: IndexRequest.Precision = .float
-  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp("The output's nodata (default: NaN).", valueName: "V"))
-  var dstNodata: Double?
+  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp(
+    "The output's nodata (default: NaN; with --ot the type's lowest value if signed, highest if unsigned, kept out of the clamp range).", valueName: "V"))
+  var dstNodata: NodataSetting = .inherit
   @Option(parsing: .unconditional, help: "Resampling of inputs on another grid.") var resampling: Resampling = .bilinear
   @Option(name: .customLong("input-scale"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "Multiply a role's values (or every role's, without ROLE=) before any formula; repeatable.", valueName: "[ROLE=]S"))
@@ -72,6 +73,9 @@ struct IndexCommand: ParsableCommand {
       throw ValidationError(expr == nil ? "give the index names, then at most one input" : "with --expr give at most one input")
     }
     if bands != nil && input == nil { throw ValidationError("--bands picks bands of INPUT; give INPUT") }
+    if bands != nil && (sensor != nil || inputIsProduct) {
+      throw ValidationError("--bands picks bands of a raster INPUT; with \(sensor != nil ? "--sensor" : "a Sentinel-2 product") the roles are found by name (bind one otherwise with --band ROLE=FILE)")
+    }
     _ = try parsedParameters()
     _ = try bindings()
     _ = try perRole(inputScale, "--input-scale")

@@ -177,10 +177,12 @@ struct GridOptions: ParsableArguments {
 
 /// Nodata on the way in and out.
 struct NodataOptions: ParsableArguments {
-  @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp("Input nodata value, or none.", valueName: "V|none"))
-  var srcNodata: NodataSetting?
-  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp("Output nodata value, or none.", valueName: "V|none"))
-  var dstNodata: NodataSetting?
+  @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp(
+    "Input nodata value, none (no input pixel is nodata), or inherit (the input's own; the default).", valueName: "V|none"))
+  var srcNodata: NodataSetting = .inherit
+  @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp(
+    "Output nodata value, none (declare none), or inherit (the input's; the default).", valueName: "V|none"))
+  var dstNodata: NodataSetting = .inherit
 }
 
 /// How pixels are resampled where the grid changes.
@@ -223,6 +225,7 @@ extension OutputFormat: ExpressibleByArgument {
 
 extension NodataSetting: ExpressibleByArgument {
   public init?(argument: String) { self.init(argument) }
+  public var defaultValueDescription: String { description }
 }
 
 extension COGSettings.Profile: ExpressibleByArgument {}

@@ -22,7 +22,7 @@ struct AlignedComposite {
   let fill: Double
 
   /// The placements, or nil when any input is not on the grid (then the VRT path is used).
-  static func plan(sources: [Dataset], grid: Grid, bands: [Int], srcNodata: NodataSetting?) throws -> [Placement]? {
+  static func plan(sources: [Dataset], grid: Grid, bands: [Int], srcNodata: NodataSetting) throws -> [Placement]? {
     var placements: [Placement] = []
     for source in sources {
       guard let window = grid.placement(of: source) else { return nil }
@@ -31,12 +31,7 @@ struct AlignedComposite {
       guard kinds.allSatisfy({ $0 == .allValid || $0 == .nodata }) else { return nil }
       let bandNodata = try bands.map { try source.band($0).noDataValue }
       guard Set(bandNodata.map { $0.map { $0.isNaN ? "nan" : "\($0)" } ?? "none" }).count == 1 else { return nil }
-      var nodata = bandNodata[0]
-      switch srcNodata {
-      case .value(let v)?: nodata = v
-      case .none?: nodata = nil
-      case nil: break
-      }
+      let nodata = srcNodata.resolved(inherited: bandNodata[0])
       placements.append(Placement(source: PlacedSource(path: source.path, window: window), nodata: nodata))
     }
     return placements

@@ -101,20 +101,16 @@ public enum BandStack {
     }
     try spec.requireSpace(width: vrt.width, height: vrt.height, bands: layers.count, type: type)
     request.resources.limitCache(for: .singlePass)
-    var nodataNotes: [JSONValue] = []
+    let plan = try NodataPlan(own: (1...layers.count).map { try vrt.band($0).noDataValue }, names: names, type: type)
+    warnings += plan.warnings
     try target.write {
       let output = try OutputRaster.create(like: vrt, in: target, bands: layers.count, type: type, spec: spec,
-                                           threads: request.resources.threads)
+                                           threads: request.resources.threads, nodata: .none)
       for (i, name) in names.enumerated() {
         let band = try output.band(i + 1)
         band.setDescription(name)
-        if let nodata = try vrt.band(i + 1).noDataValue {
-          if BandStack.fits(nodata, type) { try band.setNoDataValue(nodata) } else {
-            try band.setNoDataValue(nil)
-            warnings.append("band \(i + 1) (\(name)): its nodata \(nodata) does not fit \(type.rawValue); the band has none")
-            nodataNotes.append(.object([("band", .int(i + 1)), ("nodata", .double(nodata)), ("kept", .bool(false))]))
-          }
-        }
+        // Set once: GeoTIFF keeps one value for the file, and every band declares it.
+        if let declared = plan.declared { try band.setNoDataValue(declared) }
       }
       for (i, interpretation) in try colorInterpretations(request, names).enumerated() {
         try output.band(i + 1).setColorInterpretation(interpretation)
@@ -144,7 +140,7 @@ public enum BandStack {
       ("resolution", .array([.double(abs(gt[1])), .double(abs(gt[5]))])),
       ("extent", .string(request.coverage.rawValue)),
       ("data_type", .string(type.rawValue)),
-      ("nodata_dropped", .array(nodataNotes)),
+      ("nodata_dropped", .array(plan.notes)),
     ])
     report.warnings = warnings
     return report
@@ -267,6 +263,43 @@ public enum BandStack {
     return names == ["B04", "B03", "B02"] ? ["Red", "Green", "Blue"] : []
   }
 
+  /// The one nodata a GeoTIFF stack declares, and every band whose own nodata that changes:
+  /// GeoTIFF holds one value per file, so inputs with different values cannot all keep theirs.
+  /// The first band's value that the type holds is declared; a band whose own value differs
+  /// (or that had none, or one the type cannot hold) is listed and warned about by number.
+  struct NodataPlan {
+    var declared: Double?
+    var notes: [JSONValue] = []
+    var warnings: [String] = []
+
+    init(own: [Double?], names: [String], type: DataType) {
+      let fitting = own.map { $0.flatMap { BandStack.fits($0, type) ? $0 : nil } }
+      declared = fitting.compactMap { $0 }.first
+      for (i, value) in own.enumerated() where !Self.same(value, declared) {
+        let label = "band \(i + 1) (\(names[i]))"
+        let now = declared.map { "declares \(NodataSetting.text($0))" } ?? "declares none"
+        var note: [(String, JSONValue)] = [("band", .int(i + 1)), ("nodata", value.map { .double($0) } ?? .null), ("kept", .bool(false))]
+        note.append(("declared", declared.map { .double($0) } ?? .null))
+        notes.append(.object(note))
+        if let value, !BandStack.fits(value, type) {
+          warnings.append("\(label): its nodata \(NodataSetting.text(value)) does not fit \(type.rawValue); the band now \(now)")
+        } else if let value {
+          warnings.append("\(label): its nodata \(NodataSetting.text(value)) differs from the stack's; GeoTIFF holds one nodata per file, so the band now \(now) (its pixels of \(NodataSetting.text(value)) read as valid)")
+        } else {
+          warnings.append("\(label): had no nodata; GeoTIFF holds one nodata per file, so the band now \(now)")
+        }
+      }
+    }
+
+    static func same(_ a: Double?, _ b: Double?) -> Bool {
+      switch (a, b) {
+      case (nil, nil): return true
+      case (let x?, let y?): return x == y || (x.isNaN && y.isNaN)
+      default: return false
+      }
+    }
+  }
+
   static func fits(_ value: Double, _ type: DataType) -> Bool {
     if type.isFloatingPoint { return type == .float64 || value.isNaN || Double(Float(value)) == value }
     return value == value.rounded() && WarpJob.integerRange(type).contains(value)
@@ -310,7 +343,7 @@ struct StackCopy {
           try worker.values.withUnsafeMutableBytes { all in
             let band = UnsafeMutableRawBufferPointer(rebasing: all[(k * n * bytes)..<((k + 1) * n * bytes)])
             if reader.overlap(k, window) != window { fill(band, with: fills[k]) }
-            try worker.scratch.withUnsafeMutableBytes { scratch in
+            _ = try worker.scratch.withUnsafeMutableBytes { scratch in
               try reader.read(k, placedIn: window, bands: [entry.band], type: type, into: band, scratch: scratch)
             }
           }

@@ -35,7 +35,7 @@ public struct COGSettings: Sendable {
   /// overview resampling (GDAL's COG driver alone would use nearest).
   public var warpResampling: Resampling?
   public var addMask = false
-  public var nodata: NodataSetting?
+  public var nodata: NodataSetting = .inherit
   public var bigTIFF: BigTIFF = .auto
   public var validate = true
 
@@ -86,6 +86,7 @@ public enum COGExport {
     // the driver holds whole tiles in memory: past half a GiB a tile, the copy would exhaust
     // memory long before it finished.
     let type = first.dataType
+    try settings.nodata.requireFits(type, option: "--nodata")
     let blockSize = mergedByKey(["BLOCKSIZE=\(settings.blockSize)"], spec.creationOptions)
       .first { $0.uppercased().hasPrefix("BLOCKSIZE=") }.flatMap { Int($0.dropFirst("BLOCKSIZE=".count)) } ?? settings.blockSize
     let tileBytes = Double(blockSize * blockSize) * Double(source.bandCount * type.byteSize)
@@ -103,9 +104,9 @@ public enum COGExport {
     defer { staged.remove() }
     // Nodata and mask changes go into a VRT over the source, written and closed before the copy reads it.
     var feed = source
-    if settings.nodata != nil || settings.addMask {
+    if !settings.nodata.isInherit || settings.addMask {
       var args = ["-of", "VRT"]
-      if let nodata = settings.nodata { args += ["-a_nodata", nodata.gdalArgument] }
+      if let nodata = settings.nodata.gdalArgument { args += ["-a_nodata", nodata] }
       if settings.addMask { args += ["-mask", "mask,1"] }
       try GDALUtilities.translate(source, to: staged.path, arguments: args).close()
       feed = try Dataset.open(staged.path)

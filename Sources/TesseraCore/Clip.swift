@@ -24,10 +24,11 @@ public struct ClipRequest {
   public var crop = true
   /// Pixels the polygons touch at all count as inside (else: pixels whose centre they cover).
   public var allTouched = false
-  /// nil: each band's source nodata, else 0 (declared as the output's nodata).
-  public var dstNodata: NodataSetting?
+  /// inherit: each band's source nodata, else 0 (declared as the output's nodata; under an
+  /// alpha band nothing is declared); none: nothing declared, 0 outside the region.
+  public var dstNodata: NodataSetting = .inherit
   /// Overrides the source's nodata (what the default output nodata is taken from).
-  public var srcNodata: NodataSetting?
+  public var srcNodata: NodataSetting = .inherit
   /// An alpha band marks the region instead of a nodata value.
   public var addAlpha = false
   /// A region reaching past the raster pads the output with nodata (else it is cut to the raster).
@@ -162,19 +163,17 @@ struct ClipJob {
     }
     sourceWindow = placed
     boxWindow = region.shape == nil ? output.placement(of: cut) : nil
+    try request.dstNodata.requireFits(type, option: "--dst-nodata")
     var fill: [Double] = [], nodata: [Double?] = []
     for band in bands {
-      var own = try source.band(band).noDataValue
-      switch request.srcNodata {
-      case .value(let v)?: own = v
-      case .none?: own = nil
-      case nil: break
-      }
+      let own = request.srcNodata.resolved(inherited: try source.band(band).noDataValue)
       switch request.dstNodata {
-      case .value(let v)?: fill.append(v); nodata.append(v)
-      case .none?: fill.append(0); nodata.append(nil)
-      case nil:
-        if request.addAlpha { fill.append(0); nodata.append(own) } else { fill.append(own ?? 0); nodata.append(own ?? 0) }
+      case .value(let v): fill.append(v); nodata.append(v)
+      case .none: fill.append(0); nodata.append(nil)
+      case .inherit:
+        // Under an alpha band the alpha marks the region and nothing is declared: GeoTIFF holds
+        // one nodata per file, which would fall on the alpha band too.
+        if request.addAlpha { fill.append(0); nodata.append(nil) } else { fill.append(own ?? 0); nodata.append(own ?? 0) }
       }
     }
     self.fill = fill
@@ -219,7 +218,7 @@ struct ClipJob {
     let template = try SourceSet.bandSubset(source, bands)
     let dataset = try OutputRaster.create(
       in: target, width: output.width, height: output.height, geoTransform: output.geoTransform, bandsFrom: template,
-      bands: outputBands, type: type, spec: request.output, threads: request.resources.threads, nodata: nil)
+      bands: outputBands, type: type, spec: request.output, threads: request.resources.threads, nodata: .none)
     for (i, value) in nodata.enumerated() { if let value { try dataset.band(i + 1).setNoDataValue(value) } }
     if request.addAlpha {
       try dataset.band(outputBands).setColorInterpretation("Alpha")

@@ -5,6 +5,57 @@ struct IndexCounts {
   var valid: [Int] = []
   /// Per index: values an integer output type could not hold, clamped.
   var clamped: [Int] = []
+  /// Per index: results that, as stored, equal the nodata value, so GDAL reads them as nodata.
+  var collisions: [Int] = []
+}
+
+/// How a computed value is stored in the output type: non-finite results (after conversion, so
+/// a double past Float32's range too) are nodata; integers are scaled, rounded and clamped to a
+/// range that leaves the nodata value out when it lies at the type's edge; a result that lands
+/// on the nodata value anyway is counted apart, never as valid.
+struct IndexStorage {
+  let type: DataType
+  let fill: Double
+  let scale: Double
+  /// For integer types: the values a result may be clamped to.
+  let clampRange: ClosedRange<Double>
+
+  init(type: DataType, fill: Double, scale: Double) {
+    self.type = type
+    self.fill = fill
+    self.scale = scale
+    let full = WarpJob.integerRange(type)
+    if type.isFloatingPoint {
+      clampRange = full
+    } else if fill == full.lowerBound {
+      clampRange = (full.lowerBound + 1)...full.upperBound
+    } else if fill == full.upperBound {
+      clampRange = full.lowerBound...(full.upperBound - 1)
+    } else {
+      clampRange = full
+    }
+  }
+
+  enum Outcome { case valid, nodata, clamped, collision }
+
+  /// The value as the output type holds it (as a double), and what it is.
+  func store(_ result: Double) -> (Double, Outcome) {
+    guard result.isFinite else { return (fill, .nodata) }
+    switch type {
+    case .float64:
+      return result == fill ? (fill, .collision) : (result, .valid)
+    case .float32:
+      let f = Float(result)
+      guard f.isFinite else { return (fill, .nodata) }
+      return f == Float(fill) ? (fill, .collision) : (Double(f), .valid)
+    default:
+      let v = (result * scale).rounded()
+      guard v.isFinite else { return (fill, .nodata) }
+      let c = Swift.min(Swift.max(v, clampRange.lowerBound), clampRange.upperBound)
+      if c == fill { return (fill, .collision) }
+      return (c, c == v ? .valid : .clamped)
+    }
+  }
 }
 
 /// The window loop: every input's values as doubles; a pixel that is nodata (or NaN) in an
@@ -27,6 +78,7 @@ struct IndexEngine {
   let fillValue: Double
   /// An integer output's multiplier.
   let scale: Double
+  var storage: IndexStorage { IndexStorage(type: type, fill: fillValue, scale: scale) }
   /// Scene classes that are nodata (the SCL input, after the formulas' inputs).
   let cloudy: Set<Int>?
 
@@ -40,13 +92,15 @@ struct IndexEngine {
     var stack: [[Double]] = []
     var valid: [Int]
     var clamped: [Int]
+    var collisions: [Int]
   }
 
   func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws -> IndexCounts {
     let windows = try WindowPipeline.rows(of: output, bytesPerPixel: (sources.count + formulas.count) * 8)
     let capacity = windows.map(\.pixelCount).max() ?? 0
     let lock = NSLock()
-    var counts = IndexCounts(valid: Array(repeating: 0, count: formulas.count), clamped: Array(repeating: 0, count: formulas.count))
+    let zeros = Array(repeating: 0, count: formulas.count)
+    var counts = IndexCounts(valid: zeros, clamped: zeros, collisions: zeros)
     var pipeline = WindowPipeline(windows: windows, workers: threads)
     pipeline.ordered = true
     try pipeline.run(
@@ -55,7 +109,7 @@ struct IndexEngine {
                inputs: sources.map { _ in UnsafeMutableBufferPointer<Double>.allocate(capacity: Swift.max(1, capacity)) },
                scratch: [UInt8](repeating: 0, count: capacity * 8), result: [Double](repeating: 0, count: capacity),
                out: [UInt8](repeating: 0, count: capacity * formulas.count * type.byteSize),
-               valid: Array(repeating: 0, count: formulas.count), clamped: Array(repeating: 0, count: formulas.count))
+               valid: zeros, clamped: zeros, collisions: zeros)
       },
       compute: { worker, window in try compute(&worker, window) },
       write: { worker, window in
@@ -64,7 +118,11 @@ struct IndexEngine {
       progress: progress,
       finish: { worker in
         lock.lock()
-        for i in worker.valid.indices { counts.valid[i] += worker.valid[i]; counts.clamped[i] += worker.clamped[i] }
+        for i in worker.valid.indices {
+          counts.valid[i] += worker.valid[i]
+          counts.clamped[i] += worker.clamped[i]
+          counts.collisions[i] += worker.collisions[i]
+        }
         lock.unlock()
         worker.reader.close()
         worker.inputs.forEach { $0.deallocate() }
@@ -98,6 +156,7 @@ struct IndexEngine {
       }
     }
     let pointers = worker.inputs.prefix(transforms.count).map { UnsafeBufferPointer(rebasing: $0[0..<n]) }
+    let storage = self.storage
     for (f, formula) in formulas.enumerated() {
       worker.result.withUnsafeMutableBufferPointer { result in
         formula.program.evaluate(pointers, count: n, stack: &worker.stack, into: result)
@@ -107,37 +166,27 @@ struct IndexEngine {
           let v = pointers[k]
           for i in 0..<n where v[i].isNaN { result[i] = .nan }
         }
-        var valid = 0
+        // Stored as the output type holds it; valid counts only what GDAL will read as valid.
+        var valid = 0, clamped = 0, collisions = 0
         for i in 0..<n {
-          if result[i].isFinite { valid += 1 } else { result[i] = fillValue }
+          let (value, outcome) = storage.store(result[i])
+          result[i] = value
+          switch outcome {
+          case .valid: valid += 1
+          case .clamped: valid += 1; clamped += 1
+          case .collision: collisions += 1
+          case .nodata: break
+          }
         }
         worker.valid[f] += valid
+        worker.clamped[f] += clamped
+        worker.collisions[f] += collisions
       }
       let bytes = type.byteSize
       worker.out.withUnsafeMutableBytes { out in
-        let base = f * n * bytes
+        let target = UnsafeMutableRawBufferPointer(rebasing: out[(f * n * bytes)..<((f + 1) * n * bytes)])
         worker.result.withUnsafeBufferPointer { result in
-          if type == .float32 {
-            let typed = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * 4)]).bindMemory(to: Float.self)
-            for i in 0..<n { typed[i] = Float(result[i]) }
-          } else if type != .float64 {
-            // Scaled integers: rounded, clamped to the type (counted), nodata kept apart.
-            let range = WarpJob.integerRange(type)
-            var scaled = [Double](repeating: 0, count: n)
-            var clamped = 0
-            for i in 0..<n {
-              if result[i] == fillValue { scaled[i] = fillValue; continue }
-              let v = (result[i] * scale).rounded()
-              if v < range.lowerBound || v > range.upperBound { clamped += 1 }
-              scaled[i] = Swift.min(Swift.max(v, range.lowerBound), range.upperBound)
-            }
-            worker.clamped[f] += clamped
-            let target = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * bytes)])
-            scaled.withUnsafeBufferPointer { GDALConvert.doubles($0, to: type, into: target) }
-          } else {
-            let typed = UnsafeMutableRawBufferPointer(rebasing: out[base..<(base + n * 8)]).bindMemory(to: Double.self)
-            for i in 0..<n { typed[i] = result[i] }
-          }
+          GDALConvert.doubles(UnsafeBufferPointer(rebasing: result[0..<n]), to: type, into: target)
         }
       }
     }

@@ -45,8 +45,8 @@ public struct MosaicRequest {
   /// The CRS of `bbox`; the output CRS when nil.
   public var bboxCRS: String?
   public var targetAlignedPixels = false
-  public var srcNodata: NodataSetting?
-  public var dstNodata: NodataSetting?
+  public var srcNodata: NodataSetting = .inherit
+  public var dstNodata: NodataSetting = .inherit
   public var bands: [Int]?
   public var dstCRS: String?
   /// The datum transformation (--ct, --src-towgs84, --dst-towgs84) and --strict-datum.
@@ -77,6 +77,7 @@ public enum Mosaic {
     // Everything is opened and checked before anything is written.
     let sources = try SourceSet(paths: request.inputs, listFile: request.inputList, bands: request.bands)
     let plan = try MosaicPlan(request, sources: sources)
+    try request.dstNodata.requireFits(MosaicCompositor(request: request, plan: plan).outputType, option: "--dst-nodata")
     try request.output.requireSpace(width: plan.size.width, height: plan.size.height, bands: sources.bands.count, type: sources.type)
 
     request.resources.limitCache(for: .streaming)
@@ -113,8 +114,8 @@ public enum Mosaic {
     let bands = plan.sources.bands, type = plan.sources.type
     var args = plan.gridArguments(targetAlignedPixels: request.targetAlignedPixels) + ["-r", request.resampling.gdalName]
     for b in bands { args += ["-b", "\(b)"] }
-    if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
-    if let dst = request.dstNodata { args += ["-vrtnodata", dst.gdalArgument] }
+    if let src = request.srcNodata.gdalArgument { args += ["-srcnodata", src] }
+    if let dst = request.dstNodata.gdalArgument { args += ["-vrtnodata", dst] }
     let target = try request.output.target(inputs: plan.sources.inputFiles, inputLabel: plan.sources.label)
     if request.output.format == .vrt {
       guard !plan.sources.hasPicks else {

@@ -57,8 +57,8 @@ struct MosaicCompositor {
   /// What marks "no valid input" in the output.
   func outputNodata() -> NodataSetting {
     if method == .count { return .none }
-    if let dst = request.dstNodata { return dst }
-    if case .value(let v)? = request.srcNodata { return .value(v) }
+    if !request.dstNodata.isInherit { return request.dstNodata }
+    if case .value(let v) = request.srcNodata { return .value(v) }
     if let v = try? sources[0].band(bands[0]).noDataValue { return .value(v) }
     return outputType.isFloatingPoint ? .value(.nan) : .value(0)
   }
@@ -81,17 +81,17 @@ struct MosaicCompositor {
     guard let gt = grid.geoTransform else { throw TesseraError(.internalError, "mosaic grid has no geotransform") }
     let extent = RasterInfo.bounds(geoTransform: gt, width: grid.width, height: grid.height)
     let te = ["-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)"]
-    let hasNodata = request.srcNodata != nil || (try? source.band(bands[0]).noDataValue) != nil
+    let hasNodata = request.srcNodata.resolved(inherited: (try? source.band(bands[0]).noDataValue) ?? nil) != nil
     var args: [String] = ["-r", request.resampling.gdalName]
     if plan.crossesCRS, let srs = source.spatialReference, !srs.isSame(as: plan.crs) {
       args += ["-of", "VRT", "-ts", "\(grid.width)", "\(grid.height)"] + te + (try plan.crsArguments(request.datum))
-      if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
+      if let src = request.srcNodata.gdalArgument { args += ["-srcnodata", src] }
       if !hasNodata { args.append("-dstalpha") }
       try GDALUtilities.warp([try request.datum.wrap(try SourceSet.bandSubset(source, bands))], to: path, arguments: args).close()
     } else {
       args += ["-tr", "\(abs(gt[1]))", "\(abs(gt[5]))"] + te
       for b in bands { args += ["-b", "\(b)"] }
-      if let src = request.srcNodata { args += ["-srcnodata", src.gdalArgument] }
+      if let src = request.srcNodata.gdalArgument { args += ["-srcnodata", src] }
       if !hasNodata { args.append("-addalpha") }
       try GDALUtilities.buildVRT([source], to: path, arguments: args).close()
     }

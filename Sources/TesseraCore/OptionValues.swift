@@ -1,29 +1,92 @@
 import Foundation
 import GDAL
 
-/// A nodata choice: a value, explicitly none, or (nil where it is used) whatever the input says.
+/// A nodata choice, three cases the compiler keeps apart: the input's (`inherit`), no nodata at
+/// all (`none`), or this value. Never optional: an absent option is `.inherit`, so `.none` can
+/// only ever mean "no nodata" and not Swift's `Optional.none`.
 public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
-  case value(Double)
+  case inherit
   case none
+  case value(Double)
 
-  /// Parses `none`, `nan` or a finite number.
+  /// Parses `none`, `nan` or a finite number (`inherit` for the default spelled out).
   public init?(_ text: String) {
     let lowered = text.lowercased().trimmingCharacters(in: .whitespaces)
     if lowered == "none" { self = .none; return }
+    if lowered == "inherit" { self = .inherit; return }
     if lowered == "nan" { self = .value(.nan); return }
     guard let number = Double(lowered), number.isFinite else { return nil }
     self = .value(number)
   }
 
-  /// As gdalwarp and gdalbuildvrt take it.
-  public var gdalArgument: String {
+  /// What a band ends up with, given the input's own nodata.
+  public func resolved(inherited: Double?) -> Double? {
     switch self {
-    case .none: return "None"
-    case .value(let v): return v.isNaN ? "nan" : (abs(v) < 1e15 ? Int(exactly: v).map { String($0) } ?? String(v) : String(v))
+    case .inherit: return inherited
+    case .none: return nil
+    case .value(let v): return v
     }
   }
 
-  public var description: String { gdalArgument }
+  public var isInherit: Bool { self == .inherit }
+
+  /// The value, when one is given.
+  public var givenValue: Double? {
+    if case .value(let v) = self { return v }
+    return nil
+  }
+
+  /// As gdalwarp and gdalbuildvrt take it; nil for `inherit` (no argument at all).
+  public var gdalArgument: String? {
+    switch self {
+    case .inherit: return nil
+    case .none: return "None"
+    case .value(let v): return Self.text(v)
+    }
+  }
+
+  static func text(_ v: Double) -> String {
+    v.isNaN ? "nan" : (abs(v) < 1e15 ? Int(exactly: v).map { String($0) } ?? String(v) : String(v))
+  }
+
+  public var description: String {
+    switch self {
+    case .inherit: return "inherit"
+    case .none: return "none"
+    case .value(let v): return Self.text(v)
+    }
+  }
+
+  public static func == (a: NodataSetting, b: NodataSetting) -> Bool {
+    switch (a, b) {
+    case (.inherit, .inherit), (.none, .none): return true
+    case (.value(let x), .value(let y)): return x == y || (x.isNaN && y.isNaN)
+    default: return false
+    }
+  }
+
+  /// Refuses (exit 64, naming `option` and the type) a value `type` cannot hold: outside an
+  /// integer type's range or not whole, past Float32's range, NaN for an integer type.
+  public func requireFits(_ type: DataType, option: String) throws {
+    guard case .value(let v) = self else { return }
+    try Self.requireFits(v, type, option: option)
+  }
+
+  public static func requireFits(_ v: Double, _ type: DataType, option: String) throws {
+    if fits(v, type) { return }
+    throw TesseraError(.usage, "\(option) \(text(v)) does not fit the output's data type \(type.rawValue)"
+      + (type.isFloatingPoint ? "" : " (whole numbers \(text(WarpJob.integerRange(type).lowerBound))…\(text(WarpJob.integerRange(type).upperBound)))"))
+  }
+
+  public static func fits(_ v: Double, _ type: DataType) -> Bool {
+    switch type {
+    case .float64: return true
+    case .float32: return v.isNaN || v.isInfinite || Float(v).isFinite
+    default:
+      if type.isComplex { return true }
+      return !v.isNaN && v == v.rounded() && WarpJob.integerRange(type).contains(v)
+    }
+  }
 }
 
 /// Numbers as options take them: finite, or the option is refused.

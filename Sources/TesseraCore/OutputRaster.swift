@@ -19,16 +19,16 @@ enum OutputRaster {
 
   /// The output's GTiff on `template`'s own grid.
   static func create(like template: Dataset, in target: OutputTarget, bands: Int, type: DataType, spec: OutputSpec,
-                     threads: Int, nodata: NodataSetting? = nil) throws -> Dataset {
+                     threads: Int, nodata: NodataSetting = .inherit) throws -> Dataset {
     try create(in: target, width: template.width, height: template.height, geoTransform: template.geoTransform,
                bandsFrom: template, bands: bands, type: type, spec: spec, threads: threads, nodata: nodata)
   }
 
   /// The output's GTiff of the given grid, taking CRS and band properties from `template`.
-  /// `nodata` overrides the template's (`.none` leaves bands without).
+  /// `nodata` overrides the template's (`.none` leaves bands without, `.inherit` takes the template's).
   static func create(
     in target: OutputTarget, width: Int, height: Int, geoTransform: [Double]?, bandsFrom template: Dataset, bands: Int,
-    type: DataType, spec: OutputSpec, threads: Int, nodata: NodataSetting? = nil
+    type: DataType, spec: OutputSpec, threads: Int, nodata: NodataSetting = .inherit
   ) throws -> Dataset {
     let output = try create(
       path: target.gdalPath, width: width, height: height, geoTransform: geoTransform, srs: template.spatialReference,
@@ -38,14 +38,10 @@ enum OutputRaster {
       let out = try output.band(i)
       if i <= template.bandCount {
         let src = try template.band(i)
-        if let nodata {
-          if case .value(let v) = nodata { try out.setNoDataValue(v) }
-        } else if let v = src.noDataValue {
-          try out.setNoDataValue(v)
-        }
+        if let v = nodata.resolved(inherited: src.noDataValue) { try out.setNoDataValue(v) }
         if !src.description.isEmpty { out.setDescription(src.description) }
         out.copyPresentation(from: src)
-      } else if case .value(let v)? = nodata {
+      } else if case .value(let v) = nodata {
         try out.setNoDataValue(v)
       }
     }

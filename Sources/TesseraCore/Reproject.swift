@@ -16,8 +16,8 @@ public struct ReprojectRequest {
   /// The CRS of `bbox`; the destination CRS when nil.
   public var bboxCRS: String?
   public var targetAlignedPixels = false
-  public var srcNodata: NodataSetting?
-  public var dstNodata: NodataSetting?
+  public var srcNodata: NodataSetting = .inherit
+  public var dstNodata: NodataSetting = .inherit
   /// The datum transformation (--ct, --src-towgs84, --dst-towgs84) and --strict-datum.
   public var datum = DatumShift()
   public var resources: Resources
@@ -61,6 +61,7 @@ public enum Reproject {
     }
     args += nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let band = try source.band(1)
+    try request.dstNodata.requireFits(band.dataType, option: "--dst-nodata")
     var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args,
                       outputType: band.dataType)
     job.resolution = request.resolution
@@ -89,10 +90,10 @@ public enum Reproject {
     return ["-te", "\(box.minX)", "\(box.minY)", "\(box.maxX)", "\(box.maxY)"]
   }
 
-  static func nodataArguments(src: NodataSetting?, dst: NodataSetting?) -> [String] {
+  static func nodataArguments(src: NodataSetting, dst: NodataSetting) -> [String] {
     var args: [String] = []
-    if let src { args += ["-srcnodata", src.gdalArgument] }
-    if let dst { args += ["-dstnodata", dst.gdalArgument] }
+    if let src = src.gdalArgument { args += ["-srcnodata", src] }
+    if let dst = dst.gdalArgument { args += ["-dstnodata", dst] }
     return args
   }
 }

@@ -26,8 +26,10 @@ public struct IndexRequest {
   /// Values for the formulas' constants (L, g, C1, …) over the catalogue's defaults.
   public var parameters: [String: Double] = [:]
   public var precision: Precision = .float
-  /// nil: NaN.
-  public var dstNodata: Double?
+  /// inherit: NaN for floats; for integer outputs the type's lowest value when signed, its
+  /// highest when unsigned (and results are clamped short of it). none is refused: missing
+  /// inputs and non-finite results must be marked.
+  public var dstNodata: NodataSetting = .inherit
   /// How inputs on other grids are put on the output's (the finest input's).
   public var resampling: Resampling = .bilinear
   /// Per role (or "*" for every role): value = DN × scale + offset, before any formula.
@@ -73,6 +75,7 @@ public enum SpectralIndex {
 
   public static func run(_ request: IndexRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
     var request = request
+    try requireDistinctRoles(request.bindings)
     let (formulas, roles) = try compile(request)
     var productNotes: [(String, JSONValue)] = []
     var maskBinding: IndexRequest.Binding?
@@ -80,8 +83,10 @@ public enum SpectralIndex {
     var productFiles: [String] = []
     if let product = request.product {
       let bound = try ProductBinding.bind(product, roles: roles, request: request)
-      request.bindings.merge(bound.bindings) { _, new in new }
-      reflectance = bound.reflectance
+      // A role the user bound with --band keeps the user's file (and its values as they are).
+      let own = Set(roles.filter { binding(for: $0, in: request.bindings) != nil })
+      request.bindings.merge(bound.bindings.filter { !own.contains($0.key) }) { old, _ in old }
+      reflectance = bound.reflectance.filter { !own.contains($0.key) }
       productFiles = bound.files
       maskBinding = bound.mask
       productNotes = bound.details
@@ -160,7 +165,7 @@ public enum SpectralIndex {
     if let integer = request.integerType, integer.isFloatingPoint || integer.isComplex {
       throw TesseraError(.usage, "--ot takes an integer type for scaled output (\(integer.rawValue) is not); use --precision for floats")
     }
-    let fill = request.dstNodata ?? (request.integerType.map { $0 == .byte || $0 == .uint16 || $0 == .uint32 ? 0 : WarpJob.integerRange($0).lowerBound } ?? .nan)
+    let fill = try outputNodata(request.dstNodata, type: type)
     let transforms = inputs.map { input -> IndexEngine.Transform in
       let name = displayName(input.role)
       let scale = request.inputScale[input.role] ?? request.inputScale[name] ?? request.inputScale["*"] ?? 1
@@ -197,10 +202,35 @@ public enum SpectralIndex {
       ("nodata", .double(fill)),
       ("valid_pixels", .array(counts.valid.map { .int($0) })),
       ("clamped_pixels", .array(counts.clamped.map { .int($0) })),
+      ("nodata_collisions", .array(counts.collisions.map { .int($0) })),
       ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
     ] + productNotes)
-    report.warnings = constantWarnings(formulas)
+    report.warnings = constantWarnings(formulas) + collisionWarnings(formulas, counts.collisions, fill: fill)
     return report
+  }
+
+  /// The output's nodata: the given value if `type` holds it, else NaN for floats, the lowest
+  /// value of a signed integer type and the highest of an unsigned one (outside the clamp range).
+  static func outputNodata(_ setting: NodataSetting, type: DataType) throws -> Double {
+    switch setting {
+    case .none:
+      throw TesseraError(.usage, "--dst-nodata none: index marks missing inputs and non-finite results as nodata; give a value")
+    case .value(let v):
+      try NodataSetting.requireFits(v, type, option: "--dst-nodata")
+      return v
+    case .inherit:
+      if type.isFloatingPoint { return .nan }
+      let range = WarpJob.integerRange(type)
+      return range.lowerBound < 0 ? range.lowerBound : range.upperBound
+    }
+  }
+
+  /// Results that are stored as the nodata value read as nodata: said, with how many.
+  static func collisionWarnings(_ formulas: [Formula], _ collisions: [Int], fill: Double) -> [String] {
+    zip(formulas, collisions).compactMap { formula, count in
+      guard count > 0 else { return nil }
+      return "\(formula.name): \(count) pixel\(count == 1 ? "" : "s") computed to the nodata value \(NodataSetting.text(fill)) and read as nodata (counted in nodata_collisions, not valid_pixels); choose another --dst-nodata"
+    }
   }
 
   /// A constant formula whose value is not a finite number (`0/0`, `1/0`) makes a band of
@@ -301,6 +331,17 @@ public enum SpectralIndex {
 
   static func formulaLabel(_ request: IndexRequest) -> String {
     request.expression.map { "'\($0)'" } ?? request.indices.joined(separator: ",")
+  }
+
+  /// One binding per role: `red` and `R` (or `Red`, `nir` and `N`) name the same role, and which
+  /// of two a dictionary would yield first is chance, so two are a usage error naming both.
+  static func requireDistinctRoles(_ bindings: [String: IndexRequest.Binding]) throws {
+    var keysOfRole: [String: [String]] = [:]
+    for key in bindings.keys { if case .role(let role) = term(key) { keysOfRole[role, default: []].append(key) } }
+    for (role, keys) in keysOfRole.sorted(by: { $0.key < $1.key }) where keys.count > 1 {
+      let names = keys.sorted().map { "'\($0)'" }.joined(separator: " and ")
+      throw TesseraError(.usage, "\(names) both bind the role \(displayName(role)); give each role once")
+    }
   }
 
   /// The binding for a role, under any of its spellings.

@@ -167,10 +167,10 @@ final class MosaicTests: TemporaryDirectoryTestCase {
   func testAlignedCompositorEqualsGDALBuildVRT() throws {
     let quads = try quadrants.map { try Dataset.open($0) }
     let vrt = try GDALUtilities.buildVRT(quads, to: "", arguments: [])
-    XCTAssertNotNil(try AlignedComposite.plan(sources: quads, grid: try XCTUnwrap(Grid(of: vrt)), bands: [1, 2, 3], srcNodata: nil))
+    XCTAssertNotNil(try AlignedComposite.plan(sources: quads, grid: try XCTUnwrap(Grid(of: vrt)), bands: [1, 2, 3], srcNodata: .inherit))
     let offGrid = try cogs.map { try Dataset.open($0) }
     let cogVRT = try GDALUtilities.buildVRT(offGrid, to: "", arguments: ["-resolution", "highest"])
-    XCTAssertNil(try AlignedComposite.plan(sources: offGrid, grid: try XCTUnwrap(Grid(of: cogVRT)), bands: [1, 2, 3], srcNodata: nil))
+    XCTAssertNil(try AlignedComposite.plan(sources: offGrid, grid: try XCTUnwrap(Grid(of: cogVRT)), bands: [1, 2, 3], srcNodata: .inherit))
 
     let float = dir.file("rgb4-float.tif")
     try Oracle.tool("gdal_translate", ["-q", "-ot", "Float32", quadrants[3], float])
