@@ -69,8 +69,10 @@ public final class Geometry {
   }
 
   /// Whether the two share any point.
-  public func intersects(_ other: Geometry) -> Bool {
-    (try? GDALCall.capturing { OGR_G_Intersects(handle, other.handle) }.value) ?? 0 != 0
+  /// - Throws: GEOS's error (a ring that is not closed, a line of one point): OGR answers
+  ///   "no" when GEOS fails, which must not pass for "no overlap".
+  public func intersects(_ other: Geometry) throws -> Bool {
+    try GDALCall.run("testing whether two geometries overlap") { OGR_G_Intersects(handle, other.handle) } != 0
   }
 
   public func clone() throws -> Geometry {
@@ -87,8 +89,9 @@ public final class Geometry {
   public var isEmpty: Bool { OGR_G_IsEmpty(handle) != 0 }
 
   /// Whether the geometry is valid by GEOS's rules (no self-intersection, closed rings).
+  /// GDAL 3.6 reports why a geometry is invalid as a warning; a failure is GEOS's own and thrown.
   public var isValid: Bool {
-    (try? GDALCall.capturing { OGR_G_IsValid(handle) }.value) ?? 0 != 0
+    get throws { try GDALCall.run("checking the geometry") { OGR_G_IsValid(handle) } != 0 }
   }
 
   /// 2 for polygons, 1 for lines, 0 for points (the highest in a collection).
