@@ -19,10 +19,18 @@ struct ClipRegion {
 
   /// A region given as a box in `crs`, densified into the raster's CRS.
   static func box(_ box: Extent, crs: SpatialReference, raster: Grid, option: String?) throws -> ClipRegion {
-    let envelope = crs.isSame(as: raster.srs) ? box : try? CoordinateTransformation(from: crs, to: raster.srs).transformBounds(box)
-    guard let envelope, envelope.isFinite, envelope.minX < envelope.maxX, envelope.minY < envelope.maxY else {
+    var envelope = box, why = ""
+    if !crs.isSame(as: raster.srs) {
+      do {
+        envelope = try CoordinateTransformation(from: crs, to: raster.srs).transformBounds(box)
+      } catch {
+        why = ": " + message(of: error)
+      }
+    }
+    guard why.isEmpty, envelope.isFinite, envelope.minX < envelope.maxX, envelope.minY < envelope.maxY else {
       let hint = option.map { NearMiss.hint(box, readIn: crs, option: $0, footprints: [(raster.extent, raster.srs)]) } ?? ""
-      throw TesseraError(.dataError, "the box \(box.text) in \(CRSInput.label(crs)) cannot be placed in the raster's CRS (\(CRSInput.label(raster.srs)))" + hint)
+      throw TesseraError(.dataError, "the box \(box.text) in \(CRSInput.label(crs)) cannot be placed in the raster's CRS (\(CRSInput.label(raster.srs)))"
+                                    + why + hint)
     }
     return ClipRegion(shape: nil, envelope: envelope, crs: crs, featureCount: 1, given: box, crsOption: option)
   }
