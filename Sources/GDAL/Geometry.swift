@@ -52,11 +52,15 @@ public final class Geometry {
     // polygons fails; OGR_G_UnaryUnion arrived in 3.7), so the polygons are gathered into one.
     let multi = OGR_G_CreateGeometry(wkbMultiPolygon)
     defer { OGR_G_DestroyGeometry(multi) }
+    func add(_ polygon: OGRGeometryH?) throws {
+      let status = try GDALCall.run(context) { OGR_G_AddGeometry(multi, polygon) }
+      guard status == OGRERR_NONE else { throw GDALError(context: context, message: "a part cannot join a MultiPolygon (OGR error \(status))") }
+    }
     for (part, type) in zip(parts, types) {
       if type == wkbPolygon {
-        OGR_G_AddGeometry(multi, part.handle)
+        try add(part.handle)
       } else {
-        for index in 0..<OGR_G_GetGeometryCount(part.handle) { OGR_G_AddGeometry(multi, OGR_G_GetGeometryRef(part.handle, index)) }
+        for index in 0..<OGR_G_GetGeometryCount(part.handle) { try add(OGR_G_GetGeometryRef(part.handle, index)) }
       }
     }
     let joined = try GDALCall.handle(context) { OGR_G_UnionCascaded(multi) }
@@ -69,8 +73,10 @@ public final class Geometry {
   }
 
   /// Whether the two share any point.
-  public func intersects(_ other: Geometry) -> Bool {
-    (try? GDALCall.capturing { OGR_G_Intersects(handle, other.handle) }.value) ?? 0 != 0
+  /// - Throws: GEOS's error (a ring that is not closed, a line of one point): OGR answers
+  ///   "no" when GEOS fails, which must not pass for "no overlap".
+  public func intersects(_ other: Geometry) throws -> Bool {
+    try GDALCall.run("testing whether two geometries overlap") { OGR_G_Intersects(handle, other.handle) } != 0
   }
 
   public func clone() throws -> Geometry {
@@ -87,8 +93,9 @@ public final class Geometry {
   public var isEmpty: Bool { OGR_G_IsEmpty(handle) != 0 }
 
   /// Whether the geometry is valid by GEOS's rules (no self-intersection, closed rings).
+  /// GDAL 3.6 reports why a geometry is invalid as a warning; a failure is GEOS's own and thrown.
   public var isValid: Bool {
-    (try? GDALCall.capturing { OGR_G_IsValid(handle) }.value) ?? 0 != 0
+    get throws { try GDALCall.run("checking the geometry") { OGR_G_IsValid(handle) } != 0 }
   }
 
   /// 2 for polygons, 1 for lines, 0 for points (the highest in a collection).
@@ -205,7 +212,10 @@ public final class VectorSource {
       for (i, field) in fieldNames.enumerated() where OGR_F_IsFieldSetAndNotNull(feature, Int32(i)) != 0 {
         fields[field] = String(cString: OGR_F_GetFieldAsString(feature, Int32(i)))
       }
-      let geometry = OGR_F_GetGeometryRef(feature).flatMap { OGR_G_Clone($0) }.map { Geometry(adopting: $0) }
+      // A geometry that cannot be copied is an error, not a feature without geometry.
+      let geometry = try OGR_F_GetGeometryRef(feature).map { ref in
+        Geometry(adopting: try GDALCall.handle("reading \(path)", release: { OGR_G_DestroyGeometry($0) }) { OGR_G_Clone(ref) })
+      }
       features.append(Feature(id: Int(OGR_F_GetFID(feature)), geometry: geometry, fields: fields))
     }
     return (features, crs, fieldNames)

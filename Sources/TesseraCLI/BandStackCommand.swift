@@ -15,7 +15,10 @@ struct BandStackCommand: ParsableCommand {
 
       Inputs must share a CRS. Inputs on different grids (a 10 m band with a 20 m one) are an error \
       naming each pixel size unless --resolution highest, lowest or X[,Y] aligns them (with \
-      --resampling): nothing is resampled silently. --extent union pads with nodata where footprints \
+      --resampling): nothing is resampled silently. A pixel size --resolution X[,Y] also aligns the \
+      grid: its corners fall on multiples of X and Y (as gdalbuildvrt -tr X Y -tap does), so the output \
+      can reach up to a pixel past the inputs on each side; highest, lowest and average start the grid \
+      at the inputs' corner (gdalbuildvrt -resolution). --extent union pads with nodata where footprints \
       differ; intersection keeps the common area. Types are promoted to one that holds every input \
       (--ot forces one); each band keeps its own nodata where the output type can hold it.
 

@@ -19,7 +19,10 @@ struct ClipCommand: ParsableCommand {
       source has none they become 0 and the output declares nodata 0. With --add-alpha an alpha band \
       marks the region instead (outside pixels 0, no nodata declared unless --dst-nodata).
 
-      Regions in another CRS are reprojected (a box with its edges densified). A region reaching past \
+      GeoJSON is longitude/latitude (WGS 84, EPSG:4326, as RFC 7946 says) unless it has a legacy crs \
+      member, in --geometry as in a .geojson --cutline; WKT in --geometry and a --bbox are in the \
+      raster's CRS. --geometry-crs and --bbox-crs say otherwise. Regions in another CRS are \
+      reprojected (a box with its edges densified). A region reaching past \
       the raster is cut to it with a warning, or padded with nodata with --allow-bbox-outside-source.
 
       --each-feature -o DIR writes one raster per feature of --cutline, named by --name-field (made \
@@ -30,10 +33,12 @@ struct ClipCommand: ParsableCommand {
   @OptionGroup var output: OutputArgument
 
   @OptionGroup var bounds: BoundsOptions
-  @Option(parsing: .unconditional, help: ArgumentHelp("A region as WKT or GeoJSON (a geometry, Feature or FeatureCollection).", valueName: "WKT|GEOJSON"))
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+    "A region as WKT or GeoJSON text (a geometry, Feature or FeatureCollection); a file goes to --cutline.", valueName: "WKT|GEOJSON"))
   var geometry: String?
   @Option(name: .customLong("geometry-crs"), parsing: .unconditional, help: ArgumentHelp(
-    "The CRS of --geometry, or of a --cutline file that has none (default: the raster's).", valueName: "CRS"))
+    "The CRS of --geometry (default: EPSG:4326 for GeoJSON without a crs member, the raster's for WKT), or of a --cutline file that has none.",
+    valueName: "CRS"))
   var geometryCRS: String?
   @Option(parsing: .unconditional, help: ArgumentHelp("A vector file (GeoJSON, Shapefile, GeoPackage, KML, …) whose polygons are the region.", valueName: "FILE"))
   var cutline: String?

@@ -83,19 +83,21 @@ public enum Clip {
     func crs(_ text: String?) throws -> SpatialReference { try text.map { try CRSInput.resolve($0, centre: centre) } ?? grid.srs }
     switch request.region {
     case .bbox(let box, let text):
-      return (try ClipRegion.box(box, crs: try crs(text), raster: grid.srs), [])
+      return (try ClipRegion.box(box, crs: try crs(text), raster: grid, option: "--bbox-crs"), [])
     case .like(let path):
       let other = try Dataset.open(path)
       guard let otherCRS = other.spatialReference, let extent = other.extent else {
         throw TesseraError(.dataError, "--like \(path) has no georeferencing")
       }
-      return (try ClipRegion.box(extent, crs: otherCRS, raster: grid.srs), [path] + InputFiles.of([other]))
+      return (try ClipRegion.box(extent, crs: otherCRS, raster: grid, option: nil), [path] + InputFiles.of([other]))
     case .geometry(let text, let crsText):
-      return (try ClipRegion.typed(text, crs: try crs(crsText), raster: grid.srs, makeValid: request.makeValid), [])
+      let given = try crsText.map { try crs($0) }
+      return (try ClipRegion.typed(text, crs: given, raster: grid, makeValid: request.makeValid), [])
     case .cutline(let path, let layer, let filter, let crsText):
       let read = try ClipRegion.features(path: path, layer: layer, where: filter, fallbackCRS: try crsText.map { try crs($0) })
-      let region = try ClipRegion.polygons(read.features.compactMap(\.geometry), crs: read.crs, raster: grid.srs,
-                                           makeValid: request.makeValid, what: "the cutline \(path)")
+      let region = try ClipRegion.polygons(read.features.compactMap(\.geometry), crs: read.crs, raster: grid,
+                                           makeValid: request.makeValid, what: "the cutline \(path)",
+                                           option: read.crsFromFile ? nil : "--geometry-crs")
       return (region, read.files)
     }
   }
@@ -129,8 +131,8 @@ struct ClipJob {
     shape = region.shape
     let rasterExtent = grid.extent
     let missing = "the region (\(region.envelope.text) in \(CRSInput.label(grid.srs))) does not intersect \(request.input) (bounds \(rasterExtent.text))"
-    guard region.envelope.intersects(rasterExtent), try region.shape.map({ $0.intersects(try Geometry.rectangle(rasterExtent)) }) ?? true
-    else { throw TesseraError(.dataError, missing) }
+      + region.nearMissHint(grid)
+    guard try region.overlaps(grid) else { throw TesseraError(.dataError, missing) }
     // The region snapped outward to whole source pixels: the same lattice, nothing resampled.
     let anchor = Grid.anchor(of: grid.geoTransform, resolution: grid.resolution)
     let e = region.envelope, tx = 1e-6 * grid.resolution.x, ty = 1e-6 * grid.resolution.y
@@ -239,8 +241,10 @@ struct ClipJob {
     return [
       ("input", .string(request.input)),
       ("region", .object([
-        ("kind", .string(kind)), ("crs", .string(CRSInput.label(region.crs))),
+        // The bounds are in the raster's CRS, so "crs" is that one; the CRS it was given in apart.
+        ("kind", .string(kind)), ("crs", .string(CRSInput.label(output.srs))),
         ("bounds", RasterInfo.extentJSON(region.envelope)), ("feature_count", .int(region.featureCount)),
+        ("given_crs", .string(CRSInput.label(region.crs))),
       ])),
       ("all_touched", .bool(request.allTouched)),
       ("pixels_inside", .int(pixelsInside)),

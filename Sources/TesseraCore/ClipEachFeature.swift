@@ -26,12 +26,12 @@ extension Clip {
     var skipped: [Int] = []
     for (feature, name) in zip(withGeometry, names) {
       guard let geometry = feature.geometry else { continue }
-      let region = try ClipRegion.polygons([geometry], crs: read.crs, raster: grid.srs, makeValid: request.makeValid,
+      let region = try ClipRegion.polygons([geometry], crs: read.crs, raster: grid, makeValid: request.makeValid,
                                            what: "feature \(feature.id) of \(path)")
       var one = request
       one.output.path = folder + "/" + name + "." + ext
       // A field the scene does not reach gets no file, and the report says so.
-      guard region.envelope.intersects(grid.extent), region.shape?.intersects(try Geometry.rectangle(grid.extent)) ?? true else {
+      guard try region.overlaps(grid) else {
         skipped.append(feature.id)
         continue
       }
@@ -55,8 +55,9 @@ extension Clip {
     if createdFolder { TemporaryFiles.shared.keepFolder(folder) }
     var report = OperationReport(outputs: jobs.map(\.output.path), details: [
       ("input", .string(request.input)),
-      ("region", .object([("kind", .string("cutline")), ("crs", .string(CRSInput.label(read.crs))),
-                          ("feature_count", .int(jobs.count))])),
+      // Each feature's bounds are in the raster's CRS, so "crs" is that one.
+      ("region", .object([("kind", .string("cutline")), ("crs", .string(CRSInput.label(grid.srs))),
+                          ("feature_count", .int(jobs.count)), ("given_crs", .string(CRSInput.label(read.crs)))])),
       ("all_touched", .bool(request.allTouched)),
       ("features", .array(jobs.enumerated().map { i, entry in
         .object([("id", .int(entry.id)), ("name", .string(entry.name)), ("path", .string(entry.output.path)),

@@ -186,8 +186,11 @@ func requireOverlap(bbox: Extent, bboxCRS: SpatialReference?, sources: [Dataset]
     }
     if bbox.intersects(footprint) { return }
   }
+  let footprints = sources.compactMap { source in source.extent.flatMap { e in source.spatialReference.map { (e, $0) } } }
+  let readIn = bboxCRS ?? footprints.first?.1
   throw TesseraError(
     .dataError,
     String(format: "bbox %.6g,%.6g,%.6g,%.6g does not overlap ", bbox.minX, bbox.minY, bbox.maxX, bbox.maxY)
-      + (sources.count == 1 ? sources[0].path : "any input"))
+      + (sources.count == 1 ? sources[0].path : "any input")
+      + (readIn.map { NearMiss.hint(bbox, readIn: $0, option: "--bbox-crs", footprints: footprints) } ?? ""))
 }

@@ -80,4 +80,41 @@ final class ClipCommandTests: TemporaryDirectoryTestCase {
                                               "--cutline", Fixture.path("eo-box/s2l1c/s2l1c_ref.gpkg"), "--each-feature", "--name-field", "nope"])
     XCTAssertEqual(missingField.status, 64, missingField.stderr)
   }
+
+  /// The report's region CRS is the CRS its bounds are in; the CRS it was given in is apart.
+  func testTheRegionsCRSIsThatOfItsBounds() throws {
+    let run = try TesseraBinary.run(["clip", Fixture.rgbByte, dir.file("c.tif"), "--bbox", "-77.5,24.2,-77.3,24.4", "--bbox-crs", "EPSG:4326", "--json"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let region = try XCTUnwrap(try json(run.stdout)["region"] as? [String: Any])
+    XCTAssertEqual(region["crs"] as? String, "EPSG:32618")
+    XCTAssertEqual(region["given_crs"] as? String, "EPSG:4326")
+    let bounds = try XCTUnwrap(region["bounds"] as? [String: Double])
+    let expected = try Oracle.transformBounds(["-77.5", "24.2", "-77.3", "24.4"], from: "EPSG:4326", to: "EPSG:32618").compactMap(Double.init)
+    XCTAssertEqual(try XCTUnwrap(bounds["minx"]), expected[0], accuracy: 1)
+    XCTAssertEqual(try XCTUnwrap(bounds["maxy"]), expected[3], accuracy: 1)
+  }
+
+  /// GeoJSON drawn in lon/lat clips a UTM scene; a file given to --geometry is 64 naming --cutline.
+  func testGeoJSONTextIsLonLatAndAFileIsForCutline() throws {
+    let text = #"{"type":"Polygon","coordinates":[[[-78.2,24.3],[-77.6,24.2],[-77.5,24.9],[-78.2,24.3]]]}"#
+    let file = dir.file("drawn.geojson")
+    try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+    let ok = try TesseraBinary.run(["clip", Fixture.rgbByte, dir.file("c.tif"), "--geometry", text])
+    XCTAssertEqual(ok.status, 0, ok.stderr)
+    let asFile = try TesseraBinary.run(["clip", Fixture.rgbByte, dir.file("d.tif"), "--geometry", file])
+    XCTAssertEqual(asFile.status, 64, asFile.stderr)
+    XCTAssertTrue(asFile.stderr.hasPrefix("tessera clip: ") && asFile.stderr.contains("--cutline"), asFile.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("d.tif")))
+    let miss = try TesseraBinary.run(["clip", Fixture.rgbByte, dir.file("e.tif"), "--bbox", "-78.2,24.3,-77.6,24.9"])
+    XCTAssertEqual(miss.status, 65, miss.stderr)
+    XCTAssertTrue(miss.stderr.contains("did you mean --bbox-crs EPSG:4326?"), miss.stderr)
+  }
+
+  /// band-stack --help says a pixel size aligns the grid as gdalbuildvrt -tap does.
+  func testBandStackHelpStatesTheAlignment() throws {
+    let help = try TesseraBinary.run(["band-stack", "--help"])
+    XCTAssertEqual(help.status, 0)
+    let text = help.stdout.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+    XCTAssertTrue(text.contains("multiples of X and Y") && text.contains("-tap"), text)
+  }
 }

@@ -119,3 +119,16 @@ final class BandStackTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(dir.contents, [])
   }
 }
+
+extension BandStackTests {
+  /// --resolution X aligns the grid to multiples of X, as gdalbuildvrt -tr X X -tap.
+  func testAPixelSizeAlignsLikeGDALBuildVRTTap() throws {
+    let (ours, _) = try stack([s2("B04"), s2("B11")], "tap.tif") { $0.resolution = .explicit(x: 25, y: 25) }
+    let theirs = try gdalStack([(s2("B04"), 1), (s2("B11"), 1)], "tap-gdal", ["-tr", "25", "25", "-tap"])
+    XCTAssertTrue(try PixelComparison.of(ours, theirs).identical)
+    let a = try XCTUnwrap(try Dataset.open(ours).geoTransform), b = try XCTUnwrap(try Dataset.open(theirs).geoTransform)
+    XCTAssertEqual(a, b)
+    XCTAssertEqual(a[0].truncatingRemainder(dividingBy: 25), 0, "the corner on a multiple of 25")
+    XCTAssertEqual(a[3].truncatingRemainder(dividingBy: 25), 0)
+  }
+}

@@ -273,3 +273,114 @@ final class ClipTests: TemporaryDirectoryTestCase {
     try assertRasterizeOracle(dir.file("bad.tif"), input: Fixture.utmsmall, vector: Fixture.path("gdal_autotest/cutline.vrt"), fill: 0)
   }
 }
+
+// MARK: - GeoJSON is longitude/latitude
+
+extension ClipTests {
+  /// A region drawn in lon/lat on the UTM scene of RGB.byte.tif.
+  var drawn: String {
+    #"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[-78.2,24.3],[-77.6,24.2],[-77.5,24.9],[-78.1,25.0],[-78.2,24.3]]]}}]}"#
+  }
+
+  func write(_ text: String, _ name: String) throws -> String {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file(name)))
+    return dir.file(name)
+  }
+
+  func message(_ region: ClipRequest.Region, _ input: String = Fixture.rgbByte) -> TesseraError? {
+    let request = ClipRequest(input: input, output: OutputSpec(path: dir.file("miss.tif")), region: region)
+    do { _ = try Clip.run(request); return nil } catch { return TesseraError.from(error) }
+  }
+
+  func testGeoJSONWithoutACRSIsLonLatAsGDALWarpReadsIt() throws {
+    let file = try write(drawn, "drawn.geojson")
+    let typed = try clip(Fixture.rgbByte, "typed.tif", .geometry(drawn, crs: nil))
+    try assertGDALWarpAgrees(typed, Fixture.rgbByte, cutline: [file])
+    // A .geojson cutline file without a crs member is EPSG:4326 too (GDAL's GeoJSON driver says so).
+    let fromFile = try clip(Fixture.rgbByte, "file.tif", .cutline(path: file, layer: nil, where: nil, crs: nil))
+    XCTAssertTrue(try PixelComparison.of(typed, fromFile).identical)
+    // A bare geometry and a Feature read the same way.
+    let feature = #"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[-78.2,24.3],[-77.6,24.2],[-77.5,24.9],[-78.1,25.0],[-78.2,24.3]]]}}"#
+    XCTAssertTrue(try PixelComparison.of(try clip(Fixture.rgbByte, "feature.tif", .geometry(feature, crs: nil)), typed).identical)
+  }
+
+  func testALegacyCRSMemberAndGeometryCRSAreHonoured() throws {
+    // The drawn region in Web Mercator, written by ogr2ogr with a legacy crs member.
+    let lonLat = try write(drawn, "drawn.geojson"), mercator = dir.file("mercator.geojson")
+    try Oracle.tool("ogr2ogr", ["-q", "-t_srs", "EPSG:3857", "-lco", "RFC7946=NO", mercator, lonLat])
+    let text = try String(contentsOfFile: mercator, encoding: .utf8)
+    XCTAssertTrue(text.contains("\"crs\""), "ogr2ogr wrote a crs member: \(text)")
+    let typed = try clip(Fixture.rgbByte, "mercator.tif", .geometry(text, crs: nil))
+    try assertGDALWarpAgrees(typed, Fixture.rgbByte, cutline: [mercator])
+    // The 2008 form of the member, {"type": "EPSG", "properties": {"code": N}}.
+    let utmText = #"{"type":"Polygon","crs":{"type":"EPSG","properties":{"code":32618}},"coordinates":[[[200000,2700000],[230000,2700000],[215000,2730000],[200000,2700000]]]}"#
+    let wkt = "POLYGON((200000 2700000, 230000 2700000, 215000 2730000, 200000 2700000))"
+    let fromWKT = try clip(Fixture.rgbByte, "wkt.tif", .geometry(wkt, crs: nil))
+    XCTAssertTrue(try PixelComparison.of(try clip(Fixture.rgbByte, "epsg.tif", .geometry(utmText, crs: nil)), fromWKT).identical)
+    // --geometry-crs overrides the default and any crs member.
+    let plainUTM = #"{"type":"Polygon","coordinates":[[[200000,2700000],[230000,2700000],[215000,2730000],[200000,2700000]]]}"#
+    XCTAssertTrue(try PixelComparison.of(try clip(Fixture.rgbByte, "override.tif", .geometry(plainUTM, crs: "EPSG:32618")), fromWKT).identical)
+    let wrongMember = text.replacingOccurrences(of: "3857", with: "32618")
+    XCTAssertTrue(try PixelComparison.of(try clip(Fixture.rgbByte, "override2.tif", .geometry(wrongMember, crs: "EPSG:3857")), typed).identical)
+    // WKT in lon/lat with --geometry-crs EPSG:4326 is the GeoJSON's region.
+    let lonLatWKT = "POLYGON((-78.2 24.3, -77.6 24.2, -77.5 24.9, -78.1 25.0, -78.2 24.3))"
+    let drawnTyped = try clip(Fixture.rgbByte, "drawn.tif", .geometry(drawn, crs: nil))
+    XCTAssertTrue(try PixelComparison.of(try clip(Fixture.rgbByte, "wkt4326.tif", .geometry(lonLatWKT, crs: "EPSG:4326")), drawnTyped).identical)
+    // An unknown crs member is a bad option.
+    let unknown = #"{"type":"Polygon","crs":{"type":"name","properties":{"name":"EPSG:999999"}},"coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}"#
+    XCTAssertEqual(message(.geometry(unknown, crs: nil))?.status, .usage)
+  }
+
+  func testANearMissSaysWhichCRSWouldHit() throws {
+    let lonLatBox = Extent(minX: -78.2, minY: 24.3, maxX: -77.6, maxY: 24.9)
+    let box = try XCTUnwrap(message(.bbox(lonLatBox, crs: nil)))
+    XCTAssertEqual(box.status, .dataError)
+    XCTAssertTrue(box.message.contains("did you mean --bbox-crs EPSG:4326?"), box.message)
+    let wkt = try XCTUnwrap(message(.geometry("POLYGON((-78.2 24.3, -77.6 24.2, -77.5 24.9, -78.2 24.3))", crs: nil)))
+    XCTAssertEqual(wkt.status, .dataError)
+    XCTAssertTrue(wkt.message.contains("did you mean --geometry-crs EPSG:4326?"), wkt.message)
+    // The other way round: metres read as longitude/latitude.
+    let metres = #"{"type":"Polygon","coordinates":[[[200000,2700000],[230000,2700000],[215000,2730000],[200000,2700000]]]}"#
+    let geojson = try XCTUnwrap(message(.geometry(metres, crs: nil)))
+    XCTAssertEqual(geojson.status, .dataError)
+    XCTAssertTrue(geojson.message.contains("did you mean --geometry-crs EPSG:32618?"), geojson.message)
+    let metreBox = try XCTUnwrap(message(.bbox(Extent(minX: 200000, minY: 2700000, maxX: 230000, maxY: 2730000), crs: "EPSG:4326")))
+    XCTAssertTrue(metreBox.message.contains("did you mean --bbox-crs EPSG:32618?"), metreBox.message)
+    // A true miss has no hint.
+    let far = try XCTUnwrap(message(.bbox(Extent(minX: 10, minY: 10, maxX: 11, maxY: 11), crs: nil)))
+    XCTAssertFalse(far.message.contains("did you mean"), far.message)
+    // The warping commands' --bbox check says it too.
+    var reproject = ReprojectRequest(input: Fixture.rgbByte, output: OutputSpec(path: dir.file("r.tif")), dstCRS: "EPSG:32618")
+    reproject.bbox = lonLatBox
+    XCTAssertThrowsError(try Reproject.run(reproject)) { error in
+      XCTAssertTrue(TesseraError.from(error).message.contains("did you mean --bbox-crs EPSG:4326?"), "\(error)")
+    }
+  }
+
+  func testAFileGivenToGeometryIsAUsageErrorNamingCutline() throws {
+    let file = try write(drawn, "drawn.geojson")
+    let error = try XCTUnwrap(message(.geometry(file, crs: nil)))
+    XCTAssertEqual(error.status, .usage)
+    XCTAssertTrue(error.message.contains("--cutline"), error.message)
+    let missing = try XCTUnwrap(message(.geometry(dir.file("nope.geojson"), crs: nil)))
+    XCTAssertEqual(missing.status, .usage)
+    XCTAssertTrue(missing.message.contains("--cutline"), missing.message)
+  }
+
+  func testAGEOSFailureIsTheCommandsErrorNotNoOverlap() throws {
+    // A ring that does not close: GEOS cannot repair it, and says why.
+    var request = ClipRequest(input: Fixture.rgbByte, output: OutputSpec(path: dir.file("g.tif")),
+                              region: .geometry("POLYGON((200000 2700000, 230000 2700000, 215000 2730000, 200000 2710000))", crs: nil))
+    request.makeValid = true
+    XCTAssertThrowsError(try Clip.run(request)) { error in
+      let e = TesseraError.from(error)
+      XCTAssertEqual(e.status, .dataError)
+      XCTAssertTrue(e.message.contains("closed linestring") && !e.message.contains("does not intersect"), e.message)
+    }
+    // The overlap test of a region GEOS cannot read throws instead of answering "no".
+    let grid = try XCTUnwrap(Grid(of: try Dataset.open(Fixture.rgbByte)))
+    let open = try Geometry.wkt("POLYGON((200000 2700000, 230000 2700000, 215000 2730000, 200000 2710000))")
+    let region = ClipRegion(shape: open, envelope: open.envelope, crs: grid.srs, featureCount: 1, given: open.envelope, crsOption: nil)
+    XCTAssertThrowsError(try region.overlaps(grid))
+  }
+}
