@@ -39,7 +39,7 @@ extension Clip {
     }
     if jobs.isEmpty { throw TesseraError(.dataError, "no feature of \(path) intersects \(request.input) (bounds \(grid.extent.text))") }
     let envelope = jobs.dropFirst().reduce(jobs[0].region.envelope) { $0.union($1.region.envelope) }
-    let datumWarning = try ClipRegion(shape: nil, envelope: envelope, crs: read.crs, featureCount: jobs.count)
+    let datumWarning = try ClipRegion(shape: nil, envelope: envelope, crs: read.crs, featureCount: jobs.count, given: envelope, crsOption: nil)
       .datumWarning(raster: grid.srs, datum: request.datum)
     let inputs = [request.input] + read.files + InputFiles.of([source])
     let createdFolder = try makeFolder(folder)
