@@ -84,10 +84,13 @@ struct IndexCommand: ParsableCommand {
     if (dn || clouds.maskClouds) && (!inputIsProduct || sensor != nil) { throw ValidationError("--dn and --mask-clouds go with a Sentinel-2 product as INPUT") }
     if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
     if let ot {
-      guard let type = DataType(name: ot), !type.isFloatingPoint, !type.isComplex else { throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32") }
-      _ = type
+      // The types whose every value a Double holds exactly, so clamping and nodata stay exact.
+      guard let type = DataType(name: ot), [.byte, .int16, .uint16, .int32, .uint32].contains(type) else {
+        throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32")
+      }
     }
     if scale != nil && ot == nil { throw ValidationError("--scale goes with --ot") }
+    if let scale, !(scale.isFinite && scale != 0) { throw ValidationError("--scale must be a finite number other than 0") }
   }
 
   var input: String? { expr == nil ? (positional.count == 2 ? positional[1] : nil) : positional.first }

@@ -65,6 +65,12 @@ public final class OutputTarget {
     if OutputTarget.exists(finalPath), !overwrite {
       throw TesseraError(.cannotCreate, "output \(path) exists; pass --overwrite to replace it")
     }
+    // A sidecar left by an earlier file of that name would be read as the new output's (its CRS,
+    // nodata, statistics): it is replaced only with --overwrite, like the raster.
+    let destination = finalPath
+    if !overwrite, let stale = OutputTarget.sidecarSuffixes.first(where: { OutputTarget.exists(destination + $0) }) {
+      throw TesseraError(.cannotCreate, "\(path + stale) exists and GDAL would read it as the new output's; remove it or pass --overwrite")
+    }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
       throw TesseraError(.cannotCreate, "cannot create \(path): directory \(directory) does not exist")

@@ -48,6 +48,21 @@ final class OutputTargetTests: XCTestCase {
     XCTAssertEqual(read(dir.file("out.tif")), "old")
   }
 
+  /// A sidecar left by an earlier file of the name (its CRS, nodata) would be read as the new
+  /// output's: 73 without --overwrite, and dropped with it (found by the hostile review).
+  func testAStaleSidecarOfANewOutputIsAnOutputToo() throws {
+    try write(dir.file("new.tif.aux.xml"), "stale")
+    XCTAssertThrowsError(try OutputTarget(path: dir.file("new.tif"), inputs: [], overwrite: false)) { error in
+      XCTAssertEqual((error as? TesseraError)?.status, .cannotCreate)
+      XCTAssertTrue("\(error)".contains("new.tif.aux.xml exists"), "\(error)")
+    }
+    XCTAssertEqual(read(dir.file("new.tif.aux.xml")), "stale")
+    let target = try OutputTarget(path: dir.file("new.tif"), inputs: [], overwrite: true)
+    try write(target.temporaryPath, "new")
+    try target.commit()
+    XCTAssertEqual(dir.contents, ["new.tif"])
+  }
+
   func testCommitReplacesTheOldOutputAndMovesSidecars() throws {
     try write(dir.file("out.tif"), "old")
     try write(dir.file("out.tif.aux.xml"), "old sidecar")
