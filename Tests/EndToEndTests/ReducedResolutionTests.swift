@@ -141,4 +141,25 @@ final class ReducedResolutionTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(warp.status, 0, warp.stderr)
     XCTAssertFalse(try PixelComparison.of(out, dir.file("one.tif")).identical, "the mosaic holds only the first input")
   }
+
+  /// A preview reads the level GDAL's RasterIO picks for its size, as gdal_translate -outsize
+  /// does: from JPEG 2000 levels and COG overviews alike, with the default nearest sampling.
+  func testQuicklookReadsTheLevelGDALTranslateReads() throws {
+    let jp2 = dir.file("b8a-byte.jp2"), cog = dir.file("b8a-byte-cog.tif")
+    try make("gdal_translate", ["-ot", "Byte", "-scale", "0", "6000", "0", "255", "-of", "JP2OpenJPEG", "-co", "REVERSIBLE=YES",
+                                "-co", "QUALITY=100", b8a, jp2])
+    try make("gdal_translate", ["-of", "COG", "-co", "BLOCKSIZE=256", jp2, cog])
+    for input in [jp2, cog] {
+      let out = dir.file("q.png"), ref = dir.file("q-gdal.png")
+      let run = try TesseraBinary.run(["quicklook", input, out, "--stretch", "none", "--width", "500", "--overwrite", "-q"])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      // A PNG, so neither side carries georeferencing.
+      try make("gdal_translate", ["-of", "PNG", "-outsize", "500", "0", input, ref])
+      let gray = dir.file("q-gray.tif")
+      try make("gdal_translate", ["-b", "1", out, gray])
+      let comparison = try PixelComparison.of(gray, ref)
+      XCTAssertTrue(comparison.identical, "\(input): \(comparison)")
+      for f in [out, ref, gray] { try? FileManager.default.removeItem(atPath: f) }
+    }
+  }
 }
