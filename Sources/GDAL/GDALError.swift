@@ -63,6 +63,27 @@ public struct GDALError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Collects the messages GDAL emits on this thread while one call runs.
 final class ErrorCapture {
   var messages: [GDALMessage] = []
+  /// False inside `GDALProbe.run`: the warnings stay with the call, never reach the user.
+  let showsWarnings = !GDALProbe.isActive
+}
+
+/// Internal looks at how GDAL would lay out a job (a warped VRT made only for its size or
+/// pixel size). GDAL's warnings from them are about the probe, not the user's command (a VRT
+/// of several warped sources "just takes into account the first source dataset" while the real
+/// job holds every input), so they are kept from `GDALWarnings`; failures still throw.
+public enum GDALProbe {
+  private static let key = "tessera.gdal-probe"
+
+  /// Runs `body` with GDAL's warnings on this thread dropped.
+  public static func run<T>(_ body: () throws -> T) rethrows -> T {
+    let dictionary = Thread.current.threadDictionary
+    let outer = dictionary[key] as? Bool ?? false
+    dictionary[key] = true
+    defer { dictionary[key] = outer }
+    return try body()
+  }
+
+  static var isActive: Bool { Thread.current.threadDictionary[key] as? Bool ?? false }
 }
 
 private func message(_ text: UnsafePointer<CChar>?) -> String {
@@ -102,7 +123,7 @@ private let captureHandler: CPLErrorHandler = { errClass, number, text in
   }
   let entry = GDALMessage(severity: severity, number: number, message: message(text))
   capture.messages.append(entry)
-  if severity == .warning { GDALWarnings.shared.record(entry.message) }
+  if severity == .warning, capture.showsWarnings { GDALWarnings.shared.record(entry.message) }
 }
 
 /// Receives CPLError where no capture is pushed: GDAL's worker threads (warping, overviews,

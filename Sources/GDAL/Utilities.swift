@@ -53,6 +53,12 @@ public enum GDALUtilities {
     return result
   }
 
+  /// A warped VRT in memory made only to learn the grid (or source level) gdalwarp would choose:
+  /// GDAL's warnings about the probe itself are not shown (see `GDALProbe`).
+  public static func probeWarp(_ sources: [Dataset], arguments: [String]) throws -> Dataset {
+    try GDALProbe.run { try warp(sources, to: "", arguments: arguments + ["-of", "VRT"]) }
+  }
+
   /// `gdalbuildvrt` as a library call, from open datasets.
   public static func buildVRT(
     _ sources: [Dataset], to path: String, arguments: [String], progress: ProgressHandler? = nil

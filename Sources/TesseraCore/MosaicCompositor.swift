@@ -68,7 +68,8 @@ struct MosaicCompositor {
     if plan.crossesCRS {
       args += ["-of", "VRT", "-r", request.resampling.gdalName] + (try plan.crsArguments(request.datum))
       let selected = try sources.map { try request.datum.wrap(try SourceSet.bandSubset($0, bands)) }
-      try GDALUtilities.warp(selected, to: path, arguments: args).close()
+      // Only the grid is used: the warped VRT holds the first source alone, which GDAL warns of.
+      try GDALProbe.run { try GDALUtilities.warp(selected, to: path, arguments: args).close() }
     } else {
       for b in bands { args += ["-b", "\(b)"] }
       try GDALUtilities.buildVRT(sources, to: path, arguments: args).close()

@@ -143,7 +143,7 @@ struct MosaicPlan {
 
   /// The pixel size gdalwarp would choose for `ds` in `target`.
   static func suggestedResolution(_ ds: Dataset, target: SpatialReference) throws -> (x: Double, y: Double) {
-    let probe = try GDALUtilities.warp([ds], to: "", arguments: ["-of", "VRT", "-t_srs", try target.wkt(.wkt2, multiline: false)])
+    let probe = try GDALUtilities.probeWarp([ds], arguments: ["-t_srs", try target.wkt(.wkt2, multiline: false)])
     defer { try? probe.close() }
     guard let gt = probe.geoTransform else {
       throw TesseraError(.dataError, "\(ds.path) cannot be placed in \(CRSInput.label(target))")

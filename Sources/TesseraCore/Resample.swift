@@ -87,9 +87,13 @@ public enum Resample {
     // (x.5) rounds as RasterIO's does. Elsewhere the warper keeps the job.
     let whole = { (v: Double) in v == v.rounded() && abs(v) < 1e12 }
     guard [gt[0], gt[1], gt[3], gt[5]].allSatisfy(whole) else { return nil }
+    // gdalwarp reads a downsampling job from the overview (JPEG 2000 resolution level, COG or
+    // .ovr level) nearest the target, then resamples that; RasterIO would pick its own level and
+    // average it its own way. The shortcut is exact only from full resolution.
+    guard try !source.hasReducedResolutions else { return nil }
     let kinds = try (1...Swift.max(1, source.bandCount)).map { try source.band($0).maskKind }
     guard kinds.allSatisfy({ $0 == .allValid || $0 == .nodata }) else { return nil }
-    let probe = try GDALUtilities.warp([source], to: "", arguments: warpArguments + ["-of", "VRT"])
+    let probe = try GDALUtilities.probeWarp([source], arguments: warpArguments)
     defer { try? probe.close() }
     guard let out = probe.geoTransform, out[0] == gt[0], out[3] == gt[3], out[2] == 0, out[4] == 0 else { return nil }
     let fx = out[1] / gt[1], fy = out[5] / gt[5]

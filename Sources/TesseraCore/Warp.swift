@@ -75,7 +75,7 @@ struct WarpJob {
   /// pixel size too small for them is caught before GDAL's own size arithmetic overflows.
   func plannedSize() throws -> (width: Int, height: Int) {
     if let size { return size }
-    let probe = try GDALUtilities.warp(sources, to: "", arguments: arguments + ["-of", "VRT"])
+    let probe = try GDALUtilities.probeWarp(sources, arguments: arguments)
     defer { try? probe.close() }
     guard let resolution else { return (probe.width, probe.height) }
     guard let gt = probe.geoTransform else { return (probe.width, probe.height) }
@@ -119,6 +119,9 @@ struct WarpJob {
     default: fits = nodata == nodata.rounded() && WarpJob.integerRange(type).contains(nodata)
     }
     guard fits else { return nil }
+    // The scan reads full resolution; gdalwarp may read an overview instead, whose pixels it
+    // proves nothing about (a JPEG 2000 level is filtered, not a subset of the data).
+    guard try !source.hasReducedResolutions else { return nil }
     // The scan reads the whole input once more; past a bound it would cost more than the masks
     // it saves, and it has no progress of its own to show.
     guard Double(source.width) * Double(source.height) * Double(bands.count) <= WarpJob.maximumScanPixels else { return nil }
@@ -168,6 +171,12 @@ extension Dataset {
                   y: gt[3] + Double(width) / 2 * gt[4] + Double(height) / 2 * gt[5])]
     try CoordinateTransformation(from: srs, to: try SpatialReference(epsg: 4326)).transform(&point)
     return (point[0].x, point[0].y)
+  }
+
+  /// Whether any band carries overviews (internal, .ovr, or JPEG 2000 resolution levels), from
+  /// which gdalwarp reads when downsampling unless told `-ovr NONE`.
+  var hasReducedResolutions: Bool {
+    get throws { try (1...Swift.max(1, bandCount)).contains { try band($0).overviewCount > 0 } }
   }
 
   /// The extent of the dataset in its own CRS.

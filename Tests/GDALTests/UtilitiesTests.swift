@@ -15,6 +15,21 @@ final class UtilitiesTests: XCTestCase {
     try warped.close()
   }
 
+  /// A probe's warnings are its own (a warped VRT of two sources holds only the first, which is
+  /// all a probe for the grid needs); the same call outside a probe still warns, and a probe's
+  /// failures still throw.
+  func testProbeWarningsStayWithTheProbe() throws {
+    let a = try Dataset.open(Fixture.utmsmall), b = try Dataset.open(Fixture.utmsmall)
+    GDALWarnings.shared.reset()
+    let probe = try GDALUtilities.probeWarp([a, b], arguments: ["-t_srs", "EPSG:4326"])
+    try probe.close()
+    XCTAssertEqual(GDALWarnings.shared.all, [])
+    try GDALUtilities.warp([a, b], to: "", arguments: ["-of", "VRT", "-t_srs", "EPSG:4326"]).close()
+    XCTAssertTrue(GDALWarnings.shared.all.contains { $0.contains("first source dataset") }, "\(GDALWarnings.shared.all)")
+    XCTAssertThrowsError(try GDALUtilities.probeWarp([a], arguments: ["-t_srs", "EPSG:0"]))
+    GDALWarnings.shared.reset()
+  }
+
   func testBuildVRTFailsInsteadOfSkippingASource() throws {
     let byte = try Dataset.open(Fixture.utmsmall)
     let float = try GDALUtilities.translate(byte, to: "", arguments: ["-of", "MEM", "-ot", "Float32"])

@@ -117,6 +117,9 @@ final class WarpOracleTests: TemporaryDirectoryTestCase {
       (Fixture.rgbByte, (rgb.x * 3, rgb.y * 3), .average, false),      // 791 px rounds up to 264: warper
       (Fixture.utmsmall, (140, 140), .average, false),                  // not a whole factor: warper
       (Fixture.utmsmall, (180, 180), .bilinear, false),                 // not an exact method: warper
+      // JPEG 2000 resolution levels: gdalwarp reads the 1/4 level, so the warper does too.
+      (Fixture.path("sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE/GRANULE/L2A_T29UNU_A038058_20221005T115407/IMG_DATA/R60m/T29UNU_20221005T115411_B8A_60m.jp2"),
+       (420, 420), .average, false),
     ]
     for (i, (input, resolution, method, fast)) in cases.enumerated() {
       var request = ResampleRequest(input: input, output: OutputSpec(path: dir.file("d\(i).tif")), target: .resolution(x: resolution.0, y: resolution.1),
@@ -139,6 +142,9 @@ final class WarpOracleTests: TemporaryDirectoryTestCase {
     try Oracle.tool("gdal_translate", ["-q", "-a_nodata", "0", Fixture.path("gdal_autotest/byte.tif"), clean])
     try Oracle.tool("gdal_translate", ["-q", "-a_nodata", "100", Fixture.path("gdal_autotest/byte.tif"), inside])
     try Oracle.tool("gdal_translate", ["-q", "-b", "1", "-b", "1", "-a_nodata", "0", Fixture.path("gdal_autotest/byte.tif"), multi])
+    let overviews = dir.file("overviews.tif")
+    try Oracle.tool("gdal_translate", ["-q", "-a_nodata", "0", Fixture.path("gdal_autotest/byte.tif"), overviews])
+    try Oracle.tool("gdaladdo", ["-q", "-r", "average", overviews, "2"])
     let cases: [(String, Resampling, Bool)] = [
       (clean, .bilinear, true), (clean, .nearest, true), (clean, .average, true), (clean, .mode, true),
       (clean, .cubic, false),          // cubic can overshoot onto the nodata value
@@ -146,6 +152,7 @@ final class WarpOracleTests: TemporaryDirectoryTestCase {
       (multi, .bilinear, true),
       (Fixture.rgbByte, .bilinear, false),   // has nodata pixels
       (Fixture.n43, .bilinear, true),        // declares -32767, no pixel has it (75..460)
+      (overviews, .bilinear, false),         // the scan reads full resolution, gdalwarp may read an overview
     ]
     for (i, (input, method, maskless)) in cases.enumerated() {
       let source = try Dataset.open(input)
