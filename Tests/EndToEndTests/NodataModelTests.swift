@@ -113,6 +113,20 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(dir.contents.filter { $0 != "f.tif" }, [], "nothing written")
   }
 
+  /// index's storage options: a scale that is not a finite non-zero number, or an --ot whose
+  /// values a Double cannot hold exactly, is 64 with nothing written (the hostile review wrote
+  /// rasters with --scale 1e400, nan and 0, and with --ot Int64).
+  func testIndexStorageOptionsOutOfRangeAre64() throws {
+    let float = try raster("f.tif", [1, 2, 3, 4])
+    for extra in [["--ot", "Int16", "--scale", "1e400"], ["--ot", "Int16", "--scale", "nan"], ["--ot", "Int16", "--scale", "0"],
+                  ["--ot", "Int64"], ["--ot", "UInt64"], ["--ot", "Float64"]] {
+      let run = try TesseraBinary.run(["index", "--expr", "b1", float, "-o", dir.file("s.tif")] + extra)
+      XCTAssertEqual(run.status, 64, "\(extra): \(run.stderr)")
+      XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+    }
+    XCTAssertEqual(dir.contents.filter { $0 != "f.tif" }, [], "nothing written")
+  }
+
   // MARK: - index
 
   /// Integer outputs: nodata outside the clamp range (Int16: −32768, clamp −32767…32767;
