@@ -47,6 +47,10 @@ struct BandStackCommand: ParsableCommand {
     _ = try resolutionRule()
     _ = try outputType()
     if let colorInterp, colorInterp.split(separator: ",").isEmpty { throw ValidationError("--color-interp names no interpretation") }
+    for name in colorInterp?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) ?? []
+    where !BandStack.colorInterpretationNames.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
+      throw ValidationError("--color-interp: unknown interpretation '\(name)'; use one of \(BandStack.colorInterpretationNames.joined(separator: ", "))")
+    }
   }
 
   func resolutionRule() throws -> MosaicRequest.ResolutionRule? {

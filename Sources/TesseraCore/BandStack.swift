@@ -252,13 +252,22 @@ public enum BandStack {
     return nil
   }
 
+  /// GDAL's colour interpretations by name (GDALGetColorInterpretationByName).
+  public static let colorInterpretationNames = ["Undefined", "Gray", "Palette", "Red", "Green", "Blue", "Alpha", "Hue", "Saturation",
+                                         "Lightness", "Cyan", "Magenta", "Yellow", "Black", "YCbCr_Y", "YCbCr_Cb", "YCbCr_Cr"]
+
   /// `--color-interp`, else red, green, blue for three bands named B04, B03, B02.
   static func colorInterpretations(_ request: BandStackRequest, _ names: [String]) throws -> [String] {
     if let given = request.colorInterpretation {
       guard given.count <= names.count else {
         throw TesseraError(.usage, "--color-interp gives \(given.count) interpretations for \(names.count) bands")
       }
-      return given.map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }
+      return try given.map { name in
+        guard let known = colorInterpretationNames.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) else {
+          throw TesseraError(.usage, "--color-interp: unknown interpretation '\(name)'; use one of \(colorInterpretationNames.joined(separator: ", "))")
+        }
+        return known
+      }
     }
     return names == ["B04", "B03", "B02"] ? ["Red", "Green", "Blue"] : []
   }

@@ -75,20 +75,30 @@ public struct SourceSet {
   /// Splits a band pick: `scene.tif:4` is band 4 of scene.tif when scene.tif exists and no file
   /// is called `scene.tif:4`; anything else (a subdataset name, a path with a colon) is a path.
   public static func pick(_ argument: String) -> Pick {
-    guard let colon = argument.lastIndex(of: ":"), let band = Int(argument[argument.index(after: colon)...]), band >= 1,
-      !FileManager.default.fileExists(atPath: argument),
-      FileManager.default.fileExists(atPath: String(argument[..<colon]))
+    guard let (path, digits) = pickParts(argument), digits.allSatisfy({ ("0"..."9").contains($0) }), let band = Int(digits), band >= 1
     else { return Pick(path: argument, band: nil) }
-    return Pick(path: String(argument[..<colon]), band: band)
+    return Pick(path: path, band: band)
   }
 
-  /// Why `argument` is a band pick no file can answer (`scene.tif:0`, `scene.tif:-2` of an
-  /// existing scene.tif), or nil: a usage error, where `pick` would call it a missing file.
+  /// Why `argument` is a band pick no file can answer (`scene.tif:0`, `scene.tif:-2`,
+  /// `scene.tif:+1`, a number no Int holds, of an existing scene.tif), or nil: a usage error,
+  /// where `pick` would call it a missing file.
   public static func badPick(_ argument: String) -> String? {
-    guard let colon = argument.lastIndex(of: ":"), let band = Int(argument[argument.index(after: colon)...]), band < 1,
-      !FileManager.default.fileExists(atPath: argument), FileManager.default.fileExists(atPath: String(argument[..<colon]))
-    else { return nil }
-    return "\(argument) asks for band \(band); bands are numbered from 1"
+    guard pick(argument).band == nil, let (_, text) = pickParts(argument) else { return nil }
+    let unsigned = text.first == "+" || text.first == "-" ? text.dropFirst() : Substring(text)
+    guard !unsigned.isEmpty, unsigned.allSatisfy({ ("0"..."9").contains($0) }) else { return nil }
+    if text.first == "+" { return "\(argument): write the band number as plain digits (\(argument.dropLast(text.count))\(unsigned))" }
+    if let band = Int(text) { return "\(argument) asks for band \(band); bands are numbered from 1" }
+    return "\(argument) asks for band \(text), more than any raster holds"
+  }
+
+  /// The file and the text after its last colon, when the file exists and the whole argument
+  /// names no file.
+  private static func pickParts(_ argument: String) -> (path: String, band: String)? {
+    guard let colon = argument.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: argument) else { return nil }
+    let path = String(argument[..<colon])
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    return (path, String(argument[argument.index(after: colon)...]))
   }
 
   /// Whether any input is a band pick.

@@ -35,6 +35,11 @@ final class BandStackCommandTests: TemporaryDirectoryTestCase {
       ([copy, "--resolution", "same"], 64),
       ([copy, "--ot", "Float128"], 64),
       ([], 64),
+      // Band picks that are no band: never a missing file (66), never band 1 by another spelling.
+      ([copy + ":0"], 64),
+      ([copy + ":+1"], 64),
+      ([copy + ":99999999999999999999"], 64),
+      ([copy, copy, "--color-interp", "red,bogus"], 64),
     ]
     for (args, code) in cases {
       let run = try TesseraBinary.run(["band-stack"] + args + ["-o", dir.file("out.tif"), "--json"])
