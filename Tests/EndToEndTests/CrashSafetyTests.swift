@@ -63,6 +63,18 @@ final class CrashSafetyTests: TemporaryDirectoryTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("alone.tif")))
   }
 
+  /// An error quoting a 100,000-character name is one line a terminal holds: its start and
+  /// end, and how much was left out (the hostile review's unknown --expr name filled a screen).
+  func testAnErrorQuotingAHugeNameIsShortened() throws {
+    let input = try raster("in.tif", ["1", "2", "3"])
+    let run = try TesseraBinary.run(["index", "--expr", String(repeating: "x", count: 100_000), input, "-o", dir.file("o.tif")])
+    XCTAssertEqual(run.status, 64, String(run.stderr.prefix(300)))
+    XCTAssertEqual(run.stderr.split(separator: "\n").count, 1)
+    XCTAssertLessThan(run.stderr.utf8.count, 4_200)
+    XCTAssertTrue(run.stderr.contains("characters left out"), String(run.stderr.prefix(300)))
+    XCTAssertTrue(run.stderr.hasPrefix("tessera index: "), String(run.stderr.prefix(300)))
+  }
+
   func testLongAndDeepExpressionsAreBoundedUnderASmallStack() throws {
     let input = try raster("in.tif", ["1", "2", "3"])
     let keep: Set<String> = ["in.tif"]
