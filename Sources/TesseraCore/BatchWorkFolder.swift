@@ -32,7 +32,12 @@ public struct BatchWorkFolder: Sendable {
     let marker = path + "/" + markerName
     guard names.contains(markerName) else {
       try refuseForeign(names, in: path)
-      try writeMarker(marker, header: "adopted")
+      do {
+        try writeMarker(marker, header: "adopted")
+      } catch {
+        unlink(marker)
+        throw error
+      }
       return BatchWorkFolder(path: path, created: false, leftovers: [])
     }
     let lines = ((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
@@ -87,6 +92,8 @@ public struct BatchWorkFolder: Sendable {
     do {
       try writeMarker(path + "/" + markerName, header: "created")
     } catch {
+      // A full disk may leave the marker made but empty: the folder goes as it came.
+      unlink(path + "/" + markerName)
       rmdir(path)
       throw error
     }
