@@ -13,6 +13,9 @@ public struct BatchWorkFolder: Sendable {
   public let created: Bool
   /// The job folders an earlier run of a batch listed here, left by a run that was killed.
   public let leftovers: [String]
+  /// The marker, open and locked for the run: two batches never share a work folder at once
+  /// (the second would clean the first's job folders as leftovers).
+  let lockDescriptor: Int32
 
   public var marker: String { path + "/" + BatchWorkFolder.markerName }
   public var protectedList: String { path + "/" + BatchWorkFolder.protectedListName }
@@ -38,16 +41,24 @@ public struct BatchWorkFolder: Sendable {
         unlink(marker)
         throw error
       }
-      return BatchWorkFolder(path: path, created: false, leftovers: [])
+      // Not unlinked if locked: the marker is then another batch's, made meanwhile.
+      let descriptor = try lock(marker, folder: path)
+      return BatchWorkFolder(path: path, created: false, leftovers: [], lockDescriptor: descriptor)
     }
+    let descriptor = try lock(marker, folder: path)
     let lines = ((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     let listed = Set(lines.dropFirst().filter(isJobFolderName))
     try refuseForeign(names.filter { $0 != markerName && $0 != protectedListName && !listed.contains($0) }, in: path)
     let created = lines.first != "adopted"
     // Listed folders that exist: the rest were removed when their job ended.
     let leftovers = listed.filter(names.contains).sorted()
-    try writeMarker(marker, header: created ? "created" : "adopted", jobs: leftovers)
-    return BatchWorkFolder(path: path, created: created, leftovers: leftovers)
+    do {
+      try writeMarker(marker, header: created ? "created" : "adopted", jobs: leftovers)
+    } catch {
+      close(descriptor)
+      throw error
+    }
+    return BatchWorkFolder(path: path, created: created, leftovers: leftovers, lockDescriptor: descriptor)
   }
 
   /// Lists a job folder's name in the marker before the folder is made, in one append, so a
@@ -68,10 +79,24 @@ public struct BatchWorkFolder: Sendable {
   /// At the end of a run: the protected list goes; the marker goes once nothing a batch made
   /// is left, and the folder too if a batch created it. A folder it adopted stays.
   public func finish() {
+    defer { close(lockDescriptor) }
     unlink(protectedList)
     guard let names = try? BatchWorkFolder.contents(of: path), names == [BatchWorkFolder.markerName] else { return }
     unlink(marker)
     if created { rmdir(path) }
+  }
+
+  /// Opens and locks the marker; 73 when another batch holds it.
+  static func lock(_ marker: String, folder: String) throws -> Int32 {
+    let descriptor = Glibc.open(marker, O_RDWR | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      throw TesseraError(.cannotCreate, "cannot open \(marker) in the batch's work folder: \(String(cString: strerror(errno)))")
+    }
+    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+      close(descriptor)
+      throw TesseraError(.cannotCreate, "the work folder \(folder) is in use by another batch running now; give this batch another --work-dir")
+    }
+    return descriptor
   }
 
   /// `job-` + 12 hex digits + `-` + attempt: the names a batch gives job folders.
@@ -89,15 +114,17 @@ public struct BatchWorkFolder: Sendable {
       let full = (error as NSError).code == NSFileWriteOutOfSpaceError
       throw TesseraError(full ? .ioError : .cannotCreate, "cannot create the work folder \(path): \(fileSystemReason(error))")
     }
+    let descriptor: Int32
     do {
       try writeMarker(path + "/" + markerName, header: "created")
+      descriptor = try lock(path + "/" + markerName, folder: path)
     } catch {
       // A full disk may leave the marker made but empty: the folder goes as it came.
       unlink(path + "/" + markerName)
       rmdir(path)
       throw error
     }
-    return BatchWorkFolder(path: path, created: true, leftovers: [])
+    return BatchWorkFolder(path: path, created: true, leftovers: [], lockDescriptor: descriptor)
   }
 
   private static func contents(of path: String) throws -> [String] {

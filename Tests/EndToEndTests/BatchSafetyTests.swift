@@ -459,6 +459,25 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     for index in 1...4 { XCTAssertEqual(try String(contentsOfFile: dir.file("out-\(index).txt"), encoding: .utf8), "done\n") }
   }
 
+  /// Two batches at once on one --work-dir: the second would take the first's job folders for
+  /// a killed run's leftovers and remove them, so it is refused (73) while the first runs.
+  func testTwoBatchesNeverShareAWorkFolderAtOnce() throws {
+    let first = try manifest([job("a", "test-job", ["--sleep", "3", "--write", dir.file("a.txt")])], name: "a.jsonl")
+    let second = try manifest([job("b", "test-job", ["--write", dir.file("b.txt")])], name: "b.jsonl")
+    let wd = dir.file("wd")
+    var refused: ProcessResult?
+    let outcome = try SignalTrial.run(["batch", first, "--report", dir.file("a.json"), "--work-dir", wd], signal: SIGTERM) {
+      guard ((try? FileManager.default.contentsOfDirectory(atPath: wd)) ?? []).contains(where: { $0.hasPrefix("job-") }) else { return false }
+      refused = try? TesseraBinary.run(["batch", second, "--report", dir.file("b.json"), "--work-dir", wd])
+      return true
+    }
+    XCTAssertTrue(outcome.wasReady)
+    let run = try XCTUnwrap(refused)
+    XCTAssertEqual(run.status, 73, run.stderr)
+    XCTAssertTrue(run.stderr.contains(wd) && run.stderr.contains("another batch"), run.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("b.txt")))
+  }
+
   // MARK: - Manifest strings
 
   /// A NUL in any string of a job (an argument, the id, the command, a step's) cannot reach a
