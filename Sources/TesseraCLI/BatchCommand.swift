@@ -157,9 +157,13 @@ struct BatchPlan {
     }
     var workDirectory: String
     var temporaryWork = false
+    // Shards run at once: each keeps its own work folder, as it keeps its own journal.
+    var workDir = command.workDir
+    while let folder = workDir, folder.count > 1, folder.hasSuffix("/") { workDir = String(folder.dropLast()) }
+    if let shard { workDir = workDir.map(shard.suffixed) }
     if let journalPath {
-      workDirectory = command.workDir ?? journalPath + ".work"
-    } else if let workDir = command.workDir {
+      workDirectory = workDir ?? journalPath + ".work"
+    } else if let workDir {
       workDirectory = workDir
     } else {
       let base = try temporaryFolder()
@@ -235,8 +239,10 @@ struct BatchPlan {
     var journal: BatchJournal?
     var notes: [String]
     var protectedList: String
-    /// Removes the work folder: whole if it was a temporary one, else when empty (a job folder
-    /// left in it is what the next run cleans up).
+    var workFolder: BatchWorkFolder?
+    /// Removes what the batch made in its work folder: a temporary one whole; else the protected
+    /// list, then the marker and the folder once nothing a batch made is left (a folder it
+    /// adopted stays; a job folder left in it is what the next run cleans up).
     var removeWork: () -> Void
   }
 
@@ -252,7 +258,7 @@ struct BatchPlan {
       _ = try OutputSpec(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
     }
     // The journal's lock first: from here on no other batch touches it or its work folder.
-    var started = Started(lock: nil, journal: nil, notes: [], protectedList: workDirectory + "/batch-files.jsonl", removeWork: {})
+    var started = Started(lock: nil, journal: nil, notes: [], protectedList: workDirectory + "/" + BatchWorkFolder.protectedListName, removeWork: {})
     var previous: BatchJournal?
     var madeLock = false
     if let journalPath {
@@ -272,22 +278,18 @@ struct BatchPlan {
       if madeLock, let journalPath { unlink(journalPath + ".lock") }
     }
     do {
-      // What a killed batch left: partial outputs of its jobs, unrecorded outputs.
-      if journalPath != nil { started.notes += BatchRunner.cleanLeftovers(in: workDirectory, journal: previous) }
-      do {
-        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
-      } catch {
-        // A full disk is a write failure (74, worth a retry), not a folder that cannot exist.
-        let full = (error as NSError).code == NSFileWriteOutOfSpaceError
-        throw TesseraError(full ? .ioError : .cannotCreate, "cannot create the work folder \(workDirectory): \(fileSystemReason(error))")
-      }
-      let (workDirectory, temporaryWork, list) = (self.workDirectory, self.temporaryWork, started.protectedList)
+      // Refuses a folder holding what no batch made, before anything in it is touched.
+      let work = try BatchWorkFolder.open(workDirectory)
+      started.workFolder = work
+      let temporaryWork = self.temporaryWork
       started.removeWork = {
-        unlink(list)
-        if temporaryWork { try? FileManager.default.removeItem(atPath: workDirectory) } else { rmdir(workDirectory) }
+        // A temporary folder is this run's alone (made new, under a unique name).
+        if temporaryWork && work.created { try? FileManager.default.removeItem(atPath: work.path) } else { work.finish() }
       }
       do {
-        try BatchProtection.write(protected, to: list)
+        // What a killed batch left: partial outputs of its jobs, unrecorded outputs.
+        if journalPath != nil { started.notes += BatchRunner.cleanLeftovers(in: work, journal: previous) }
+        try BatchProtection.write(protected, to: started.protectedList)
         if let journalPath {
           let made = !FileManager.default.fileExists(atPath: journalPath)
           do {
@@ -316,6 +318,7 @@ struct BatchPlan {
 
     var settings = BatchSettings(workDirectory: workDirectory)
     settings.protectedList = started.protectedList
+    settings.workFolder = started.workFolder
     settings.jobIndex = Dictionary(allJobs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     let cores = global.threads ?? ProcessInfo.processInfo.activeProcessorCount
     settings.jobs = command.jobs ?? ProcessInfo.processInfo.activeProcessorCount

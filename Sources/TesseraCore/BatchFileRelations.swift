@@ -76,7 +76,8 @@ public enum BatchFileRelations {
       for (file, ownKey, ownIdentity) in resolvedOwn
       where related(key(path), ownKey) || (ownIdentity != nil && ownIdentity == identities[offset]) {
         if use.kind == .read && file.readable { continue }
-        throw TesseraError(.usage, "\(name), which is \(file.role) (\(file.path)); a batch's own files are no job's input or output")
+        let relation = relationPhrase(path, ownKey, resolve(file.path))
+        throw TesseraError(.usage, "\(name), \(relation) \(file.role) (\(file.path)); a batch's own files are no job's input or output")
       }
       if let work, let privateFolders, let owner = workOwner(path, work: work, privateFolders: privateFolders), owner != use.job {
         throw TesseraError(.usage, "\(name), inside the batch's work folder \(workDirectory ?? work) where each job has its private folder; use {tmp} or another path")
@@ -91,6 +92,16 @@ public enum BatchFileRelations {
         }
       }
     }
+  }
+
+  /// How a job's file stands to one of the batch's own: the file itself, a sidecar of it, a
+  /// folder holding it, or inside it (a hard link compares as the file itself).
+  static func relationPhrase(_ path: String, _ ownKey: String, _ ownPath: String) -> String {
+    let pathKey = key(path)
+    if pathKey.hasPrefix(ownKey + "/") { return "which is inside" }
+    if ownKey.hasPrefix(pathKey + "/") { return "a folder holding" }
+    if pathKey == ownKey && path != ownPath && path != ownKey { return "a sidecar of" }
+    return "which is"
   }
 
   /// Why two uses of related files cannot be in one run, or nil.
@@ -129,13 +140,12 @@ public enum BatchFileRelations {
     return found
   }
 
-  /// The job whose private folder holds `path`, -1 for the work folder itself or a `job-`
-  /// folder of no job (a killed batch's), nil outside the jobs' folders.
+  /// The job whose private folder holds `path`, -1 for the work folder itself or anything else
+  /// in it (what a batch did not make there would stop it cleaning the folder), nil outside it.
   static func workOwner(_ path: String, work: String, privateFolders: [String]) -> Int? {
     if path == work { return -1 }
     guard path.hasPrefix(work + "/") else { return nil }
     let first = path.dropFirst(work.count + 1).split(separator: "/").first.map(String.init) ?? ""
-    guard first.hasPrefix("job-") else { return nil }
     let folder = work + "/" + first
     return privateFolders.firstIndex { folder.hasPrefix($0) } ?? -1
   }

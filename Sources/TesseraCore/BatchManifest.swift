@@ -61,6 +61,10 @@ public enum BatchManifest {
       let value: JSONValue
       do { value = try JSONValue.parse(Data(line.utf8)) } catch { throw fail("not JSON (\(error))") }
       guard case .object(let pairs) = value else { throw fail("a job is a JSON object, got \(value.serialized())") }
+      // A NUL ends a C string: a path or id holding one would be cut short where it is used
+      // (a file name, an argument), unlike the string every check compared.
+      if containsNUL(value) { throw fail("a string holds a NUL character (\\u0000), which no argument, id or file name can hold") }
+      if let key = duplicateKey(value) { throw fail("the key \"\(key)\" is given twice") }
       let known: Set<String> = ["id", "command", "args", "steps"]
       if let unknown = pairs.first(where: { !known.contains($0.0) }) {
         throw fail("unknown key \"\(unknown.0)\" (a job has id, and command with args, or steps)")
@@ -86,6 +90,28 @@ public enum BatchManifest {
     }
     if jobs.isEmpty { throw TesseraError(.dataError, "\(source) has no jobs") }
     return jobs
+  }
+
+  /// Whether any string in the value, keys included, holds a NUL.
+  static func containsNUL(_ value: JSONValue) -> Bool {
+    switch value {
+    case .string(let text): return text.unicodeScalars.contains("\u{0}")
+    case .array(let items): return items.contains(where: containsNUL)
+    case .object(let pairs): return pairs.contains { $0.0.unicodeScalars.contains("\u{0}") || containsNUL($0.1) }
+    default: return false
+    }
+  }
+
+  /// The first key some object in the value (the job, or a step) holds twice.
+  static func duplicateKey(_ value: JSONValue) -> String? {
+    switch value {
+    case .array(let items): return items.lazy.compactMap(duplicateKey).first
+    case .object(let pairs):
+      var seen = Set<String>()
+      for (key, _) in pairs where !seen.insert(key).inserted { return key }
+      return pairs.lazy.compactMap { duplicateKey($0.1) }.first
+    default: return nil
+    }
   }
 
   private static func step(_ value: JSONValue, commands: Set<String>, fail: (String) -> TesseraError) throws -> BatchStep {
@@ -123,6 +149,7 @@ public enum BatchManifest {
     guard commands.contains(command) else {
       throw TesseraError(.usage, "--each: unknown command \"\(command)\" (one of: \(commands.sorted().joined(separator: ", ")))")
     }
+    try checkPlaceholders(words)
     var seen = Set<String>()
     var jobs: [BatchJob] = []
     for (index, file) in files.enumerated() {
@@ -135,6 +162,23 @@ public enum BatchManifest {
     }
     if jobs.isEmpty { throw TesseraError(.usage, "--each needs at least one file") }
     return jobs
+  }
+
+  /// Refuses (64) a `{word}` in the template that is no placeholder: left as it is, it would
+  /// become a file name with braces in it.
+  static func checkPlaceholders(_ words: [String]) throws {
+    let known = placeholders + ["{id}", "{tmp}"]
+    guard let pattern = try? NSRegularExpression(pattern: "\\{[A-Za-z0-9_]+\\}") else { return }
+    for word in words {
+      let range = NSRange(word.startIndex..., in: word)
+      for match in pattern.matches(in: word, range: range) {
+        guard let found = Range(match.range, in: word) else { continue }
+        let candidate = String(word[found])
+        if !known.contains(candidate) {
+          throw TesseraError(.usage, "--each: unknown placeholder \(candidate) in the template (known: \(known.joined(separator: ", ")))")
+        }
+      }
+    }
   }
 
   static func placeholderValues(_ file: String, index: Int) -> [String: String] {

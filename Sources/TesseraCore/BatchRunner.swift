@@ -23,6 +23,8 @@ public struct BatchSettings: Sendable {
   public var workDirectory: String
   /// The run's files no job may write (see `BatchProtection`), and each job's index in it.
   public var protectedList: String?
+  /// The work folder's marker, where each job folder is listed before it is made (nil: none kept).
+  public var workFolder: BatchWorkFolder?
   public var jobIndex: [String: Int] = [:]
 
   public init(workDirectory: String) { self.workDirectory = workDirectory }
@@ -240,7 +242,10 @@ public final class BatchRunner: @unchecked Sendable {
     let tmp = folder + "/tmp"
     // Removed however the attempt ends, a folder half made on a full disk included.
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    if let code = BatchRunner.makeJobFolder(folder, id: job.id) {
+    // Listed first: a folder the batch cannot list as its own is not made (a later run would
+    // refuse the work folder, or leave it behind).
+    let listed = settings.workFolder.map { $0.register(folder) } ?? true
+    if let code = listed ? BatchRunner.makeJobFolder(folder, id: job.id) : (errno == 0 ? EIO : errno) {
       let reason = "cannot create the job folder \(folder): \(String(cString: strerror(code)))"
       guard [ENOSPC, EDQUOT, EIO, EFBIG, EROFS].contains(code) else {
         result.exitCode = ExitStatus.cannotCreate.rawValue
@@ -384,10 +389,11 @@ public final class BatchRunner: @unchecked Sendable {
   /// temporary file its children named is removed, and so is an output a child moved into
   /// place that the journal never recorded (the batch died first), if it is unchanged since:
   /// the job runs again and would otherwise find its own output in the way.
-  public static func cleanLeftovers(in workDirectory: String, journal: BatchJournal?) -> [String] {
+  /// Only the job folders the work folder's marker lists: a batch removes only what it made.
+  public static func cleanLeftovers(in work: BatchWorkFolder, journal: BatchJournal?) -> [String] {
     var notes: [String] = []
-    for name in (try? FileManager.default.contentsOfDirectory(atPath: workDirectory)) ?? [] where name.hasPrefix("job-") {
-      let folder = workDirectory + "/" + name
+    for name in work.leftovers {
+      let folder = work.path + "/" + name
       let id = (try? String(contentsOfFile: folder + "/id", encoding: .utf8)) ?? ""
       let ledger = RunLedger.read(folder + "/ledger")
       for path in RunLedger.removeLeftovers(ledger) { notes.append("removed \(path), left by a killed run of job \(id)") }
@@ -397,6 +403,7 @@ public final class BatchRunner: @unchecked Sendable {
       }
       try? FileManager.default.removeItem(atPath: folder)
     }
+    work.forgetLeftovers()
     return notes
   }
 

@@ -385,4 +385,155 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
   func testAFullJournalStopsTheBatchAndResumeFinishesIt() throws { try fullJournalThenResume(workOnTheFullDisk: false) }
 
   func testAFullDiskUnderJournalAndWorkFolderLeavesNoJobFolders() throws { try fullJournalThenResume(workOnTheFullDisk: true) }
+
+  // MARK: - The work folder: a batch removes only what a batch made
+
+  func smallJobs(_ count: Int) throws -> String {
+    try FileManager.default.copyItem(atPath: Fixture.path("gdal_autotest/byte.tif"), toPath: dir.file("small.tif"))
+    return try manifest((1...count).map { job("s\($0)", "reproject", ["small.tif", "s\($0).tif", "--dst-crs", "EPSG:4326"]) })
+  }
+
+  /// A --work-dir holding files a batch did not make — even named like the batch's own — is
+  /// refused (73, one line naming the folder and what to do) and left byte-identical, nothing
+  /// run; an empty folder is used and kept; a new one is made and removed.
+  func testAWorkFolderHoldingUserFilesIsRefusedAndLeftAlone() throws {
+    let path = try smallJobs(3)
+    try FileManager.default.createDirectory(atPath: dir.file("run"), withIntermediateDirectories: true)
+    let plant: [(String, (String) throws -> Void)] = [
+      ("job-data.tif", { try "precious\n".write(toFile: $0 + "/job-data.tif", atomically: false, encoding: .utf8) }),
+      ("job-abc", {
+        try FileManager.default.createDirectory(atPath: $0 + "/job-abc", withIntermediateDirectories: true)
+        try "mine\n".write(toFile: $0 + "/job-abc/notes.txt", atomically: false, encoding: .utf8)
+      }),
+      ("batch-files.jsonl", { try "{\"mine\":1}\n".write(toFile: $0 + "/batch-files.jsonl", atomically: false, encoding: .utf8) }),
+    ]
+    for (name, make) in plant {
+      let wd = dir.file("wd-" + name)
+      try FileManager.default.createDirectory(atPath: wd, withIntermediateDirectories: true)
+      try make(wd)
+      let before = try FolderSnapshot(dir.path)
+      let folders = listing()
+      let run = try TesseraBinary.run(["batch", path, "--report", "run/r.json", "--work-dir", wd, "-q"], in: dir.path)
+      XCTAssertEqual(run.status, 73, "\(name): \(run.stderr)")
+      XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+      for word in [wd, name, "--work-dir"] { XCTAssertTrue(run.stderr.contains(word), "\(name): '\(word)' not in \(run.stderr)") }
+      XCTAssertEqual(try FolderSnapshot(dir.path), before, "\(name): a file changed")
+      XCTAssertEqual(listing(), folders, "\(name): something was created or removed")
+    }
+    // An empty folder is the batch's to use, and stays; a new one is made and removed.
+    let empty = dir.file("empty")
+    try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+    let adopted = try TesseraBinary.run(["batch", path, "--report", "run/r.json", "--work-dir", empty, "-q"], in: dir.path)
+    XCTAssertEqual(adopted.status, 0, adopted.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: empty), [])
+    for index in 1...3 { unlink(dir.file("s\(index).tif")) }
+    let made = try TesseraBinary.run(["batch", path, "--report", "run/r2.json", "--work-dir", "new", "-q"], in: dir.path)
+    XCTAssertEqual(made.status, 0, made.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("new")))
+    for index in 1...3 { XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("s\(index).tif"))) }
+  }
+
+  /// A batch killed with jobs in flight leaves their folders in the --work-dir it made;
+  /// --resume cleans them (and the folder) because the batch listed them as its own.
+  func testResumeCleansWhatAKilledBatchLeftInItsWorkFolder() throws {
+    var lines: [String] = []
+    for index in 1...4 {
+      lines.append(job("j\(index)", "test-job", ["--sleep", "0.7", "--write", dir.file("out-\(index).txt")]))
+    }
+    let path = try manifest(lines)
+    let wd = dir.file("wd")
+    let arguments = ["batch", path, "--jobs", "2", "--report", dir.file("r.json"), "--work-dir", wd]
+    let journal = dir.file("r.journal.jsonl")
+    let outcome = try SignalTrial.run(arguments, signal: SIGKILL) {
+      ((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").split(separator: "\n").count >= 1
+        && ((try? FileManager.default.contentsOfDirectory(atPath: wd)) ?? []).contains { $0.hasPrefix("job-") }
+    }
+    XCTAssertTrue(outcome.wasReady)
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline, (try? Run.process("/usr/bin/pgrep", ["-f", "test-job --sleep 0.7 --write \(dir.path)"]))?.status == 0 { usleep(20_000) }
+    let left = try FileManager.default.contentsOfDirectory(atPath: wd)
+    XCTAssertTrue(left.contains { $0.hasPrefix("job-") }, "\(left)")
+    let resumed = try TesseraBinary.run(arguments + ["--resume"])
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: wd), "the work folder the batch made is removed once empty")
+    for index in 1...4 { XCTAssertEqual(try String(contentsOfFile: dir.file("out-\(index).txt"), encoding: .utf8), "done\n") }
+  }
+
+  /// Two batches at once on one --work-dir: the second would take the first's job folders for
+  /// a killed run's leftovers and remove them, so it is refused (73) while the first runs.
+  func testTwoBatchesNeverShareAWorkFolderAtOnce() throws {
+    let first = try manifest([job("a", "test-job", ["--sleep", "3", "--write", dir.file("a.txt")])], name: "a.jsonl")
+    let second = try manifest([job("b", "test-job", ["--write", dir.file("b.txt")])], name: "b.jsonl")
+    let wd = dir.file("wd")
+    var refused: ProcessResult?
+    let outcome = try SignalTrial.run(["batch", first, "--report", dir.file("a.json"), "--work-dir", wd], signal: SIGTERM) {
+      guard ((try? FileManager.default.contentsOfDirectory(atPath: wd)) ?? []).contains(where: { $0.hasPrefix("job-") }) else { return false }
+      refused = try? TesseraBinary.run(["batch", second, "--report", dir.file("b.json"), "--work-dir", wd])
+      return true
+    }
+    XCTAssertTrue(outcome.wasReady)
+    let run = try XCTUnwrap(refused)
+    XCTAssertEqual(run.status, 73, run.stderr)
+    XCTAssertTrue(run.stderr.contains(wd) && run.stderr.contains("another batch"), run.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("b.txt")))
+  }
+
+  // MARK: - Manifest strings
+
+  /// A NUL in any string of a job (an argument, the id, the command, a step's) cannot reach a
+  /// C string intact: 65 naming the line, before anything runs.
+  func testAManifestStringWithANULIsRefused() throws {
+    try FileManager.default.copyItem(atPath: Fixture.path("gdal_autotest/byte.tif"), toPath: dir.file("in.tif"))
+    try FileManager.default.createDirectory(atPath: dir.file("out"), withIntermediateDirectories: true)
+    let good = #"{"id":"ok","command":"reproject","args":["in.tif","out/ok.tif","--dst-crs","EPSG:4326"]}"#
+    let bad = [
+      #"{"id":"a","command":"reproject","args":["in.tif","out/in.tif\u0000.tif","--dst-crs","EPSG:4326"]}"#,
+      #"{"id":"a\u0000","command":"reproject","args":["in.tif","out/{id}.tif","--dst-crs","EPSG:4326"]}"#,
+      #"{"id":"a","command":"reproject\u0000","args":["in.tif","out/a.tif","--dst-crs","EPSG:4326"]}"#,
+      #"{"id":"a","steps":[{"command":"reproject","args":["in.tif\u0000x","out/a.tif","--dst-crs","EPSG:4326"]}]}"#,
+    ]
+    for line in bad {
+      let path = try manifest([good, line])
+      let before = listing()
+      let run = try TesseraBinary.run(["batch", path, "--report", "r.json"], in: dir.path)
+      XCTAssertEqual(run.status, 65, "\(line): \(run.stderr)")
+      XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+      XCTAssertTrue(run.stderr.contains("line 2") && run.stderr.contains("NUL"), run.stderr)
+      XCTAssertEqual(listing(), before, "\(line): something was created")
+    }
+  }
+
+  /// A job object with a key given twice is ambiguous (which id?): 65 naming the line and key.
+  func testADuplicateKeyInAJobIsRefused() throws {
+    for line in [#"{"id":"a","id":"b","command":"info","args":["x.tif"]}"#,
+                 #"{"id":"a","command":"info","args":["x.tif"],"args":["y.tif"]}"#,
+                 #"{"id":"a","steps":[{"command":"info","command":"validate-cog","args":["x.tif"]}]}"#] {
+      let path = try manifest([#"{"id":"z","command":"info","args":["x.tif"]}"#, line])
+      let run = try TesseraBinary.run(["batch", path, "--dry-run"], in: dir.path)
+      XCTAssertEqual(run.status, 65, "\(line): \(run.stderr)")
+      XCTAssertTrue(run.stderr.contains("line 2") && run.stderr.contains("twice"), run.stderr)
+    }
+  }
+
+  /// `{nope}` in an --each template is no placeholder: 64 naming it and the known ones.
+  func testAnUnknownPlaceholderInATemplateIsRefused() throws {
+    try FileManager.default.copyItem(atPath: Fixture.path("gdal_autotest/byte.tif"), toPath: dir.file("in.tif"))
+    let run = try TesseraBinary.run(["batch", "--each", "reproject {path} out/{nope}.tif --dst-crs EPSG:4326", "in.tif", "--dry-run"], in: dir.path)
+    XCTAssertEqual(run.status, 64, run.stderr)
+    XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+    for word in ["{nope}", "{stem}", "{path}", "{id}"] { XCTAssertTrue(run.stderr.contains(word), "'\(word)' not in \(run.stderr)") }
+    let fine = try TesseraBinary.run(["batch", "--each", "reproject {path} out/{stem}-{index}.tif --dst-crs EPSG:4326", "in.tif", "--dry-run"], in: dir.path)
+    XCTAssertEqual(fine.status, 0, fine.stderr)
+  }
+
+  /// A job writing the folder that holds the journal is told so, not that it is the journal.
+  func testAnOutputOverTheJournalsFolderNamesTheRelation() throws {
+    try FileManager.default.copyItem(atPath: Fixture.path("gdal_autotest/byte.tif"), toPath: dir.file("in.tif"))
+    try FileManager.default.createDirectory(atPath: dir.file("jd"), withIntermediateDirectories: true)
+    let path = try manifest([job("a", "reproject", ["in.tif", "jd", "--dst-crs", "EPSG:4326"])])
+    let run = try TesseraBinary.run(["batch", path, "--journal", "jd/j.jsonl"], in: dir.path)
+    XCTAssertEqual(run.status, 64, run.stderr)
+    XCTAssertTrue(run.stderr.contains("a folder holding the batch's journal"), run.stderr)
+    XCTAssertFalse(run.stderr.contains("which is the batch's journal"), run.stderr)
+  }
 }
