@@ -89,6 +89,8 @@ struct MergeJob {
     // file, the metadata, the archive), nor the other.
     let inputs = inputFiles(planned)
     let target = try request.output.target(inputs: inputs)
+    try request.output.requireHolds(bands: outputBandNames.count, type: outputType)
+    try request.output.requireHoldsNodata(true)
     let reportTarget = try request.reportPath.map { try OutputSpec(path: $0, overwrite: request.output.overwrite).target(inputs: inputs) }
     if let reportTarget { try OutputTarget.requireDistinct([("the output", target), ("--report", reportTarget)]) }
     request.resources.limitCache(for: .streaming)
