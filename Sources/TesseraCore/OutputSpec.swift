@@ -58,9 +58,15 @@ public struct OutputSpec: Sendable {
   /// run reads, and reserves its temporary file (a stage beside it for a copied format).
   /// - Parameter inputLabel: how messages name the input whose data failed to read.
   public func target(inputs: [String], inputLabel: String? = nil) throws -> OutputTarget {
-    let format = try checkedFormat()
+    // The path's own faults (an input, a protected file, an existing output) are said first.
     let target = try OutputTarget(path: path, inputs: inputs, overwrite: overwrite, inputLabel: inputLabel)
-    if format.isStaged, ownDriver == nil { target.copyAtEnd(driver: format.driver, options: format.options(with: creationOptions)) }
+    do {
+      let format = try checkedFormat()
+      if format.isStaged, ownDriver == nil { target.copyAtEnd(driver: format.driver, options: format.options(with: creationOptions)) }
+    } catch {
+      target.abort()
+      throw error
+    }
     return target
   }
 
@@ -76,8 +82,10 @@ public struct OutputSpec: Sendable {
   /// space of its file system.
   /// Refuses (64) a result the output's format cannot hold: a type its driver does not create,
   /// a band count it does not take.
+  /// A format that cannot be chosen at all is `target`'s to refuse, after the path's own checks.
   func requireHolds(bands: Int, type: DataType) throws {
-    try checkedFormat().requireHolds(bands: bands, type: type, path: path)
+    guard let format = try? checkedFormat() else { return }
+    try format.requireHolds(bands: bands, type: type, path: path)
   }
 
   /// Refuses (64) nodata in a lossy format, before the work when the command knows it will

@@ -69,6 +69,12 @@ public struct RasterFormat: Sendable, Equatable {
     }
   }
 
+  /// The extension GDAL gives the driver's files (`DMD_EXTENSION`, else its first of several).
+  public var primaryExtension: String? {
+    guard let driver = try? Driver(named: self.driver) else { return nil }
+    return driver.metadataItem("DMD_EXTENSION").flatMap { $0.isEmpty ? nil : $0 } ?? driver.extensions.first
+  }
+
   // MARK: - What the format holds
 
   /// Band counts of drivers that hold only some (GDAL's drivers refuse the others, late).
