@@ -17,6 +17,9 @@ public struct OutputSpec: Sendable {
   public var formatName: String?
   /// Whether the command writes a VRT when asked (reproject, mosaic).
   public var allowsVRT: Bool
+  /// The command writes this file in a format of its own (a report, a preview, an animation):
+  /// no raster format is chosen for it (see `ownFile`).
+  public var writesItself = false
   /// A driver the command writes through itself (cog-export's COG): no choice by extension and
   /// no stage, only the creation options checked against it.
   public var ownDriver: String?
@@ -34,6 +37,28 @@ public struct OutputSpec: Sendable {
     self.creationOptions = creationOptions
     self.overwrite = overwrite
     self.forceSize = forceSize
+  }
+
+  /// A file the command writes in a format of its own: a JSON report, a manifest's journal, a
+  /// quicklook or timelapse image (those check their own extensions).
+  public static func ownFile(path: String, overwrite: Bool) -> OutputSpec {
+    var spec = OutputSpec(path: path, overwrite: overwrite)
+    spec.writesItself = true
+    return spec
+  }
+
+  /// This output written through `driver` by the command itself (COG).
+  func writtenAs(_ driver: String) -> OutputSpec {
+    var spec = self
+    spec.ownDriver = driver
+    return spec
+  }
+
+  /// This output as a file the command writes in its own format (`ownFile`).
+  var asOwnFile: OutputSpec {
+    var spec = self
+    spec.writesItself = true
+    return spec
   }
 
   /// The output's file format, from `--format` or the extension (see `RasterFormat.resolve`).
@@ -60,6 +85,7 @@ public struct OutputSpec: Sendable {
   public func target(inputs: [String], inputLabel: String? = nil) throws -> OutputTarget {
     // The path's own faults (an input, a protected file, an existing output) are said first.
     let target = try OutputTarget(path: path, inputs: inputs, overwrite: overwrite, inputLabel: inputLabel)
+    if writesItself { return target }
     do {
       let format = try checkedFormat()
       if format.isStaged, ownDriver == nil { target.copyAtEnd(driver: format.driver, options: format.options(with: creationOptions)) }
