@@ -91,6 +91,7 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
       (["band-stack", Fixture.utmsmall, Fixture.utmsmall, Fixture.utmsmall, Fixture.utmsmall, Fixture.utmsmall, "-o", dir.file("five.png")],
        "PNG holds"),
       (["clip", Fixture.utmsmall, dir.file("cut.jpg"), "--cutline", Fixture.path("gdal_autotest/cutline.vrt")], "JPEG"),
+      (["reproject", Fixture.path("gdal_autotest/nodata_byte.tif"), dir.file("r.jpg"), "--dst-crs", "EPSG:4326"], "JPEG is lossy"),
       (["merge-memfile", t29unu, "-o", dir.file("m.jpg"), "--bands", "B04", "--resolution", "60"], "JPEG"),
       (["cog-export", Fixture.utmsmall, dir.file("c.img")], "COG"),
     ]
