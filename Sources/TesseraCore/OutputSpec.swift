@@ -104,11 +104,9 @@ public struct OutputSpec: Sendable {
     return format
   }
 
-  /// Refuses (73, unless `forceSize`) an output whose estimated size does not fit the free
-  /// space of its file system.
   /// Refuses (64) a result the output's format cannot hold: a type its driver does not create,
-  /// a band count it does not take.
-  /// A format that cannot be chosen at all is `target`'s to refuse, after the path's own checks.
+  /// a band count it does not take. A format that cannot be chosen at all is `target`'s to
+  /// refuse, after the path's own checks.
   func requireHolds(bands: Int, type: DataType) throws {
     guard let format = try? checkedFormat() else { return }
     try format.requireHolds(bands: bands, type: type, path: path)
@@ -117,11 +115,12 @@ public struct OutputSpec: Sendable {
   /// Refuses (64) nodata in a lossy format, before the work when the command knows it will
   /// declare nodata (the final copy checks again).
   func requireHoldsNodata(_ hasNodata: Bool) throws {
-    let format = try checkedFormat()
+    guard let format = try? checkedFormat() else { return }
     try format.requireHoldsNodata(hasNodata, options: format.options(with: creationOptions), path: path)
   }
 
-  /// Refuses (64) first a result the output's format cannot hold (see `RasterFormat.requireHolds`).
+  /// Refuses (73, unless `forceSize`) an output whose estimated size does not fit the free
+  /// space of its file system; first (64) a result its format cannot hold (`requireHolds`).
   func requireSpace(width: Int, height: Int, bands: Int, type: DataType) throws {
     try requireHolds(bands: bands, type: type)
     guard format == .gtiff else { return }
