@@ -38,6 +38,7 @@ struct BandStackCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("The output data type (default: one that holds every input).", valueName: "TYPE"))
   var ot: String?
   @Option(parsing: .unconditional, help: "How the output's bands are laid out: band or pixel.") var interleave: BandStackRequest.Interleave = .band
+  @OptionGroup var format: FormatOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -70,7 +71,7 @@ struct BandStackCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("band-stack", global).run { runner in
-      var request = BandStackRequest(inputs: inputs.inputs, output: outputOptions.spec(output.path), resources: global.resources)
+      var request = BandStackRequest(inputs: inputs.inputs, output: outputOptions.spec(output.path, format: format), resources: global.resources)
       request.inputList = inputs.inputList
       request.names = names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
       request.colorInterpretation = colorInterp.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }

@@ -255,7 +255,7 @@ struct BatchPlan {
     }
     if let reportPath, !command.resume {
       // Refused now, not after hours of work, and before the journal and its lock exist.
-      _ = try OutputSpec(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
+      _ = try OutputSpec.ownFile(path: reportPath, overwrite: command.overwrite).target(inputs: [source]).abort()
     }
     // The journal's lock first: from here on no other batch touches it or its work folder.
     var started = Started(lock: nil, journal: nil, notes: [], protectedList: workDirectory + "/" + BatchWorkFolder.protectedListName, removeWork: {})
@@ -423,7 +423,7 @@ struct BatchPlan {
 
   func writeReport(_ results: [BatchJobResult], status: String, elapsed: Double, overwrite: Bool) throws {
     guard let reportPath else { return }
-    let target = try OutputSpec(path: reportPath, overwrite: overwrite).target(inputs: [source])
+    let target = try OutputSpec.ownFile(path: reportPath, overwrite: overwrite).target(inputs: [source])
     try target.writeContents(Data((summaryJSON(results, status: status, elapsed: elapsed, jobs: true).serialized(pretty: true) + "\n").utf8))
     try target.commit()
   }

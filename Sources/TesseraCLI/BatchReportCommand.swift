@@ -125,7 +125,7 @@ struct TestJobCommand: ParsableCommand {
     try CommandRunner(TestJobCommand.name, global).run { _ in
       var target: OutputTarget?
       if let write {
-        target = try OutputSpec(path: write, overwrite: overwrite).target(inputs: [read, readHidden].compactMap { $0 })
+        target = try OutputSpec.ownFile(path: write, overwrite: overwrite).target(inputs: [read, readHidden].compactMap { $0 })
         try target!.writeContents(Data("partial\n".utf8))
       }
       if stubborn { signal(SIGTERM, SIG_IGN) }

@@ -25,7 +25,9 @@ struct COGExportCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("cog-export", global).run { runner in
-      let request = COGExportRequest(input: input, output: outputOptions.spec(output.path), cog: try cogOptions.settings(),
+      var spec = outputOptions.spec(output.path)
+      spec.ownDriver = "COG"
+      let request = COGExportRequest(input: input, output: spec, cog: try cogOptions.settings(),
                                      resources: global.resources)
       return try runner.perform { try COGExport.run(request, progress: $0) }
     }

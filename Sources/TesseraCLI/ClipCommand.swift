@@ -61,6 +61,7 @@ struct ClipCommand: ParsableCommand {
   var eachFeature = false
   @Option(name: .customLong("name-field"), parsing: .unconditional, help: ArgumentHelp("With --each-feature: the field that names each output.", valueName: "FIELD"))
   var nameField: String?
+  @OptionGroup var format: FormatOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -85,7 +86,7 @@ struct ClipCommand: ParsableCommand {
       } else {
         region = .like(like ?? "")
       }
-      var request = ClipRequest(input: input, output: outputOptions.spec(output.path), region: region, resources: global.resources)
+      var request = ClipRequest(input: input, output: outputOptions.spec(output.path, format: format), region: region, resources: global.resources)
       request.crop = !noCrop
       request.allTouched = allTouched
       request.srcNodata = nodata.srcNodata

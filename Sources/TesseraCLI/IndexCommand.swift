@@ -62,6 +62,7 @@ struct IndexCommand: ParsableCommand {
   @Flag(help: "List the catalogue.") var list = false
   @Option(parsing: .unconditional, help: ArgumentHelp("With --list: only this application domain.", valueName: "DOMAIN")) var domain: String?
   @Option(parsing: .unconditional, help: ArgumentHelp("Show one index: formula, roles, constants, reference.", valueName: "NAME")) var describe: String?
+  @OptionGroup var format: FormatOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -153,7 +154,7 @@ struct IndexCommand: ParsableCommand {
     try CommandRunner("index", global).run { runner in
       if list { return try listCatalogue() }
       if let describe { return try describeIndex(describe) }
-      var request = IndexRequest(bindings: try bindings(), output: outputOptions.spec(output ?? ""), resources: global.resources)
+      var request = IndexRequest(bindings: try bindings(), output: outputOptions.spec(output ?? "", format: format), resources: global.resources)
       if let expr {
         request.expression = expr
         request.gridInput = input

@@ -48,6 +48,7 @@ struct MergeMemfileCommand: ParsableCommand {
   @Flag(help: "Write a Cloud Optimized GeoTIFF (the cog-export options below apply).") var cog = false
 
   @OptionGroup(title: "COG options (with --cog)") var cogOptions: COGOptions
+  @OptionGroup var format: FormatOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -70,7 +71,7 @@ struct MergeMemfileCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("merge-memfile", global).run { runner in
-      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path), bands: try parsedBands(),
+      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format), bands: try parsedBands(),
                                         resources: global.resources)
       request.resolution = resolution
       request.dstCRS = crs.dstCRS
@@ -83,6 +84,10 @@ struct MergeMemfileCommand: ParsableCommand {
       request.staging = stage
       request.memLimitBytes = memLimit.map { UInt64($0) << 20 }
       request.cog = cog ? try cogOptions.settings() : nil
+      if cog {
+        if format.format != nil { throw TesseraError(.usage, "--cog writes a COG; give --cog or --format, not both") }
+        request.output.ownDriver = "COG"
+      }
       request.reportPath = report
       let bar = runner.progress("merge-memfile")
       let result = try MergeMemfile.run(request, progress: bar?.handler)

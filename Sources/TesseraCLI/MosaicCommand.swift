@@ -47,7 +47,7 @@ struct MosaicCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("mosaic", global).run { runner in
-      var request = MosaicRequest(inputs: try inputs.expanded(), output: outputOptions.spec(output.path, format: format.format),
+      var request = MosaicRequest(inputs: try inputs.expanded(), output: outputOptions.spec(output.path, format: format, allowsVRT: true),
                                   resources: global.resources)
       request.inputList = inputs.inputList
       request.order = order

@@ -34,7 +34,7 @@ struct OutputOption: ParsableArguments {
 /// How every command that writes a raster writes it.
 struct OutputOptions: ParsableArguments {
   @Option(name: .customLong("co"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-    "A GDAL creation option; repeatable. Defaults: TILED=YES, 512x512 blocks, COMPRESS=DEFLATE, PREDICTOR 2 (integers) or 3 (floats), BIGTIFF=IF_SAFER.",
+    "A creation option of the output's driver; repeatable. GeoTIFF defaults: TILED=YES, 512x512 blocks, COMPRESS=DEFLATE, PREDICTOR 2 (integers) or 3 (floats), BIGTIFF=IF_SAFER; .img (HFA): COMPRESSED=YES.",
     valueName: "KEY=VALUE"))
   var creationOptions: [String] = []
 
@@ -45,19 +45,25 @@ struct OutputOptions: ParsableArguments {
   var forceSize = false
 
   func validate() throws {
-    _ = try parsed { try CreationOptionCheck.validate(creationOptions) }
+    for item in creationOptions where !item.contains("=") || item.hasPrefix("=") {
+      throw ValidationError("--co takes KEY=VALUE, got '\(item)'")
+    }
   }
 
-  /// The one description of the output, made once per run.
-  func spec(_ path: String, format: OutputFormat = .gtiff) -> OutputSpec {
-    OutputSpec(path: path, format: format, creationOptions: creationOptions, overwrite: overwrite, forceSize: forceSize)
+  /// The one description of the output, made once per run. The creation options are checked
+  /// against the output's driver when the command starts (`OutputSpec.target`).
+  func spec(_ path: String, format: FormatOption? = nil, allowsVRT: Bool = false) -> OutputSpec {
+    OutputSpec(path: path, formatName: format?.format, allowsVRT: allowsVRT, creationOptions: creationOptions,
+               overwrite: overwrite, forceSize: forceSize)
   }
 }
 
-/// The file format of a processing command's output.
+/// The file format of a raster output; without it, the output's extension decides.
 struct FormatOption: ParsableArguments {
-  @Option(parsing: .unconditional, help: "Output format: a GeoTIFF, or a VRT naming the inputs.")
-  var format: OutputFormat = .gtiff
+  @Option(name: [.customShort("f"), .customLong("format")], parsing: .unconditional, help: ArgumentHelp(
+    "The output's GDAL driver (GTiff, HFA, PNG, JP2OpenJPEG, ...); default: the one the output's extension asks for (.tif GeoTIFF, .img Erdas Imagine).",
+    valueName: "DRIVER"))
+  var format: String?
 }
 
 // MARK: - Inputs
@@ -214,11 +220,6 @@ struct CloudMaskOptions: ParsableArguments {
 
 /// Parsing helpers: the core throws usage errors for bad values, the CLI turns them into exit 64.
 extension Resampling: ExpressibleByArgument {
-  public init?(argument: String) { self.init(name: argument) }
-  public static var allValueStrings: [String] { allCases.map(\.rawValue) }
-}
-
-extension OutputFormat: ExpressibleByArgument {
   public init?(argument: String) { self.init(name: argument) }
   public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }

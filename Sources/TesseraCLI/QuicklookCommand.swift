@@ -23,7 +23,7 @@ struct QuicklookCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("quicklook", global).run { runner in
-      let request = QuicklookRequest(input: input, output: OutputSpec(path: output.path, overwrite: overwrite),
+      let request = QuicklookRequest(input: input, output: OutputSpec.ownFile(path: output.path, overwrite: overwrite),
                                      options: try render.options(), resources: global.resources)
       return try runner.perform { try Quicklook.run(request, progress: $0) }
     }

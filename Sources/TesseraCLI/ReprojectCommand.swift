@@ -36,7 +36,7 @@ struct ReprojectCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("reproject", global).run { runner in
-      var request = ReprojectRequest(input: input, output: outputOptions.spec(output.path, format: format.format),
+      var request = ReprojectRequest(input: input, output: outputOptions.spec(output.path, format: format, allowsVRT: true),
                                      dstCRS: crs.dstCRS ?? "", resources: global.resources)
       request.srcCRS = srcCRS
       request.datum = try datum.shift()

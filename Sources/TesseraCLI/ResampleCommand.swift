@@ -17,6 +17,7 @@ struct ResampleCommand: ParsableCommand {
   @OptionGroup var grid: GridOptions
   @Option(parsing: .unconditional, help: ArgumentHelp("Multiply width and height by F (0.5 halves them).", valueName: "F")) var scale: Double?
   @OptionGroup var resampling: ResamplingOption
+  @OptionGroup var format: FormatOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -37,7 +38,7 @@ struct ResampleCommand: ParsableCommand {
       } else {
         target = .scale(scale ?? 1)
       }
-      var request = ResampleRequest(input: input, output: outputOptions.spec(output.path), target: target,
+      var request = ResampleRequest(input: input, output: outputOptions.spec(output.path, format: format), target: target,
                                     resources: global.resources)
       request.resampling = resampling.resampling
       request.targetAlignedPixels = grid.targetAlignedPixels

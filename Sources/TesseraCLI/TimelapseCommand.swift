@@ -44,7 +44,7 @@ struct TimelapseCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("timelapse", global).run { runner in
-      var request = TimelapseRequest(inputs: try inputs.expanded(), output: OutputSpec(path: output.path, overwrite: overwrite),
+      var request = TimelapseRequest(inputs: try inputs.expanded(), output: OutputSpec.ownFile(path: output.path, overwrite: overwrite),
                                      options: try render.options(), resources: global.resources)
       request.fps = fps
       request.labels = labels.flatMap(TimelapseRequest.Labels.init(rawValue:))

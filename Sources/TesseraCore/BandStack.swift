@@ -96,7 +96,8 @@ public enum BandStack {
       + InputFiles.of(layers.map(\.dataset))
     let target = try request.output.target(inputs: inputs.filter { $0 != "-" }, inputLabel: layers.count == 1 ? layers[0].path : nil)
     var spec = request.output
-    if !spec.creationOptions.contains(where: { $0.uppercased().hasPrefix("INTERLEAVE=") }) {
+    // --interleave is GeoTIFF's layout; another format keeps its own.
+    if try spec.rasterFormat() == .gtiff, !spec.creationOptions.contains(where: { $0.uppercased().hasPrefix("INTERLEAVE=") }) {
       spec.creationOptions.append("INTERLEAVE=\(request.interleave.rawValue.uppercased())")
     }
     try spec.requireSpace(width: vrt.width, height: vrt.height, bands: layers.count, type: type)

@@ -165,7 +165,10 @@ public enum BatchFileRelations {
   /// A resolved path with a sidecar's suffix dropped: a raster and its sidecars share one key.
   static func key(_ resolved: String) -> String {
     for suffix in OutputTarget.sidecarSuffixes.sorted(by: { $0.count > $1.count }) where resolved.hasSuffix(suffix) && resolved.count > suffix.count {
-      return String(resolved.dropLast(suffix.count))
+      let base = String(resolved.dropLast(suffix.count))
+      // HFA's x.ige belongs to x.img (it replaces the extension).
+      if let owner = OutputTarget.replacingSuffixes[suffix] { return base + "." + owner }
+      return base
     }
     return resolved
   }

@@ -61,7 +61,7 @@ public enum COGExport {
   public static func run(_ request: COGExportRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
     guard [256, 512, 1024].contains(request.cog.blockSize) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
     let source = try Dataset.open(request.input)
-    let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input)
+    let target = try request.output.writtenAs("COG").target(inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input)
     let validation = try target.write {
       try copy(source, named: request.input, settings: request.cog, spec: request.output, into: target,
                resources: request.resources, progress: progress)

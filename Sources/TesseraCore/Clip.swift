@@ -57,6 +57,7 @@ public enum Clip {
     let job = try ClipJob(request: request, source: source, grid: grid, bands: bands, region: region)
     let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input)
     try request.output.requireSpace(width: job.output.width, height: job.output.height, bands: job.outputBands, type: job.type)
+    try request.output.requireHoldsNodata(job.nodata.contains { $0 != nil })
     request.resources.limitCache(for: .singlePass)
     let inside = try target.write { try job.write(into: target, progress: progress) }
     var report = OperationReport(outputs: [request.output.path], details: job.details(region: region, pixelsInside: inside))

@@ -2,6 +2,22 @@ import Foundation
 import GDAL
 
 extension Clip {
+  /// The extension of each feature's file: that of the driver `--format` names, else the
+  /// input's own GeoTIFF spelling (.tif or .tiff), else .tif.
+  static func fileExtension(_ request: ClipRequest) throws -> String {
+    if request.output.formatName != nil {
+      let format = try RasterFormat.resolve(path: request.output.path, requested: request.output.formatName, allowsVRT: false)
+      if format != .gtiff {
+        guard let ext = format.primaryExtension else {
+          throw TesseraError(.usage, "--format \(format.driver) names no file extension for the files of --each-feature; write GTiff or HFA")
+        }
+        return ext
+      }
+    }
+    let own = (request.input as NSString).pathExtension
+    return ["tif", "tiff"].contains(own.lowercased()) ? own : "tif"
+  }
+
   /// One clip per feature of a cutline, into the folder `request.output.path`, named by
   /// `nameField` (made safe for file names) or the feature id: all or nothing — on any
   /// failure no file of the batch is left.
@@ -19,7 +35,7 @@ extension Clip {
     if let nameField, !read.fields.contains(nameField) {
       throw TesseraError(.usage, "cutline \(path) has no field '\(nameField)' (fields: \(read.fields.joined(separator: ", ")))")
     }
-    let ext = ["tif", "tiff"].contains((request.input as NSString).pathExtension.lowercased()) ? (request.input as NSString).pathExtension : "tif"
+    let ext = try fileExtension(request)
     let withGeometry = read.features.filter { $0.geometry != nil }
     let names = fileNames(withGeometry.map { feature in (feature.id, nameField.flatMap { feature.fields[$0] } ?? "") })
     var jobs: [(id: Int, name: String, job: ClipJob, region: ClipRegion, output: OutputSpec)] = []

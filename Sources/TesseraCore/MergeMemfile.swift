@@ -95,8 +95,11 @@ struct MergeJob {
     // The outputs are checked before the work: neither may be a file the merge reads (a band
     // file, the metadata, the archive), nor the other.
     let inputs = inputFiles(planned)
-    let target = try request.output.target(inputs: inputs)
-    let reportTarget = try request.reportPath.map { try OutputSpec(path: $0, overwrite: request.output.overwrite).target(inputs: inputs) }
+    let output = request.cog == nil ? request.output : request.output.writtenAs("COG")
+    let target = try output.target(inputs: inputs)
+    try request.output.requireHolds(bands: outputBandNames.count, type: outputType)
+    try request.output.requireHoldsNodata(true)
+    let reportTarget = try request.reportPath.map { try OutputSpec.ownFile(path: $0, overwrite: request.output.overwrite).target(inputs: inputs) }
     if let reportTarget { try OutputTarget.requireDistinct([("the output", target), ("--report", reportTarget)]) }
     request.resources.limitCache(for: .streaming)
 

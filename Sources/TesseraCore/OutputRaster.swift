@@ -45,6 +45,9 @@ enum OutputRaster {
         try out.setNoDataValue(v)
       }
     }
+    // Before any pixel is computed: a lossy format cannot keep the nodata just declared.
+    let declaresNodata = try output.bands.contains { $0.noDataValue != nil }
+    try spec.requireHoldsNodata(declaresNodata)
     return output
   }
 }

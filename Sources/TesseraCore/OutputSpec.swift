@@ -1,15 +1,11 @@
 import Foundation
 import GDAL
 
-/// Formats a processing command can write. COG is not one: it is only ever a final copy (cog-export).
+/// How a processing command makes its pixels: into a GeoTIFF (the output itself, or a stage
+/// copied into the output's format at the end), or as a VRT naming the inputs.
 public enum OutputFormat: String, CaseIterable, Sendable {
   case gtiff = "GTiff"
   case vrt = "VRT"
-
-  public init?(name: String) {
-    guard let match = OutputFormat.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else { return nil }
-    self = match
-  }
 }
 
 /// One output as the user described it: where, in which format, with which creation options,
@@ -17,31 +13,116 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 /// only way an operation gets an `OutputTarget` is `target(inputs:inputLabel:)`.
 public struct OutputSpec: Sendable {
   public var path: String
-  public var format: OutputFormat
+  /// The driver `--format` names; nil: the one the extension asks for (`RasterFormat`).
+  public var formatName: String?
+  /// Whether the command writes a VRT when asked (reproject, mosaic).
+  public var allowsVRT: Bool
+  /// The command writes this file in a format of its own (a report, a preview, an animation):
+  /// no raster format is chosen for it (see `ownFile`).
+  public var writesItself = false
+  /// A driver the command writes through itself (cog-export's COG): no choice by extension and
+  /// no stage, only the creation options checked against it.
+  public var ownDriver: String?
   /// The user's `--co KEY=VALUE`s; they win over Tessera's defaults key by key.
   public var creationOptions: [String]
   public var overwrite: Bool
   /// Write even when the output's estimated size does not fit the free space (`--force-size`).
   public var forceSize: Bool
 
-  public init(path: String, format: OutputFormat = .gtiff, creationOptions: [String] = [], overwrite: Bool = false,
-              forceSize: Bool = false) {
+  public init(path: String, formatName: String? = nil, allowsVRT: Bool = false, creationOptions: [String] = [],
+              overwrite: Bool = false, forceSize: Bool = false) {
     self.path = path
-    self.format = format
+    self.formatName = formatName
+    self.allowsVRT = allowsVRT
     self.creationOptions = creationOptions
     self.overwrite = overwrite
     self.forceSize = forceSize
   }
 
-  /// Checks the output against every file the run reads and reserves its temporary file.
+  /// A file the command writes in a format of its own: a JSON report, a manifest's journal, a
+  /// quicklook or timelapse image (those check their own extensions).
+  public static func ownFile(path: String, overwrite: Bool) -> OutputSpec {
+    var spec = OutputSpec(path: path, overwrite: overwrite)
+    spec.writesItself = true
+    return spec
+  }
+
+  /// This output written through `driver` by the command itself (COG).
+  func writtenAs(_ driver: String) -> OutputSpec {
+    var spec = self
+    spec.ownDriver = driver
+    return spec
+  }
+
+  /// This output as a file the command writes in its own format (`ownFile`).
+  var asOwnFile: OutputSpec {
+    var spec = self
+    spec.writesItself = true
+    return spec
+  }
+
+  /// The output's file format, from `--format` or the extension (see `RasterFormat.resolve`).
+  public func rasterFormat() throws -> RasterFormat {
+    if let ownDriver {
+      let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+      if ownDriver == "COG", !["tif", "tiff"].contains(ext) {
+        throw TesseraError(.usage, "output \(path): a COG is a GeoTIFF; name it .tif or .tiff")
+      }
+      return RasterFormat(driver: ownDriver, canCreate: false)
+    }
+    return try RasterFormat.resolve(path: path, requested: formatName, allowsVRT: allowsVRT)
+  }
+
+  /// How the command makes its pixels. A format that cannot be resolved reads as GTiff here;
+  /// `target` refuses it before any work.
+  public var format: OutputFormat {
+    (try? rasterFormat()) == .vrt ? .vrt : .gtiff
+  }
+
+  /// Checks the output's format and creation options and the output against every file the
+  /// run reads, and reserves its temporary file (a stage beside it for a copied format).
   /// - Parameter inputLabel: how messages name the input whose data failed to read.
   public func target(inputs: [String], inputLabel: String? = nil) throws -> OutputTarget {
-    try OutputTarget(path: path, inputs: inputs, overwrite: overwrite, inputLabel: inputLabel)
+    // The path's own faults (an input, a protected file, an existing output) are said first.
+    let target = try OutputTarget(path: path, inputs: inputs, overwrite: overwrite, inputLabel: inputLabel)
+    if writesItself { return target }
+    do {
+      let format = try checkedFormat()
+      if format.isStaged, ownDriver == nil { target.copyAtEnd(driver: format.driver, options: format.options(with: creationOptions)) }
+    } catch {
+      target.abort()
+      throw error
+    }
+    return target
+  }
+
+  /// The format, with the creation options checked against its driver (64 on a bad one).
+  func checkedFormat() throws -> RasterFormat {
+    let format = try rasterFormat()
+    if format == .gtiff || format.driver == "COG" { try CreationOptionCheck.validate(creationOptions) }
+    if format != .vrt { try format.requireKnown(creationOptions) }
+    return format
+  }
+
+  /// Refuses (64) a result the output's format cannot hold: a type its driver does not create,
+  /// a band count it does not take. A format that cannot be chosen at all is `target`'s to
+  /// refuse, after the path's own checks.
+  func requireHolds(bands: Int, type: DataType) throws {
+    guard let format = try? checkedFormat() else { return }
+    try format.requireHolds(bands: bands, type: type, path: path)
+  }
+
+  /// Refuses (64) nodata in a lossy format, before the work when the command knows it will
+  /// declare nodata (the final copy checks again).
+  func requireHoldsNodata(_ hasNodata: Bool) throws {
+    guard let format = try? checkedFormat() else { return }
+    try format.requireHoldsNodata(hasNodata, options: format.options(with: creationOptions), path: path)
   }
 
   /// Refuses (73, unless `forceSize`) an output whose estimated size does not fit the free
-  /// space of its file system.
+  /// space of its file system; first (64) a result its format cannot hold (`requireHolds`).
   func requireSpace(width: Int, height: Int, bands: Int, type: DataType) throws {
+    try requireHolds(bands: bands, type: type)
     guard format == .gtiff else { return }
     try OutputSize.requireSpace(bytes: OutputSize.bytes(width: width, height: height, bands: bands, type: type),
                                 compressed: compresses(type), for: path, force: forceSize)
@@ -57,8 +138,16 @@ public struct OutputSpec: Sendable {
   /// the predictor that suits the type, BigTIFF when it might be needed, compression on
   /// `threads`, and one block per band where a block of every band would pass 64 MiB (a pixel-
   /// interleaved block holds all bands at once, which hundreds of bands make huge). VRT takes none.
+  /// A stage for another format takes the layout and a fast compression, not the user's `--co`s
+  /// (they go to the final copy).
   public func gtiffOptions(for type: DataType, threads: Int, width: Int? = nil, height: Int? = nil, bands: Int = 1) -> [String] {
     guard format == .gtiff else { return creationOptions }
+    if ownDriver == nil, let raster = try? rasterFormat(), raster.isStaged {
+      var stage = self
+      stage.formatName = "GTiff"
+      stage.creationOptions = ["COMPRESS=ZSTD", "ZSTD_LEVEL=1", "PREDICTOR=1"]
+      return stage.gtiffOptions(for: type, threads: threads, width: width, height: height, bands: bands)
+    }
     let predictor = type.isFloatingPoint ? "3" : (type.isComplex ? "1" : "2")
     func blockSide(_ size: Int?) -> Int { size.map { Swift.min(512, Swift.max(16, ($0 + 15) / 16 * 16)) } ?? 512 }
     let blockX = blockSide(width), blockY = blockSide(height)

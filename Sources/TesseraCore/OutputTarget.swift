@@ -11,9 +11,12 @@ public final class OutputTarget {
   public let finalPath: String
   /// The real path of the temporary file; same directory as `finalPath`.
   public let temporaryPath: String
-  /// The name GDAL writes the temporary file through: watched, so a failed write is known to be
-  /// this output's (see `WatchedFiles`).
-  public let gdalPath: String
+  /// The name GDAL writes the output's pixels through: watched, so a failed write is known to be
+  /// this output's (see `WatchedFiles`). The temporary file, or for a format written by a final
+  /// copy (`copyAtEnd`), the GTiff staged beside it.
+  public private(set) var gdalPath: String
+  /// The driver and creation options of the final copy from the staged GTiff, if any.
+  private var finalCopy: (driver: String, options: [String])?
   public let overwrite: Bool
   /// The inputs as the user named them, for messages about them.
   let inputLabel: String?
@@ -27,7 +30,22 @@ public final class OutputTarget {
 
   /// The sidecars GDAL may write beside a raster; they move and vanish with it.
   /// (The COG driver stages overviews in `.ovr.tmp` and `.msk.ovr.tmp` files beside its output.)
-  static let sidecarSuffixes = [".aux.xml", ".ovr", ".msk", ".ovr.aux.xml", ".ovr.tmp", ".msk.ovr.tmp"]
+  /// `.ige` is HFA's spill file of a large `.img`, named by replacing the extension (see `sidecar`).
+  static let sidecarSuffixes = [".aux.xml", ".ovr", ".msk", ".ovr.aux.xml", ".ovr.tmp", ".msk.ovr.tmp", ".ige"]
+
+  /// Sidecars named by replacing the raster's extension rather than adding to it, with the
+  /// extension of the rasters that have them.
+  static let replacingSuffixes: [String: String] = [".ige": "img"]
+
+  /// The path of `base`'s sidecar `suffix` (`base` itself for ""). GDAL's HFA driver finds the
+  /// `.ige` beside an `.img` by this name even when the `.img` was renamed after writing. Beside
+  /// any other raster a replacing suffix is only appended, so a stranger's `x.ige` is never
+  /// taken for `x.tif`'s.
+  static func sidecar(_ base: String, _ suffix: String) -> String {
+    let ext = (base as NSString).pathExtension
+    guard let owner = replacingSuffixes[suffix], ext.lowercased() == owner else { return base + suffix }
+    return String(base.dropLast(ext.count + 1)) + suffix
+  }
 
   /// Checks the output before any work starts.
   /// - Parameters:
@@ -54,7 +72,7 @@ public final class OutputTarget {
     for input in inputs {
       let resolvedInput = OutputTarget.resolved(input)
       if resolvedInput == resolvedOutput
-        || OutputTarget.sidecarSuffixes.contains(where: { resolvedInput + $0 == resolvedOutput })
+        || OutputTarget.sidecarSuffixes.contains(where: { OutputTarget.sidecar(resolvedInput, $0) == resolvedOutput })
         || OutputTarget.sameFile(input, finalPath)
       {
         throw TesseraError(.usage, "output \(path) is one of the files this command reads (\(input)); choose another output path")
@@ -121,7 +139,8 @@ public final class OutputTarget {
   /// The files GDAL actually left for `base`: the raster and whichever sidecars exist.
   static func existingFiles(for base: String) -> [(suffix: String, path: String)] {
     ([""] + sidecarSuffixes).compactMap { suffix in
-      FileManager.default.fileExists(atPath: base + suffix) ? (suffix, base + suffix) : nil
+      let path = sidecar(base, suffix)
+      return FileManager.default.fileExists(atPath: path) ? (suffix, path) : nil
     }
   }
 
@@ -154,6 +173,29 @@ public final class OutputTarget {
     TemporaryFiles.shared.remove(temporaryPath)
     WatchedFiles.forget(under: temporaryPath)
     removeScratch()
+  }
+
+  // MARK: - Formats written by a final copy
+
+  /// Makes the output a final copy through `driver` of a GTiff the command writes at `gdalPath`
+  /// beside it (for a driver that only copies, and for every format but GTiff, so all commands
+  /// write one way). The stage is a scratch file: it goes with the run either way.
+  func copyAtEnd(driver: String, options: [String]) {
+    finalCopy = (driver, options)
+    gdalPath = scratchFile("stage.tif")
+  }
+
+  /// Copies the finished stage into the output's format and drops the stage.
+  private func copyStage() throws {
+    guard let (driver, options) = finalCopy else { return }
+    let stagePath = WatchedFiles.unwatched(gdalPath)
+    let stage = try Dataset.open(stagePath)
+    let hasNodata = try (1...Swift.max(1, stage.bandCount)).contains { try stage.bandCount > 0 && stage.band($0).noDataValue != nil }
+    try RasterFormat(driver: driver, canCreate: false).requireHoldsNodata(hasNodata, options: options, path: finalPath)
+    let output = try Dataset.createCopy(of: stage, driver: driver, path: WatchedFiles.path(temporaryPath), options: options)
+    try output.close()
+    try stage.close()
+    TemporaryFiles.shared.remove(stagePath)
   }
 
   // MARK: - Whose fault
@@ -238,6 +280,7 @@ public final class OutputTarget {
     do {
       let value = try body()
       try GDALFailures.shared.check(since: mark, context: "reading")
+      try copyStage()
       return value
     } catch {
       let classified = classify(error)
@@ -303,8 +346,8 @@ extension OutputTarget {
       throw TesseraError(.ioError, "writing \(finalPath): GDAL produced no file")
     }
     let produced = OutputTarget.existingFiles(for: temporaryPath).sorted { $0.suffix.count < $1.suffix.count }
-    if !overwrite, let taken = produced.first(where: { $0.suffix != "" && OutputTarget.exists(finalPath + $0.suffix) }) {
-      throw TesseraError(.cannotCreate, "\(finalPath + taken.suffix) exists; pass --overwrite to replace it")
+    if !overwrite, let taken = produced.first(where: { $0.suffix != "" && OutputTarget.exists(OutputTarget.sidecar(finalPath, $0.suffix)) }) {
+      throw TesseraError(.cannotCreate, "\(OutputTarget.sidecar(finalPath, taken.suffix)) exists; pass --overwrite to replace it")
     }
     return produced
   }
@@ -323,8 +366,8 @@ private struct CommitMoves {
     let directory = (finalPath as NSString).deletingLastPathComponent
     let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
     // lstat, not stat: a link (even a dangling one) is moved itself, never what it points to.
-    for suffix in [""] + OutputTarget.sidecarSuffixes where OutputTarget.exists(finalPath + suffix) {
-      let original = finalPath + suffix, aside = directory + "/.tessera-old-" + token + suffix
+    for suffix in [""] + OutputTarget.sidecarSuffixes where OutputTarget.exists(OutputTarget.sidecar(finalPath, suffix)) {
+      let original = OutputTarget.sidecar(finalPath, suffix), aside = directory + "/.tessera-old-" + token + suffix
       guard OutputTarget.renameNoReplace(original, aside) == 0 else {
         throw TesseraError(.cannotCreate, "cannot replace \(original): moving it aside failed: \(String(cString: strerror(errno)))")
       }
@@ -336,7 +379,7 @@ private struct CommitMoves {
   /// appeared while the command ran. A sidecar that cannot follow its raster is dropped.
   mutating func moveIn(_ files: [(suffix: String, path: String)], to finalPath: String) throws {
     for (suffix, path) in files {
-      let destination = finalPath + suffix
+      let destination = OutputTarget.sidecar(finalPath, suffix)
       if OutputTarget.renameNoReplace(path, destination) == 0 {
         movedIn.append(destination)
         continue

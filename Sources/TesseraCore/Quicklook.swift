@@ -47,7 +47,7 @@ public enum Quicklook {
     let source = try Dataset.open(request.input)
     let bands = try Quicklook.bands(of: source, request.options, label: request.input)
     let size = Quicklook.displaySize(width: source.width, height: source.height, requested: request.options.width)
-    let target = try request.output.target(inputs: InputFiles.of([source]), inputLabel: request.input)
+    let target = try request.output.asOwnFile.target(inputs: InputFiles.of([source]), inputLabel: request.input)
     request.resources.limitCache(for: .blockRows(bytes: try FrameReader.blockRowBytes(source, bands: bands, threads: request.resources.threads)))
     let kind = try Quicklook.kind(of: source, bands: bands, options: request.options, path: request.input)
     let frame = try FrameReader.read(path: request.input, bands: bands, size: size,

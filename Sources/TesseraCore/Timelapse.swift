@@ -126,7 +126,7 @@ public enum Timelapse {
     let grid = ["-t_srs", crsWKT, "-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)",
                 "-ts", "\(width)", "\(height)", "-r", kind.isClasses ? "near" : request.options.resampling.gdalName, "-ot", "Float32",
                 "-dstnodata", "nan", "-of", "MEM", "-wo", "NUM_THREADS=\(request.resources.threads)"]
-    let target = try request.output.target(inputs: request.inputs + sources.flatMap { InputFiles.of([$0.dataset]) },
+    let target = try request.output.asOwnFile.target(inputs: request.inputs + sources.flatMap { InputFiles.of([$0.dataset]) },
                                            inputLabel: request.inputs[0])
     let steps = Progress.steps([1, 2], progress)
 

@@ -37,6 +37,7 @@ struct WarpJob {
     let planned = try plannedSize()
     let bands = sources.first.map { $0.bandCount } ?? 1
     try output.requireSpace(width: planned.width, height: planned.height, bands: bands, type: outputType)
+    try output.requireHoldsNodata(try declaresNodata())
     var args = arguments + gridArguments + ["-of", output.format.rawValue]
     // Several sources are warped one after the other over the same blocks; compressing on
     // several threads flushes a block after each pass, and a rewritten compressed block goes to
@@ -59,6 +60,21 @@ struct WarpJob {
         for i in 1...Swift.max(1, dataset.bandCount) { try dataset.band(i).setNoDataValue(maskless.nodata) }
       }
       try dataset.close()
+    }
+  }
+
+  /// Whether gdalwarp will declare nodata on the output: -dstnodata, else the sources' own
+  /// (-srcnodata or theirs), which it carries over.
+  func declaresNodata() throws -> Bool {
+    func given(_ flag: String) -> Bool? {
+      guard let i = arguments.lastIndex(of: flag), i + 1 < arguments.count else { return nil }
+      return arguments[i + 1].lowercased() != "none"
+    }
+    if let destination = given("-dstnodata") { return destination }
+    if let source = given("-srcnodata") { return source }
+    return try sources.contains { source in
+      guard source.bandCount > 0 else { return false }
+      return try source.band(1).noDataValue != nil
     }
   }
 

@@ -6,7 +6,8 @@ import XCTest
 /// aliases), methods, sizes, boxes (western and southern coordinates included), nodata and
 /// thread counts for reproject, resample and mosaic, each compared pixel for pixel with the GDAL
 /// tool that does the same job, and each run twice to catch non-determinism. A failing case is
-/// printed as the two commands that reproduce it.
+/// printed as the two commands that reproduce it. Every third case writes an Erdas Imagine
+/// `.img` (HFA) instead of a GeoTIFF, compared with the same GDAL GeoTIFF.
 final class DifferentialTests: TemporaryDirectoryTestCase {
   override var directoryLabel: String { "tessera-differential" }
 
@@ -26,6 +27,9 @@ final class DifferentialTests: TemporaryDirectoryTestCase {
         + (then.map { "\n  " + $0.tool + " " + $0.arguments.map(DifferentialTests.quoted).joined(separator: " ") } ?? "")
     }
   }
+
+  /// `.img` for every third case (by index, so the seeded draws stay as they were), else `.tif`.
+  static func outputExtension(_ index: Int) -> String { index % 3 == 2 ? "img" : "tif" }
 
   static func quoted(_ s: String) -> String { s.contains(" ") || s.contains("+") ? "'\(s)'" : s }
 
@@ -60,7 +64,7 @@ final class DifferentialTests: TemporaryDirectoryTestCase {
       let source = sources[rng.next(below: sources.count)]
       let crs = crss[rng.next(below: crss.count)]
       let method = methods[rng.next(below: methods.count)]
-      let out = dir.file("r\(i).tif"), ref = dir.file("r\(i)-gdal.tif")
+      let out = dir.file("r\(i).\(DifferentialTests.outputExtension(i))"), ref = dir.file("r\(i)-gdal.tif")
       var ours = ["reproject", source.path, out, "--dst-crs", crs.tessera, "--resampling", method.tessera]
       var theirs = ["-q", "-wo", "NUM_THREADS=1", "-t_srs", crs.gdal, "-r", method.gdal]
       if rng.next(below: 2) == 0 {
@@ -91,7 +95,7 @@ final class DifferentialTests: TemporaryDirectoryTestCase {
     for i in 0..<18 {
       let source = sources[rng.next(below: sources.count)]
       let method = methods[rng.next(below: methods.count)]
-      let out = dir.file("s\(i).tif"), ref = dir.file("s\(i)-gdal.tif")
+      let out = dir.file("s\(i).\(DifferentialTests.outputExtension(i))"), ref = dir.file("s\(i)-gdal.tif")
       var ours = ["resample", source.path, out, "--resampling", method.tessera]
       var theirs = ["-q", "-wo", "NUM_THREADS=1", "-r", method.gdal]
       if rng.next(below: 2) == 0 {
@@ -116,7 +120,7 @@ final class DifferentialTests: TemporaryDirectoryTestCase {
       if picked.count < 2 { picked = Array(quadrants.prefix(2)) }
       for j in stride(from: picked.count - 1, to: 0, by: -1) { picked.swapAt(j, rng.next(below: j + 1)) }
       let first = rng.next(below: 2) == 0
-      let out = dir.file("m\(i).tif"), ref = dir.file("m\(i)-gdal.tif"), vrt = dir.file("m\(i)-gdal.vrt")
+      let out = dir.file("m\(i).\(DifferentialTests.outputExtension(i))"), ref = dir.file("m\(i)-gdal.tif"), vrt = dir.file("m\(i)-gdal.vrt")
       var ours = ["mosaic"] + picked + ["-o", out, "-q", "--threads", rng.next(below: 2) == 0 ? "1" : "2"]
       if first { ours += ["--order", "first"] }
       // gdalbuildvrt lets the last source win; --order first is the list reversed.
@@ -210,18 +214,22 @@ final class DifferentialTests: TemporaryDirectoryTestCase {
       }
       let firstPixels = try Data(contentsOf: URL(fileURLWithPath: c.output))
       try FileManager.default.removeItem(atPath: c.output)
+      try? FileManager.default.removeItem(atPath: c.output + ".aux.xml")
       let second = try TesseraBinary.run(c.tessera)
       XCTAssertEqual(second.status, 0, second.stderr)
       let comparison = try PixelComparison.of(c.output, c.reference)
-      if try Data(contentsOf: URL(fileURLWithPath: c.output)) != firstPixels {
+      let expectedDriver = c.output.hasSuffix(".img") ? "HFA" : "GTiff"
+      let driver = try Oracle.gdalinfo(c.output)["driverShortName"] as? String
+      if driver != expectedDriver {
+        failures.append("written as \(driver ?? "?"), not \(expectedDriver):\n  \(c.reproduction)")
+      } else if try Data(contentsOf: URL(fileURLWithPath: c.output)) != firstPixels {
         failures.append("not deterministic (two runs wrote different files):\n  \(c.reproduction)")
       } else if !comparison.identical {
         failures.append("differs from GDAL: \(comparison):\n  \(c.reproduction)")
       } else {
         agreed += 1
       }
-      try? FileManager.default.removeItem(atPath: c.output)
-      try? FileManager.default.removeItem(atPath: c.reference)
+      for file in [c.output, c.output + ".aux.xml", c.reference] { try? FileManager.default.removeItem(atPath: file) }
     }
     print("differential: \(all.count) cases, \(agreed) identical to GDAL's tools and deterministic, \(failures.count) failures")
     for f in failures { XCTFail(f) }
