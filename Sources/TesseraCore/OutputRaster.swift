@@ -46,7 +46,7 @@ enum OutputRaster {
       }
     }
     // Before any pixel is computed: a lossy format cannot keep the nodata just declared.
-    let declaresNodata = try output.bands.contains { $0.noDataValue != nil }
+    let declaresNodata = output.bands.contains { $0.noDataValue != nil }
     try spec.requireHoldsNodata(declaresNodata)
     return output
   }
