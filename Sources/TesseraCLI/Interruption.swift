@@ -65,6 +65,11 @@ enum Interruption {
     reader.start()
   }
 
+  /// Waits for the signal's handler to end the process (after an interruption was requested).
+  static func awaitExit() -> Never {
+    while true { sleep(60) }
+  }
+
   private static func handle(_ status: ExitStatus) {
     lock.lock(); _requested = true; let context = _context; lock.unlock()
     // A helper (ffmpeg) still running would write its temporary file again after it is

@@ -271,7 +271,8 @@ final class MP4Writer: AnimationWriter {
       throw TesseraError(.ioError, "ffmpeg failed writing \(path): \(failure)")
     }
     if let problem = MP4Check.problem(path: path, frames: sent) {
-      throw TesseraError(.ioError, "ffmpeg wrote a damaged \(path) (\(problem)); is the disk full or a file size limit set?")
+      let cause = MP4Writer.diskFull(path) ?? "is a file size limit set?"
+      throw TesseraError(.ioError, "ffmpeg wrote a damaged \(path) (\(problem)); \(cause)")
     }
   }
 
@@ -292,9 +293,19 @@ final class MP4Writer: AnimationWriter {
       return "ended by \(name)"
     }
     if exit.status != 0 || !text.isEmpty {
-      return text.last.map { String($0) } ?? "exit status \(exit.status ?? -1)"
+      return text.last.map { String($0) } ?? MP4Writer.diskFull(path) ?? "exit status \(exit.status ?? -1)"
     }
     return nil
+  }
+
+  /// ENOSPC as the parent sees it, when ffmpeg says nothing: the output's file system with
+  /// less free than one more frame could take.
+  static func diskFull(_ path: String) -> String? {
+    var stats = statvfs()
+    let folder = (path as NSString).deletingLastPathComponent
+    guard statvfs(folder.isEmpty ? "." : folder, &stats) == 0 else { return nil }
+    let free = UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
+    return free < 1 << 20 ? "no space left on the device (\(free / 1024) KB free)" : nil
   }
 }
 
