@@ -16,6 +16,8 @@ public final class ChildProcess: @unchecked Sendable {
   private let ownGroup: Bool
   private let lock = NSLock()
   private var reaped = false
+  /// Its slot in the crash handler's list of helpers to kill (csystem.c), or -1.
+  private var crashSlot: Int32 = -1
 
   private init(pid: pid_t, ownGroup: Bool) {
     self.pid = pid
@@ -92,7 +94,10 @@ public final class ChildProcess: @unchecked Sendable {
       throw TesseraError(.internalError, "cannot start \(executable): \(String(cString: strerror(result)))")
     }
     let child = ChildProcess(pid: pid, ownGroup: tracked)
-    if tracked { ChildProcess.tracked[pid] = child }
+    if tracked {
+      ChildProcess.tracked[pid] = child
+      child.crashSlot = tessera_crash_child_add(pid)
+    }
     return child
   }
 
@@ -126,6 +131,7 @@ public final class ChildProcess: @unchecked Sendable {
     let result = waitpid(pid, &status, WNOHANG)
     if result == pid || (result < 0 && errno == ECHILD) {
       reaped = true
+      tessera_crash_child_remove(crashSlot)
       return true
     }
     return false
@@ -139,7 +145,7 @@ public final class ChildProcess: @unchecked Sendable {
     while wait4(pid, &status, 0, &usage) < 0 {
       if errno != EINTR { waited = false; break }
     }
-    lock.lock(); reaped = true; lock.unlock()
+    lock.lock(); reaped = true; tessera_crash_child_remove(crashSlot); lock.unlock()
     if ownGroup {
       ChildProcess.trackedLock.lock(); ChildProcess.tracked[pid] = nil; ChildProcess.trackedLock.unlock()
     }

@@ -150,4 +150,26 @@ final class TimelapseTrustTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try? Data(contentsOf: URL(fileURLWithPath: dir.file("limited.gif"))),
                    try Data(contentsOf: URL(fileURLWithPath: dir.file("free.gif"))), "the same animation")
   }
+
+  /// A crash while ffmpeg is writing: the crash handler kills and reaps ffmpeg before it unlinks,
+  /// so no ffmpeg writes the temporary MP4 again afterwards.
+  func testACrashWhileFFmpegWritesLeavesNoFFmpegAndNoTemporaryFile() throws {
+    try ffmpegAvailable()
+    if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil || dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil {
+      throw XCTSkip("sanitizer build: its own crash handlers")
+    }
+    for (trial, kind) in ["segv", "abort"].enumerated() {
+      let folder = dir.file("crash-\(trial)")
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      let run = try TesseraBinary.run(["timelapse", Fixture.rgbByte, Fixture.rgbByte, "-o", folder + "/t.mp4", "--order", "given",
+                                       "--stretch", "0,255"],
+                                      environment: ["TESSERA_TEST_HOOKS": "1", "TESSERA_TEST_CRASH": "timelapse-frame:\(kind)",
+                                                    "SWIFT_BACKTRACE": "enable=no"])
+      XCTAssertTrue(run.signalled, "\(kind): a crash stays a crash: \(run.stderr.suffix(300))")
+      XCTAssertEqual(ffmpegs(writingIn: folder), [], "\(kind): ffmpeg outlived the crash")
+      usleep(1_000_000)
+      XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [], "\(kind): nothing is left")
+      for pid in ffmpegs(writingIn: folder) { kill(pid, SIGKILL) }
+    }
+  }
 }
