@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <stdio.h>
@@ -119,8 +120,33 @@ static void crash_unlink_with_suffixes(const char *path) {
   }
 }
 
+// Helper processes (ffmpeg) that must not outlive a crash: a helper still running would write
+// its temporary file again after it is unlinked. Leaders of their own process groups.
+#define CRASH_CHILD_SLOTS 16
+static volatile pid_t crash_children[CRASH_CHILD_SLOTS];
+
+int tessera_crash_child_add(pid_t pid) {
+  for (int i = 0; i < CRASH_CHILD_SLOTS; i++) {
+    pid_t empty = 0;
+    if (__atomic_compare_exchange_n(&crash_children[i], &empty, pid, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return i;
+  }
+  return -1;
+}
+
+void tessera_crash_child_remove(int slot) {
+  if (slot >= 0 && slot < CRASH_CHILD_SLOTS) __atomic_store_n(&crash_children[slot], 0, __ATOMIC_RELEASE);
+}
+
 static void crash_cleanup(int number) {
   int saved = errno;
+  // Helpers end first (and are reaped), so none writes after the unlinking below.
+  for (int i = 0; i < CRASH_CHILD_SLOTS; i++) {
+    pid_t pid = __atomic_load_n(&crash_children[i], __ATOMIC_ACQUIRE);
+    if (pid > 0) {
+      kill(-pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+    }
+  }
   // The count first: an array published after it holds at least as many slots.
   size_t count = __atomic_load_n(&crash_slot_count, __ATOMIC_ACQUIRE);
   char *volatile *slots = __atomic_load_n(&crash_slots, __ATOMIC_ACQUIRE);

@@ -56,6 +56,9 @@ struct CommandRunner {
       GDALWarnings.shared.reset()
       result = try body(self)
     } catch {
+      // A failure the interruption caused (its helper ended, its file removed) is not this
+      // run's outcome: the signal's exit is, once the handler has cleaned up.
+      if Interruption.requested { Interruption.awaitExit() }
       throw CommandFailure(command: name, error: TesseraError.from(error), json: global.json, quiet: global.quiet)
     }
     if !global.quiet {

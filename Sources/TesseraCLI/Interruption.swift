@@ -65,8 +65,16 @@ enum Interruption {
     reader.start()
   }
 
+  /// Waits for the signal's handler to end the process (after an interruption was requested).
+  static func awaitExit() -> Never {
+    while true { sleep(60) }
+  }
+
   private static func handle(_ status: ExitStatus) {
     lock.lock(); _requested = true; let context = _context; lock.unlock()
+    // A helper (ffmpeg) still running would write its temporary file again after it is
+    // removed, and outlive the process: it is ended and reaped first.
+    ChildProcess.stopAll()
     // GDAL may be mid-write on another thread; unlinking the temporary file is safe under it,
     // and the commit lock keeps a rename from slipping past.
     TemporaryFiles.shared.removeAll()

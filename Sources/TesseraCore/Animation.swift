@@ -185,14 +185,18 @@ struct Palette {
 }
 
 /// An H.264 MP4 through ffmpeg: frames piped as raw RGB (nodata in its colour, black when it is
-/// transparent), padded to even dimensions, yuv420p so every player shows it.
+/// transparent), padded to even dimensions, yuv420p so every player shows it. ffmpeg's exit
+/// status alone is not trusted (5.1 exits 0 after a short write on a full disk): any error it
+/// prints, or a file whose boxes do not add up to its size or hold fewer frames than were sent,
+/// fails the write.
 final class MP4Writer: AnimationWriter {
-  private let process = Process()
-  private let input = Pipe()
-  private let errors: FileHandle
+  private let process: ChildProcess
+  private let input: Int32
   private let errorPath: String
   private let path: String
   private let width: Int, height: Int
+  private var sent = 0
+  private var finished = false
 
   /// ffmpeg on the PATH, or nil.
   static var ffmpeg: String? {
@@ -211,21 +215,36 @@ final class MP4Writer: AnimationWriter {
     self.width = width
     self.height = height
     errorPath = scratch
-    _ = FileManager.default.createFile(atPath: scratch, contents: nil)
-    guard let errors = FileHandle(forWritingAtPath: scratch) else {
-      throw TesseraError(.cannotCreate, "cannot create \(scratch)")
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else {
+      throw TesseraError(.osError, "cannot make a pipe to ffmpeg: \(String(cString: strerror(errno)))")
     }
-    self.errors = errors
-    process.executableURL = URL(fileURLWithPath: ffmpeg)
-    process.arguments = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                         "-s", "\(width)x\(height)", "-framerate", String(fps), "-i", "pipe:0",
-                         "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                         "-movflags", "+faststart", "-f", "mp4", path]
-    process.standardInput = input
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = errors
-    do { try process.run() } catch {
+    // Not inherited by the batch jobs or other helpers started meanwhile.
+    for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    input = ends[1]
+    defer { close(ends[0]) }
+    // -xerror: stop at the first error instead of carrying on to a damaged file.
+    let arguments = ["-hide_banner", "-loglevel", "error", "-xerror", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                     "-s", "\(width)x\(height)", "-framerate", String(fps), "-i", "pipe:0",
+                     "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                     "-movflags", "+faststart", "-f", "mp4", path]
+    do {
+      // SIGXFSZ is reset to its default in ffmpeg: past `ulimit -f` it dies by the signal
+      // rather than ignoring EFBIG as it would with Tessera's disposition.
+      process = try ChildProcess.spawn(executable: ffmpeg, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+                                       stderrPath: scratch, standardInput: ends[0], tracked: true)
+    } catch {
+      close(ends[1])
       throw TesseraError(.unavailable, "cannot start \(ffmpeg): \(error.localizedDescription)")
+    }
+  }
+
+  deinit {
+    if !finished {
+      close(input)
+      process.send(SIGKILL)
+      _ = process.wait()
+      unlink(errorPath)
     }
   }
 
@@ -234,24 +253,117 @@ final class MP4Writer: AnimationWriter {
     for i in 0..<(width * height) where pixels[4 * i + 3] >= 128 {
       rgb[3 * i] = pixels[4 * i]; rgb[3 * i + 1] = pixels[4 * i + 1]; rgb[3 * i + 2] = pixels[4 * i + 2]
     }
-    do { try input.fileHandleForWriting.write(contentsOf: Data(rgb)) } catch {
-      try? finish()
-      throw TesseraError(.ioError, "ffmpeg stopped taking frames for \(path): \(lastError())")
+    var offset = 0
+    while offset < rgb.count {
+      let n = rgb.withUnsafeBytes { buffer in buffer.baseAddress.map { write(input, $0 + offset, rgb.count - offset) } ?? -1 }
+      if n > 0 { offset += n; continue }
+      if n < 0 && errno == EINTR { continue }
+      let reason = String(cString: strerror(errno))
+      let exit = stop()
+      throw TesseraError(.ioError, "ffmpeg stopped taking frames for \(path): \(message(exit) ?? reason)")
     }
+    sent += 1
   }
 
   func finish() throws {
-    try? input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    try? errors.close()
-    defer { unlink(errorPath) }
-    guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-      throw TesseraError(.ioError, "ffmpeg failed writing \(path): \(lastError())")
+    let exit = stop()
+    if let failure = message(exit) {
+      throw TesseraError(.ioError, "ffmpeg failed writing \(path): \(failure)")
+    }
+    if let problem = MP4Check.problem(path: path, frames: sent) {
+      let cause = MP4Writer.diskFull(path) ?? "is a file size limit set?"
+      throw TesseraError(.ioError, "ffmpeg wrote a damaged \(path) (\(problem)); \(cause)")
     }
   }
 
-  private func lastError() -> String {
-    let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").last.map(String.init) ?? "no message"
+  /// Closes the pipe and reaps ffmpeg; what it printed stays readable until `message` runs.
+  private func stop() -> ChildProcess.Exit {
+    finished = true
+    close(input)
+    return process.wait()
+  }
+
+  /// Why ffmpeg failed: a signal, an exit status, or any error it printed; nil when none.
+  private func message(_ exit: ChildProcess.Exit) -> String? {
+    defer { unlink(errorPath) }
+    let text = ((try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
+      .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    if let signal = exit.signal {
+      let name = signal == SIGXFSZ ? "SIGXFSZ, past the file size limit (ulimit -f)" : "signal \(signal)"
+      return "ended by \(name)"
+    }
+    if exit.status != 0 || !text.isEmpty {
+      return text.last.map { String($0) } ?? MP4Writer.diskFull(path) ?? "exit status \(exit.status ?? -1)"
+    }
+    return nil
+  }
+
+  /// ENOSPC as the parent sees it, when ffmpeg says nothing: the output's file system with
+  /// less free than one more frame could take.
+  static func diskFull(_ path: String) -> String? {
+    var stats = statvfs()
+    let folder = (path as NSString).deletingLastPathComponent
+    guard statvfs(folder.isEmpty ? "." : folder, &stats) == 0 else { return nil }
+    let free = UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
+    return free < 1 << 20 ? "no space left on the device (\(free / 1024) KB free)" : nil
+  }
+}
+
+/// An independent look at an MP4 a helper wrote: its top-level boxes fill the file exactly,
+/// it has a `moov` and an `mdat`, and its video track's sample table holds every frame sent.
+enum MP4Check {
+  static func problem(path: String, frames: Int) -> String? {
+    guard let data = FileManager.default.contents(atPath: path) else { return "cannot read it back" }
+    let bytes = [UInt8](data)
+    guard let top = boxes(bytes, 0, bytes.count) else { return "its boxes do not add up to its \(bytes.count) bytes" }
+    guard top.contains(where: { $0.type == "mdat" }), let moov = top.first(where: { $0.type == "moov" }) else {
+      return "no moov or mdat box"
+    }
+    var counts: [Int] = []
+    for trak in boxes(bytes, moov.body, moov.end) ?? [] where trak.type == "trak" {
+      if let count = sampleCount(bytes, trak) { counts.append(count) }
+    }
+    guard let count = counts.max() else { return "no sample table" }
+    return count == frames ? nil : "\(count) of \(frames) frames"
+  }
+
+  struct Box { var type: String; var body: Int; var end: Int }
+
+  /// The boxes from `start` to `end`, or nil when they do not fill it exactly.
+  static func boxes(_ bytes: [UInt8], _ start: Int, _ end: Int) -> [Box]? {
+    var result: [Box] = []
+    var at = start
+    while at < end {
+      guard end - at >= 8 else { return nil }
+      var size = Int(be32(bytes, at)), header = 8
+      if size == 1 {
+        guard end - at >= 16 else { return nil }
+        let big = UInt64(be32(bytes, at + 8)) << 32 | UInt64(be32(bytes, at + 12))
+        guard big <= UInt64(Int.max) else { return nil }
+        size = Int(big); header = 16
+      } else if size == 0 {
+        size = end - at
+      }
+      guard size >= header, size <= end - at else { return nil }
+      let type = String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self)
+      result.append(Box(type: type, body: at + header, end: at + size))
+      at += size
+    }
+    return result
+  }
+
+  /// trak → mdia → minf → stbl → stsz: the number of samples.
+  static func sampleCount(_ bytes: [UInt8], _ trak: Box) -> Int? {
+    var box = trak
+    for name in ["mdia", "minf", "stbl", "stsz"] {
+      guard let next = boxes(bytes, box.body, box.end)?.first(where: { $0.type == name }) else { return nil }
+      box = next
+    }
+    guard box.end - box.body >= 12 else { return nil }
+    return Int(be32(bytes, box.body + 8))
+  }
+
+  static func be32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+    UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
   }
 }

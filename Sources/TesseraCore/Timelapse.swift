@@ -46,7 +46,15 @@ public enum Timelapse {
     /// different processing baselines look alike.
     var offsets: [Double]
     var bands: [Int]
-    var dataset: Dataset
+    /// What is opened to read it (the input, or a VRT of its bands in memory): on demand,
+    /// through the readers' pool, so a series of any length holds few files open.
+    var openPath: String
+    /// The files it reads, for the output's collision check.
+    var files: [String]
+    var crs: SpatialReference?
+    var geoTransform: [Double]?
+    var width: Int, height: Int
+    var footprint: Extent?
     /// Warp options of this source's own (a product's nodata).
     var warpArguments: [String] = []
   }
@@ -85,7 +93,7 @@ public enum Timelapse {
       throw TesseraError(.dataError, "\(odd.path) gives \(odd.bands.count) band\(odd.bands.count == 1 ? "" : "s") where \(sources[0].path) gives \(bandCount); every frame shows the same bands")
     }
     // The grid: --like's, or the first input's, cut to --bbox.
-    let reference = try request.like.map { try Dataset.open($0) } ?? sources[0].dataset
+    let reference = try Dataset.open(request.like ?? sources[0].openPath)
     guard let crs = reference.spatialReference, let gt = reference.geoTransform else {
       throw TesseraError(.dataError, "\(request.like ?? sources[0].path) has no CRS or geotransform to put the frames on")
     }
@@ -107,26 +115,28 @@ public enum Timelapse {
     var crossing: [[String]] = []
     var datumWarnings: [String] = []
     for source in sources {
-      guard let sourceCRS = source.dataset.spatialReference, let sgt = source.dataset.geoTransform else {
+      guard let sourceCRS = source.crs, let sgt = source.geoTransform else {
         throw TesseraError(.dataError, "\(source.path) has no CRS or geotransform")
       }
       let bounds = try CoordinateTransformation(from: sourceCRS, to: crs)
-        .transformBounds(RasterInfo.bounds(geoTransform: sgt, width: source.dataset.width, height: source.dataset.height))
+        .transformBounds(RasterInfo.bounds(geoTransform: sgt, width: source.width, height: source.height))
       if bounds.maxX <= extent.minX || bounds.minX >= extent.maxX || bounds.maxY <= extent.minY || bounds.minY >= extent.maxY {
         throw TesseraError(.dataError, "\(source.path) does not intersect the first frame's area (\(extent.text))")
       }
-      crossing.append(try Timelapse.datumArguments(request.datum, from: sourceCRS, to: crs, footprint: source.dataset.extent,
+      crossing.append(try Timelapse.datumArguments(request.datum, from: sourceCRS, to: crs, footprint: source.footprint,
                                                    label: source.path, warnings: &datumWarnings))
     }
     // Each frame's source blocks are read once per pass; GDAL's default cache (5 % of the
     // memory) would only fill up with blocks no frame reads again.
     request.resources.limitCache(for: .streaming)
-    let kind = try Quicklook.kind(of: sources[0].dataset, bands: sources[0].bands, options: request.options, path: sources[0].path)
+    let kind = try DatasetPool.shared.with(sources[0].openPath) {
+      try Quicklook.kind(of: $0, bands: sources[0].bands, options: request.options, path: sources[0].path)
+    }
     let crsWKT = try crs.wkt(.wkt2, multiline: false)
     let grid = ["-t_srs", crsWKT, "-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)",
                 "-ts", "\(width)", "\(height)", "-r", kind.isClasses ? "near" : request.options.resampling.gdalName, "-ot", "Float32",
                 "-dstnodata", "nan", "-of", "MEM", "-wo", "NUM_THREADS=\(request.resources.threads)"]
-    let target = try request.output.asOwnFile.target(inputs: request.inputs + sources.flatMap { InputFiles.of([$0.dataset]) },
+    let target = try request.output.asOwnFile.target(inputs: request.inputs + sources.flatMap(\.files),
                                            inputLabel: request.inputs[0])
     let steps = Progress.steps([1, 2], progress)
 
@@ -239,35 +249,56 @@ public enum Timelapse {
         if let missing = files.first(where: { !$0.exists }) {
           throw TesseraError(.dataError, "\(product.source): band file \(missing.path) is missing")
         }
-        let datasets = try files.map { try Dataset.open($0.path) }
         let vrtPath = "\(scratch)/\(index)-\(tileIndex).vrt"
-        let stack = try GDALUtilities.buildVRT(datasets, to: vrtPath, arguments: ["-separate"])
-        try stack.close()
-        let dataset = try Dataset.open(vrtPath)
+        do {
+          let datasets = try files.map { try Dataset.open($0.path) }
+          defer { for dataset in datasets { try? dataset.close() } }
+          let stack = try GDALUtilities.buildVRT(datasets, to: vrtPath, arguments: ["-separate"])
+          try stack.close()
+        }
         let date = String(product.sensingTime.prefix(10))
         // 0 is Sentinel-2's no-data value in every band file.
-        return Source(path: product.source, name: product.id, date: date.count == 10 ? date : nil,
-                      offsets: bands.map { product.offset(for: $0) }, bands: Array(1...bands.count), dataset: dataset,
-                      warpArguments: ["-srcnodata", "0"])
+        var source = try Timelapse.described(vrtPath, path: product.source, name: product.id, date: date.count == 10 ? date : nil,
+                                             offsets: bands.map { product.offset(for: $0) })
+        source.warpArguments = ["-srcnodata", "0"]
+        return source
       }
     }
     let dataset = try Dataset.open(path)
+    defer { try? dataset.close() }
     let bands = try Quicklook.bands(of: dataset, request.options, label: path)
     // The bands shown, in order, as a VRT (GDAL 3.6's warper has no band selection).
-    var shown = dataset
+    var shown = path
     if bands != Array(1...dataset.bandCount) {
-      let vrtPath = "\(scratch)/\(index).vrt"
-      let subset = try GDALUtilities.translate(dataset, to: vrtPath, arguments: ["-of", "VRT"] + bands.flatMap { ["-b", String($0)] })
+      shown = "\(scratch)/\(index).vrt"
+      let subset = try GDALUtilities.translate(dataset, to: shown, arguments: ["-of", "VRT"] + bands.flatMap { ["-b", String($0)] })
       try subset.close()
-      shown = try Dataset.open(vrtPath)
     }
-    return [Source(path: path, name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
-                   date: AcquisitionDate.of(path: path, dataset: dataset), offsets: bands.map { _ in 0 }, bands: bands, dataset: shown)]
+    var source = try Timelapse.described(shown, path: path, name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
+                                         date: AcquisitionDate.of(path: path, dataset: dataset), offsets: bands.map { _ in 0 })
+    source.bands = bands
+    return [source]
+  }
+
+  /// A frame's source as described by opening `openPath` once through the pool: its grid and
+  /// files; its bands are all of `openPath`'s.
+  static func described(_ openPath: String, path: String, name: String, date: String?, offsets: [Double]) throws -> Source {
+    try DatasetPool.shared.with(openPath) { dataset in
+      Source(path: path, name: name, date: date, offsets: offsets, bands: Array(1...max(1, dataset.bandCount)),
+             openPath: openPath, files: InputFiles.of([dataset]), crs: dataset.spatialReference, geoTransform: dataset.geoTransform,
+             width: dataset.width, height: dataset.height, footprint: dataset.extent)
+    }
   }
 
   /// One frame on the grid: the source's bands warped at display size (NaN where no data).
   static func frame(_ source: Source, grid: [String], width: Int, height: Int) throws -> FrameValues {
-    let warped = try GDALUtilities.warp([source.dataset], to: "", arguments: grid + source.warpArguments)
+    try DatasetPool.shared.with(source.openPath) { dataset in
+      try frame(dataset, source: source, grid: grid, width: width, height: height)
+    }
+  }
+
+  private static func frame(_ dataset: Dataset, source: Source, grid: [String], width: Int, height: Int) throws -> FrameValues {
+    let warped = try GDALUtilities.warp([dataset], to: "", arguments: grid + source.warpArguments)
     defer { try? warped.close() }
     let count = width * height
     var bands: [[Float]] = []

@@ -1,5 +1,6 @@
 #ifndef TESSERA_CSYSTEM_H
 #define TESSERA_CSYSTEM_H
+#include <sys/types.h>
 // System calls Swift cannot reach through Glibc's module: renameat2 needs _GNU_SOURCE.
 
 /// Renames `from` to `to` only when `to` does not exist: renameat2(RENAME_NOREPLACE), or
@@ -22,10 +23,19 @@ int tessera_crash_cleanup_add(const char *path);
 /// Takes a slot from tessera_crash_cleanup_add off the list.
 void tessera_crash_cleanup_remove(int slot);
 
+/// Lists a helper process (the leader of its own process group) to be killed and reaped should
+/// the process crash, before the temporary files are unlinked; returns its slot, or -1 when all
+/// are taken.
+int tessera_crash_child_add(pid_t pid);
+
+/// Takes a slot from tessera_crash_child_add off the list.
+void tessera_crash_child_remove(int slot);
+
 /// Opens /dev/null read-only on each of descriptors 0, 1 and 2 that is closed, so the program's
 /// own files never take a standard stream's number; a write to a closed stdout still fails.
 void tessera_reserve_standard_descriptors(void);
 
+#include <sys/types.h>
 #include <spawn.h>
 
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34), which needs _GNU_SOURCE: every
