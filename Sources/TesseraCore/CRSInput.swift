@@ -91,11 +91,11 @@ public enum CRSInput {
       let c = try placedCentre(centre, alias: head)
       let lon = (c.lon + 180).truncatingRemainder(dividingBy: 360) - 180
       let raw = width == 3 ? 3 * (lon / 3).rounded() : 6 * (lon / 6).rounded(.down) + 3
-      guard raw.isFinite, isMeridian(Int(raw), width: width) else {
+      guard let meridian = Int(checked: raw), isMeridian(meridian, width: width) else {
         throw TesseraError(.dataError, String(format: "the raster's centre (%.4f°E) lies outside China's %d° Gauss-Krüger zones (central meridians %dE-%dE); name a zone as %@:CM",
                                               lon, width, gaussKrugerMeridians.lowerBound, gaussKrugerMeridians.upperBound, head))
       }
-      cm = Int(raw)
+      cm = meridian
     }
     let first = width == 3 ? family.cm3At75 : family.cm6At75
     return first + (cm - gaussKrugerMeridians.lowerBound) / width
