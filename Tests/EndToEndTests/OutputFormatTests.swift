@@ -94,6 +94,9 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
       (["reproject", Fixture.path("gdal_autotest/nodata_byte.tif"), dir.file("r.jpg"), "--dst-crs", "EPSG:4326"], "JPEG is lossy"),
       (["merge-memfile", t29unu, "-o", dir.file("m.jpg"), "--bands", "B04", "--resolution", "60"], "JPEG"),
       (["cog-export", Fixture.utmsmall, dir.file("c.img")], "COG"),
+      // Formats of several files (their companions would keep the temporary name).
+      (["resample", Fixture.utmsmall, dir.file("out.hdr"), "--scale", "0.5"], "MFF driver writes"),
+      (["resample", Fixture.utmsmall, dir.file("out.asc"), "--scale", "0.5"], "a .prj file"),
     ]
     for (args, text) in cases {
       let run = try TesseraBinary.run(args)
@@ -102,6 +105,23 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
       XCTAssertEqual(run.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning") }.count, 1, run.stderr)
       XCTAssertEqual(dir.contents, [], "\(args) left \(dir.contents)")
     }
+  }
+
+  /// A PNG's georeferencing lives in its .aux.xml: a sidecar the disk refuses (no inodes left)
+  /// is a failed write, 74 with nothing left, never a PNG without its CRS and exit 0.
+  func testASidecarThatCannotBeSavedIsAFailedWrite() throws {
+    let mount = dir.file("fs")
+    try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+    guard (try? Run.process("/bin/mount", ["-t", "tmpfs", "-o", "size=10m,nr_inodes=3", "tmpfs", mount]))?.status == 0 else {
+      throw XCTSkip("cannot mount a tmpfs here (needs root)")
+    }
+    defer { _ = try? Run.process("/bin/umount", ["-l", mount]) }
+    let run = try TesseraBinary.run(["reproject", Fixture.rgbByte, mount + "/r.png", "--dst-crs", "EPSG:4326"])
+    // No inode for the sidecar: the file could not be created (73), or not written (74).
+    XCTAssertTrue([73, 74].contains(run.status), run.stderr)
+    let last = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+    XCTAssertTrue(last.hasPrefix("tessera reproject: ") && last.contains("No space left"), run.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount), [])
   }
 
   func testFormatOverridesTheExtension() throws {
