@@ -77,7 +77,10 @@ public enum Mosaic {
     // Everything is opened and checked before anything is written.
     let sources = try SourceSet(paths: request.inputs, listFile: request.inputList, bands: request.bands)
     let plan = try MosaicPlan(request, sources: sources)
-    try request.dstNodata.requireFits(MosaicCompositor(request: request, plan: plan).outputType, option: "--dst-nodata")
+    let outputType = MosaicCompositor(request: request, plan: plan).outputType
+    try request.dstNodata.requireFits(outputType, option: "--dst-nodata")
+    // Without --dst-nodata the source nodata is declared on the output: it must fit too.
+    if case .inherit = request.dstNodata { try request.srcNodata.requireFits(outputType, option: "--src-nodata") }
     try request.output.requireSpace(width: plan.size.width, height: plan.size.height, bands: sources.bands.count, type: sources.type)
 
     request.resources.limitCache(for: .streaming)

@@ -81,7 +81,8 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
   public static func fits(_ v: Double, _ type: DataType) -> Bool {
     switch type {
     case .float64: return true
-    case .float32: return v.isNaN || v.isInfinite || Float(v).isFinite
+    // A value Float32 rounds to 0 (1e-50) would make every real 0 nodata.
+    case .float32: return v.isNaN || v.isInfinite || (Float(v).isFinite && (v == 0 || Float(v) != 0))
     default:
       if type.isComplex { return true }
       return !v.isNaN && v == v.rounded() && WarpJob.integerRange(type).contains(v)
