@@ -193,7 +193,12 @@ public final class OutputTarget {
     let hasNodata = try (1...Swift.max(1, stage.bandCount)).contains { try stage.bandCount > 0 && stage.band($0).noDataValue != nil }
     try RasterFormat(driver: driver, canCreate: false).requireHoldsNodata(hasNodata, options: options, path: finalPath)
     let warningsBefore = GDALWarnings.shared.all.count
-    let output = try Dataset.createCopy(of: stage, driver: driver, path: WatchedFiles.path(temporaryPath), options: options)
+    // Drivers that create files through their own library, not GDAL's file layer, cannot take
+    // the watched path (netCDF claims virtual IO, but only for reading): they write the plain
+    // file, and their failures are classified without the watch.
+    let ownLibrary: Set<String> = ["netCDF", "KEA", "HDF4Image", "HDF5"]
+    let copyPath = ownLibrary.contains(driver) ? temporaryPath : WatchedFiles.path(temporaryPath)
+    let output = try Dataset.createCopy(of: stage, driver: driver, path: copyPath, options: options)
     let files = output.fileList.map { WatchedFiles.unwatched($0) }
     try output.close()
     try stage.close()

@@ -154,7 +154,7 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
   /// A CreateCopy-only driver is the final copy of the GTiff result: equal to gdal_translate of it.
   func testCreateCopyOnlyDriversEqualGDALTranslateOfTheGTiffResult() throws {
     let base = ["resample", Fixture.utmsmall, "OUT", "--scale", "0.5", "--resampling", "average", "-q"]
-    for out in ["r.tif", "r.jp2", "r.png"] {
+    for out in ["r.tif", "r.jp2", "r.png", "r.nc"] {
       let run = try TesseraBinary.run(base.map { $0 == "OUT" ? dir.file(out) : $0 })
       XCTAssertEqual(run.status, 0, "\(out): \(run.stderr)")
     }
@@ -166,6 +166,9 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
     // gdal_translate here runs without PAM, so its PNG has no georeferencing: the pixels are compared.
     XCTAssertTrue(PixelComparison.of(try PixelComparison.values(dir.file("r.png")), try PixelComparison.values(dir.file("g.png"))).identical)
     XCTAssertTrue(try PixelComparison.of(dir.file("r.png"), dir.file("r.tif")).identical, "the PNG keeps its georeferencing beside it")
+    // netCDF writes through its own library, not GDAL's file layer (it was 66 blaming the input).
+    XCTAssertEqual(try driver(dir.file("r.nc")), "netCDF")
+    XCTAssertTrue(PixelComparison.of(try PixelComparison.values(dir.file("r.nc")), try PixelComparison.values(dir.file("r.tif"))).identical)
     // Lossless by default: the JPEG 2000 holds the GeoTIFF's pixels.
     XCTAssertTrue(try PixelComparison.of(dir.file("r.jp2"), dir.file("r.tif")).identical)
     XCTAssertFalse(dir.contents.contains { $0.hasPrefix(".tessera") }, "\(dir.contents)")
