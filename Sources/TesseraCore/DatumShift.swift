@@ -67,6 +67,11 @@ public struct DatumShift: Sendable {
   /// Refuses a `--ct` PROJ cannot read (64), before anything is written.
   func requireReadableOperation() throws {
     guard let text = coordinateOperation else { return }
+    // The operation says the whole way from one CRS to the other: towgs84 parameters beside it
+    // would be silently ignored by one or the other.
+    if sourceTOWGS84 != nil || targetTOWGS84 != nil {
+      throw TesseraError(.usage, "--ct gives the whole transformation; --src-towgs84 and --dst-towgs84 go without it (give one or the other)")
+    }
     do { try DatumTransformation.requireOperation(text) } catch let error as GDALError {
       throw TesseraError(.usage, "--ct: \(error.message)")
     }

@@ -134,6 +134,10 @@ final class DatumCommandTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(bad.status, 64, bad.stderr)
     XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
     XCTAssertTrue(bad.stderr.contains("--ct"), bad.stderr)
+    // --ct says the whole way: towgs84 parameters beside it would be ignored by one or the other.
+    let both = try TesseraBinary.run(["reproject", input, dir.file("both.tif"), "--dst-crs", "wgs84", "--ct", urn, "--src-towgs84", "1,2,3"])
+    XCTAssertEqual(both.status, 64, both.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("both.tif")))
   }
 
   func testSrcTOWGS84EqualsGdalwarpWithTheSameTOWGS84AndMovesTheOutput() throws {
