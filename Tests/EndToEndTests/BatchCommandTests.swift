@@ -12,17 +12,6 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
     setenv("TESSERA_TEST_HOOKS", "1", 1)
   }
 
-  func manifest(_ lines: [String], name: String = "jobs.jsonl") throws -> String {
-    let path = dir.file(name)
-    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-    return path
-  }
-
-  func job(_ id: String, _ command: String, _ args: [String]) -> String {
-    let value: [String: Any] = ["id": id, "command": command, "args": args]
-    return String(decoding: try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
-  }
-
   func report(_ path: String) throws -> [String: Any] {
     try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
   }

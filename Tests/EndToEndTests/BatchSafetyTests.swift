@@ -11,17 +11,6 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     setenv("TESSERA_TEST_HOOKS", "1", 1)
   }
 
-  func manifest(_ lines: [String], name: String = "jobs.jsonl") throws -> String {
-    let path = dir.file(name)
-    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-    return path
-  }
-
-  func job(_ id: String, _ command: String, _ args: [String]) -> String {
-    let value: [String: Any] = ["id": id, "command": command, "args": args]
-    return String(decoding: try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
-  }
-
   func steps(_ id: String, _ steps: [(String, [String])]) -> String {
     let value: [String: Any] = ["id": id, "steps": steps.map { ["command": $0.0, "args": $0.1] }]
     return String(decoding: try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
@@ -309,12 +298,7 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
   /// write, undoes the jobs it could not record, leaves no job folder and no torn line, and
   /// exits 74 naming the journal; once space is freed --resume finishes with nothing left over.
   func fullJournalThenResume(workOnTheFullDisk: Bool) throws {
-    let mount = dir.file("fs")
-    try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-    guard (try? Run.process("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mount]))?.status == 0 else {
-      throw XCTSkip("cannot mount a tmpfs here (needs root)")
-    }
-    defer { _ = try? Run.process("/bin/umount", ["-l", mount]) }
+    let mount = try mountSmallDisk("size=256k", name: "fs")
     // Leave the lock and the journal a few pages, and fill the rest.
     var fs = statvfs()
     XCTAssertEqual(statvfs(mount, &fs), 0)
@@ -364,12 +348,7 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
   /// A disk already full when the batch starts: 74 naming the problem, and nothing it made is
   /// left (no lock, no empty journal, no work folder), so the next run starts clean.
   func testAFullDiskAtTheStartLeavesNothing() throws {
-    let mount = dir.file("fs")
-    try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-    guard (try? Run.process("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]))?.status == 0 else {
-      throw XCTSkip("cannot mount a tmpfs here (needs root)")
-    }
-    defer { _ = try? Run.process("/bin/umount", ["-l", mount]) }
+    let mount = try mountSmallDisk("size=64k", name: "fs")
     var fs = statvfs()
     XCTAssertEqual(statvfs(mount, &fs), 0)
     XCTAssertTrue(FileManager.default.createFile(atPath: mount + "/filler", contents: Data(count: Int(fs.f_bavail) * Int(fs.f_bsize))))

@@ -110,12 +110,7 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
   /// A PNG's georeferencing lives in its .aux.xml: a sidecar the disk refuses (no inodes left)
   /// is a failed write, 74 with nothing left, never a PNG without its CRS and exit 0.
   func testASidecarThatCannotBeSavedIsAFailedWrite() throws {
-    let mount = dir.file("fs")
-    try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-    guard (try? Run.process("/bin/mount", ["-t", "tmpfs", "-o", "size=10m,nr_inodes=3", "tmpfs", mount]))?.status == 0 else {
-      throw XCTSkip("cannot mount a tmpfs here (needs root)")
-    }
-    defer { _ = try? Run.process("/bin/umount", ["-l", mount]) }
+    let mount = try mountSmallDisk("size=10m,nr_inodes=3", name: "fs")
     let run = try TesseraBinary.run(["reproject", Fixture.rgbByte, mount + "/r.png", "--dst-crs", "EPSG:4326"])
     // No inode for the sidecar: the file could not be created (73), or not written (74).
     XCTAssertTrue([73, 74].contains(run.status), run.stderr)

@@ -67,12 +67,7 @@ final class TimelapseTrustTests: TemporaryDirectoryTestCase {
   /// A nearly full disk (a small tmpfs): ffmpeg 5.1 exits 0 after a short write.
   func testMP4OnAFullDiskIs74AndTheOldOutputStays() throws {
     try ffmpegAvailable()
-    let mountPoint = dir.file("small-disk")
-    try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-    guard try Run.process("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]).status == 0 else {
-      throw XCTSkip("cannot mount a tmpfs here")
-    }
-    defer { _ = try? Run.process("/bin/umount", [mountPoint]) }
+    let mountPoint = try mountSmallDisk("size=1m", name: "small-disk")
     let frames = [Fixture.rgbByte, Fixture.rgbByte, Fixture.rgbByte]
     let out = mountPoint + "/o.mp4"
     XCTAssertEqual(try shell(["timelapse"] + frames + ["-o", out, "-q"]).status, 0)

@@ -12,6 +12,19 @@ open class TemporaryDirectoryTestCase: XCTestCase {
     dir = try TemporaryDirectory(directoryLabel)
   }
 
+  /// A small tmpfs (`options` as mount takes them: "size=64k", "size=10m,nr_inodes=3") at
+  /// `name` in the test's folder, for full-disk tests; unmounted when the test ends. Skips the
+  /// test where mounting is not allowed (not root).
+  public func mountSmallDisk(_ options: String, name: String = "fs") throws -> String {
+    let mount = dir.file(name)
+    try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+    guard (try? Run.process("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", mount]))?.status == 0 else {
+      throw XCTSkip("cannot mount a tmpfs here (needs root)")
+    }
+    addTeardownBlock { _ = try? Run.process("/bin/umount", ["-l", mount]) }
+    return mount
+  }
+
   open override func tearDown() {
     dir.remove()
     super.tearDown()
