@@ -2,10 +2,9 @@
 import Foundation
 import PackageDescription
 
-// Tessera's own Swift targets build with warnings as errors, so a line the compiler doubts (an
-// `Optional.none` where a nodata `.none` was meant) cannot ship. Only this package's targets:
-// unsafe flags never reach dependencies. (GDAL and the test targets join once their remaining
-// warnings are gone.)
+// Every Swift target of Tessera's own, tests included, builds with warnings as errors, so a line
+// the compiler doubts (an `Optional.none` where a nodata `.none` was meant) cannot ship. Only
+// this package's targets: unsafe flags never reach dependencies.
 let warningsAsErrors: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
 
 let package = Package(
@@ -29,15 +28,17 @@ let package = Package(
     // so a write failure is known to be the output's. C, because GDAL calls it on its threads.
     .target(name: "CVSIWatch", dependencies: ["CGDAL"]),
     // The Swift face of GDAL: handles, errors, progress. Nothing Tessera-specific.
-    .target(name: "GDAL", dependencies: ["CGDAL", "CVSIWatch"]),
+    .target(name: "GDAL", dependencies: ["CGDAL", "CVSIWatch"], swiftSettings: warningsAsErrors),
     // System calls Glibc's Swift module does not offer (renameat2), and the signal handlers
     // installed before main.
     .target(name: "CSystem"),
     // giflib, for timelapse's animated GIFs.
     .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"])]),
-    // One file per operation; knows nothing of argument parsing.
+    // The operations and their building blocks, one folder per capability (see
+    // docs/ARCHITECTURE.md); knows nothing of argument parsing.
     .target(name: "TesseraCore", dependencies: ["GDAL", "CSystem", "CGIF"], swiftSettings: warningsAsErrors),
-    // One ParsableCommand per subcommand.
+    // One ParsableCommand per subcommand (Commands/), the option groups they share (Options/),
+    // and how a command runs: errors to exit codes, signals, progress (Runtime/).
     .target(
       name: "TesseraCLI",
       dependencies: [
@@ -54,13 +55,14 @@ let package = Package(
     .executableTarget(name: "tessera", linkerSettings: ProcessInfo.processInfo.environment["TESSERA_SANITIZE"] == nil
                       ? [.unsafeFlags(["-static-executable"])] : []),
     // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
-    .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport"),
-    .testTarget(name: "GDALTests", dependencies: ["GDAL", "TestSupport"]),
-    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL", "TestSupport"]),
+    .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport", swiftSettings: warningsAsErrors),
+    .testTarget(name: "GDALTests", dependencies: ["GDAL", "TestSupport"], swiftSettings: warningsAsErrors),
+    .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "GDAL", "TestSupport"], swiftSettings: warningsAsErrors),
     .testTarget(
       name: "TesseraCLITests",
-      dependencies: ["TesseraCLI", "TesseraCore", "GDAL", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-    .testTarget(name: "EndToEndTests", dependencies: ["tessera", "TesseraEngine", "GDAL", "TestSupport"]),
+      dependencies: ["TesseraCLI", "TesseraCore", "GDAL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: warningsAsErrors),
+    .testTarget(name: "EndToEndTests", dependencies: ["tessera", "TesseraEngine", "GDAL", "TestSupport"], swiftSettings: warningsAsErrors),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -7,7 +7,7 @@ Run at development time only (the generated files are committed; the binary need
 
 Without a folder it downloads the `spyndex` wheel from PyPI (`pip download spyndex==0.12.0`) and
 reads its `data/` folder. Writes:
-  - Sources/TesseraCore/SpectralCatalogData.swift — every index, band and constant;
+  - Sources/TesseraCore/Index/SpectralCatalogData.swift — every index, band and constant;
   - Fixtures/spectral/formula-cases.json — for every index, random band values and the value
     numpy gives for the catalogue's own formula, so Tessera's parser is checked against it.
 
@@ -156,7 +156,7 @@ def main():
         lines.append("    .init(name: {}, description: {}, defaultValue: {}),".format(
             swift_string(code), swift_string(constant["description"]), default))
     lines += ["  ]", "}", ""]
-    with open(os.path.join(ROOT, "Sources", "TesseraCore", "SpectralCatalogData.swift"), "w") as f:
+    with open(os.path.join(ROOT, "Sources", "TesseraCore", "Index", "SpectralCatalogData.swift"), "w") as f:
         f.write("\n".join(lines))
 
     # Random cases: reflectance-like values for bands, the catalogue's defaults (or 1.5 where it

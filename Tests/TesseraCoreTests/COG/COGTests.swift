@@ -232,7 +232,7 @@ final class COGTests: TemporaryDirectoryTestCase {
 
   func testLossyProfilesRefuseWhatTheirCodecsCannotTake() throws {
     let paletted = dir.file("paletted.tif")
-    try Oracle.python("""
+    _ = try Oracle.python("""
       from osgeo import gdal
       ds = gdal.GetDriverByName('GTiff').Create('\(paletted)', 32, 32, 1, gdal.GDT_Byte)
       table = gdal.ColorTable(); table.SetColorEntry(1, (255, 0, 0, 255))

@@ -31,7 +31,7 @@ final class OutputTargetTests: XCTestCase {
   /// --overwrite (found by the hostile review: `ln in.tif hard.tif; reproject in.tif hard.tif`).
   func testAHardLinkOfAnInputIsAnInput() throws {
     let input = dir.file("in.tif"), alias = dir.file("hard.tif")
-    FileManager.default.createFile(atPath: input, contents: Data("raster".utf8))
+    XCTAssertTrue(FileManager.default.createFile(atPath: input, contents: Data("raster".utf8)))
     XCTAssertEqual(link(input, alias), 0)
     XCTAssertThrowsError(try OutputTarget(path: alias, inputs: [input], overwrite: true)) { error in
       XCTAssertEqual((error as? TesseraError)?.status, .usage)

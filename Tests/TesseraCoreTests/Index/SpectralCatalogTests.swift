@@ -89,7 +89,7 @@ final class SpectralCatalogTests: XCTestCase {
     let run = try Run.process(Oracle.python, [tree + "/Tools/spectral_catalog.py", folder.path])
     XCTAssertNotEqual(run.status, 0, run.stdout)
     XCTAssertTrue(run.stderr.contains("XVI") && run.stderr.contains("L"), run.stderr)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: tree + "/Sources/TesseraCore/SpectralCatalogData.swift"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: tree + "/Sources/TesseraCore/Index/SpectralCatalogData.swift"))
   }
 
   func testRVIIsNIROverRedAndTheCataloguesRVIIsListedToo() throws {
