@@ -11,9 +11,13 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev libgif-dev gdal-bin python3-
 PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-deps test-slurm fuzz sanitize stress demo install bench bench-deps bench-large clean
+.PHONY: all help deps build test test-deps test-slurm fuzz sanitize stress demo install bench bench-deps bench-large clean
 
 all: build
+
+# Every target with a `## ` line after its name, with that line.
+help: ## list the targets
+	@awk -F':.*## ' '/^[a-z-]+:.*## / { printf "  make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # Installs those of the Debian packages $(1) that are missing; otherwise runs $(2).
 define apt_install
@@ -29,26 +33,26 @@ else \
 fi
 endef
 
-deps:
+deps: ## install GDAL, PROJ, libtiff, giflib and GDAL's tools from Debian when missing
 	@$(call apt_install,$(APT_PACKAGES),echo "make deps: GDAL $$(pkg-config --modversion gdal) and its tools are installed")
 
 # Two programs: tessera-engine (the tool) and tessera, a small static launcher that starts it
 # with the signals blocked until its handlers exist (Sources/tessera/main.c).
-build: deps
+build: deps ## build tessera and tessera-engine (release) into .build/release
 	$(SWIFT) build -c release --product tessera-engine
 	$(SWIFT) build -c release --product tessera
 
 # What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped).
 TEST_APT_PACKAGES := ffmpeg
-test-deps: deps
+test-deps: deps ## install what only the tests need (ffmpeg)
 	@$(call apt_install,$(TEST_APT_PACKAGES),true)
 
-test: test-deps
+test: test-deps ## install what is missing, build and run every test (what CI runs first)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
 # tessera batch under a real one-node Slurm cluster (root; installs Slurm and munge if missing).
-test-slurm: deps
+test-slurm: deps ## run tessera batch under a real one-node Slurm cluster (root; CI runs it second)
 	$(SWIFT) build --product tessera-engine
 	$(SWIFT) build --product tessera
 	Tools/slurm-test.sh
@@ -58,7 +62,7 @@ test-slurm: deps
 # .build-fuzz/corpus/TARGET, findings written to .build-fuzz/findings/.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= expression expression-deep tiff mtd manifest stretch color-table categorical
-fuzz: deps
+fuzz: deps ## libFuzzer on the readers of untrusted input (FUZZ_SECONDS per target)
 	TESSERA_FUZZ=1 $(SWIFT) build --product TesseraFuzz --scratch-path .build-fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	@mkdir -p .build-fuzz/findings
@@ -71,7 +75,7 @@ fuzz: deps
 	done
 
 # The whole test suite under AddressSanitizer, then ThreadSanitizer (each its own build).
-sanitize: deps
+sanitize: deps ## the test suite under AddressSanitizer, then ThreadSanitizer
 	TESSERA_SANITIZE=1 $(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	TESSERA_SANITIZE=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan.supp:print_suppressions=0 $(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-asan
 	TESSERA_SANITIZE=1 $(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
@@ -81,11 +85,11 @@ sanitize: deps
 # SIGINT, SIGTERM, SIGHUP per command), then full disks (a filling tmpfs, RLIMIT_FSIZE). Root for
 # the tmpfs. About 40 minutes on 2 cores; Tools/stress.py --help for a shorter run.
 STRESS_TRIALS ?= 50
-stress: build
+stress: build ## signals at random moments and full disks for every writing command (~40 min)
 	$(PYTHON_GDAL) Tools/stress.py --trials $(STRESS_TRIALS)
 
 DEMO_DIR ?= .demo
-demo: build
+demo: build ## the main jobs on the bundled data
 	@mkdir -p $(DEMO_DIR)
 	@echo "== 1. describe a Landsat scene (rasterio's RGB.byte.tif), with exact statistics"
 	$(RELEASE) info Fixtures/rasterio/RGB.byte.tif --stats
@@ -123,7 +127,7 @@ demo: build
 	-$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
 	  -o $(DEMO_DIR)/t29unu-10m.tif --bands B04 --resolution 10 --overwrite; echo "(exit status $$?: missing data fails loudly)"
 
-install: build
+install: build ## install into PREFIX (default /usr/local), with shell completions
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tessera
 	install -m 755 $(RELEASE)-engine $(DESTDIR)$(PREFIX)/libexec/tessera/tessera-engine
 	install -m 755 $(RELEASE) $(DESTDIR)$(PREFIX)/bin/tessera
@@ -138,15 +142,15 @@ install: build
 # reused across runs). BENCH_SIZE=1024 BENCH_RUNS=1 is the one-minute smoke run.
 BENCH_SIZE ?= 5490
 BENCH_RUNS ?= 3
-bench-deps: deps
+bench-deps: deps ## install GNU time for the benchmarks
 	@dpkg-query -W -f='$${Status}' time 2>/dev/null | grep -q "install ok installed" || \
 	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends time; }
 
-bench: build bench-deps
+bench: build bench-deps ## Tessera against GDAL's tools and rasterio (BENCH_SIZE, BENCH_RUNS)
 	cd Benchmarks && /usr/bin/python3 bench.py --size $(BENCH_SIZE) --runs $(BENCH_RUNS)
 
-bench-large: build bench-deps
+bench-large: build bench-deps ## the large-raster benchmark rows
 	cd Benchmarks && /usr/bin/python3 bench.py --large --runs 1
 
-clean:
+clean: ## remove the build and the demo's outputs
 	rm -rf .build $(DEMO_DIR)
