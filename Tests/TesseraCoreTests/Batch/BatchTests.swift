@@ -99,4 +99,18 @@ final class BatchTests: XCTestCase {
     try "changed".write(toFile: output, atomically: true, encoding: .utf8)
     XCTAssertFalse(reopened.isDone(job, verify: false))
   }
+
+  func testTheDisplayShowsFailuresEvenWhenQuietAndCountsEveryJob() {
+    let start = Date(timeIntervalSince1970: 0)
+    var display = BatchDisplay(total: 3, skipped: 1, started: start)
+    XCTAssertEqual(display.record(.started(id: "a")), .none)
+    XCTAssertEqual(display.record(.finished(BatchJobResult(id: "a", status: .done, exitCode: 0))), .progress)
+    XCTAssertEqual(display.record(.note("removed x\ny")), .line(.init(text: "tessera batch: removed x\\ny", evenWhenQuiet: false)))
+    XCTAssertFalse(display.isComplete)
+    var failed = BatchJobResult(id: "b", status: .failed, exitCode: 65)
+    failed.stderrTail = "first\nlast words"
+    XCTAssertEqual(display.record(.finished(failed)), .line(.init(text: "tessera batch: job b failed (exit 65): last words", evenWhenQuiet: true)))
+    XCTAssertTrue(display.isComplete)
+    XCTAssertEqual(display.progressLine(at: start.addingTimeInterval(4)), "batch: 3/3 (1 done, 1 failed, 1 skipped), 0.5 jobs/s, ETA 0 s")
+  }
 }
