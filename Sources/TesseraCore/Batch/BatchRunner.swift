@@ -1,33 +1,33 @@
 import Foundation
 
 /// How a batch runs its jobs.
-public struct BatchSettings: Sendable {
+struct BatchSettings: Sendable {
   /// Jobs at once.
-  public var jobs = 1
+  var jobs = 1
   /// Further attempts after a failure that may be transient (74, a signal, a timeout).
-  public var retries = 0
+  var retries = 0
   /// The first retry's delay in seconds; each next one doubles, with up to 50% random jitter.
-  public var retryDelay = 1.0
+  var retryDelay = 1.0
   /// Seconds an attempt may take before it is stopped (SIGTERM, then SIGKILL after `killGrace`).
-  public var jobTimeout: Double?
-  public var killGrace = 3.0
+  var jobTimeout: Double?
+  var killGrace = 3.0
   /// Stop starting jobs after the first failure.
-  public var failFast = false
+  var failFast = false
   /// `--threads` given to each step that does not set its own.
-  public var threadsPerJob = 1
+  var threadsPerJob = 1
   /// Content hashes of inputs in the journal and on `--resume`.
-  public var verify = false
+  var verify = false
   /// The binary each job runs (this one).
-  public var executable = ChildProcess.currentExecutable
+  var executable = ChildProcess.currentExecutable
   /// Where each job's private folder (its `{tmp}`, ledger and stderr) is made.
-  public var workDirectory: String
+  var workDirectory: String
   /// The run's files no job may write (see `BatchProtection`), and each job's index in it.
-  public var protectedList: String?
+  var protectedList: String?
   /// The work folder's marker, where each job folder is listed before it is made (nil: none kept).
-  public var workFolder: BatchWorkFolder?
-  public var jobIndex: [String: Int] = [:]
+  var workFolder: BatchWorkFolder?
+  var jobIndex: [String: Int] = [:]
 
-  public init(workDirectory: String) { self.workDirectory = workDirectory }
+  init(workDirectory: String) { self.workDirectory = workDirectory }
 }
 
 /// What became of one job.
@@ -75,8 +75,8 @@ public enum BatchEvent: Sendable {
 /// Runs a batch's jobs: each step a child process of this binary (never a shell), `jobs` at a
 /// time on threads that live as long as the batch (a child is told to stop when the thread
 /// that started it ends, see csystem.c), with retries, timeouts and a journal.
-public final class BatchRunner: @unchecked Sendable {
-  public let settings: BatchSettings
+final class BatchRunner: @unchecked Sendable {
+  let settings: BatchSettings
   private let journal: BatchJournal?
   private var events: @Sendable (BatchEvent) -> Void = { _ in }
   private let lock = NSCondition()
@@ -89,7 +89,7 @@ public final class BatchRunner: @unchecked Sendable {
   private var results: [String: BatchJobResult] = [:]
   private var journalError: TesseraError?
 
-  public init(settings: BatchSettings, journal: BatchJournal?) {
+  init(settings: BatchSettings, journal: BatchJournal?) {
     self.settings = settings
     self.journal = journal
   }
@@ -97,7 +97,7 @@ public final class BatchRunner: @unchecked Sendable {
   /// Runs `jobs` and returns a result for each, in their order; `events` hears of each job on
   /// the worker threads. Returns early (the rest `not_run`) after `interrupt` or, with
   /// `failFast`, after a failure.
-  public func run(_ jobs: [BatchJob], events: @escaping @Sendable (BatchEvent) -> Void) -> [BatchJobResult] {
+  func run(_ jobs: [BatchJob], events: @escaping @Sendable (BatchEvent) -> Void) -> [BatchJobResult] {
     lock.lock()
     self.events = events
     queue = jobs
@@ -121,7 +121,7 @@ public final class BatchRunner: @unchecked Sendable {
   /// Stops the batch: no job starts any more, `signal` goes to every running child (which
   /// removes its temporary files and exits), and after `grace` seconds those still running
   /// are killed. Returns when every child was reaped and its leftovers removed.
-  public func interrupt(signal: Int32, grace: Double = 20) {
+  func interrupt(signal: Int32, grace: Double = 20) {
     lock.lock()
     stopping = true
     interrupted = true
@@ -136,13 +136,13 @@ public final class BatchRunner: @unchecked Sendable {
   }
 
   /// The first failed write of the journal: no job was started after it.
-  public var journalFailure: TesseraError? {
+  var journalFailure: TesseraError? {
     lock.lock(); defer { lock.unlock() }
     return journalError
   }
 
   /// The results of the jobs that finished so far.
-  public var finishedResults: [BatchJobResult] {
+  var finishedResults: [BatchJobResult] {
     lock.lock(); defer { lock.unlock() }
     return Array(results.values)
   }
@@ -437,7 +437,7 @@ public final class BatchRunner: @unchecked Sendable {
   /// place that the journal never recorded (the batch died first), if it is unchanged since:
   /// the job runs again and would otherwise find its own output in the way.
   /// Only the job folders the work folder's marker lists: a batch removes only what it made.
-  public static func cleanLeftovers(in work: BatchWorkFolder, journal: BatchJournal?) -> [String] {
+  static func cleanLeftovers(in work: BatchWorkFolder, journal: BatchJournal?) -> [String] {
     var notes: [String] = []
     for name in work.leftovers {
       let folder = work.path + "/" + name
