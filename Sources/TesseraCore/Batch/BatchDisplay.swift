@@ -9,11 +9,6 @@ public struct BatchDisplay: Sendable {
     public var text: String
     /// Failures are shown even with --quiet: they are what a script's log is for.
     public var evenWhenQuiet: Bool
-
-    public init(text: String, evenWhenQuiet: Bool) {
-      self.text = text
-      self.evenWhenQuiet = evenWhenQuiet
-    }
   }
 
   /// What an event changes on screen.
