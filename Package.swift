@@ -50,10 +50,12 @@ let package = Package(
     // The program itself.
     .executableTarget(name: "TesseraEngine", dependencies: ["TesseraCLI", "CSystem"], swiftSettings: warningsAsErrors),
     // The `tessera` command: a static C launcher that runs tessera-engine with the signals
-    // blocked until its handler exists (see main.c for why).
+    // blocked until its handler exists (see main.c for why). SwiftPM links it with swiftc, whose
+    // startup object (swiftrt.o) would pull in the whole Swift runtime: -nostartfiles leaves it
+    // out, so the launcher is C and glibc only.
     // (Linked dynamically under `make sanitize`, whose runtimes do not link statically.)
     .executableTarget(name: "tessera", linkerSettings: ProcessInfo.processInfo.environment["TESSERA_SANITIZE"] == nil
-                      ? [.unsafeFlags(["-static-executable"])] : []),
+                      ? [.unsafeFlags(["-static-executable", "-nostartfiles"])] : []),
     // Fixture paths, a process runner and GDAL-tool oracles shared by the test targets.
     .target(name: "TestSupport", dependencies: ["GDAL"], path: "Tests/TestSupport", swiftSettings: warningsAsErrors),
     .testTarget(name: "GDALTests", dependencies: ["GDAL", "TestSupport"], swiftSettings: warningsAsErrors),

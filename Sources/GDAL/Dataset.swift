@@ -285,10 +285,6 @@ public final class Dataset {
     GDALGetMetadataItem(rawHandle, name, domain).map { String(cString: $0) }
   }
 
-  public func setMetadataItem(_ name: String, _ value: String, domain: String? = nil) throws {
-    try GDALCall.check("setting metadata on \(path)", dataset: path) { GDALSetMetadataItem(rawHandle, name, value, domain) }
-  }
-
   /// The files of the datasets this one reads through handles (a VRT built from open datasets,
   /// a warped VRT), and theirs in turn.
   public var dependencyFiles: [String] {
@@ -373,15 +369,5 @@ public final class Dataset {
     // GDAL takes one pointer type for both directions; a write only reads the buffer.
     try rasterIO(GF_Write, window, bands: bands, type: type, buffer: UnsafeMutableRawPointer(mutating: buffer.baseAddress),
                  count: buffer.count)
-  }
-
-  /// Builds overviews in place (only for datasets opened or created for update).
-  public func buildOverviews(factors: [Int], resampling: String, progress: ProgressHandler? = nil) throws {
-    var levels = factors.map { Int32($0) }
-    try withProgress(progress) { fn, data in
-      try GDALCall.check("building overviews of \(path)", dataset: path) {
-        GDALBuildOverviews(rawHandle, resampling, Int32(levels.count), &levels, 0, nil, fn, data)
-      }
-    }
   }
 }

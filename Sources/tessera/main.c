@@ -1,5 +1,6 @@
-// The `tessera` command: a launcher of a few kilobytes, statically linked, that runs the real
-// program (tessera-engine) with SIGINT, SIGTERM and SIGHUP blocked.
+// The `tessera` command: a small launcher (C and glibc, statically linked, no Swift runtime:
+// under a megabyte) that runs the real program (tessera-engine) with SIGINT, SIGTERM and SIGHUP
+// blocked.
 //
 // Why: tessera-engine links GDAL, whose libraries (about 130) take the dynamic loader tens of
 // milliseconds to map and relocate. No code of the program runs in that time, so a signal

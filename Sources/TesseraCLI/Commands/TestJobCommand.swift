@@ -36,8 +36,9 @@ struct TestJobCommand: ParsableCommand {
     try CommandRunner(TestJobCommand.name, global).run { _ in
       var target: OutputTarget?
       if let write {
-        target = try OutputSpec.ownFile(path: write, overwrite: overwrite).target(inputs: [read, readHidden].compactMap { $0 })
-        try target!.writeContents(Data("partial\n".utf8))
+        let made = try OutputSpec.ownFile(path: write, overwrite: overwrite).target(inputs: [read, readHidden].compactMap { $0 })
+        try made.writeContents(Data("partial\n".utf8))
+        target = made
       }
       if stubborn { signal(SIGTERM, SIG_IGN) }
       if sleep > 0 {

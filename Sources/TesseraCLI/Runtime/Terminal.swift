@@ -32,8 +32,3 @@ enum Terminal {
     }
   }
 }
-
-/// Keeps GDAL imports out of the option structs.
-enum GDALEnvironmentBridge {
-  static func setConfig(_ key: String, _ value: String) { GDALEnvironment.setConfig(key, value) }
-}

@@ -1,16 +1,16 @@
 import Foundation
 
 /// A file one step of a batch job reads or writes, as the manifest says before anything runs.
-public struct BatchFileUse: Sendable {
-  public enum Kind: Sendable { case read, write }
-  public var path: String
-  public var kind: Kind
+struct BatchFileUse: Sendable {
+  enum Kind: Sendable { case read, write }
+  var path: String
+  var kind: Kind
   /// The job's index in the manifest.
-  public var job: Int
+  var job: Int
   /// The step's index in its job, from 0.
-  public var step: Int
+  var step: Int
 
-  public init(path: String, kind: Kind, job: Int, step: Int) {
+  init(path: String, kind: Kind, job: Int, step: Int) {
     self.path = path
     self.kind = kind
     self.job = job
@@ -22,15 +22,15 @@ public struct BatchFileUse: Sendable {
 /// checked against every other and against the batch's own files (manifest, journal, its lock,
 /// report, the jobs' private folders). Paths compare resolved (symbolic links followed), a
 /// raster's sidecars count as the raster, and a folder counts as every file inside it.
-public enum BatchFileRelations {
+enum BatchFileRelations {
   /// One of the batch's own files and what it is ("the report").
-  public struct OwnFile: Sendable {
-    public var path: String
-    public var role: String
+  struct OwnFile: Sendable {
+    var path: String
+    var role: String
     /// Jobs may read it (the manifest), never write it.
-    public var readable: Bool
+    var readable: Bool
 
-    public init(path: String, role: String, readable: Bool = false) {
+    init(path: String, role: String, readable: Bool = false) {
       self.path = path
       self.role = role
       self.readable = readable
@@ -45,7 +45,7 @@ public enum BatchFileRelations {
   ///   - labels: how messages name each job ("job a (line 3)").
   ///   - workDirectory: where each job's private folder `job-HASH-N` goes; a path in one
   ///     belongs to that job only (`privatePrefix`).
-  public static func check(own: [OwnFile], uses: [BatchFileUse], labels: [String], workDirectory: String?,
+  static func check(own: [OwnFile], uses: [BatchFileUse], labels: [String], workDirectory: String?,
                            privatePrefix: (Int) -> String) throws {
     try checkOwn(own)
     let resolvedOwn = own.map { (file: $0, key: key(resolve($0.path)), identity: linkedIdentity($0.path)) }
@@ -175,7 +175,7 @@ public enum BatchFileRelations {
 
   /// The absolute path with every symbolic link of its longest existing part followed; the
   /// rest (files and folders still to be made) kept as written.
-  public static func resolve(_ path: String) -> String {
+  static func resolve(_ path: String) -> String {
     let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
     var head = standardized
     var tail: [String] = []

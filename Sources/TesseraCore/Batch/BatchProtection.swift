@@ -15,12 +15,6 @@ public enum BatchProtection {
     public var path: String
     public var job: Int
     public var role: String
-
-    public init(path: String, job: Int, role: String) {
-      self.path = path
-      self.job = job
-      self.role = role
-    }
   }
 
   /// Writes the list for the jobs (one JSON object a line).

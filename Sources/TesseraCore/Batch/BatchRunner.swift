@@ -1,33 +1,33 @@
 import Foundation
 
 /// How a batch runs its jobs.
-public struct BatchSettings: Sendable {
+struct BatchSettings: Sendable {
   /// Jobs at once.
-  public var jobs = 1
+  var jobs = 1
   /// Further attempts after a failure that may be transient (74, a signal, a timeout).
-  public var retries = 0
+  var retries = 0
   /// The first retry's delay in seconds; each next one doubles, with up to 50% random jitter.
-  public var retryDelay = 1.0
+  var retryDelay = 1.0
   /// Seconds an attempt may take before it is stopped (SIGTERM, then SIGKILL after `killGrace`).
-  public var jobTimeout: Double?
-  public var killGrace = 3.0
+  var jobTimeout: Double?
+  var killGrace = 3.0
   /// Stop starting jobs after the first failure.
-  public var failFast = false
+  var failFast = false
   /// `--threads` given to each step that does not set its own.
-  public var threadsPerJob = 1
+  var threadsPerJob = 1
   /// Content hashes of inputs in the journal and on `--resume`.
-  public var verify = false
+  var verify = false
   /// The binary each job runs (this one).
-  public var executable = ChildProcess.currentExecutable
+  var executable = ChildProcess.currentExecutable
   /// Where each job's private folder (its `{tmp}`, ledger and stderr) is made.
-  public var workDirectory: String
+  var workDirectory: String
   /// The run's files no job may write (see `BatchProtection`), and each job's index in it.
-  public var protectedList: String?
+  var protectedList: String?
   /// The work folder's marker, where each job folder is listed before it is made (nil: none kept).
-  public var workFolder: BatchWorkFolder?
-  public var jobIndex: [String: Int] = [:]
+  var workFolder: BatchWorkFolder?
+  var jobIndex: [String: Int] = [:]
 
-  public init(workDirectory: String) { self.workDirectory = workDirectory }
+  init(workDirectory: String) { self.workDirectory = workDirectory }
 }
 
 /// What became of one job.
@@ -75,10 +75,10 @@ public enum BatchEvent: Sendable {
 /// Runs a batch's jobs: each step a child process of this binary (never a shell), `jobs` at a
 /// time on threads that live as long as the batch (a child is told to stop when the thread
 /// that started it ends, see csystem.c), with retries, timeouts and a journal.
-public final class BatchRunner: @unchecked Sendable {
-  public let settings: BatchSettings
+final class BatchRunner: @unchecked Sendable {
+  let settings: BatchSettings
   private let journal: BatchJournal?
-  private let events: @Sendable (BatchEvent) -> Void
+  private var events: @Sendable (BatchEvent) -> Void = { _ in }
   private let lock = NSCondition()
   private var queue: [BatchJob] = []
   private var next = 0
@@ -89,16 +89,17 @@ public final class BatchRunner: @unchecked Sendable {
   private var results: [String: BatchJobResult] = [:]
   private var journalError: TesseraError?
 
-  public init(settings: BatchSettings, journal: BatchJournal?, events: @escaping @Sendable (BatchEvent) -> Void) {
+  init(settings: BatchSettings, journal: BatchJournal?) {
     self.settings = settings
     self.journal = journal
-    self.events = events
   }
 
-  /// Runs `jobs` and returns a result for each, in their order. Returns early (the rest
-  /// `not_run`) after `interrupt` or, with `failFast`, after a failure.
-  public func run(_ jobs: [BatchJob]) -> [BatchJobResult] {
+  /// Runs `jobs` and returns a result for each, in their order; `events` hears of each job on
+  /// the worker threads. Returns early (the rest `not_run`) after `interrupt` or, with
+  /// `failFast`, after a failure.
+  func run(_ jobs: [BatchJob], events: @escaping @Sendable (BatchEvent) -> Void) -> [BatchJobResult] {
     lock.lock()
+    self.events = events
     queue = jobs
     next = 0
     lock.unlock()
@@ -120,7 +121,7 @@ public final class BatchRunner: @unchecked Sendable {
   /// Stops the batch: no job starts any more, `signal` goes to every running child (which
   /// removes its temporary files and exits), and after `grace` seconds those still running
   /// are killed. Returns when every child was reaped and its leftovers removed.
-  public func interrupt(signal: Int32, grace: Double = 20) {
+  func interrupt(signal: Int32, grace: Double = 20) {
     lock.lock()
     stopping = true
     interrupted = true
@@ -135,13 +136,13 @@ public final class BatchRunner: @unchecked Sendable {
   }
 
   /// The first failed write of the journal: no job was started after it.
-  public var journalFailure: TesseraError? {
+  var journalFailure: TesseraError? {
     lock.lock(); defer { lock.unlock() }
     return journalError
   }
 
   /// The results of the jobs that finished so far.
-  public var finishedResults: [BatchJobResult] {
+  var finishedResults: [BatchJobResult] {
     lock.lock(); defer { lock.unlock() }
     return Array(results.values)
   }
@@ -239,107 +240,153 @@ public final class BatchRunner: @unchecked Sendable {
   private func runOnce(_ job: BatchJob, attempt: Int) -> BatchJobResult {
     var result = BatchJobResult(id: job.id, status: .failed)
     let folder = settings.workDirectory + "/job-" + String(SHA256.hex(of: job.id).prefix(12)) + "-\(attempt)"
-    let tmp = folder + "/tmp"
     // Removed however the attempt ends, a folder half made on a full disk included.
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    // Listed first: a folder the batch cannot list as its own is not made (a later run would
-    // refuse the work folder, or leave it behind).
-    let listed = settings.workFolder.map { $0.register(folder) } ?? true
-    if let code = listed ? BatchRunner.makeJobFolder(folder, id: job.id) : (errno == 0 ? EIO : errno) {
-      let reason = "cannot create the job folder \(folder): \(String(cString: strerror(code)))"
-      guard [ENOSPC, EDQUOT, EIO, EFBIG, EROFS].contains(code) else {
-        result.exitCode = ExitStatus.cannotCreate.rawValue
-        result.stderrTail = reason
-        return result
-      }
-      // The batch's own folder cannot be written (a full disk): like a journal that cannot be,
-      // no job starts after it, and this one did not run (--resume runs it).
-      lock.lock()
-      stopping = true
-      if journalError == nil { journalError = TesseraError(.ioError, reason) }
-      lock.unlock()
-      result.status = .notRun
-      result.stderrTail = reason
-      return result
-    }
-    let ledgerPath = folder + "/ledger"
+    if let refused = makeFolder(folder, for: job) { return refused }
     let deadline = settings.jobTimeout.map { Date().addingTimeInterval($0) }
-    let steps = job.expanded(tmp: tmp)
+    let steps = job.expanded(tmp: folder + "/tmp")
     for (index, step) in steps.enumerated() {
-      let stderrPath = folder + "/stderr-\(index + 1)"
-      var environment = ProcessInfo.processInfo.environment
-      environment[RunLedger.environmentKey] = ledgerPath
-      environment["TESSERA_BATCH_PARENT"] = String(getpid())
-      if let list = settings.protectedList, let index = settings.jobIndex[job.id] {
-        environment[BatchProtection.fileKey] = list
-        environment[BatchProtection.jobKey] = String(index)
-      }
-      let arguments = [step.command] + BatchRunner.withThreads(step.args, settings.threadsPerJob)
+      let failedStep = steps.count > 1 ? index + 1 : nil
       if let deadline, deadline <= Date() {
         result.timedOut = true
         result.stderrTail = "stopped after --job-timeout \(settings.jobTimeout ?? 0) s, before step \(index + 1)"
-        if steps.count > 1 { result.failedStep = index + 1 }
+        result.failedStep = failedStep
         return result
       }
-      let child: ChildProcess
-      lock.lock()
+      let end: StepEnd
       do {
-        guard !interrupted else { lock.unlock(); result.status = .notRun; return result }
-        child = try ChildProcess.spawn(executable: settings.executable, arguments: arguments, environment: environment, stderrPath: stderrPath)
-        running[job.id] = child
-        lock.unlock()
+        guard let ended = try runStep(step, number: index + 1, of: job, folder: folder, deadline: deadline) else {
+          result.status = .notRun
+          return result
+        }
+        end = ended
       } catch {
-        lock.unlock()
         result.exitCode = ExitStatus.internalError.rawValue
         result.stderrTail = "\(error)"
         return result
       }
-      let timeout = TimeoutFlag()
-      let timer = deadline.map { deadline -> DispatchWorkItem in
-        let item = DispatchWorkItem { [settings] in
-          timeout.fire()
-          child.send(SIGTERM)
-          DispatchQueue.global().asyncAfter(deadline: .now() + settings.killGrace) { child.send(SIGKILL) }
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, deadline.timeIntervalSinceNow), execute: item)
-        return item
-      }
-      let exit = child.wait()
-      timer?.cancel()
-      lock.lock()
-      running[job.id] = nil
-      lock.unlock()
-      let timedOut = timeout.fired
-      result.peakRSSKiB = max(result.peakRSSKiB, exit.peakRSSKiB)
-      result.stderrTail = BatchRunner.tail(of: stderrPath)
-      let ledger = RunLedger.read(ledgerPath)
-      protect(ledger.inputs.filter { !$0.hasPrefix(folder + "/") }, of: job)
-      if exit.status != 0 || timedOut {
-        // A child stopped by SIGKILL could not remove its temporary files; its ledger names them.
-        RunLedger.removeLeftovers(ledger)
-        // And an output a step had already put in place when the job failed (a signal that came
-        // just after the rename, a later step failing) is no done job's: removed if unchanged, so
-        // the job can run again without finding it in the way.
-        _ = BatchRunner.removeUnrecordedOutputs(ledger, folder: folder, recorded: [])
-        result.exitCode = exit.status
-        result.signal = exit.signal
-        result.timedOut = timedOut
-        if timedOut, result.stderrTail.isEmpty || exit.signal != nil {
-          result.stderrTail += (result.stderrTail.isEmpty ? "" : "\n") + "stopped after --job-timeout \(settings.jobTimeout ?? 0) s"
-        }
-        if steps.count > 1 { result.failedStep = index + 1 }
+      result.peakRSSKiB = max(result.peakRSSKiB, end.exit.peakRSSKiB)
+      result.stderrTail = end.stderrTail
+      protect(end.ledger.inputs.filter { !$0.hasPrefix(folder + "/") }, of: job)
+      if end.exit.status != 0 || end.timedOut {
+        recordFailure(end, folder: folder, into: &result)
+        result.failedStep = failedStep
         return result
       }
-      if index == steps.count - 1 {
-        let inside = { (path: String) in path.hasPrefix(folder + "/") }
-        result.outputs = ledger.outputs.map(\.path).filter { !inside($0) }
-        result.outputStamps = ledger.outputs.filter { !inside($0.path) }
-        result.inputs = ledger.inputs.filter { !inside($0) && !result.outputs.contains($0) }
-        result.exitCode = 0
-        result.status = .done
-      }
+      if index == steps.count - 1 { recordSuccess(end.ledger, folder: folder, into: &result) }
     }
     return result
+  }
+
+  /// Lists and makes an attempt's private folder; the attempt's result when it cannot be.
+  private func makeFolder(_ folder: String, for job: BatchJob) -> BatchJobResult? {
+    // Listed first: a folder the batch cannot list as its own is not made (a later run would
+    // refuse the work folder, or leave it behind).
+    let listed = settings.workFolder.map { $0.register(folder) } ?? true
+    guard let code = listed ? BatchRunner.makeJobFolder(folder, id: job.id) : (errno == 0 ? EIO : errno) else { return nil }
+    var result = BatchJobResult(id: job.id, status: .failed)
+    result.stderrTail = "cannot create the job folder \(folder): \(String(cString: strerror(code)))"
+    guard [ENOSPC, EDQUOT, EIO, EFBIG, EROFS].contains(code) else {
+      result.exitCode = ExitStatus.cannotCreate.rawValue
+      return result
+    }
+    // The batch's own folder cannot be written (a full disk): like a journal that cannot be,
+    // no job starts after it, and this one did not run (--resume runs it).
+    lock.lock()
+    stopping = true
+    if journalError == nil { journalError = TesseraError(.ioError, result.stderrTail) }
+    lock.unlock()
+    result.status = .notRun
+    return result
+  }
+
+  /// How one step ended: the child's exit, whether its timer stopped it, what its ledger and
+  /// stderr say.
+  private struct StepEnd {
+    var exit: ChildProcess.Exit
+    var timedOut: Bool
+    var ledger: RunLedger.Contents
+    var stderrTail: String
+  }
+
+  /// Runs step `number` of an attempt as a child process and waits for it; nil when the batch
+  /// was interrupted first. Throws when the child cannot be started.
+  private func runStep(_ step: BatchStep, number: Int, of job: BatchJob, folder: String, deadline: Date?) throws -> StepEnd? {
+    let stderrPath = folder + "/stderr-\(number)"
+    let ledgerPath = folder + "/ledger"
+    let arguments = [step.command] + BatchRunner.withThreads(step.args, settings.threadsPerJob)
+    let child: ChildProcess
+    lock.lock()
+    do {
+      guard !interrupted else { lock.unlock(); return nil }
+      child = try ChildProcess.spawn(executable: settings.executable, arguments: arguments,
+                                     environment: environment(for: job, ledger: ledgerPath), stderrPath: stderrPath)
+      running[job.id] = child
+      lock.unlock()
+    } catch {
+      lock.unlock()
+      throw error
+    }
+    let (exit, timedOut) = wait(for: child, deadline: deadline)
+    lock.lock()
+    running[job.id] = nil
+    lock.unlock()
+    return StepEnd(exit: exit, timedOut: timedOut, ledger: RunLedger.read(ledgerPath), stderrTail: BatchRunner.tail(of: stderrPath))
+  }
+
+  /// A step's environment: where it keeps its ledger, its parent, and the run's protected files.
+  private func environment(for job: BatchJob, ledger: String) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment[RunLedger.environmentKey] = ledger
+    environment["TESSERA_BATCH_PARENT"] = String(getpid())
+    if let list = settings.protectedList, let index = settings.jobIndex[job.id] {
+      environment[BatchProtection.fileKey] = list
+      environment[BatchProtection.jobKey] = String(index)
+    }
+    return environment
+  }
+
+  /// Waits for a child, stopping it at `deadline` (SIGTERM, then SIGKILL after `killGrace`).
+  private func wait(for child: ChildProcess, deadline: Date?) -> (ChildProcess.Exit, timedOut: Bool) {
+    let timeout = TimeoutFlag()
+    let timer = deadline.map { deadline -> DispatchWorkItem in
+      let item = DispatchWorkItem { [settings] in
+        timeout.fire()
+        child.send(SIGTERM)
+        DispatchQueue.global().asyncAfter(deadline: .now() + settings.killGrace) { child.send(SIGKILL) }
+      }
+      DispatchQueue.global().asyncAfter(deadline: .now() + max(0, deadline.timeIntervalSinceNow), execute: item)
+      return item
+    }
+    let exit = child.wait()
+    timer?.cancel()
+    return (exit, timeout.fired)
+  }
+
+  /// A failed step: what it left removed, its exit in the result.
+  private func recordFailure(_ end: StepEnd, folder: String, into result: inout BatchJobResult) {
+    // A child stopped by SIGKILL could not remove its temporary files; its ledger names them.
+    RunLedger.removeLeftovers(end.ledger)
+    // And an output a step had already put in place when the job failed (a signal that came
+    // just after the rename, a later step failing) is no done job's: removed if unchanged, so
+    // the job can run again without finding it in the way.
+    _ = BatchRunner.removeUnrecordedOutputs(end.ledger, folder: folder, recorded: [])
+    result.exitCode = end.exit.status
+    result.signal = end.exit.signal
+    result.timedOut = end.timedOut
+    if end.timedOut, result.stderrTail.isEmpty || end.exit.signal != nil {
+      result.stderrTail += (result.stderrTail.isEmpty ? "" : "\n") + "stopped after --job-timeout \(settings.jobTimeout ?? 0) s"
+    }
+  }
+
+  /// A job whose last step succeeded: the files it wrote and read outside its folder.
+  private func recordSuccess(_ ledger: RunLedger.Contents, folder: String, into result: inout BatchJobResult) {
+    let inside = { (path: String) in path.hasPrefix(folder + "/") }
+    result.outputs = ledger.outputs.map(\.path).filter { !inside($0) }
+    result.outputStamps = ledger.outputs.filter { !inside($0.path) }
+    result.inputs = ledger.inputs.filter { !inside($0) && !result.outputs.contains($0) }
+    result.exitCode = 0
+    result.status = .done
   }
 
   /// Tells the jobs started from now on that `files`, which `job` read, are no output of theirs.
@@ -390,7 +437,7 @@ public final class BatchRunner: @unchecked Sendable {
   /// place that the journal never recorded (the batch died first), if it is unchanged since:
   /// the job runs again and would otherwise find its own output in the way.
   /// Only the job folders the work folder's marker lists: a batch removes only what it made.
-  public static func cleanLeftovers(in work: BatchWorkFolder, journal: BatchJournal?) -> [String] {
+  static func cleanLeftovers(in work: BatchWorkFolder, journal: BatchJournal?) -> [String] {
     var notes: [String] = []
     for name in work.leftovers {
       let folder = work.path + "/" + name

@@ -59,39 +59,53 @@ public enum COGValidator {
     guard let main = imagery.first, !main.isOverview else {
       throw TesseraError(.dataError, "\(path) has no full-resolution image")
     }
-    var overviews = Array(imagery.dropFirst()).filter(\.isOverview)
+    let overviews = Array(imagery.dropFirst()).filter(\.isOverview) + externalOverviews(of: path, into: &result)
     let masks = tiff.images.filter(\.isMask)
+    checkTiling(main, overviews: overviews, into: &result)
+    checkHeader(tiff, main: main, into: &result)
+    let lastIFD = checkIFDOrder(main, overviews: overviews, into: &result)
+    // Imagery starts with the smallest overview and ends with full resolution.
+    let dataOffsets = ([main] + overviews).map(firstBlockOffset)
+    checkDataOrder(dataOffsets, lastIFD: lastIFD, into: &result)
+    try checkBlocks(of: [main] + overviews, masks: masks, ghost: tiff.ghostText ?? "", reader: reader, into: &result)
+    result.details = details(tiff, main: main, overviews: overviews, masks: masks, dataOffsets: dataOffsets)
+    return result
+  }
 
-    if FileManager.default.fileExists(atPath: path + ".ovr") {
-      result.errors.append("Overviews found in external .ovr file. They should be internal")
-      // GDAL counts the .ovr file's images as the band's overviews, offsets and all; so do we.
-      if let external = try? TIFFStructure.read(path: path + ".ovr") {
-        overviews += external.images.filter { !$0.isMask }
-      }
-    }
-    if main.width > 512 || main.height > 512 {
-      if !main.tiled && main.blockWidth == main.width && main.blockWidth > 1024 {
-        result.errors.append("The file is greater than 512xH or Wx512, but is not tiled")
-      }
-      if overviews.isEmpty {
-        result.warnings.append("The file is greater than 512xH or Wx512, it is recommended to include internal overviews")
-      }
-    }
+  /// The images of an external .ovr file: an error, yet GDAL counts them as the band's overviews,
+  /// offsets and all; so do we.
+  static func externalOverviews(of path: String, into result: inout COGValidation) -> [TIFFStructure.Image] {
+    guard FileManager.default.fileExists(atPath: path + ".ovr") else { return [] }
+    result.errors.append("Overviews found in external .ovr file. They should be internal")
+    return (try? TIFFStructure.read(path: path + ".ovr"))?.images.filter { !$0.isMask } ?? []
+  }
 
-    let ghost = tiff.ghostText ?? ""
-    let rowMajor = ghost.contains("BLOCK_ORDER=ROW_MAJOR")
-    let leader = ghost.contains("BLOCK_LEADER=SIZE_AS_UINT4")
-    let trailer = ghost.contains("BLOCK_TRAILER=LAST_4_BYTES_REPEATED")
-    let interleavedMask = ghost.contains("MASK_INTERLEAVED_WITH_IMAGERY=YES")
-    if ghost.contains("KNOWN_INCOMPATIBLE_EDITION=YES") {
+  /// A large image must be tiled and should have overviews.
+  static func checkTiling(_ main: TIFFStructure.Image, overviews: [TIFFStructure.Image], into result: inout COGValidation) {
+    guard main.width > 512 || main.height > 512 else { return }
+    if !main.tiled && main.blockWidth == main.width && main.blockWidth > 1024 {
+      result.errors.append("The file is greater than 512xH or Wx512, but is not tiled")
+    }
+    if overviews.isEmpty {
+      result.warnings.append("The file is greater than 512xH or Wx512, it is recommended to include internal overviews")
+    }
+  }
+
+  /// The ghost area's declarations and the main IFD right after the header (and the ghost area).
+  static func checkHeader(_ tiff: TIFFStructure, main: TIFFStructure.Image, into result: inout COGValidation) {
+    if (tiff.ghostText ?? "").contains("KNOWN_INCOMPATIBLE_EDITION=YES") {
       result.errors.append("KNOWN_INCOMPATIBLE_EDITION=YES is declared in the file")
     }
     let headerEnd: UInt64 = tiff.bigTIFF ? 16 : 8
     if main.offset != headerEnd && main.offset != tiff.expectedFirstIFDOffset {
       result.errors.append("The offset of the main IFD should be \(tiff.expectedFirstIFDOffset). It is \(main.offset) instead")
     }
+  }
 
-    var ifdOffsets = [main.offset]
+  /// Each overview smaller than the level before, tiled, its IFD after that level's; returns the
+  /// offset of the last IFD.
+  static func checkIFDOrder(_ main: TIFFStructure.Image, overviews: [TIFFStructure.Image], into result: inout COGValidation) -> UInt64 {
+    var lastIFD = main.offset
     for (i, overview) in overviews.enumerated() {
       let previous = i == 0 ? main : overviews[i - 1]
       if overview.width > previous.width || overview.height > previous.height {
@@ -101,18 +115,22 @@ public enum COGValidator {
       if !overview.tiled && overview.blockWidth == overview.width && overview.blockWidth > 1024 {
         result.errors.append("Overview of index \(i) is not tiled")
       }
-      if overview.offset < ifdOffsets[ifdOffsets.count - 1] {
+      if overview.offset < lastIFD {
         let which = i == 0 ? "the one of the main image" : "the one of index \(i - 1)"
-        result.errors.append("The offset of the IFD for overview of index \(i) is \(overview.offset), whereas it should be greater than \(which), which is at byte \(ifdOffsets[ifdOffsets.count - 1])")
+        result.errors.append("The offset of the IFD for overview of index \(i) is \(overview.offset), whereas it should be greater than \(which), which is at byte \(lastIFD)")
       }
-      ifdOffsets.append(overview.offset)
+      lastIFD = overview.offset
     }
+    return lastIFD
+  }
 
-    // Imagery starts with the smallest overview and ends with full resolution.
-    let dataOffsets = ([main] + overviews).map(firstBlockOffset)
-    if let last = dataOffsets.last, last != 0, last < ifdOffsets[ifdOffsets.count - 1] {
-      result.errors.append(overviews.isEmpty ? "The offset of the first block of the image should be after its IFD"
-                                             : "The offset of the first block of the smallest overview should be after its IFD")
+  /// The first blocks of the levels (`dataOffsets`: main, then overviews) after every IFD, the
+  /// smallest overview's first, the main image's last.
+  static func checkDataOrder(_ dataOffsets: [UInt64], lastIFD: UInt64, into result: inout COGValidation) {
+    let overviewCount = dataOffsets.count - 1
+    if let last = dataOffsets.last, last != 0, last < lastIFD {
+      result.errors.append(overviewCount == 0 ? "The offset of the first block of the image should be after its IFD"
+                                              : "The offset of the first block of the smallest overview should be after its IFD")
     }
     if dataOffsets.count > 2 {
       for i in stride(from: dataOffsets.count - 2, to: 0, by: -1) where dataOffsets[i] != 0 && dataOffsets[i] < dataOffsets[i + 1] {
@@ -120,26 +138,36 @@ public enum COGValidator {
       }
     }
     if dataOffsets.count >= 2, dataOffsets[0] != 0, dataOffsets[0] < dataOffsets[1] {
-      result.errors.append("The offset of the first block of the main resolution image should be after the one of the overview of index \(overviews.count - 1)")
+      result.errors.append("The offset of the first block of the main resolution image should be after the one of the overview of index \(overviewCount - 1)")
     }
+  }
 
-    // Block leaders, trailers, order and interleaved masks, where the ghost area declares them.
-    // As GDAL's script does: band 1 of each level, then that level's internal mask on its own.
-    if rowMajor || leader || trailer || interleavedMask {
-      for (level, image) in ([main] + overviews).enumerated() {
-        let name = level == 0 ? "Main resolution image" : "Overview \(level - 1)"
-        let mask = masks.first { $0.width == image.width && $0.height == image.height }
-        try checkBlocks(image, mask: interleavedMask ? mask : nil, name: name, rowMajor: rowMajor, leader: leader,
-                        trailer: trailer, reader: reader, into: &result)
-        if let mask {
-          let maskName = level == 0 ? "Mask band of main resolution image" : "Mask band of overview \(level - 1)"
-          try checkBlocks(mask, mask: nil, name: maskName, rowMajor: rowMajor, leader: leader, trailer: trailer,
-                          reader: reader, into: &result)
-        }
+  /// Block leaders, trailers, order and interleaved masks, where the ghost area declares them.
+  /// As GDAL's script does: band 1 of each level (`levels`: main, then overviews), then that
+  /// level's internal mask on its own.
+  static func checkBlocks(of levels: [TIFFStructure.Image], masks: [TIFFStructure.Image], ghost: String, reader: ByteReader,
+                          into result: inout COGValidation) throws {
+    let rowMajor = ghost.contains("BLOCK_ORDER=ROW_MAJOR")
+    let leader = ghost.contains("BLOCK_LEADER=SIZE_AS_UINT4")
+    let trailer = ghost.contains("BLOCK_TRAILER=LAST_4_BYTES_REPEATED")
+    let interleavedMask = ghost.contains("MASK_INTERLEAVED_WITH_IMAGERY=YES")
+    guard rowMajor || leader || trailer || interleavedMask else { return }
+    for (level, image) in levels.enumerated() {
+      let name = level == 0 ? "Main resolution image" : "Overview \(level - 1)"
+      let mask = masks.first { $0.width == image.width && $0.height == image.height }
+      try checkBlocks(image, mask: interleavedMask ? mask : nil, name: name, rowMajor: rowMajor, leader: leader,
+                      trailer: trailer, reader: reader, into: &result)
+      if let mask {
+        let maskName = level == 0 ? "Mask band of main resolution image" : "Mask band of overview \(level - 1)"
+        try checkBlocks(mask, mask: nil, name: maskName, rowMajor: rowMajor, leader: leader, trailer: trailer,
+                        reader: reader, into: &result)
       }
     }
+  }
 
-    result.details = [
+  static func details(_ tiff: TIFFStructure, main: TIFFStructure.Image, overviews: [TIFFStructure.Image],
+                      masks: [TIFFStructure.Image], dataOffsets: [UInt64]) -> [(String, JSONValue)] {
+    [
       ("bigtiff", .bool(tiff.bigTIFF)),
       ("tiled", .bool(main.tiled)),
       ("block_size", .array([.int(main.blockWidth), .int(main.blockHeight)])),
@@ -149,7 +177,6 @@ public enum COGValidator {
       ("data_offsets", .object([("main", .int(Int(clamping: dataOffsets[0])))] + dataOffsets.dropFirst().enumerated().map { ("overview_\($0.offset)", .int(Int(clamping: $0.element))) })),
       ("ghost_metadata", tiff.ghostText.map { .string($0) } ?? .null),
     ]
-    return result
   }
 
   /// The first non-empty block of band 1, in row-major order (0 when every block is empty).

@@ -27,9 +27,6 @@ public struct DatumShift: Sendable {
     return values.compactMap { $0 }
   }
 
-  /// Whether the user gave any transformation at all.
-  public var isDefault: Bool { coordinateOperation == nil && sourceTOWGS84 == nil && targetTOWGS84 == nil && !strict }
-
   // MARK: - Applying
 
   /// The source CRS as the warp sees it: bound to WGS 84 by `--src-towgs84`.

@@ -100,12 +100,9 @@ public enum RunLedger {
 public struct FileStamp: Equatable, Sendable {
   public let size: Int
   public let mtimeNanoseconds: Int
+}
 
-  public init(size: Int, mtimeNanoseconds: Int) {
-    self.size = size
-    self.mtimeNanoseconds = mtimeNanoseconds
-  }
-
+extension FileStamp {
   /// nil when the path is not a regular file (or a link to one) that can be stat'ed.
   public init?(path: String) {
     var status = stat()

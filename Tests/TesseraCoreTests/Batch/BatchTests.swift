@@ -99,4 +99,22 @@ final class BatchTests: XCTestCase {
     try "changed".write(toFile: output, atomically: true, encoding: .utf8)
     XCTAssertFalse(reopened.isDone(job, verify: false))
   }
+
+  func testTheDisplayShowsFailuresEvenWhenQuietAndCountsEveryJob() {
+    let start = Date(timeIntervalSince1970: 0)
+    var display = BatchDisplay(total: 3, skipped: 1, started: start)
+    XCTAssertEqual(display.record(.started(id: "a")), .none)
+    XCTAssertEqual(display.record(.finished(BatchJobResult(id: "a", status: .done, exitCode: 0))), .progress)
+    guard case .line(let note) = display.record(.note("removed x\ny")) else { return XCTFail("a note is a line") }
+    XCTAssertEqual(note.text, "tessera batch: removed x\\ny", "one line, its newline shown")
+    XCTAssertFalse(note.evenWhenQuiet)
+    XCTAssertFalse(display.isComplete)
+    var failed = BatchJobResult(id: "b", status: .failed, exitCode: 65)
+    failed.stderrTail = "first\nlast words"
+    guard case .line(let failure) = display.record(.finished(failed)) else { return XCTFail("a failure is a line") }
+    XCTAssertEqual(failure.text, "tessera batch: job b failed (exit 65): last words")
+    XCTAssertTrue(failure.evenWhenQuiet, "failures are shown even with --quiet")
+    XCTAssertTrue(display.isComplete)
+    XCTAssertEqual(display.progressLine(at: start.addingTimeInterval(4)), "batch: 3/3 (1 done, 1 failed, 1 skipped), 0.5 jobs/s, ETA 0 s")
+  }
 }
