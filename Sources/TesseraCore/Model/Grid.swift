@@ -118,6 +118,13 @@ extension Extent {
            maxX: Swift.max(maxX, other.maxX), maxY: Swift.max(maxY, other.maxY))
   }
 
+  /// The area the two share; nil when they share none.
+  public func intersection(_ other: Extent) -> Extent? {
+    guard intersects(other) else { return nil }
+    return Extent(minX: Swift.max(minX, other.minX), minY: Swift.max(minY, other.minY),
+                  maxX: Swift.min(maxX, other.maxX), maxY: Swift.min(maxY, other.maxY))
+  }
+
   /// Whether the two share any area.
   public func intersects(_ other: Extent) -> Bool {
     minX < other.maxX && other.minX < maxX && minY < other.maxY && other.minY < maxY

@@ -132,7 +132,7 @@ struct WarpJob {
     switch type {
     case .float32: fits = Double(Float(nodata)) == nodata
     case .float64: fits = true
-    default: fits = nodata == nodata.rounded() && WarpJob.integerRange(type).contains(nodata)
+    default: fits = nodata == nodata.rounded() && type.integerRange.contains(nodata)
     }
     guard fits else { return nil }
     // The scan reads full resolution; gdalwarp may read an overview instead, whose pixels it
@@ -155,18 +155,6 @@ struct WarpJob {
 
   /// gdalwarp's warp memory when -wm is not given (GDAL 3.6).
   static let defaultWarpMemory = 64.0 * 1024 * 1024
-
-  static func integerRange(_ type: DataType) -> ClosedRange<Double> {
-    switch type {
-    case .byte: return 0...255
-    case .int8: return -128...127
-    case .uint16: return 0...65535
-    case .int16: return -32768...32767
-    case .uint32: return 0...4_294_967_295
-    case .int32: return -2_147_483_648...2_147_483_647
-    default: return -9.0e15...9.0e15
-    }
-  }
 
   /// The warper's speed settings: the kernel on every thread and I/O overlapped with computation
   /// (-multi). Warp memory stays at gdalwarp's default on purpose: the approximate transformer
