@@ -55,10 +55,10 @@ public enum Clip {
     let (region, files) = try resolve(request, source: source, grid: grid)
     let datumWarning = try region.datumWarning(raster: grid.srs, datum: request.datum)
     let job = try ClipJob(request: request, source: source, grid: grid, bands: bands, region: region)
-    let write = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input,
+    let writer = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input,
                                 resources: request.resources, cache: .singlePass) { job.layout }
-    let inside = try write.raster(job.frame, job.outputBandTemplate) { try job.write(into: $0, progress: progress) }
-    return write.report(job.details(region: region, pixelsInside: inside), warnings: (datumWarning.map { [$0] } ?? []) + job.warnings)
+    let inside = try writer.raster(job.frame, job.outputBandTemplate) { try job.write(into: $0, progress: progress) }
+    return writer.report(job.details(region: region, pixelsInside: inside), warnings: (datumWarning.map { [$0] } ?? []) + job.warnings)
   }
 
   /// The source's grid and the bands clipped, checked.

@@ -95,8 +95,8 @@ extension Clip {
     let steps = Progress.steps(jobs.map { Double($0.output.width * $0.output.height) + 1 }, progress)
     do {
       var inside: [Int] = []
-      for (job, (write, step)) in zip(jobs, zip(writes, steps)) {
-        inside.append(try write.fillRaster(job.frame, try job.outputBandTemplate) { try job.write(into: $0, progress: step) })
+      for (job, (writer, step)) in zip(jobs, zip(writes, steps)) {
+        inside.append(try writer.fillRaster(job.frame, try job.outputBandTemplate) { try job.write(into: $0, progress: step) })
       }
       try RasterWrite.finishAll(writes)
       return inside

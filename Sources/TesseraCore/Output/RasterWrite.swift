@@ -92,18 +92,18 @@ struct RasterWrite {
   ///     (nil: nothing to check before the work).
   init(
     _ spec: OutputSpec, writtenAs driver: String? = nil, inputs: [String], inputLabel: String? = nil, resources: Resources,
-    cache: Resources.CacheUse? = nil, layout: () throws -> Layout? = { nil }
+    cache: @autoclosure () throws -> Resources.CacheUse? = nil, layout: () throws -> Layout? = { nil }
   ) throws {
     self.spec = spec
     self.resources = resources
     target = try (driver.map { spec.writtenAs($0) } ?? spec).target(inputs: inputs, inputLabel: inputLabel)
     do {
       if let layout = try layout() { try RasterWrite.check(layout, spec) }
+      if let cache = try cache() { resources.limitCache(for: cache) }
     } catch {
       target.abort()
       throw error
     }
-    if let cache { resources.limitCache(for: cache) }
   }
 
   private static func check(_ layout: Layout, _ spec: OutputSpec) throws {
@@ -117,6 +117,10 @@ struct RasterWrite {
 
   /// The name GDAL writes the output's pixels through (see `OutputTarget.gdalPath`).
   var gdalPath: String { target.gdalPath }
+
+  /// The temporary file under its real name, for a writer other than GDAL's file layer (a VRT
+  /// naming its sources relative to itself, giflib, ffmpeg).
+  var temporaryPath: String { target.temporaryPath }
 
   // MARK: - The work
 
