@@ -120,10 +120,18 @@ public enum SpectralIndex {
     let engine = IndexEngine(sources: placed.sources, bands: placed.bands, nodata: nodata,
                              transforms: transforms(request, inputs, reflectance: product.reflectance), formulas: formulas, type: type,
                              fillValue: fill, scale: request.scale, cloudy: request.maskClasses)
-    let target = try request.output.target(inputs: allInputs.map(\.binding.path) + InputFiles.of(allSources.map(\.dataset)) + product.files,
-                                           inputLabel: Set(gridInputs.map(\.binding.path)).count == 1 ? gridInputs.first?.binding.path : nil)
-    let counts = try write(engine, grid: grid, to: target, request, progress: progress)
-    var report = OperationReport(outputs: [request.output.path], details: [
+    let writer = try RasterWrite(
+      request.output, inputs: allInputs.map(\.binding.path) + InputFiles.of(allSources.map(\.dataset)) + product.files,
+      inputLabel: Set(gridInputs.map(\.binding.path)).count == 1 ? gridInputs.first?.binding.path : nil,
+      resources: request.resources, cache: .singlePass
+    ) { RasterWrite.Layout(grid: grid, bands: formulas.count, type: type) }
+    var bands = RasterWrite.Bands(count: formulas.count, type: type)
+    bands.descriptions = formulas.map(\.name)
+    bands.declaredNodata = Array(repeating: fill, count: formulas.count)
+    let counts = try writer.raster(RasterWrite.Frame(grid), bands) { output in
+      try engine.write(to: output, threads: request.resources.threads, progress: progress)
+    }
+    return writer.report([
       ("indices", .array(formulas.map { .object([("name", .string($0.name)), ("formula", .string($0.text))]) })),
       ("inputs", .array(inputs.map { .object([("role", .string(displayName($0.role))), ("path", .string($0.binding.path)),
                                               ("band", .int($0.binding.band))]) })),
@@ -133,9 +141,7 @@ public enum SpectralIndex {
       ("clamped_pixels", .array(counts.clamped.map { .int($0) })),
       ("nodata_collisions", .array(counts.collisions.map { .int($0) })),
       ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
-    ] + product.notes)
-    report.warnings = constantWarnings(formulas) + collisionWarnings(formulas, counts.collisions, fill: fill)
-    return report
+    ] + product.notes, warnings: constantWarnings(formulas) + collisionWarnings(formulas, counts.collisions, fill: fill))
   }
 
   /// With a product: its bands bound to the roles the user left unbound (a role bound with
@@ -197,30 +203,6 @@ public enum SpectralIndex {
       let product = reflectance[input.role] ?? (0, 1)
       return IndexEngine.Transform(productOffset: product.offset, quantification: product.quantification, scale: scale, offset: offset)
     }
-  }
-
-  /// Writes one band per formula on `grid`, named after it and declaring the engine's nodata.
-  static func write(_ engine: IndexEngine, grid: Grid, to target: OutputTarget, _ request: IndexRequest,
-                    progress: ProgressHandler?) throws -> IndexCounts {
-    let bands = engine.formulas.count, type = engine.type
-    try request.output.requireSpace(width: grid.width, height: grid.height, bands: bands, type: type)
-    request.resources.limitCache(for: .singlePass)
-    var counts = IndexCounts()
-    try target.write {
-      let output = try OutputRaster.create(
-        path: target.gdalPath, width: grid.width, height: grid.height, geoTransform: grid.geoTransform, srs: grid.srs,
-        bands: bands, type: type,
-        options: request.output.gtiffOptions(for: type, threads: request.resources.threads, width: grid.width, height: grid.height,
-                                             bands: bands))
-      for (i, formula) in engine.formulas.enumerated() {
-        let band = try output.band(i + 1)
-        band.setDescription(formula.name)
-        try band.setNoDataValue(engine.fillValue)
-      }
-      counts = try engine.write(to: output, threads: request.resources.threads, progress: progress)
-      try output.close()
-    }
-    return counts
   }
 
   /// The output's nodata: the given value if `type` holds it, else NaN for floats, the lowest

@@ -120,9 +120,10 @@ extension Extent {
 
   /// The area the two share; nil when they share none.
   public func intersection(_ other: Extent) -> Extent? {
-    guard intersects(other) else { return nil }
-    return Extent(minX: Swift.max(minX, other.minX), minY: Swift.max(minY, other.minY),
-                  maxX: Swift.min(maxX, other.maxX), maxY: Swift.min(maxY, other.maxY))
+    let common = Extent(minX: Swift.max(minX, other.minX), minY: Swift.max(minY, other.minY),
+                        maxX: Swift.min(maxX, other.maxX), maxY: Swift.min(maxY, other.maxY))
+    guard common.maxX > common.minX, common.maxY > common.minY else { return nil }
+    return common
   }
 
   /// Whether the two share any area.

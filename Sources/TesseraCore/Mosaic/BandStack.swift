@@ -109,37 +109,27 @@ public enum BandStack {
                     sameGrid: Bool, type: DataType, progress: ProgressHandler?) throws -> NodataPlan {
     let inputs = request.inputs.map { SourceSet.pick($0).path } + (request.inputList.map { [$0] } ?? [])
       + InputFiles.of(layers.map(\.dataset))
-    let target = try request.output.target(inputs: inputs.filter { $0 != "-" }, inputLabel: layers.count == 1 ? layers[0].path : nil)
     var spec = request.output
-    // --interleave is GeoTIFF's layout; another format keeps its own.
-    if try spec.rasterFormat() == .gtiff, !spec.creationOptions.contains(where: { $0.uppercased().hasPrefix("INTERLEAVE=") }) {
+    // --interleave is GeoTIFF's layout; another format keeps its own (one that cannot be
+    // resolved is the target's to refuse).
+    if (try? spec.rasterFormat()) == .gtiff, !spec.creationOptions.contains(where: { $0.uppercased().hasPrefix("INTERLEAVE=") }) {
       spec.creationOptions.append("INTERLEAVE=\(request.interleave.rawValue.uppercased())")
     }
-    try spec.requireSpace(width: vrt.width, height: vrt.height, bands: layers.count, type: type)
-    request.resources.limitCache(for: .singlePass)
+    let writer = try RasterWrite(spec, inputs: inputs.filter { $0 != "-" }, inputLabel: layers.count == 1 ? layers[0].path : nil,
+                                 resources: request.resources, cache: .singlePass) {
+      RasterWrite.Layout(width: vrt.width, height: vrt.height, bands: layers.count, type: type)
+    }
     let plan = try NodataPlan(own: (1...layers.count).map { try vrt.band($0).noDataValue }, names: names, type: type)
-    try target.write {
-      let output = try OutputRaster.create(like: vrt, in: target, bands: layers.count, type: type, spec: spec,
-                                           threads: request.resources.threads, nodata: .none)
-      try describe(output, request, names: names, nodata: plan.declared)
+    var bands = RasterWrite.Bands(count: layers.count, type: type, template: vrt, nodata: .none)
+    bands.descriptions = names
+    // Set on every band: GeoTIFF keeps one value for the file, and every band declares it.
+    bands.declaredNodata = Array(repeating: plan.declared, count: layers.count)
+    bands.colorInterpretations = try colorInterpretations(request, names)
+    try writer.raster(RasterWrite.Frame(like: vrt), bands) { output in
       try copy(layers, stack: vrt, composed: composed, sameGrid: sameGrid, to: output, type: type,
                threads: request.resources.threads, progress: progress)
-      try output.close()
     }
     return plan
-  }
-
-  /// Band descriptions, the one declared nodata and the colour interpretations.
-  static func describe(_ output: Dataset, _ request: BandStackRequest, names: [String], nodata declared: Double?) throws {
-    for (i, name) in names.enumerated() {
-      let band = try output.band(i + 1)
-      band.setDescription(name)
-      // Set once: GeoTIFF keeps one value for the file, and every band declares it.
-      if let declared { try band.setNoDataValue(declared) }
-    }
-    for (i, interpretation) in try colorInterpretations(request, names).enumerated() {
-      try output.band(i + 1).setColorInterpretation(interpretation)
-    }
   }
 
   /// The pixels: on one grid each band read straight from its file, without the VRT's

@@ -160,11 +160,8 @@ public enum Timelapse {
         let box = try request.bboxCRS.map { text -> Extent in
           try CoordinateTransformation(from: try CRSInput.resolve(text, centre: try? reference.centreLonLat()), to: crs).transformBounds(bbox)
         } ?? bbox
-        extent = Extent(minX: max(extent.minX, box.minX), minY: max(extent.minY, box.minY),
-                        maxX: min(extent.maxX, box.maxX), maxY: min(extent.maxY, box.maxY))
-        guard extent.maxX > extent.minX, extent.maxY > extent.minY else {
-          throw TesseraError(.dataError, "--bbox does not overlap \(label)")
-        }
+        guard let common = extent.intersection(box) else { throw TesseraError(.dataError, "--bbox does not overlap \(label)") }
+        extent = common
       }
       self.crs = crs
       self.extent = extent
