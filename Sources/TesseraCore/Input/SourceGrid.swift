@@ -14,12 +14,17 @@ struct BandSource {
   /// Band `band` of `dataset`; refused (65) when the file has no such band, naming `asker`, the
   /// input or role that asked for it.
   init(path: String, band: Int, dataset: Dataset, askedBy asker: String) throws {
-    guard band >= 1, band <= dataset.bandCount else {
-      throw TesseraError(.dataError, "\(asker) asks for band \(band); \(path) has \(dataset.bandCount)")
-    }
+    try BandSource.requireBand(band, of: dataset, path: path, askedBy: asker)
     self.path = path
     self.band = band
     self.dataset = dataset
+  }
+
+  /// Refuses (65) a band the file does not have.
+  static func requireBand(_ band: Int, of dataset: Dataset, path: String, askedBy asker: String) throws {
+    guard band >= 1, band <= dataset.bandCount else {
+      throw TesseraError(.dataError, "\(asker) asks for band \(band); \(path) has \(dataset.bandCount)")
+    }
   }
 
   /// Every input as bands: a pick's one band (`FILE:N`), or every band of a file in order.

@@ -45,7 +45,7 @@ public struct SourceSet {
     var datasets: [Dataset] = []
     for (i, (pick, file)) in zip(picks, files).enumerated() {
       guard let band = pick.band else { datasets.append(file); continue }
-      _ = try BandSource(path: pick.path, band: band, dataset: file, askedBy: "input \(i + 1) (\(paths[i]))")
+      try BandSource.requireBand(band, of: file, path: pick.path, askedBy: "input \(i + 1) (\(paths[i]))")
       // Written and closed before anything reads it, and read by name from every worker.
       let vrt = MemoryFile(name: "pick-\(i + 1).vrt")
       try GDALUtilities.translate(file, to: vrt.path, arguments: ["-of", "VRT", "-b", "\(band)"]).close()
