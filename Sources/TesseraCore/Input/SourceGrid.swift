@@ -4,49 +4,6 @@ import GDAL
 /// Which area an output covers when its inputs' footprints differ.
 public enum ExtentRule: String, CaseIterable, Sendable { case union, intersection }
 
-/// One band of one input file, as a command puts it on a grid.
-struct BandSource {
-  /// The file (for a band pick `FILE:N`, FILE).
-  let path: String
-  let band: Int
-  let dataset: Dataset
-
-  /// Band `band` of `dataset`; refused (65) when the file has no such band, naming `asker`, the
-  /// input or role that asked for it.
-  init(path: String, band: Int, dataset: Dataset, askedBy asker: String) throws {
-    try BandSource.requireBand(band, of: dataset, path: path, askedBy: asker)
-    self.path = path
-    self.band = band
-    self.dataset = dataset
-  }
-
-  /// Refuses (65) a band the file does not have.
-  static func requireBand(_ band: Int, of dataset: Dataset, path: String, askedBy asker: String) throws {
-    guard band >= 1, band <= dataset.bandCount else {
-      throw TesseraError(.dataError, "\(asker) asks for band \(band); \(path) has \(dataset.bandCount)")
-    }
-  }
-
-  /// Every input as bands: a pick's one band (`FILE:N`), or every band of a file in order.
-  static func bands(of paths: [String]) throws -> [BandSource] {
-    let detach = SourceSet.mustDetach(paths.count)
-    var sources: [BandSource] = []
-    for argument in paths {
-      if let bad = SourceSet.badPick(argument) { throw TesseraError(.usage, bad) }
-      let pick = SourceSet.pick(argument)
-      let dataset = try SourceSet.open(pick.path, detach: detach)
-      guard dataset.bandCount > 0 else { throw TesseraError(.dataError, "\(pick.path) has no raster band") }
-      for band in pick.band.map({ [$0] }) ?? Array(1...dataset.bandCount) {
-        sources.append(try BandSource(path: pick.path, band: band, dataset: dataset, askedBy: argument))
-      }
-    }
-    return sources
-  }
-
-  var dataType: DataType { get throws { try dataset.band(band).dataType } }
-  var noDataValue: Double? { get throws { try dataset.band(band).noDataValue } }
-}
-
 /// Inputs onto one output grid: each input's own grid checked (north-up, in the CRS the others
 /// share, or one it is warped from), the output grid chosen by a resolution rule and an extent
 /// rule, and each input placed on that grid as it is or warped onto it (`PlacedInputs`).
@@ -155,48 +112,4 @@ enum SourceGrid {
     }
     return placed
   }
-}
-
-/// Sources on an output grid as the compositors read them: a source on the grid's lattice as it
-/// is, any other resampled onto the grid by GDAL's warper into a VRT read window by window.
-struct PlacedInputs {
-  let sources: [PlacedSource]
-  /// The band each source is read from.
-  let bands: [Int]
-  /// The warped VRTs and the bands they read: they live until `remove()`.
-  private let files: [MemoryFile]
-
-  /// `inputs` on `grid` (every one in the grid's CRS), those off its lattice resampled with
-  /// `resampling(k)`.
-  init(_ inputs: [BandSource], on grid: Grid, resampling: (Int) -> Resampling) throws {
-    var sources: [PlacedSource] = [], bands: [Int] = [], files: [MemoryFile] = []
-    for (k, input) in inputs.enumerated() {
-      if let window = grid.placement(of: input.dataset) {
-        sources.append(PlacedSource(path: input.path, window: window))
-        bands.append(input.band)
-        continue
-      }
-      let file = MemoryFile(name: "input-\(k).vrt"), band = MemoryFile(name: "band-\(k).vrt")
-      files += [file, band]
-      try PlacedInputs.warp(input, onto: grid, resampling: resampling(k), band: band.path, to: file.path)
-      sources.append(PlacedSource(path: file.path, window: Window(x: 0, y: 0, width: grid.width, height: grid.height)))
-      bands.append(1)
-    }
-    self.sources = sources
-    self.bands = bands
-    self.files = files
-  }
-
-  /// The band alone, written and closed at `band`, then warped onto the grid as a VRT at `path`.
-  static func warp(_ input: BandSource, onto grid: Grid, resampling: Resampling, band: String, to path: String) throws {
-    let e = grid.extent
-    try GDALUtilities.translate(input.dataset, to: band, arguments: ["-of", "VRT", "-b", "\(input.band)"]).close()
-    try GDALUtilities.warp([try Dataset.open(band)], to: path, arguments: [
-      "-of", "VRT", "-r", resampling.gdalName, "-tr", "\(grid.resolution.x)", "\(grid.resolution.y)",
-      "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
-    ]).close()
-  }
-
-  /// Unlinks the warped VRTs; call when the sources are read no more.
-  func remove() { files.forEach { $0.remove() } }
 }
