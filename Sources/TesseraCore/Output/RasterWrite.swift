@@ -64,7 +64,7 @@ struct RasterWrite {
     var type: DataType
     var template: Dataset?
     var nodata: NodataSetting = .inherit
-    var descriptions: [String] = []
+    var descriptions: [String?] = []
     var declaredNodata: [Double?] = []
     var colorInterpretations: [String?] = []
 
@@ -177,7 +177,7 @@ struct RasterWrite {
     }
     for i in 0..<bands.count {
       let band = try output.band(i + 1)
-      if i < bands.descriptions.count { band.setDescription(bands.descriptions[i]) }
+      if i < bands.descriptions.count, let description = bands.descriptions[i] { band.setDescription(description) }
       if i < bands.declaredNodata.count, let value = bands.declaredNodata[i] { try band.setNoDataValue(value) }
       if i < bands.colorInterpretations.count, let name = bands.colorInterpretations[i] { band.setColorInterpretation(name) }
     }
