@@ -36,6 +36,20 @@ public enum DataType: String, CaseIterable, Sendable {
   public var isComplex: Bool { GDALDataTypeIsComplex(gdal) != 0 }
   public var isInteger: Bool { GDALDataTypeIsInteger(gdal) != 0 }
 
+  /// The values an integer type holds (bounds exact in a Double); for 64-bit integers and other
+  /// types, ±9e15, within which every whole number is exact.
+  public var integerRange: ClosedRange<Double> {
+    switch self {
+    case .byte: return 0...255
+    case .int8: return -128...127
+    case .uint16: return 0...65535
+    case .int16: return -32768...32767
+    case .uint32: return 0...4_294_967_295
+    case .int32: return -2_147_483_648...2_147_483_647
+    default: return -9.0e15...9.0e15
+    }
+  }
+
   /// The smallest type that holds every value of both.
   public func union(_ other: DataType) -> DataType {
     DataType(gdal: GDALDataTypeUnion(gdal, other.gdal)) ?? .float64

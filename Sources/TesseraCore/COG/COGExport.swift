@@ -61,14 +61,15 @@ public enum COGExport {
   public static func run(_ request: COGExportRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
     guard [256, 512, 1024].contains(request.cog.blockSize) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
     let source = try Dataset.open(request.input)
-    let target = try request.output.writtenAs("COG").target(inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input)
-    let validation = try target.write {
-      try copy(source, named: request.input, settings: request.cog, spec: request.output, into: target,
+    let writer = try RasterWrite(request.output, writtenAs: "COG", inputs: [request.input] + InputFiles.of([source]),
+                                 inputLabel: request.input, resources: request.resources)
+    let validation = try writer.write {
+      try copy(source, named: request.input, settings: request.cog, spec: request.output, into: writer.target,
                resources: request.resources, progress: progress)
     }
     var details: [(String, JSONValue)] = [("input", .string(request.input)), ("profile", .string(request.cog.profile.rawValue))]
     if let validation { details.append(("validation", validation.json(strict: false))) }
-    return OperationReport(outputs: [request.output.path], details: details)
+    return writer.report(details)
   }
 
   /// Copies a finished dataset (a file, or a MEM dataset fully written) through GDAL's COG

@@ -55,14 +55,10 @@ public enum Clip {
     let (region, files) = try resolve(request, source: source, grid: grid)
     let datumWarning = try region.datumWarning(raster: grid.srs, datum: request.datum)
     let job = try ClipJob(request: request, source: source, grid: grid, bands: bands, region: region)
-    let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input)
-    try request.output.requireSpace(width: job.output.width, height: job.output.height, bands: job.outputBands, type: job.type)
-    try request.output.requireHoldsNodata(job.nodata.contains { $0 != nil })
-    request.resources.limitCache(for: .singlePass)
-    let inside = try target.write { try job.write(into: target, progress: progress) }
-    var report = OperationReport(outputs: [request.output.path], details: job.details(region: region, pixelsInside: inside))
-    report.warnings = (datumWarning.map { [$0] } ?? []) + job.warnings
-    return report
+    let writer = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input,
+                                resources: request.resources, cache: .singlePass) { job.layout }
+    let inside = try writer.raster(job.frame, job.outputBandTemplate) { try job.write(into: $0, progress: progress) }
+    return writer.report(job.details(region: region, pixelsInside: inside), warnings: (datumWarning.map { [$0] } ?? []) + job.warnings)
   }
 
   /// The source's grid and the bands clipped, checked.
@@ -216,19 +212,26 @@ struct ClipJob {
     return Window(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
   }
 
-  /// Writes the clip into `target`'s temporary file; returns how many pixels are inside.
-  func write(into target: OutputTarget, progress: ProgressHandler?) throws -> Int {
-    let template = try SourceSet.bandSubset(source, bands)
-    let dataset = try OutputRaster.create(
-      in: target, width: output.width, height: output.height, geoTransform: output.geoTransform, bandsFrom: template,
-      bands: outputBands, type: type, spec: request.output, threads: request.resources.threads, nodata: .none)
-    for (i, value) in nodata.enumerated() { if let value { try dataset.band(i + 1).setNoDataValue(value) } }
-    if request.addAlpha {
-      try dataset.band(outputBands).setColorInterpretation("Alpha")
+  /// The output as checked before the work.
+  var layout: RasterWrite.Layout {
+    RasterWrite.Layout(grid: output, bands: outputBands, type: type, declaresNodata: nodata.contains { $0 != nil })
+  }
+
+  var frame: RasterWrite.Frame { RasterWrite.Frame(output) }
+
+  /// The source's bands, each with the nodata decided for it, and an alpha band last if asked.
+  var outputBandTemplate: RasterWrite.Bands {
+    get throws {
+      var bands = RasterWrite.Bands(count: outputBands, type: type, template: try SourceSet.bandSubset(source, self.bands), nodata: .none)
+      bands.declaredNodata = nodata
+      if request.addAlpha { bands.colorInterpretations = Array(repeating: nil, count: outputBands - 1) + ["Alpha"] }
+      return bands
     }
-    let inside = try ClipWriter(job: self).write(into: dataset, progress: progress)
-    try dataset.close()
-    return inside
+  }
+
+  /// Writes the clip into the output raster; returns how many pixels are inside.
+  func write(into dataset: Dataset, progress: ProgressHandler?) throws -> Int {
+    try ClipWriter(job: self).write(into: dataset, progress: progress)
   }
 
   func details(region: ClipRegion, pixelsInside: Int) -> [(String, JSONValue)] {

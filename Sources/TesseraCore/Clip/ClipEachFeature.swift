@@ -61,9 +61,11 @@ extension Clip {
     let createdFolder = try makeFolder(folder)
     let inside: [Int]
     do {
-      let targets = try jobs.map { try $0.output.target(inputs: inputs, inputLabel: request.input) }
-      try OutputTarget.requireDistinct(targets.map { ("an output", $0) })
-      inside = try writeAll(jobs.map(\.job), into: targets, resources: request.resources, progress: progress)
+      let writes = try jobs.map {
+        try RasterWrite($0.output, inputs: inputs, inputLabel: request.input, resources: request.resources, cache: .singlePass)
+      }
+      try OutputTarget.requireDistinct(writes.map { ("an output", $0.target) })
+      inside = try writeAll(jobs.map(\.job), into: writes, progress: progress)
     } catch {
       if createdFolder { TemporaryFiles.shared.removeFolder(folder) }
       throw error
@@ -89,19 +91,17 @@ extension Clip {
 
   /// Writes every output, then commits them together (all or nothing, old files restored on a
   /// failure); returns each one's pixels inside its region.
-  private static func writeAll(_ jobs: [ClipJob], into targets: [OutputTarget], resources: Resources,
-                               progress: ProgressHandler?) throws -> [Int] {
-    resources.limitCache(for: .singlePass)
+  private static func writeAll(_ jobs: [ClipJob], into writes: [RasterWrite], progress: ProgressHandler?) throws -> [Int] {
     let steps = Progress.steps(jobs.map { Double($0.output.width * $0.output.height) + 1 }, progress)
     do {
       var inside: [Int] = []
-      for (i, job) in jobs.enumerated() {
-        inside.append(try targets[i].fill { try job.write(into: targets[i], progress: steps[i]) })
+      for (job, (writer, step)) in zip(jobs, zip(writes, steps)) {
+        inside.append(try writer.fillRaster(job.frame, try job.outputBandTemplate) { try job.write(into: $0, progress: step) })
       }
-      try OutputTarget.finishAll(targets)
+      try RasterWrite.finishAll(writes)
       return inside
     } catch {
-      targets.forEach { $0.abort() }
+      writes.forEach { $0.abort() }
       throw error
     }
   }

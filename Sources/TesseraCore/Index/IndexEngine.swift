@@ -24,7 +24,7 @@ struct IndexStorage {
     self.type = type
     self.fill = fill
     self.scale = scale
-    let full = WarpJob.integerRange(type)
+    let full = type.integerRange
     if type.isFloatingPoint {
       clampRange = full
     } else if fill == full.lowerBound {

@@ -73,128 +73,65 @@ public enum SpectralIndex {
     var constant: Double?
   }
 
+  /// What a Sentinel-2 product adds to the request: its roles' reflectance conversion, the SCL
+  /// band that masks, the files it reads and the report's notes.
+  struct ProductInputs {
+    var reflectance: [String: (offset: Double, quantification: Double)] = [:]
+    var mask: IndexRequest.Binding?
+    var files: [String] = []
+    var notes: [(String, JSONValue)] = []
+  }
+
+  /// A role and the band it reads.
+  typealias Input = (role: String, binding: IndexRequest.Binding)
+
   public static func run(_ request: IndexRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
     var request = request
     try requireDistinctRoles(request.bindings)
     let (formulas, roles) = try compile(request)
-    var productNotes: [(String, JSONValue)] = []
-    var maskBinding: IndexRequest.Binding?
-    var reflectance: [String: (offset: Double, quantification: Double)] = [:]
-    var productFiles: [String] = []
-    if let product = request.product {
-      let bound = try ProductBinding.bind(product, roles: roles, request: request)
-      // A role the user bound with --band keeps the user's file (and its values as they are).
-      let own = Set(roles.filter { binding(for: $0, in: request.bindings) != nil })
-      request.bindings.merge(bound.bindings.filter { !own.contains($0.key) }) { old, _ in old }
-      reflectance = bound.reflectance.filter { !own.contains($0.key) }
-      productFiles = bound.files
-      maskBinding = bound.mask
-      productNotes = bound.details
-    }
-    if let (sensor, folder) = request.sensor {
-      let unbound = roles.filter { binding(for: $0, in: request.bindings) == nil }
-      for (role, path) in try sensor.files(in: folder, roles: unbound) { request.bindings[role] = IndexRequest.Binding(path: path, band: 1) }
-    }
-    // Every role that is read, with its binding; roles bound to the same band share one input.
-    let inputs = try roles.map { role -> (role: String, binding: IndexRequest.Binding) in
-      guard let binding = binding(for: role, in: request.bindings) else {
-        let given = request.bindings.keys.sorted().joined(separator: ", ")
-        throw TesseraError(.usage, "\(formulaLabel(request)) needs \(roles.map(displayName).joined(separator: ", ")); bound: \(given.isEmpty ? "nothing" : given) (missing \(displayName(role)))")
-      }
-      return (role, binding)
-    }
-    // A formula that reads no band (`--expr 1`) fills INPUT's grid: band 1 is read for the grid
-    // only, after the formulas' inputs, as the SCL mask is.
-    var gridInputs = inputs
-    if inputs.isEmpty {
-      guard let path = request.gridInput, request.product == nil, request.sensor == nil else {
-        throw TesseraError(.usage, "\(formulaLabel(request)) reads no band: a constant expression needs INPUT, a raster whose grid it fills")
-      }
-      gridInputs.append(("grid", IndexRequest.Binding(path: path, band: 1)))
-    }
-    let datasets = try gridInputs.map { try Dataset.open($0.binding.path) }
-    for (input, dataset) in zip(gridInputs, datasets) where input.binding.band > dataset.bandCount || input.binding.band < 1 {
-      throw TesseraError(.dataError, "\(input.binding.path) has \(dataset.bandCount) band(s); \(displayName(input.role)) asks for band \(input.binding.band)")
-    }
-    let grids = try zip(gridInputs, datasets).map { input, dataset -> Grid in
-      guard let grid = Grid(of: dataset) else { throw TesseraError(.dataError, "\(input.binding.path) has no north-up georeferencing") }
-      return grid
-    }
-    if let odd = grids.indices.first(where: { !grids[$0].srs.isSame(as: grids[0].srs) }) {
-      throw TesseraError(.dataError, "\(gridInputs[odd].binding.path) is in \(CRSInput.label(grids[odd].srs)), \(gridInputs[0].binding.path) in \(CRSInput.label(grids[0].srs)); reproject one first")
-    }
+    let product = try bindProduct(&request, roles: roles)
+    try bindSensorFiles(&request, roles: roles)
+    let inputs = try boundInputs(request, roles: roles)
+    let gridInputs = try withGridInput(request, inputs)
+    let sources = try open(gridInputs)
+    let grids = try SourceGrid.ownGrids(sources)
     // The finest input's grid over the union of the inputs.
-    let finest = grids.indices.min { grids[$0].resolution.x * grids[$0].resolution.y < grids[$1].resolution.x * grids[$1].resolution.y } ?? 0
-    let union = grids.dropFirst().reduce(grids[0].extent) { $0.union($1.extent) }
+    let finest = SourceGrid.finest(grids)
     let resolution = request.resolution.map { (x: $0, y: $0) } ?? grids[finest].resolution
-    let grid = try Grid.covering(union, srs: grids[finest].srs, resolution: resolution,
-                                 anchor: Grid.anchor(of: grids[finest].geoTransform, resolution: resolution), cause: "--resolution")
-    // Inputs on another lattice are resampled onto the grid by GDAL's warper into VRTs.
-    var files: [MemoryFile] = []
-    defer { files.forEach { $0.remove() } }
-    var sources: [PlacedSource] = []
-    var bands: [Int] = []
-    var nodata: [Double?] = []
+    let grid = try SourceGrid.covering(grids, .union, resolution: resolution, lattice: finest, cause: "--resolution")
     var allInputs = gridInputs
-    var allDatasets = datasets
-    if let maskBinding {
-      allInputs.append(("SCL", maskBinding))
-      allDatasets.append(try Dataset.open(maskBinding.path))
+    var allSources = sources
+    if let mask = product.mask {
+      allInputs.append(("SCL", mask))
+      allSources.append(try BandSource(path: mask.path, band: mask.band, dataset: try Dataset.open(mask.path), askedBy: "SCL"))
     }
-    for (k, (input, dataset)) in zip(allInputs, allDatasets).enumerated() {
-      // Sentinel-2 band files mark no data by DN 0, whether or not they declare it.
-      nodata.append(request.product != nil && input.role != "SCL" ? 0 : try dataset.band(input.binding.band).noDataValue)
-      if let window = grid.placement(of: dataset) {
-        sources.append(PlacedSource(path: input.binding.path, window: window))
-        bands.append(input.binding.band)
-        continue
-      }
-      let file = MemoryFile(name: "input-\(k).vrt"), band = MemoryFile(name: "band-\(k).vrt")
-      files += [file, band]
-      let e = grid.extent
-      // The band alone, written and closed, then warped onto the grid as a VRT read window by window.
-      try GDALUtilities.translate(dataset, to: band.path, arguments: ["-of", "VRT", "-b", "\(input.binding.band)"]).close()
-      try GDALUtilities.warp([try Dataset.open(band.path)], to: file.path, arguments: [
-        "-of", "VRT", "-r", input.role == "SCL" ? "near" : request.resampling.gdalName, "-tr", "\(grid.resolution.x)", "\(grid.resolution.y)",
-        "-te", "\(e.minX)", "\(e.minY)", "\(e.maxX)", "\(e.maxY)",
-      ]).close()
-      sources.append(PlacedSource(path: file.path, window: Window(x: 0, y: 0, width: grid.width, height: grid.height)))
-      bands.append(1)
+    // Inputs on another lattice are resampled onto the grid by GDAL's warper into VRTs.
+    let placed = try PlacedInputs(allSources, on: grid) { allInputs[$0].role == "SCL" ? .nearest : request.resampling }
+    defer { placed.remove() }
+    // Sentinel-2 band files mark no data by DN 0, whether or not they declare it.
+    let nodata = try zip(allInputs, allSources).map { input, source in
+      request.product != nil && input.role != "SCL" ? 0 : try source.noDataValue
     }
     let type: DataType = request.integerType ?? (request.precision == .double ? .float64 : .float32)
     if let integer = request.integerType, integer.isFloatingPoint || integer.isComplex {
       throw TesseraError(.usage, "--ot takes an integer type for scaled output (\(integer.rawValue) is not); use --precision for floats")
     }
     let fill = try outputNodata(request.dstNodata, type: type)
-    let transforms = inputs.map { input -> IndexEngine.Transform in
-      let name = displayName(input.role)
-      let scale = request.inputScale[input.role] ?? request.inputScale[name] ?? request.inputScale["*"] ?? 1
-      let offset = request.inputOffset[input.role] ?? request.inputOffset[name] ?? request.inputOffset["*"] ?? 0
-      let product = reflectance[input.role] ?? (0, 1)
-      return IndexEngine.Transform(productOffset: product.offset, quantification: product.quantification, scale: scale, offset: offset)
+    let engine = IndexEngine(sources: placed.sources, bands: placed.bands, nodata: nodata,
+                             transforms: transforms(request, inputs, reflectance: product.reflectance), formulas: formulas, type: type,
+                             fillValue: fill, scale: request.scale, cloudy: request.maskClasses)
+    let writer = try RasterWrite(
+      request.output, inputs: allInputs.map(\.binding.path) + InputFiles.of(allSources.map(\.dataset)) + product.files,
+      inputLabel: Set(gridInputs.map(\.binding.path)).count == 1 ? gridInputs.first?.binding.path : nil,
+      resources: request.resources, cache: .singlePass
+    ) { RasterWrite.Layout(grid: grid, bands: formulas.count, type: type) }
+    var bands = RasterWrite.Bands(count: formulas.count, type: type)
+    bands.descriptions = formulas.map(\.name)
+    bands.declaredNodata = Array(repeating: fill, count: formulas.count)
+    let counts = try writer.raster(RasterWrite.Frame(grid), bands) { output in
+      try engine.write(to: output, threads: request.resources.threads, progress: progress)
     }
-    let target = try request.output.target(inputs: allInputs.map(\.binding.path) + InputFiles.of(allDatasets) + productFiles,
-                                           inputLabel: Set(gridInputs.map(\.binding.path)).count == 1 ? gridInputs.first?.binding.path : nil)
-    try request.output.requireSpace(width: grid.width, height: grid.height, bands: formulas.count, type: type)
-    request.resources.limitCache(for: .singlePass)
-    var counts = IndexCounts()
-    try target.write {
-      let output = try OutputRaster.create(
-        path: target.gdalPath, width: grid.width, height: grid.height, geoTransform: grid.geoTransform, srs: grid.srs,
-        bands: formulas.count, type: type,
-        options: request.output.gtiffOptions(for: type, threads: request.resources.threads, width: grid.width, height: grid.height,
-                                             bands: formulas.count))
-      for (i, formula) in formulas.enumerated() {
-        let band = try output.band(i + 1)
-        band.setDescription(formula.name)
-        try band.setNoDataValue(fill)
-      }
-      counts = try IndexEngine(sources: sources, bands: bands, nodata: nodata, transforms: transforms, formulas: formulas, type: type,
-                               fillValue: fill, scale: request.scale, cloudy: request.maskClasses)
-        .write(to: output, threads: request.resources.threads, progress: progress)
-      try output.close()
-    }
-    var report = OperationReport(outputs: [request.output.path], details: [
+    return writer.report([
       ("indices", .array(formulas.map { .object([("name", .string($0.name)), ("formula", .string($0.text))]) })),
       ("inputs", .array(inputs.map { .object([("role", .string(displayName($0.role))), ("path", .string($0.binding.path)),
                                               ("band", .int($0.binding.band))]) })),
@@ -204,9 +141,68 @@ public enum SpectralIndex {
       ("clamped_pixels", .array(counts.clamped.map { .int($0) })),
       ("nodata_collisions", .array(counts.collisions.map { .int($0) })),
       ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
-    ] + productNotes)
-    report.warnings = constantWarnings(formulas) + collisionWarnings(formulas, counts.collisions, fill: fill)
-    return report
+    ] + product.notes, warnings: constantWarnings(formulas) + collisionWarnings(formulas, counts.collisions, fill: fill))
+  }
+
+  /// With a product: its bands bound to the roles the user left unbound (a role bound with
+  /// --band keeps the user's file, and its values as they are).
+  static func bindProduct(_ request: inout IndexRequest, roles: [String]) throws -> ProductInputs {
+    guard let product = request.product else { return ProductInputs() }
+    let bound = try ProductBinding.bind(product, roles: roles, request: request)
+    let own = Set(roles.filter { binding(for: $0, in: request.bindings) != nil })
+    request.bindings.merge(bound.bindings.filter { !own.contains($0.key) }) { old, _ in old }
+    return ProductInputs(reflectance: bound.reflectance.filter { !own.contains($0.key) }, mask: bound.mask, files: bound.files,
+                         notes: bound.details)
+  }
+
+  /// With --sensor: the roles still unbound, bound to the band files named the sensor's way.
+  static func bindSensorFiles(_ request: inout IndexRequest, roles: [String]) throws {
+    guard let (sensor, folder) = request.sensor else { return }
+    let unbound = roles.filter { binding(for: $0, in: request.bindings) == nil }
+    for (role, path) in try sensor.files(in: folder, roles: unbound) { request.bindings[role] = IndexRequest.Binding(path: path, band: 1) }
+  }
+
+  /// Every role that is read, with its binding; roles bound to the same band share one input.
+  static func boundInputs(_ request: IndexRequest, roles: [String]) throws -> [Input] {
+    try roles.map { role -> Input in
+      guard let binding = binding(for: role, in: request.bindings) else {
+        let given = request.bindings.keys.sorted().joined(separator: ", ")
+        throw TesseraError(.usage, "\(formulaLabel(request)) needs \(roles.map(displayName).joined(separator: ", ")); bound: \(given.isEmpty ? "nothing" : given) (missing \(displayName(role)))")
+      }
+      return (role, binding)
+    }
+  }
+
+  /// A formula that reads no band (`--expr 1`) fills INPUT's grid: band 1 is read for the grid
+  /// only, after the formulas' inputs, as the SCL mask is.
+  static func withGridInput(_ request: IndexRequest, _ inputs: [Input]) throws -> [Input] {
+    guard inputs.isEmpty else { return inputs }
+    guard let path = request.gridInput, request.product == nil, request.sensor == nil else {
+      throw TesseraError(.usage, "\(formulaLabel(request)) reads no band: a constant expression needs INPUT, a raster whose grid it fills")
+    }
+    return [("grid", IndexRequest.Binding(path: path, band: 1))]
+  }
+
+  /// Every input opened, then each band checked.
+  static func open(_ inputs: [Input]) throws -> [BandSource] {
+    let datasets = try inputs.map { try Dataset.open($0.binding.path) }
+    return try zip(inputs, datasets).map { input, dataset in
+      try BandSource(path: input.binding.path, band: input.binding.band, dataset: dataset, askedBy: displayName(input.role))
+    }
+  }
+
+  /// Per input: the product's reflectance conversion, then --input-scale and --input-offset (by
+  /// role, its long name, or "*").
+  static func transforms(_ request: IndexRequest, _ inputs: [Input], reflectance: [String: (offset: Double, quantification: Double)])
+    -> [IndexEngine.Transform]
+  {
+    inputs.map { input in
+      let name = displayName(input.role)
+      let scale = request.inputScale[input.role] ?? request.inputScale[name] ?? request.inputScale["*"] ?? 1
+      let offset = request.inputOffset[input.role] ?? request.inputOffset[name] ?? request.inputOffset["*"] ?? 0
+      let product = reflectance[input.role] ?? (0, 1)
+      return IndexEngine.Transform(productOffset: product.offset, quantification: product.quantification, scale: scale, offset: offset)
+    }
   }
 
   /// The output's nodata: the given value if `type` holds it, else NaN for floats, the lowest
@@ -220,7 +216,7 @@ public enum SpectralIndex {
       return v
     case .inherit:
       if type.isFloatingPoint { return .nan }
-      let range = WarpJob.integerRange(type)
+      let range = type.integerRange
       return range.lowerBound < 0 ? range.lowerBound : range.upperBound
     }
   }

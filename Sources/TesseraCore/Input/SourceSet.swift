@@ -4,7 +4,7 @@ import GDAL
 /// The rasters a command reads together: named by paths, quoted globs, a list file or band picks
 /// (`FILE:N`), opened and checked before anything is written, with the bands read from each and
 /// one data type that holds every input's values. Mosaic reads through one; band-stack and index
-/// will too.
+/// take their bands one by one (`BandSource`); all of them go onto a grid by `SourceGrid`.
 public struct SourceSet {
   /// An input as named: a file, and the one band picked from it with `FILE:N`.
   public struct Pick: Equatable, Sendable {
@@ -45,9 +45,7 @@ public struct SourceSet {
     var datasets: [Dataset] = []
     for (i, (pick, file)) in zip(picks, files).enumerated() {
       guard let band = pick.band else { datasets.append(file); continue }
-      guard band <= file.bandCount else {
-        throw TesseraError(.dataError, "input \(i + 1) (\(paths[i])) asks for band \(band); \(pick.path) has \(file.bandCount)")
-      }
+      try BandSource.requireBand(band, of: file, path: pick.path, askedBy: "input \(i + 1) (\(paths[i]))")
       // Written and closed before anything reads it, and read by name from every worker.
       let vrt = MemoryFile(name: "pick-\(i + 1).vrt")
       try GDALUtilities.translate(file, to: vrt.path, arguments: ["-of", "VRT", "-b", "\(band)"]).close()

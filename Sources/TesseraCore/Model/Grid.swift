@@ -118,6 +118,14 @@ extension Extent {
            maxX: Swift.max(maxX, other.maxX), maxY: Swift.max(maxY, other.maxY))
   }
 
+  /// The area the two share; nil when they share none.
+  public func intersection(_ other: Extent) -> Extent? {
+    let common = Extent(minX: Swift.max(minX, other.minX), minY: Swift.max(minY, other.minY),
+                        maxX: Swift.min(maxX, other.maxX), maxY: Swift.min(maxY, other.maxY))
+    guard common.maxX > common.minX, common.maxY > common.minY else { return nil }
+    return common
+  }
+
   /// Whether the two share any area.
   public func intersects(_ other: Extent) -> Bool {
     minX < other.maxX && other.minX < maxX && minY < other.maxY && other.minY < maxY

@@ -75,7 +75,7 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
   public static func requireFits(_ v: Double, _ type: DataType, option: String) throws {
     if fits(v, type) { return }
     throw TesseraError(.usage, "\(option) \(text(v)) does not fit the output's data type \(type.rawValue)"
-      + (type.isFloatingPoint ? "" : " (whole numbers \(text(WarpJob.integerRange(type).lowerBound))…\(text(WarpJob.integerRange(type).upperBound)))"))
+      + (type.isFloatingPoint ? "" : " (whole numbers \(text(type.integerRange.lowerBound))…\(text(type.integerRange.upperBound)))"))
   }
 
   public static func fits(_ v: Double, _ type: DataType) -> Bool {
@@ -85,7 +85,7 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
     case .float32: return v.isNaN || v.isInfinite || (Float(v).isFinite && (v == 0 || Float(v) != 0))
     default:
       if type.isComplex { return true }
-      return !v.isNaN && v == v.rounded() && WarpJob.integerRange(type).contains(v)
+      return !v.isNaN && v == v.rounded() && type.integerRange.contains(v)
     }
   }
 }

@@ -6,7 +6,7 @@ import GDAL
 /// how to align them: nothing is ever resampled silently.
 public struct BandStackRequest {
   /// Which area the stack covers when the inputs' footprints differ.
-  public enum Coverage: String, CaseIterable, Sendable { case union, intersection }
+  public typealias Coverage = ExtentRule
   public enum Interleave: String, CaseIterable, Sendable { case band, pixel }
 
   /// Inputs as named: paths, or `FILE:N` for band N of FILE.
@@ -35,102 +35,27 @@ public struct BandStackRequest {
 }
 
 public enum BandStack {
-  /// One band of the stack.
-  struct Layer {
-    let path: String
-    let band: Int
-    let dataset: Dataset
-    let name: String
-  }
-
   public static func run(_ request: BandStackRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
     let layers = try openLayers(request)
     let names = try bandNames(request, layers)
-    let grids = try layers.map { layer -> Grid in
-      guard let grid = Grid(of: layer.dataset) else {
-        throw TesseraError(.dataError, "\(layer.path) has no north-up georeferencing (a CRS and an unrotated geotransform)")
-      }
-      return grid
-    }
-    let crs = grids[0].srs
-    if let odd = grids.indices.first(where: { !grids[$0].srs.isSame(as: crs) }) {
-      throw TesseraError(.dataError, "\(layers[odd].path) is in \(CRSInput.label(grids[odd].srs)), \(layers[0].path) in \(CRSInput.label(crs)); reproject one first")
-    }
-    let sameGrid = grids.allSatisfy { $0.placement(of: grids[0]) != nil }
-    if !sameGrid && request.resolution == nil {
-      let sizes = zip(layers, grids).map { "\(($0.path as NSString).lastPathComponent) \(pixelText($1.resolution))" }
-      throw TesseraError(.dataError, "the inputs are on different grids (\(Array(Set(sizes)).sorted().joined(separator: ", "))); align them with --resolution highest, lowest or a pixel size")
-    }
-    let types = try layers.map { try $0.dataset.band($0.band).dataType }
+    let grids = try SourceGrid.ownGrids(layers)
+    let sameGrid = try requireOneGridOrRule(request, layers, grids)
+    let types = try layers.map { try $0.dataType }
     let union = types.dropFirst().reduce(types[0]) { $0.union($1) }
     let type = request.outputType ?? union
     var warnings: [String] = []
     if let forced = request.outputType, forced.union(union) != forced {
       warnings.append("--ot \(forced.rawValue) cannot hold every input's values (they need \(union.rawValue)); values outside it are clipped")
     }
-
-    // The stack as GDAL composes it (gdalbuildvrt -separate), one single-band VRT per layer so
-    // every band of a multi-band input is its own source; written and closed before it is read.
     var files: [MemoryFile] = []
     defer { files.forEach { $0.remove() } }
-    let composed: MemoryFile
-    let identical = layers.allSatisfy { $0.dataset.width == layers[0].dataset.width && $0.dataset.height == layers[0].dataset.height
-      && $0.dataset.geoTransform == layers[0].dataset.geoTransform }
-    if identical && (request.resolution == nil || request.resolution == .same) {
-      // Every layer on one grid: the stack's VRT is written directly, one source per band. (The
-      // way through one single-band VRT per layer reopens a multi-band file once per band, which
-      // grows with the square of its band count: 4000 bands took 6.6 GB.)
-      composed = try MemoryFile(name: "stack.vrt", data: Data(try BandStack.directVRT(layers, crs: crs).utf8))
-    } else {
-      composed = MemoryFile(name: "stack.vrt")
-      try BandStack.composedVRT(layers, request: request, grids: grids, files: &files, to: composed.path)
-    }
-    files.append(composed)
-    let vrt = try Dataset.open(composed.path)
+    let composed = try compose(layers, request: request, grids: grids, files: &files)
+    let vrt = try Dataset.open(composed)
     defer { try? vrt.close() }
     guard vrt.bandCount == layers.count else {
       throw TesseraError(.internalError, "the stack has \(vrt.bandCount) bands for \(layers.count) inputs")
     }
-
-    let inputs = request.inputs.map { SourceSet.pick($0).path } + (request.inputList.map { [$0] } ?? [])
-      + InputFiles.of(layers.map(\.dataset))
-    let target = try request.output.target(inputs: inputs.filter { $0 != "-" }, inputLabel: layers.count == 1 ? layers[0].path : nil)
-    var spec = request.output
-    // --interleave is GeoTIFF's layout; another format keeps its own.
-    if try spec.rasterFormat() == .gtiff, !spec.creationOptions.contains(where: { $0.uppercased().hasPrefix("INTERLEAVE=") }) {
-      spec.creationOptions.append("INTERLEAVE=\(request.interleave.rawValue.uppercased())")
-    }
-    try spec.requireSpace(width: vrt.width, height: vrt.height, bands: layers.count, type: type)
-    request.resources.limitCache(for: .singlePass)
-    let plan = try NodataPlan(own: (1...layers.count).map { try vrt.band($0).noDataValue }, names: names, type: type)
-    warnings += plan.warnings
-    try target.write {
-      let output = try OutputRaster.create(like: vrt, in: target, bands: layers.count, type: type, spec: spec,
-                                           threads: request.resources.threads, nodata: .none)
-      for (i, name) in names.enumerated() {
-        let band = try output.band(i + 1)
-        band.setDescription(name)
-        // Set once: GeoTIFF keeps one value for the file, and every band declares it.
-        if let declared = plan.declared { try band.setNoDataValue(declared) }
-      }
-      for (i, interpretation) in try colorInterpretations(request, names).enumerated() {
-        try output.band(i + 1).setColorInterpretation(interpretation)
-      }
-      if sameGrid, let grid = Grid(of: vrt) {
-        // One grid: each band read straight from its file, without the VRT's per-source machinery.
-        let placed = try layers.map { layer -> (PlacedSource, Int, Double) in
-          guard let window = grid.placement(of: layer.dataset) else {
-            throw TesseraError(.internalError, "\(layer.path) is not on the stack's grid")
-          }
-          return (PlacedSource(path: layer.path, window: window), layer.band, try layer.dataset.band(layer.band).noDataValue ?? 0)
-        }
-        try StackCopy(sources: placed, type: type).write(to: output, threads: request.resources.threads, progress: progress)
-      } else {
-        try RasterCopy.copy(source: composed.path, bands: Array(1...layers.count), to: output, type: type,
-                            threads: request.resources.threads, progress: progress)
-      }
-      try output.close()
-    }
+    let plan = try write(request, layers, names: names, stack: vrt, composed: composed, sameGrid: sameGrid, type: type, progress: progress)
     let gt = vrt.geoTransform ?? [0, 1, 0, 0, 0, -1]
     var report = OperationReport(outputs: [request.output.path], details: [
       ("inputs", .array(zip(layers, grids).enumerated().map { i, pair in
@@ -143,13 +68,89 @@ public enum BandStack {
       ("data_type", .string(type.rawValue)),
       ("nodata_dropped", .array(plan.notes)),
     ])
-    report.warnings = warnings
+    report.warnings = warnings + plan.warnings
     return report
+  }
+
+  /// Whether every layer lies on the first one's grid; layers on different grids are refused
+  /// (65) unless a resolution rule says how to align them.
+  static func requireOneGridOrRule(_ request: BandStackRequest, _ layers: [BandSource], _ grids: [Grid]) throws -> Bool {
+    let sameGrid = grids.allSatisfy { $0.placement(of: grids[0]) != nil }
+    if !sameGrid && request.resolution == nil {
+      let sizes = zip(layers, grids).map { "\(($0.path as NSString).lastPathComponent) \(pixelText($1.resolution))" }
+      throw TesseraError(.dataError, "the inputs are on different grids (\(Array(Set(sizes)).sorted().joined(separator: ", "))); align them with --resolution highest, lowest or a pixel size")
+    }
+    return sameGrid
+  }
+
+  /// The stack as GDAL composes it (gdalbuildvrt -separate), one single-band VRT per layer so
+  /// every band of a multi-band input is its own source; written and closed before it is read.
+  /// Returns its path.
+  static func compose(_ layers: [BandSource], request: BandStackRequest, grids: [Grid], files: inout [MemoryFile]) throws -> String {
+    let composed: MemoryFile
+    let identical = layers.allSatisfy { $0.dataset.width == layers[0].dataset.width && $0.dataset.height == layers[0].dataset.height
+      && $0.dataset.geoTransform == layers[0].dataset.geoTransform }
+    if identical && (request.resolution == nil || request.resolution == .same) {
+      // Every layer on one grid: the stack's VRT is written directly, one source per band. (The
+      // way through one single-band VRT per layer reopens a multi-band file once per band, which
+      // grows with the square of its band count: 4000 bands took 6.6 GB.)
+      composed = try MemoryFile(name: "stack.vrt", data: Data(try BandStack.directVRT(layers, crs: grids[0].srs).utf8))
+    } else {
+      composed = MemoryFile(name: "stack.vrt")
+      try BandStack.composedVRT(layers, request: request, grids: grids, files: &files, to: composed.path)
+    }
+    files.append(composed)
+    return composed.path
+  }
+
+  /// Writes the stack: each band straight from its file when all share one grid, else through
+  /// the composed VRT. Returns the nodata the output declares.
+  static func write(_ request: BandStackRequest, _ layers: [BandSource], names: [String], stack vrt: Dataset, composed: String,
+                    sameGrid: Bool, type: DataType, progress: ProgressHandler?) throws -> NodataPlan {
+    let inputs = request.inputs.map { SourceSet.pick($0).path } + (request.inputList.map { [$0] } ?? [])
+      + InputFiles.of(layers.map(\.dataset))
+    var spec = request.output
+    // --interleave is GeoTIFF's layout; another format keeps its own (one that cannot be
+    // resolved is the target's to refuse).
+    if (try? spec.rasterFormat()) == .gtiff, !spec.creationOptions.contains(where: { $0.uppercased().hasPrefix("INTERLEAVE=") }) {
+      spec.creationOptions.append("INTERLEAVE=\(request.interleave.rawValue.uppercased())")
+    }
+    let writer = try RasterWrite(spec, inputs: inputs.filter { $0 != "-" }, inputLabel: layers.count == 1 ? layers[0].path : nil,
+                                 resources: request.resources, cache: .singlePass) {
+      RasterWrite.Layout(width: vrt.width, height: vrt.height, bands: layers.count, type: type)
+    }
+    let plan = try NodataPlan(own: (1...layers.count).map { try vrt.band($0).noDataValue }, names: names, type: type)
+    var bands = RasterWrite.Bands(count: layers.count, type: type, template: vrt, nodata: .none)
+    bands.descriptions = names
+    // Set on every band: GeoTIFF keeps one value for the file, and every band declares it.
+    bands.declaredNodata = Array(repeating: plan.declared, count: layers.count)
+    bands.colorInterpretations = try colorInterpretations(request, names)
+    try writer.raster(RasterWrite.Frame(like: vrt), bands) { output in
+      try copy(layers, stack: vrt, composed: composed, sameGrid: sameGrid, to: output, type: type,
+               threads: request.resources.threads, progress: progress)
+    }
+    return plan
+  }
+
+  /// The pixels: on one grid each band read straight from its file, without the VRT's
+  /// per-source machinery; else the composed VRT, which GDAL resamples.
+  static func copy(_ layers: [BandSource], stack vrt: Dataset, composed: String, sameGrid: Bool, to output: Dataset, type: DataType,
+                   threads: Int, progress: ProgressHandler?) throws {
+    guard sameGrid, let grid = Grid(of: vrt) else {
+      try RasterCopy.copy(source: composed, bands: Array(1...layers.count), to: output, type: type, threads: threads, progress: progress)
+      return
+    }
+    guard let placed = SourceGrid.placed(layers, on: grid) else {
+      let odd = layers.first { grid.placement(of: $0.dataset) == nil } ?? layers[0]
+      throw TesseraError(.internalError, "\(odd.path) is not on the stack's grid")
+    }
+    let sources = try zip(placed, layers).map { ($0, $1.band, try $1.noDataValue ?? 0) }
+    try StackCopy(sources: sources, type: type).write(to: output, threads: threads, progress: progress)
   }
 
   /// The stack as GDAL composes it (gdalbuildvrt -separate over one single-band VRT per layer),
   /// for layers on different grids: GDAL resamples them onto one.
-  static func composedVRT(_ layers: [Layer], request: BandStackRequest, grids: [Grid], files: inout [MemoryFile], to path: String) throws {
+  static func composedVRT(_ layers: [BandSource], request: BandStackRequest, grids: [Grid], files: inout [MemoryFile], to path: String) throws {
     var made: [MemoryFile] = []
     defer { files += made }
     let singles = try layers.enumerated().map { i, layer -> Dataset in
@@ -167,19 +168,14 @@ public enum BandStack {
     case .same?, nil: break
     }
     if request.coverage == .intersection {
-      let common = grids.dropFirst().reduce(Optional(grids[0].extent)) { area, grid in
-        guard let area, area.intersects(grid.extent) else { return nil }
-        return Extent(minX: max(area.minX, grid.extent.minX), minY: max(area.minY, grid.extent.minY),
-                      maxX: min(area.maxX, grid.extent.maxX), maxY: min(area.maxY, grid.extent.maxY))
-      }
-      guard let common else { throw TesseraError(.dataError, "the inputs' footprints do not overlap; --extent intersection is empty") }
+      let common = try SourceGrid.extent(grids.map(\.extent), .intersection)
       arguments += ["-te", "\(common.minX)", "\(common.minY)", "\(common.maxX)", "\(common.maxY)"]
     }
     try GDALUtilities.buildVRT(singles, to: path, arguments: arguments).close()
   }
 
   /// A VRT stacking `layers` that share one grid: one simple source per band.
-  static func directVRT(_ layers: [Layer], crs: SpatialReference) throws -> String {
+  static func directVRT(_ layers: [BandSource], crs: SpatialReference) throws -> String {
     let first = layers[0].dataset
     let gt = first.geoTransform ?? [0, 1, 0, 0, 0, 1]
     func escaped(_ text: String) -> String {
@@ -204,31 +200,15 @@ public enum BandStack {
   }
 
   /// Every input as layers: a pick's one band, or every band of a file.
-  static func openLayers(_ request: BandStackRequest) throws -> [Layer] {
+  static func openLayers(_ request: BandStackRequest) throws -> [BandSource] {
     let paths = try SourceSet.expand(request.inputs, listFile: request.inputList)
     guard !paths.isEmpty else { throw TesseraError(.usage, "band-stack needs at least one input") }
-    var layers: [Layer] = []
-    let detach = SourceSet.mustDetach(paths.count)
-    for argument in paths {
-      if let bad = SourceSet.badPick(argument) { throw TesseraError(.usage, bad) }
-      let pick = SourceSet.pick(argument)
-      let dataset = try SourceSet.open(pick.path, detach: detach)
-      guard dataset.bandCount > 0 else { throw TesseraError(.dataError, "\(pick.path) has no raster band") }
-      if let band = pick.band {
-        guard band <= dataset.bandCount else {
-          throw TesseraError(.dataError, "\(argument) asks for band \(band); \(pick.path) has \(dataset.bandCount)")
-        }
-        layers.append(Layer(path: pick.path, band: band, dataset: dataset, name: ""))
-      } else {
-        for band in 1...dataset.bandCount { layers.append(Layer(path: pick.path, band: band, dataset: dataset, name: "")) }
-      }
-    }
-    return layers
+    return try BandSource.bands(of: paths)
   }
 
   /// `--names`, else a band name from the file name (Sentinel-2 `…_B04_10m.jp2`, `…_B8A.jp2`;
   /// Landsat `LC08_…_B5.TIF`), else the band's own description.
-  static func bandNames(_ request: BandStackRequest, _ layers: [Layer]) throws -> [String] {
+  static func bandNames(_ request: BandStackRequest, _ layers: [BandSource]) throws -> [String] {
     if let names = request.names {
       guard names.count == layers.count else {
         throw TesseraError(.usage, "--names gives \(names.count) names for \(layers.count) bands")
@@ -312,7 +292,7 @@ public enum BandStack {
 
   static func fits(_ value: Double, _ type: DataType) -> Bool {
     if type.isFloatingPoint { return type == .float64 || value.isNaN || Double(Float(value)) == value }
-    return value == value.rounded() && WarpJob.integerRange(type).contains(value)
+    return value == value.rounded() && type.integerRange.contains(value)
   }
 
   static func pixelText(_ r: (x: Double, y: Double)) -> String {

@@ -119,24 +119,24 @@ public enum Mosaic {
     for b in bands { args += ["-b", "\(b)"] }
     if let src = request.srcNodata.gdalArgument { args += ["-srcnodata", src] }
     if let dst = request.dstNodata.gdalArgument { args += ["-vrtnodata", dst] }
-    let target = try request.output.target(inputs: plan.sources.inputFiles, inputLabel: plan.sources.label)
+    let writer = try RasterWrite(request.output, inputs: plan.sources.inputFiles, inputLabel: plan.sources.label,
+                                 resources: request.resources)
     if request.output.format == .vrt {
       guard !plan.sources.hasPicks else {
         throw TesseraError(.usage, "--format VRT names whole input files; FILE:N band picks need GTiff output")
       }
-      return try vrtFile(request, ordered, arguments: args, type: type, target: target)
+      return try vrtFile(request, ordered, arguments: args, type: type, writer: writer)
     }
     let composed = MemoryFile(name: "mosaic.vrt")
     defer { composed.remove() }
     let (sameType, wrappers) = try SourceSet.homogeneous(ordered, type: type)
     defer { wrappers.forEach { $0.remove() } }
-    try target.write {
+    try writer.write {
       // Written and closed before anything reads it.
       try GDALUtilities.buildVRT(sameType, to: composed.path, arguments: args).close()
       let vrt = try Dataset.open(composed.path)
       defer { try? vrt.close() }
-      let output = try OutputRaster.create(like: vrt, in: target, bands: vrt.bandCount, type: type, spec: request.output,
-                                           threads: request.resources.threads)
+      let output = try writer.createRaster(RasterWrite.Frame(like: vrt), RasterWrite.Bands(count: vrt.bandCount, type: type, template: vrt))
       let threads = request.resources.threads
       if let grid = Grid(of: vrt),
         let placements = try AlignedComposite.plan(sources: ordered, grid: grid, bands: bands, srcNodata: request.srcNodata) {
@@ -155,7 +155,7 @@ public enum Mosaic {
   /// (absolute, or relative to the VRT's folder when they sit below it), never Tessera's
   /// in-memory files. It composes inputs of one data type only, as gdalbuildvrt does.
   static func vrtFile(_ request: MosaicRequest, _ ordered: [Dataset], arguments: [String], type: DataType,
-                      target: OutputTarget) throws {
+                      writer: RasterWrite) throws {
     let types = try Set(ordered.flatMap { ds in try (1...Swift.max(1, ds.bandCount)).map { try ds.band($0).dataType } })
     guard types.count == 1 else {
       throw TesseraError(.usage, "a VRT mosaic takes inputs of one data type (these are \(types.map(\.rawValue).sorted().joined(separator: ", "))); write GTiff, which promotes them to \(type.rawValue)")
@@ -163,9 +163,9 @@ public enum Mosaic {
     // Opened again by absolute path, so the VRT can be read from any folder.
     // Named, not handed over open: GDAL opens one at a time, so any number fits `ulimit -n`.
     let absolute = ordered.map { URL(fileURLWithPath: $0.path).standardizedFileURL.path }
-    try target.write {
+    try writer.write {
       // A VRT names its sources relative to its own folder: it is written under its real name.
-      try GDALUtilities.buildVRT(names: absolute, to: target.temporaryPath, arguments: arguments).close()
+      try GDALUtilities.buildVRT(names: absolute, to: writer.temporaryPath, arguments: arguments).close()
     }
   }
 

@@ -19,7 +19,7 @@ struct MosaicPlan {
 
   init(_ request: MosaicRequest, sources: SourceSet) throws {
     self.sources = sources
-    (crs, crossesCRS) = try MosaicPlan.targetCRS(request.dstCRS, sources)
+    (crs, crossesCRS) = try SourceGrid.crs(of: sources.datasets, target: request.dstCRS, name: sources.name)
     resolution = try MosaicPlan.resolution(request.resolution, sources, target: crs, crossesCRS: crossesCRS)
     var bbox = request.bbox
     if let box = request.bbox, let text = request.bboxCRS {
@@ -62,28 +62,6 @@ struct MosaicPlan {
 
   // MARK: - Deciding
 
-  /// The output CRS, and whether any input must be reprojected to it.
-  static func targetCRS(_ dstCRS: String?, _ sources: SourceSet) throws -> (SpatialReference, Bool) {
-    var crss: [SpatialReference] = []
-    for (i, ds) in sources.datasets.enumerated() {
-      guard let srs = ds.spatialReference, ds.geoTransform != nil else {
-        throw TesseraError(.dataError, "\(sources.name(i)) has no georeferencing")
-      }
-      crss.append(srs)
-    }
-    if let dstCRS {
-      let target = try CRSInput.resolve(dstCRS, centre: try? sources.datasets[0].centreLonLat())
-      return (target, crss.contains { !$0.isSame(as: target) })
-    }
-    let reference = crss[0]
-    let odd = crss.enumerated().filter { !$0.element.isSame(as: reference) }
-    if !odd.isEmpty {
-      let names = odd.map { "\(sources.name($0.offset)) is \(CRSInput.label($0.element))" }
-      throw TesseraError(.dataError, "\(names.joined(separator: ", ")), the others \(CRSInput.label(reference)); pass --dst-crs to reproject")
-    }
-    return (reference, false)
-  }
-
   /// The output pixel size under the rule, in the target CRS.
   static func resolution(
     _ rule: MosaicRequest.ResolutionRule, _ sources: SourceSet, target: SpatialReference, crossesCRS: Bool
@@ -95,19 +73,7 @@ struct MosaicPlan {
       }
       return try suggestedResolution(ds, target: target)
     }
-    let xs = sizes.map(\.x), ys = sizes.map(\.y)
-    switch rule {
-    case .highest: return (xs.min() ?? 1, ys.min() ?? 1)
-    case .lowest: return (xs.max() ?? 1, ys.max() ?? 1)
-    case .average: return (xs.reduce(0, +) / Double(sizes.count), ys.reduce(0, +) / Double(sizes.count))
-    case .same:
-      let first = sizes[0]
-      for (i, s) in sizes.enumerated() where abs(s.x - first.x) > 1e-9 * first.x || abs(s.y - first.y) > 1e-9 * first.y {
-        throw TesseraError(.dataError, "--resolution same: \(sources.name(i)) has pixels of \(s.x) x \(s.y), the first \(first.x) x \(first.y)")
-      }
-      return first
-    case .explicit(let x, let y): return (x, y)
-    }
+    return try SourceGrid.resolution(rule, sizes: sizes, name: sources.name)
   }
 
   /// The output's dimensions: the bbox, or the union of the inputs in the target CRS, at the
@@ -115,17 +81,12 @@ struct MosaicPlan {
   static func plannedSize(
     _ request: MosaicRequest, bbox: Extent?, _ sources: SourceSet, target: SpatialReference, resolution: (x: Double, y: Double)
   ) throws -> (width: Int, height: Int) {
-    var union = bbox
-    if union == nil {
-      for ds in sources.datasets {
-        guard var e = ds.extent else { continue }
-        if let srs = ds.spatialReference, !srs.isSame(as: target) {
-          e = try CoordinateTransformation(from: srs, to: target).transformBounds(e)
-        }
-        union = union?.union(e) ?? e
-      }
+    var area = bbox
+    if area == nil {
+      let extents = try SourceGrid.extents(of: sources.datasets, in: target)
+      if !extents.isEmpty { area = try SourceGrid.extent(extents, .union) }
     }
-    guard let u = union else { return (1, 1) }
+    guard let u = area else { return (1, 1) }
     let extra = request.targetAlignedPixels ? 2.0 : 0.0
     let width = (u.maxX - u.minX) / resolution.x + extra, height = (u.maxY - u.minY) / resolution.y + extra
     let cause: String

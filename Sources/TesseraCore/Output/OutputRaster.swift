@@ -34,7 +34,17 @@ enum OutputRaster {
       path: target.gdalPath, width: width, height: height, geoTransform: geoTransform, srs: template.spatialReference,
       bands: bands, type: type,
       options: spec.gtiffOptions(for: type, threads: threads, width: width, height: height, bands: bands))
-    for i in 1...bands {
+    try takeBands(of: template, into: output, nodata: nodata)
+    // Before any pixel is computed: a lossy format cannot keep the nodata just declared.
+    let declaresNodata = output.bands.contains { $0.noDataValue != nil }
+    try spec.requireHoldsNodata(declaresNodata)
+    return output
+  }
+
+  /// Gives `output`'s bands the nodata (as `nodata` says), descriptions, colour interpretation
+  /// and colour table of `template`'s; bands past the template's get only a given nodata.
+  static func takeBands(of template: Dataset, into output: Dataset, nodata: NodataSetting) throws {
+    for i in 1...output.bandCount {
       let out = try output.band(i)
       if i <= template.bandCount {
         let src = try template.band(i)
@@ -45,9 +55,5 @@ enum OutputRaster {
         try out.setNoDataValue(v)
       }
     }
-    // Before any pixel is computed: a lossy format cannot keep the nodata just declared.
-    let declaresNodata = output.bands.contains { $0.noDataValue != nil }
-    try spec.requireHoldsNodata(declaresNodata)
-    return output
   }
 }

@@ -16,7 +16,7 @@ public final class OutputTarget {
   /// copy (`copyAtEnd`), the GTiff staged beside it.
   public private(set) var gdalPath: String
   /// The driver and creation options of the final copy from the staged GTiff, if any.
-  private var finalCopy: (driver: String, options: [String])?
+  private var finalCopy: FinalCopy?
   public let overwrite: Bool
   /// The inputs as the user named them, for messages about them.
   let inputLabel: String?
@@ -181,96 +181,24 @@ public final class OutputTarget {
   /// beside it (for a driver that only copies, and for every format but GTiff, so all commands
   /// write one way). The stage is a scratch file: it goes with the run either way.
   func copyAtEnd(driver: String, options: [String]) {
-    finalCopy = (driver, options)
+    finalCopy = FinalCopy(driver: driver, options: options)
     gdalPath = scratchFile("stage.tif")
   }
 
   /// Copies the finished stage into the output's format and drops the stage.
   private func copyStage() throws {
-    guard let (driver, options) = finalCopy else { return }
-    let stagePath = WatchedFiles.unwatched(gdalPath)
-    let stage = try Dataset.open(stagePath)
-    let hasNodata = try (1...Swift.max(1, stage.bandCount)).contains { try stage.bandCount > 0 && stage.band($0).noDataValue != nil }
-    try RasterFormat(driver: driver, canCreate: false).requireHoldsNodata(hasNodata, options: options, path: finalPath)
-    let warningsBefore = GDALWarnings.shared.all.count
-    // Drivers that create files through their own library, not GDAL's file layer, cannot take
-    // the watched path (netCDF claims virtual IO, but only for reading): they write the plain
-    // file, and their failures are classified without the watch.
-    let ownLibrary: Set<String> = ["netCDF", "KEA", "HDF4Image", "HDF5"]
-    let copyPath = ownLibrary.contains(driver) ? temporaryPath : WatchedFiles.path(temporaryPath)
-    let output = try Dataset.createCopy(of: stage, driver: driver, path: copyPath, options: options)
-    let files = output.fileList.map { WatchedFiles.unwatched($0) }
-    try output.close()
-    try stage.close()
-    TemporaryFiles.shared.remove(stagePath)
-    // Companion files named after the temporary file (MFF's .b00, AAIGrid's .prj, a PDS4
-    // label's data file) could not be moved into place, or would name the temporary file
-    // inside the output: only formats of one file and its known sidecars are written.
-    let known = Set(([""] + OutputTarget.sidecarSuffixes).map { OutputTarget.sidecar(temporaryPath, $0) })
-    let companions = files.filter { !known.contains($0) }
-    if !companions.isEmpty {
-      for file in files + OutputTarget.existingFiles(for: temporaryPath).map(\.path) { unlink(file) }
-      throw TesseraError(.usage, "the \(driver) driver writes \(finalPath) as several files (a .\(companions.map { ($0 as NSString).pathExtension }.joined(separator: ", .")) file besides it); Tessera writes formats of one file and its sidecars: choose another with --format (GTiff, HFA, JP2OpenJPEG, PNG, …)")
-    }
-    // A sidecar GDAL could not save (a full disk, no inodes) holds what the format itself does
-    // not: a PNG's or JPEG's georeferencing, an .img's band names. The output is incomplete.
-    if let lost = GDALWarnings.shared.all.dropFirst(warningsBefore).first(where: { $0.contains("Unable to save auxiliary information") }) {
-      throw TesseraError(.ioError, "writing \(finalPath) failed: its sidecar \(finalPath).aux.xml could not be saved (\(unmasked(lost)))")
-    }
+    try finalCopy?.copy(stage: WatchedFiles.unwatched(gdalPath), into: temporaryPath, for: finalPath, unmasked: failures.unmasked)
   }
 
   // MARK: - Whose fault
 
-  /// What a failure while writing this output means for the user, decided by where it came
-  /// from: the operating system's report on the output's own file (73 when it could not be
-  /// created, 74 when writing it failed), a call made on the output dataset (74), a user
-  /// interrupt (130); anything else failed while reading the inputs (65).
+  /// What a failure while writing this output means for the user (see `FailureClassifier`).
   public func classify(_ error: Error) -> TesseraError {
-    if let failure = WatchedFiles.failure(under: scratchPrefix) {
-      let code: ExitStatus = failure.isCreation ? .cannotCreate : .ioError
-      return TesseraError(code, "writing the temporary file \(failure.path) for \(finalPath) failed: \(failure.reason)")
-    }
-    if let failure = WatchedFiles.failure(under: temporaryPath) {
-      // The failing file may be a sidecar GDAL writes on the way (the COG driver's temporary
-      // overviews); to the user it is this output that could not be written.
-      if failure.isCreation {
-        return TesseraError(.cannotCreate, "cannot create \(finalPath): \(failure.reason)")
-      }
-      return TesseraError(.ioError, "writing \(finalPath) failed: \(failure.reason)")
-    }
-    switch error {
-    case let error as GDALError:
-      if error.isUserInterrupt { return TesseraError(.interrupted, "interrupted") }
-      let text = unmasked(error.message)
-      if let dataset = error.dataset, WatchedFiles.realPath(dataset) == temporaryPath || dataset == temporaryPath {
-        return TesseraError(.ioError, TesseraError.oneLine("writing \(finalPath) failed: \(text)"))
-      }
-      if error.isOutOfMemory { return TesseraError(.osError, TesseraError.oneLine("out of memory: \(text)")) }
-      if error.isOpenFailure, let reason = SystemLimits.descriptorRefusal() {
-        return TesseraError(.osError, TesseraError.oneLine("\(reason): \(text)"))
-      }
-      // A file an input refers to (a VRT's source) could not be opened: an input is missing.
-      let status: ExitStatus = error.isOpenFailure ? .noInput : .dataError
-      if let dataset = error.dataset {
-        return TesseraError(status, TesseraError.oneLine(OutputTarget.naming(dataset, text)))
-      }
-      return TesseraError(status, TesseraError.oneLine(inputLabel.map { OutputTarget.naming($0, text) } ?? text))
-    case let error as TesseraError:
-      return TesseraError(error.status, unmasked(error.message))
-    default:
-      return TesseraError.from(error)
-    }
+    failures.classify(error)
   }
 
-  /// GDAL's text with the names it was given for this output replaced by the user's path.
-  private func unmasked(_ text: String) -> String {
-    WatchedFiles.unwatched(text).replacingOccurrences(of: temporaryPath, with: finalPath)
-  }
-
-  /// `file: message`, unless GDAL's message names the file already.
-  static func naming(_ file: String, _ message: String) -> String {
-    let name = (file as NSString).lastPathComponent
-    return message.contains(name) ? message : "\(file): \(message)"
+  private var failures: FailureClassifier {
+    FailureClassifier(finalPath: finalPath, temporaryPath: temporaryPath, scratchPrefix: scratchPrefix, inputLabel: inputLabel)
   }
 
   /// Finishes one output: runs the work that writes it, fails on any failure GDAL reported
@@ -371,135 +299,6 @@ extension OutputTarget {
       throw TesseraError(.cannotCreate, "\(OutputTarget.sidecar(finalPath, taken.suffix)) exists; pass --overwrite to replace it")
     }
     return produced
-  }
-}
-
-/// The renames of one commit, kept to undo them.
-private struct CommitMoves {
-  /// Old files moved aside: where each was, and its hidden name now.
-  private var setAside: [(original: String, aside: String)] = []
-  /// New files moved into place.
-  private var movedIn: [String] = []
-
-  /// Moves an old output and every sidecar of it aside. The sidecars go whether or not new
-  /// ones replace them: they described the old pixels.
-  mutating func setAside(_ finalPath: String) throws {
-    let directory = (finalPath as NSString).deletingLastPathComponent
-    let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-    // lstat, not stat: a link (even a dangling one) is moved itself, never what it points to.
-    for suffix in [""] + OutputTarget.sidecarSuffixes where OutputTarget.exists(OutputTarget.sidecar(finalPath, suffix)) {
-      let original = OutputTarget.sidecar(finalPath, suffix), aside = directory + "/.tessera-old-" + token + suffix
-      guard OutputTarget.renameNoReplace(original, aside) == 0 else {
-        throw TesseraError(.cannotCreate, "cannot replace \(original): moving it aside failed: \(String(cString: strerror(errno)))")
-      }
-      setAside.append((original, aside))
-    }
-  }
-
-  /// Moves the new files in, never over a file: the old ones are aside by now, so a file there
-  /// appeared while the command ran. A sidecar that cannot follow its raster is dropped.
-  mutating func moveIn(_ files: [(suffix: String, path: String)], to finalPath: String) throws {
-    for (suffix, path) in files {
-      let destination = OutputTarget.sidecar(finalPath, suffix)
-      if OutputTarget.renameNoReplace(path, destination) == 0 {
-        movedIn.append(destination)
-        continue
-      }
-      let code = errno
-      if suffix != "" {
-        unlink(path)
-        continue
-      }
-      if code == EEXIST {
-        throw TesseraError(.cannotCreate, "\(destination) appeared while this command ran; it was left as it is and nothing was written (pass --overwrite to replace it)")
-      }
-      throw TesseraError(.ioError, "moving the finished file to \(destination): \(String(cString: strerror(code)))")
-    }
-  }
-
-  /// Removes what was moved in and puts every old file back where it was.
-  func rollBack() {
-    for path in movedIn.reversed() { unlink(path) }
-    for (original, aside) in setAside.reversed() { rename(aside, original) }
-  }
-
-  func dropSetAside() {
-    for (_, aside) in setAside { unlink(aside) }
-  }
-}
-
-/// Temporary outputs alive in this process, so a signal handler can remove them.
-public final class TemporaryFiles: @unchecked Sendable {
-  public static let shared = TemporaryFiles()
-  private let lock = NSRecursiveLock()
-  private var paths: Set<String> = []
-  private var folders: [String] = []
-  /// Each path's slot in csystem.c's list, which a crash handler removes.
-  private var crashSlots: [String: Int32] = [:]
-
-  public func register(_ path: String) {
-    lock.lock(); defer { lock.unlock() }
-    paths.insert(path)
-    if crashSlots[path] == nil { crashSlots[path] = tessera_crash_cleanup_add(path) }
-  }
-
-  func unregisterLocked(_ path: String) {
-    lock.lock(); defer { lock.unlock() }
-    forget(path)
-  }
-
-  private func forget(_ path: String) {
-    paths.remove(path)
-    if let slot = crashSlots.removeValue(forKey: path) { tessera_crash_cleanup_remove(slot) }
-  }
-
-  /// Removes one temporary file with its sidecars.
-  public func remove(_ path: String) {
-    lock.lock(); defer { lock.unlock() }
-    for (_, file) in OutputTarget.existingFiles(for: path) { unlink(file) }
-    forget(path)
-  }
-
-  /// Removes every registered file, then every folder the run created for its outputs (empty
-  /// by then); called on SIGINT/SIGTERM/SIGHUP. Commits cannot interleave with it.
-  public func removeAll() {
-    lock.lock(); defer { lock.unlock() }
-    for path in paths {
-      for (_, file) in OutputTarget.existingFiles(for: path) { unlink(file) }
-    }
-    for path in paths { forget(path) }
-    for folder in folders { rmdir(folder) }
-    folders.removeAll()
-  }
-
-  /// A folder the run created to hold its outputs (`clip --each-feature -o DIR`): removed if
-  /// the run fails or is interrupted before its outputs are in it.
-  func registerFolder(_ path: String) {
-    lock.lock(); defer { lock.unlock() }
-    folders.append(path)
-  }
-
-  /// Removes a registered folder (rmdir: only if empty).
-  func removeFolder(_ path: String) {
-    lock.lock(); defer { lock.unlock() }
-    rmdir(path)
-    folders.removeAll { $0 == path }
-  }
-
-  /// The run succeeded: the folder stays.
-  func keepFolder(_ path: String) {
-    lock.lock(); defer { lock.unlock() }
-    folders.removeAll { $0 == path }
-  }
-
-  public var registered: [String] {
-    lock.lock(); defer { lock.unlock() }
-    return Array(paths)
-  }
-
-  func whileHeld<T>(_ body: () throws -> T) rethrows -> T {
-    lock.lock(); defer { lock.unlock() }
-    return try body()
   }
 }
 

@@ -72,7 +72,51 @@ struct MergeJob {
     resolution = request.resolution ?? Double(request.bands.map(\.nativeResolution).min() ?? 10)
   }
 
+  /// What the merge will do, decided before anything is written.
+  struct Decided {
+    var planned: [PlannedProduct]
+    var grid: Grid
+    var datumWarnings: [String]
+    var bandNames: [String]
+    var type: DataType
+    var stagedBytes: UInt64
+    var staging: MergeMemfileRequest.Staging
+    var notes: [String]
+  }
+
   func run(progress: ProgressHandler?) throws -> OperationReport {
+    let decided = try decide()
+    // The outputs are checked before the work: neither may be a file the merge reads (a band
+    // file, the metadata, the archive), nor the other.
+    let inputs = inputFiles(decided.planned)
+    let writer = try RasterWrite(request.output, writtenAs: request.cog == nil ? nil : "COG", inputs: inputs,
+                                 resources: request.resources, cache: .streaming) {
+      var layout = RasterWrite.Layout(grid: decided.grid, bands: decided.bandNames.count, type: decided.type, declaresNodata: true)
+      layout.guardsSpace = false
+      return layout
+    }
+    let reportTarget = try request.reportPath.map { try OutputSpec.ownFile(path: $0, overwrite: request.output.overwrite).target(inputs: inputs) }
+    if let reportTarget { try OutputTarget.requireDistinct([("the output", writer.target), ("--report", reportTarget)]) }
+    let (merged, validation): (MergeStatistics, COGValidation?)
+    do {
+      (merged, validation) = try write(decided, into: writer, progress: progress)
+      // With a --report the raster waits for it: the two are moved into place together.
+      if reportTarget == nil { try RasterWrite.finishAll([writer]) }
+    } catch {
+      reportTarget?.abort()
+      throw error
+    }
+    var result = writer.report(try report(decided, merged: merged, validation: validation).details(),
+                               warnings: decided.datumWarnings + decided.planned.flatMap { p in p.product.warnings.map { "\(p.product.id): \($0)" } })
+    result.reportTarget = reportTarget
+    if reportTarget != nil { result.uncommitted = [writer.target] }
+    result.notes = decided.notes
+    return result
+  }
+
+  /// Opens and plans every product, and decides the grid, the output's bands and type, and
+  /// where the staged bands wait.
+  func decide() throws -> Decided {
     // Everything is opened and checked before anything is written.
     var planned = try request.products.flatMap { try Sentinel2Product.open($0) }.map(plan)
     let grid = try outputGrid(&planned)
@@ -80,10 +124,8 @@ struct MergeJob {
       sources: planned.map { $0.files[0].dataset },
       sourceCRS: { ds in try ds.spatialReference.flatMap { $0.isSame(as: grid.srs) ? nil : try request.datum.source($0) } },
       to: grid.srs, label: { planned[$0].product.source })
-    let outputBandNames = request.bands.flatMap(\.componentNames)
     let sourceTypes = try planned.flatMap { try $0.files.map { try $0.dataset.band(1).dataType } }
     let outputType: DataType = request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte)
-
     let estimate = stagedBytes(planned)
     var staging = request.staging
     var notes: [String] = []
@@ -91,66 +133,53 @@ struct MergeJob {
       staging = .disk
       notes.append("staging needs about \(estimate >> 20) MiB, more than the memory limit of \(request.effectiveMemLimit >> 20) MiB; staging in temporary files beside the output")
     }
+    return Decided(planned: planned, grid: grid, datumWarnings: datumWarnings, bandNames: request.bands.flatMap(\.componentNames),
+                   type: outputType, stagedBytes: estimate, staging: staging, notes: notes)
+  }
 
-    // The outputs are checked before the work: neither may be a file the merge reads (a band
-    // file, the metadata, the archive), nor the other.
-    let inputs = inputFiles(planned)
-    let output = request.cog == nil ? request.output : request.output.writtenAs("COG")
-    let target = try output.target(inputs: inputs)
-    try request.output.requireHolds(bands: outputBandNames.count, type: outputType)
-    try request.output.requireHoldsNodata(true)
-    let reportTarget = try request.reportPath.map { try OutputSpec.ownFile(path: $0, overwrite: request.output.overwrite).target(inputs: inputs) }
-    if let reportTarget { try OutputTarget.requireDistinct([("the output", target), ("--report", reportTarget)]) }
-    request.resources.limitCache(for: .streaming)
-
+  /// Stages, merges and (for a COG) copies into the output's temporary file, not yet committed.
+  private func write(_ decided: Decided, into writer: RasterWrite, progress: ProgressHandler?) throws
+    -> (MergeStatistics, COGValidation?)
+  {
     // Progress: staging, merging, and the COG copy when there is one.
     let steps = Progress.steps(request.cog == nil ? [0.7, 0.3] : [0.5, 0.2, 0.3], progress)
-    var merged = MergeStatistics(bands: outputBandNames.count)
     var validation: COGValidation?
-    do {
-      try target.fill {
-        merged = try merge(planned, grid: grid, staging: staging, stagedBytes: estimate, bands: outputBandNames, type: outputType,
-                           into: target,
-                           stagingProgress: steps[0], mergeProgress: steps[1]) { output in
-          guard let cog = request.cog else { return }
-          // With staging in memory, the COG driver's temporary overviews stay there too: then
-          // nothing but the output itself is written to disk.
-          let temporaryFolder = staging == .disk ? [:] : ["CPL_TMPDIR": "/vsimem/tessera/cog-overviews"]
-          validation = try GDALEnvironment.withConfig(temporaryFolder) {
-            try COGExport.copy(output, named: "the merged raster", settings: cog, spec: request.output, into: target,
-                               resources: request.resources, progress: steps[2])
-          }
+    let merged = try writer.fill {
+      try merge(decided.planned, grid: decided.grid, staging: decided.staging, stagedBytes: decided.stagedBytes,
+                bands: decided.bandNames, type: decided.type, into: writer.target,
+                stagingProgress: steps[0], mergeProgress: steps[1]) { output in
+        guard let cog = request.cog else { return }
+        // With staging in memory, the COG driver's temporary overviews stay there too: then
+        // nothing but the output itself is written to disk.
+        let temporaryFolder = decided.staging == .disk ? [:] : ["CPL_TMPDIR": "/vsimem/tessera/cog-overviews"]
+        validation = try GDALEnvironment.withConfig(temporaryFolder) {
+          try COGExport.copy(output, named: "the merged raster", settings: cog, spec: request.output, into: writer.target,
+                             resources: request.resources, progress: steps[2])
         }
       }
-      // With a --report the raster waits for it: the two are moved into place together.
-      if reportTarget == nil { try OutputTarget.finishAll([target]) }
-    } catch {
-      reportTarget?.abort()
-      throw error
     }
+    return (merged, validation)
+  }
 
-    let report = MergeReport(
-      products: planned.map { productEntry($0, grid: grid) },
+  /// The report of the merge (`MergeReport`), written to `--report` and into the JSON report.
+  private func report(_ decided: Decided, merged: MergeStatistics, validation: COGValidation?) -> MergeReport {
+    let grid = decided.grid
+    return MergeReport(
+      products: decided.planned.map { productEntry($0, grid: grid) },
       grid: MergeReport.GridEntry(grid),
       order: request.order.rawValue,
       reflectance: request.reflectance,
       cloudMask: request.maskClouds ? MergeReport.CloudMask(sclClasses: request.sclClasses.sorted()) : nil,
-      bands: outputBandNames.enumerated().map { merged.band($0.offset, name: $0.element, pixels: grid.width * grid.height) },
+      bands: decided.bandNames.enumerated().map { merged.band($0.offset, name: $0.element, pixels: grid.width * grid.height) },
       overlap: MergeReport.Overlap(
         pixels: merged.overlapPixels, area: Double(merged.overlapPixels) * resolution * resolution,
         areaUnit: grid.srs.isGeographic ? "square degrees" : "square metres"),
       staging: MergeReport.Staging(
-        mode: staging.rawValue, requested: request.staging.rawValue, estimatedBytes: Int(clamping: estimate),
-        memLimitBytes: Int(clamping: request.effectiveMemLimit), note: notes.first),
+        mode: decided.staging.rawValue, requested: request.staging.rawValue, estimatedBytes: Int(clamping: decided.stagedBytes),
+        memLimitBytes: Int(clamping: request.effectiveMemLimit), note: decided.notes.first),
       cog: request.cog != nil,
       peakRssMib: (Double(peakResidentBytes()) / 1048576 * 10).rounded() / 10,
       validation: validation?.json(strict: false))
-    var result = OperationReport(outputs: [request.output.path], details: try report.details())
-    result.reportTarget = reportTarget
-    if reportTarget != nil { result.uncommitted = [target] }
-    result.notes = notes
-    result.warnings = datumWarnings + planned.flatMap { p in p.product.warnings.map { "\(p.product.id): \($0)" } }
-    return result
   }
 
   /// Stages every band, merges them into the output (or, for a COG, into a dataset `finish`

@@ -47,8 +47,9 @@ public enum Quicklook {
     let source = try Dataset.open(request.input)
     let bands = try Quicklook.bands(of: source, request.options, label: request.input)
     let size = Quicklook.displaySize(width: source.width, height: source.height, requested: request.options.width)
-    let target = try request.output.asOwnFile.target(inputs: InputFiles.of([source]), inputLabel: request.input)
-    request.resources.limitCache(for: .blockRows(bytes: try FrameReader.blockRowBytes(source, bands: bands, threads: request.resources.threads)))
+    let writer = try RasterWrite(request.output.asOwnFile, inputs: InputFiles.of([source]), inputLabel: request.input,
+                                 resources: request.resources,
+                                 cache: .blockRows(bytes: try FrameReader.blockRowBytes(source, bands: bands, threads: request.resources.threads)))
     let kind = try Quicklook.kind(of: source, bands: bands, options: request.options, path: request.input)
     let frame = try FrameReader.read(path: request.input, bands: bands, size: size,
                                      resampling: kind.isClasses ? "nearest" : request.options.resampling.rasterIOName, threads: request.resources.threads)
@@ -69,11 +70,11 @@ public enum Quicklook {
     if driver == "JPEG", request.options.nodataColor.a != 255, frame.valid.contains(false) {
       warnings.append("JPEG has no transparency: nodata is drawn black (--nodata-color sets another colour)")
     }
-    try target.write {
-      try ImageFile.write(pixels, width: size.width, height: height, driver: driver, to: target.gdalPath)
+    try writer.write {
+      try ImageFile.write(pixels, width: size.width, height: height, driver: driver, to: writer.gdalPath)
     }
     _ = progress?(1, nil)
-    var report = OperationReport(outputs: [request.output.path], details: [
+    return writer.report([
       ("input", .string(request.input)), ("width", .int(size.width)), ("height", .int(height)),
       ("bands", .array(names.map { .string($0) })), ("style", .string(kind.name)),
       ("colormap", kind.colormap(request.options).map { .string($0.rawValue) } ?? .null),
@@ -81,9 +82,7 @@ public enum Quicklook {
       ("stretch_values", style.json(bandNames: names)),
       ("nodata_color", .string(request.options.nodataColor.a == 0 ? "transparent" : request.options.nodataColor.hex)),
       ("valid_fraction", .double(Double(frame.valid.filter { $0 }.count) / Double(max(1, frame.valid.count)))),
-    ])
-    report.warnings = warnings
-    return report
+    ], warnings: warnings)
   }
 
   /// The bands shown: checked against the raster.

@@ -60,6 +60,48 @@ public enum Timelapse {
   }
 
   public static func run(_ request: TimelapseRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
+    let format = try outputFormat(request)
+    guard !request.inputs.isEmpty else { throw TesseraError(.usage, "a timelapse needs inputs") }
+    let scratch = "/vsimem/tessera-timelapse-\(UUID().uuidString)"
+    defer { MemoryFile.removeTree(scratch) }
+    let series = try Series(request, scratch: scratch)
+    let area = try Area(request, series.sources)
+    if format == "gif" { _ = try GIFWriter.delay(fps: request.fps) }
+    let crossing = try area.crossings(series.sources, datum: request.datum)
+    let kind = try DatasetPool.shared.with(series.sources[0].openPath) {
+      try Quicklook.kind(of: $0, bands: series.sources[0].bands, options: request.options, path: series.sources[0].path)
+    }
+    let grid = try area.warpArguments(resampling: kind.isClasses ? "near" : request.options.resampling.gdalName,
+                                      threads: request.resources.threads)
+    let frames = zip(series.sources, crossing.arguments).map { Frame(source: $0, grid: grid + $1, width: area.width, height: area.height) }
+    // Each frame's source blocks are read once per pass; GDAL's default cache (5 % of the
+    // memory) would only fill up with blocks no frame reads again.
+    let writer = try RasterWrite(request.output.asOwnFile, inputs: request.inputs + series.sources.flatMap(\.files),
+                                 inputLabel: request.inputs[0], resources: request.resources, cache: .streaming)
+    let steps = Progress.steps([1, 2], progress)
+    let style = try seriesStyle(frames, kind: kind, request: request, progress: steps[0])
+    let encoded = try writer.write {
+      try encode(frames, into: writer.temporaryPath, format: format, style: style, kind: kind, labels: series.labels,
+                 request: request, scratch: writer.target.scratchFilePath("ffmpeg.log"), progress: steps[1])
+    }
+    let spec = request.options.stretch ?? .percentiles(2, 98)
+    var details: [(String, JSONValue)] = [
+      ("inputs", .array(series.sources.map { .string($0.path) })), ("frames", .int(series.sources.count)),
+      ("width", .int(area.width)), ("height", .int(area.height)), ("fps", .double(request.fps)),
+      ("format", .string(format)), ("order", .string(series.order.rawValue)), ("labels", .array(encoded.names.map { .string($0) })),
+      ("dates", .array(series.sources.map { $0.date.map { .string($0) } ?? .null })),
+      ("style", .string(kind.name)), ("colormap", kind.colormap(request.options).map { .string($0.rawValue) } ?? .null),
+      ("stretch", kind.isClasses ? .null : .string(request.stretchPerFrame ? "per frame (\(spec))" : spec.description)),
+    ]
+    details.append(("stretch_values", request.stretchPerFrame ? .array(encoded.styles) : (encoded.styles.first ?? .array([]))))
+    var report = OperationReport(outputs: [], details: details + [("output", .string(request.output.path))])
+    report.warnings = crossing.warnings
+      + Quicklook.infinityWarnings(encoded.infinite, names: series.sources[0].bands.map { "band \($0)" })
+    return report
+  }
+
+  /// The animation's format from the output's extension: gif, or mp4 when ffmpeg is there.
+  static func outputFormat(_ request: TimelapseRequest) throws -> String {
     try OutputPlace.check(request.output.path)
     let format = URL(fileURLWithPath: request.output.path).pathExtension.lowercased()
     guard format == "gif" || format == "mp4" else {
@@ -68,137 +110,157 @@ public enum Timelapse {
     if format == "mp4", MP4Writer.ffmpeg == nil {
       throw TesseraError(.unavailable, "writing MP4 needs ffmpeg, which is not on the PATH (Debian: apt-get install ffmpeg), or write a .gif")
     }
-    guard !request.inputs.isEmpty else { throw TesseraError(.usage, "a timelapse needs inputs") }
-    let scratch = "/vsimem/tessera-timelapse-\(UUID().uuidString)"
-    defer { MemoryFile.removeTree(scratch) }
-    var sources = try request.inputs.enumerated().flatMap { index, path in
-      try Timelapse.sources(path, index: index, request: request, scratch: scratch)
-    }
-    // Order.
-    let dated = sources.allSatisfy { $0.date != nil }
-    let order = request.order ?? (dated ? .date : .given)
-    if order == .date {
-      if let undated = sources.first(where: { $0.date == nil }) {
-        throw TesseraError(.dataError, "\(undated.path): no date in its name or metadata; use --order given")
-      }
-      sources = sources.enumerated().sorted { ($0.element.date!, $0.offset) < ($1.element.date!, $1.offset) }.map(\.element)
-    }
-    let labels = request.labels ?? (dated ? .date : .name)
-    if labels == .date, let undated = sources.first(where: { $0.date == nil }) {
-      throw TesseraError(.dataError, "\(undated.path): no date in its name or metadata; use --labels name")
-    }
-    // Every frame shows the same bands.
-    let bandCount = sources[0].bands.count
-    if let odd = sources.first(where: { $0.bands.count != bandCount }) {
-      throw TesseraError(.dataError, "\(odd.path) gives \(odd.bands.count) band\(odd.bands.count == 1 ? "" : "s") where \(sources[0].path) gives \(bandCount); every frame shows the same bands")
-    }
-    // The grid: --like's, or the first input's, cut to --bbox.
-    let reference = try Dataset.open(request.like ?? sources[0].openPath)
-    guard let crs = reference.spatialReference, let gt = reference.geoTransform else {
-      throw TesseraError(.dataError, "\(request.like ?? sources[0].path) has no CRS or geotransform to put the frames on")
-    }
-    var extent = RasterInfo.bounds(geoTransform: gt, width: reference.width, height: reference.height)
-    if let bbox = request.bbox {
-      let box = try request.bboxCRS.map { text -> Extent in
-        try CoordinateTransformation(from: try CRSInput.resolve(text, centre: try? reference.centreLonLat()), to: crs).transformBounds(bbox)
-      } ?? bbox
-      extent = Extent(minX: max(extent.minX, box.minX), minY: max(extent.minY, box.minY),
-                      maxX: min(extent.maxX, box.maxX), maxY: min(extent.maxY, box.maxY))
-      guard extent.maxX > extent.minX, extent.maxY > extent.minY else {
-        throw TesseraError(.dataError, "--bbox does not overlap \(request.like ?? sources[0].path)")
-      }
-    }
-    let (width, height) = try Timelapse.frameSize(extent: extent, geoTransform: gt, requested: request.options.width,
-                                                  label: request.like ?? sources[0].path)
-    if format == "gif" { _ = try GIFWriter.delay(fps: request.fps) }
-    try request.datum.requireReadableOperation()
-    var crossing: [[String]] = []
-    var datumWarnings: [String] = []
-    for source in sources {
-      guard let sourceCRS = source.crs, let sgt = source.geoTransform else {
-        throw TesseraError(.dataError, "\(source.path) has no CRS or geotransform")
-      }
-      let bounds = try CoordinateTransformation(from: sourceCRS, to: crs)
-        .transformBounds(RasterInfo.bounds(geoTransform: sgt, width: source.width, height: source.height))
-      if bounds.maxX <= extent.minX || bounds.minX >= extent.maxX || bounds.maxY <= extent.minY || bounds.minY >= extent.maxY {
-        throw TesseraError(.dataError, "\(source.path) does not intersect the first frame's area (\(extent.text))")
-      }
-      crossing.append(try Timelapse.datumArguments(request.datum, from: sourceCRS, to: crs, footprint: source.footprint,
-                                                   label: source.path, warnings: &datumWarnings))
-    }
-    // Each frame's source blocks are read once per pass; GDAL's default cache (5 % of the
-    // memory) would only fill up with blocks no frame reads again.
-    request.resources.limitCache(for: .streaming)
-    let kind = try DatasetPool.shared.with(sources[0].openPath) {
-      try Quicklook.kind(of: $0, bands: sources[0].bands, options: request.options, path: sources[0].path)
-    }
-    let crsWKT = try crs.wkt(.wkt2, multiline: false)
-    let grid = ["-t_srs", crsWKT, "-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)",
-                "-ts", "\(width)", "\(height)", "-r", kind.isClasses ? "near" : request.options.resampling.gdalName, "-ot", "Float32",
-                "-dstnodata", "nan", "-of", "MEM", "-wo", "NUM_THREADS=\(request.resources.threads)"]
-    let target = try request.output.asOwnFile.target(inputs: request.inputs + sources.flatMap(\.files),
-                                           inputLabel: request.inputs[0])
-    let steps = Progress.steps([1, 2], progress)
+    return format
+  }
 
-    // Pass 1: one stretch for the series, from samples of every frame (bounded: about two
-    // million values a band in all).
-    var style: RenderStyle?
+  /// The dates in the order they are shown, and how they are labelled.
+  struct Series {
+    var sources: [Source]
+    var order: TimelapseRequest.Order
+    var labels: TimelapseRequest.Labels
+
+    init(_ request: TimelapseRequest, scratch: String) throws {
+      sources = try request.inputs.enumerated().flatMap { index, path in
+        try Timelapse.sources(path, index: index, request: request, scratch: scratch)
+      }
+      let dated = sources.allSatisfy { $0.date != nil }
+      order = request.order ?? (dated ? .date : .given)
+      if order == .date {
+        if let undated = sources.first(where: { $0.date == nil }) {
+          throw TesseraError(.dataError, "\(undated.path): no date in its name or metadata; use --order given")
+        }
+        sources = sources.enumerated().sorted { ($0.element.date ?? "", $0.offset) < ($1.element.date ?? "", $1.offset) }.map(\.element)
+      }
+      labels = request.labels ?? (dated ? .date : .name)
+      if labels == .date, let undated = sources.first(where: { $0.date == nil }) {
+        throw TesseraError(.dataError, "\(undated.path): no date in its name or metadata; use --labels name")
+      }
+      // Every frame shows the same bands.
+      let bandCount = sources[0].bands.count
+      if let odd = sources.first(where: { $0.bands.count != bandCount }) {
+        throw TesseraError(.dataError, "\(odd.path) gives \(odd.bands.count) band\(odd.bands.count == 1 ? "" : "s") where \(sources[0].path) gives \(bandCount); every frame shows the same bands")
+      }
+    }
+  }
+
+  /// The area every frame shows: --like's grid, or the first input's, cut to --bbox, at frame size.
+  struct Area {
+    var crs: SpatialReference
+    var extent: Extent
+    var width: Int, height: Int
+
+    init(_ request: TimelapseRequest, _ sources: [Source]) throws {
+      let label = request.like ?? sources[0].path
+      let reference = try Dataset.open(request.like ?? sources[0].openPath)
+      guard let crs = reference.spatialReference, let gt = reference.geoTransform else {
+        throw TesseraError(.dataError, "\(label) has no CRS or geotransform to put the frames on")
+      }
+      var extent = RasterInfo.bounds(geoTransform: gt, width: reference.width, height: reference.height)
+      if let bbox = request.bbox {
+        let box = try request.bboxCRS.map { text -> Extent in
+          try CoordinateTransformation(from: try CRSInput.resolve(text, centre: try? reference.centreLonLat()), to: crs).transformBounds(bbox)
+        } ?? bbox
+        guard let common = extent.intersection(box) else { throw TesseraError(.dataError, "--bbox does not overlap \(label)") }
+        extent = common
+      }
+      self.crs = crs
+      self.extent = extent
+      (width, height) = try Timelapse.frameSize(extent: extent, geoTransform: gt, requested: request.options.width, label: label)
+    }
+
+    /// Each source's own warp arguments into the area's CRS, after checking it meets the area,
+    /// and the datum warnings on the way.
+    func crossings(_ sources: [Source], datum: DatumShift) throws -> (arguments: [[String]], warnings: [String]) {
+      try datum.requireReadableOperation()
+      var arguments: [[String]] = []
+      var warnings: [String] = []
+      for source in sources {
+        guard let sourceCRS = source.crs, let sgt = source.geoTransform else {
+          throw TesseraError(.dataError, "\(source.path) has no CRS or geotransform")
+        }
+        let bounds = try CoordinateTransformation(from: sourceCRS, to: crs)
+          .transformBounds(RasterInfo.bounds(geoTransform: sgt, width: source.width, height: source.height))
+        if bounds.maxX <= extent.minX || bounds.minX >= extent.maxX || bounds.maxY <= extent.minY || bounds.minY >= extent.maxY {
+          throw TesseraError(.dataError, "\(source.path) does not intersect the first frame's area (\(extent.text))")
+        }
+        arguments.append(try Timelapse.datumArguments(datum, from: sourceCRS, to: crs, footprint: source.footprint,
+                                                      label: source.path, warnings: &warnings))
+      }
+      return (arguments, warnings)
+    }
+
+    /// The warp onto the area at frame size, as Float32 in memory with NaN where no data.
+    func warpArguments(resampling: String, threads: Int) throws -> [String] {
+      ["-t_srs", try crs.wkt(.wkt2, multiline: false), "-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)",
+       "-ts", "\(width)", "\(height)", "-r", resampling, "-ot", "Float32",
+       "-dstnodata", "nan", "-of", "MEM", "-wo", "NUM_THREADS=\(threads)"]
+    }
+  }
+
+  /// One date warped onto the area.
+  struct Frame {
+    var source: Source
+    var grid: [String]
+    var width: Int, height: Int
+
+    func values() throws -> FrameValues { try Timelapse.frame(source, grid: grid, width: width, height: height) }
+  }
+
+  /// Pass 1: one stretch for the series, from samples of every frame (bounded: about two
+  /// million values a band in all); nil when each frame is stretched on its own.
+  static func seriesStyle(_ frames: [Frame], kind: Quicklook.Kind, request: TimelapseRequest, progress: ProgressHandler?) throws
+    -> RenderStyle?
+  {
     let spec = request.options.stretch ?? .percentiles(2, 98)
     let needsSamples = !kind.isClasses && !request.stretchPerFrame && { if case .values = spec { return false }; if case .none = spec { return false }; return true }()
-    if needsSamples {
-      let step = max(1, sources.count * width * height / 2_000_000)
-      var samples = [[Float]](repeating: [], count: bandCount)
-      for (index, source) in sources.enumerated() {
-        let frame = try Timelapse.frame(source, grid: grid + crossing[index], width: width, height: height)
-        for band in 0..<bandCount { samples[band] += frame.validValues(band, step: step) }
-        if steps[0]?(Double(index + 1) / Double(sources.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
-      }
-      style = Quicklook.style(kind, options: request.options, samples: { samples[$0] })
-    } else if !request.stretchPerFrame || kind.isClasses {
-      style = Quicklook.style(kind, options: request.options, samples: { _ in [] })
+    guard needsSamples else {
+      return !request.stretchPerFrame || kind.isClasses ? Quicklook.style(kind, options: request.options, samples: { _ in [] }) : nil
     }
+    let bandCount = frames[0].source.bands.count
+    let step = max(1, frames.count * frames[0].width * frames[0].height / 2_000_000)
+    var samples = [[Float]](repeating: [], count: bandCount)
+    for (index, frame) in frames.enumerated() {
+      let values = try frame.values()
+      for band in 0..<bandCount { samples[band] += values.validValues(band, step: step) }
+      if progress?(Double(index + 1) / Double(frames.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
+    }
+    return Quicklook.style(kind, options: request.options, samples: { samples[$0] })
+  }
 
-    // Pass 2: each frame warped again, coloured, labelled and encoded.
-    var frameStyles: [JSONValue] = []
-    var names: [String] = []
+  /// Pass 2: each frame warped again, coloured, labelled and encoded into `path`; returns each
+  /// frame's style and label, and the infinite values met in each band.
+  static func encode(
+    _ frames: [Frame], into path: String, format: String, style: RenderStyle?, kind: Quicklook.Kind,
+    labels: TimelapseRequest.Labels, request: TimelapseRequest, scratch: @autoclosure () -> String, progress: ProgressHandler?
+  ) throws -> (styles: [JSONValue], names: [String], infinite: [Int]) {
+    let width = frames[0].width, height = frames[0].height, bandCount = frames[0].source.bands.count
+    var styles: [JSONValue] = [], names: [String] = []
     var infinite = [Int](repeating: 0, count: bandCount)
-    try target.write {
-      let writer: AnimationWriter = format == "gif"
-        ? try GIFWriter(path: target.temporaryPath, width: width, height: height)
-        : try MP4Writer(path: target.temporaryPath, width: width, height: height, fps: request.fps, scratch: target.scratchFilePath("ffmpeg.log"))
-      for (index, source) in sources.enumerated() {
-        let frame = try Timelapse.frame(source, grid: grid + crossing[index], width: width, height: height)
-        if kind.isClasses { try frame.requireClasses(label: source.path) } else {
-          for band in 0..<bandCount { infinite[band] += frame.infiniteCount(band) }
-        }
-        let frameStyle = style ?? Quicklook.style(kind, options: request.options, samples: { frame.validValues($0) })
-        var pixels = Renderer.render(frame, style: frameStyle, nodataColor: request.options.nodataColor)
-        let label: String? = labels == .none ? nil : (labels == .date ? source.date : source.name)
-        if let label { Timelapse.draw(label: label, on: &pixels, width: width, height: height) }
-        try writer.add(pixels, delay: 1 / request.fps)
-        CrashTestHook.trigger("timelapse-frame")
-        frameStyles.append(frameStyle.json(bandNames: source.bands.map { "band \($0)" }))
-        names.append(label ?? source.name)
-        if steps[1]?(Double(index + 1) / Double(sources.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
+    let writer: AnimationWriter = format == "gif"
+      ? try GIFWriter(path: path, width: width, height: height)
+      : try MP4Writer(path: path, width: width, height: height, fps: request.fps, scratch: scratch())
+    for (index, frame) in frames.enumerated() {
+      let source = frame.source
+      let values = try frame.values()
+      if kind.isClasses { try values.requireClasses(label: source.path) } else {
+        for band in 0..<bandCount { infinite[band] += values.infiniteCount(band) }
       }
-      try writer.finish()
-      // giflib creates its file readable by its owner only; outputs get the usual permissions.
-      let mask = umask(0)
-      umask(mask)
-      chmod(target.temporaryPath, 0o666 & ~mask)
+      let frameStyle = style ?? Quicklook.style(kind, options: request.options, samples: { values.validValues($0) })
+      var pixels = Renderer.render(values, style: frameStyle, nodataColor: request.options.nodataColor)
+      let label: String? = labels == .none ? nil : (labels == .date ? source.date : source.name)
+      if let label { Timelapse.draw(label: label, on: &pixels, width: width, height: height) }
+      try writer.add(pixels, delay: 1 / request.fps)
+      CrashTestHook.trigger("timelapse-frame")
+      styles.append(frameStyle.json(bandNames: source.bands.map { "band \($0)" }))
+      names.append(label ?? source.name)
+      if progress?(Double(index + 1) / Double(frames.count), nil) == false { throw GDALError.userInterrupt(context: "making the timelapse") }
     }
-    var details: [(String, JSONValue)] = [
-      ("inputs", .array(sources.map { .string($0.path) })), ("frames", .int(sources.count)),
-      ("width", .int(width)), ("height", .int(height)), ("fps", .double(request.fps)),
-      ("format", .string(format)), ("order", .string(order.rawValue)), ("labels", .array(names.map { .string($0) })),
-      ("dates", .array(sources.map { $0.date.map { .string($0) } ?? .null })),
-      ("style", .string(kind.name)), ("colormap", kind.colormap(request.options).map { .string($0.rawValue) } ?? .null),
-      ("stretch", kind.isClasses ? .null : .string(request.stretchPerFrame ? "per frame (\(spec))" : spec.description)),
-    ]
-    details.append(("stretch_values", request.stretchPerFrame ? .array(frameStyles) : (frameStyles.first ?? .array([]))))
-    var report = OperationReport(outputs: [], details: details + [("output", .string(request.output.path))])
-    report.warnings = datumWarnings + Quicklook.infinityWarnings(infinite, names: sources[0].bands.map { "band \($0)" })
-    return report
+    try writer.finish()
+    // giflib creates its file readable by its owner only; outputs get the usual permissions.
+    let mask = umask(0)
+    umask(mask)
+    chmod(path, 0o666 & ~mask)
+    return (styles, names, infinite)
   }
 
   /// The warp arguments that carry a frame from its CRS into the grid's: none when they are the

@@ -70,13 +70,10 @@ public enum Reproject {
     job.size = request.size
     job.targetAlignedPixels = request.targetAlignedPixels
     job.resampling = request.resampling
-    try job.run(progress: progress)
-    var report = OperationReport(outputs: [request.output.path], details: [
+    return try job.run(progress: progress).report([
       ("input", .string(request.input)), ("dst_crs", .string(CRSInput.label(target))),
       ("resampling", .string(request.resampling.rawValue)),
-    ])
-    report.warnings = warnings
-    return report
+    ], warnings: warnings)
   }
 
   /// -te in the target CRS, after checking the box overlaps the data. A box in another CRS is

@@ -51,14 +51,13 @@ public enum Resample {
     }
     // The grid is checked before any probe of it: a pixel size too small overflows GDAL's sizes.
     _ = try job.plannedSize()
+    let writer: RasterWrite
     if request.output.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
-      try decimate(request, source, grid: grid, type: type, progress: progress)
+      writer = try decimate(request, source, grid: grid, type: type, progress: progress)
     } else {
-      try job.run(progress: progress)
+      writer = try job.run(progress: progress)
     }
-    return OperationReport(outputs: [request.output.path], details: [
-      ("input", .string(request.input)), ("resampling", .string(request.resampling.rawValue)),
-    ])
+    return writer.report([("input", .string(request.input)), ("resampling", .string(request.resampling.rawValue))])
   }
 
   // MARK: - Block decimation
@@ -113,20 +112,19 @@ public enum Resample {
     _ request: ResampleRequest, _ source: Dataset,
     grid: (width: Int, height: Int, geoTransform: [Double], factorX: Int, factorY: Int), type: DataType,
     progress: ProgressHandler?
-  ) throws {
-    let target = try request.output.target(inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input)
-    request.resources.limitCache(for: .streaming)
+  ) throws -> RasterWrite {
     let bands = Array(1...source.bandCount)
-    try request.output.requireSpace(width: grid.width, height: grid.height, bands: bands.count, type: type)
-    try target.write {
-      let output = try OutputRaster.create(
-        in: target, width: grid.width, height: grid.height, geoTransform: grid.geoTransform,
-        bandsFrom: source, bands: bands.count, type: type, spec: request.output, threads: request.resources.threads)
+    let writer = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input,
+                                 resources: request.resources, cache: .streaming) {
+      RasterWrite.Layout(width: grid.width, height: grid.height, bands: bands.count, type: type)
+    }
+    let frame = RasterWrite.Frame(width: grid.width, height: grid.height, geoTransform: grid.geoTransform)
+    try writer.raster(frame, RasterWrite.Bands(count: bands.count, type: type, template: source)) { output in
       try RasterCopy.copy(
         source: request.input, bands: bands, to: output, type: type, threads: request.resources.threads,
         decimation: .init(factorX: grid.factorX, factorY: grid.factorY, method: request.resampling.rawValue),
         progress: progress)
-      try output.close()
     }
+    return writer
   }
 }

@@ -31,13 +31,17 @@ struct WarpJob {
     self.outputType = outputType
   }
 
-  func run(progress: ProgressHandler?) throws {
-    let target = try output.target(inputs: (inputPaths ?? []) + InputFiles.of(sources),
-                                   inputLabel: inputLabel ?? (sources.count == 1 ? sources[0].path : nil))
-    let planned = try plannedSize()
+  /// Warps the sources into the output and commits it; returns the finished write, for the report.
+  @discardableResult
+  func run(progress: ProgressHandler?) throws -> RasterWrite {
     let bands = sources.first.map { $0.bandCount } ?? 1
-    try output.requireSpace(width: planned.width, height: planned.height, bands: bands, type: outputType)
-    try output.requireHoldsNodata(try declaresNodata())
+    var planned = (width: 0, height: 0)
+    let writer = try RasterWrite(output, inputs: (inputPaths ?? []) + InputFiles.of(sources),
+                                inputLabel: inputLabel ?? (sources.count == 1 ? sources[0].path : nil), resources: resources) {
+      planned = try plannedSize()
+      return RasterWrite.Layout(width: planned.width, height: planned.height, bands: bands, type: outputType,
+                                declaresNodata: try declaresNodata())
+    }
     var args = arguments + gridArguments + ["-of", output.format.rawValue]
     // Several sources are warped one after the other over the same blocks; compressing on
     // several threads flushes a block after each pass, and a rewritten compressed block goes to
@@ -52,15 +56,16 @@ struct WarpJob {
     args += WarpJob.performanceArguments(threads: resources.threads, format: output.format)
     let maskless = try masklessArguments()
     if let maskless { args += maskless.arguments }
-    try target.write {
+    try writer.write {
       // A VRT names its sources relative to its own folder: it is written under its real name.
-      let path = output.format == .vrt ? target.temporaryPath : target.gdalPath
+      let path = output.format == .vrt ? writer.temporaryPath : writer.gdalPath
       let dataset = try GDALUtilities.warp(sources, to: path, arguments: args, progress: progress)
       if let maskless {
         for i in 1...Swift.max(1, dataset.bandCount) { try dataset.band(i).setNoDataValue(maskless.nodata) }
       }
       try dataset.close()
     }
+    return writer
   }
 
   /// Whether gdalwarp will declare nodata on the output: -dstnodata, else the sources' own
@@ -132,7 +137,7 @@ struct WarpJob {
     switch type {
     case .float32: fits = Double(Float(nodata)) == nodata
     case .float64: fits = true
-    default: fits = nodata == nodata.rounded() && WarpJob.integerRange(type).contains(nodata)
+    default: fits = nodata == nodata.rounded() && type.integerRange.contains(nodata)
     }
     guard fits else { return nil }
     // The scan reads full resolution; gdalwarp may read an overview instead, whose pixels it
@@ -155,18 +160,6 @@ struct WarpJob {
 
   /// gdalwarp's warp memory when -wm is not given (GDAL 3.6).
   static let defaultWarpMemory = 64.0 * 1024 * 1024
-
-  static func integerRange(_ type: DataType) -> ClosedRange<Double> {
-    switch type {
-    case .byte: return 0...255
-    case .int8: return -128...127
-    case .uint16: return 0...65535
-    case .int16: return -32768...32767
-    case .uint32: return 0...4_294_967_295
-    case .int32: return -2_147_483_648...2_147_483_647
-    default: return -9.0e15...9.0e15
-    }
-  }
 
   /// The warper's speed settings: the kernel on every thread and I/O overlapped with computation
   /// (-multi). Warp memory stays at gdalwarp's default on purpose: the approximate transformer
