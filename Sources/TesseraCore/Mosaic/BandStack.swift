@@ -132,17 +132,14 @@ public enum BandStack {
     return plan
   }
 
-  /// The pixels: on one grid each band read straight from its file, without the VRT's
-  /// per-source machinery; else the composed VRT, which GDAL resamples.
+  /// The pixels: when every layer lies on the stack's grid each band is read straight from its
+  /// file, without the VRT's per-source machinery; else (layers on other grids, or one grid
+  /// resampled to an asked-for pixel size) the composed VRT, which GDAL resamples.
   static func copy(_ layers: [BandSource], stack vrt: Dataset, composed: String, sameGrid: Bool, to output: Dataset, type: DataType,
                    threads: Int, progress: ProgressHandler?) throws {
-    guard sameGrid, let grid = Grid(of: vrt) else {
+    guard sameGrid, let grid = Grid(of: vrt), let placed = SourceGrid.placed(layers, on: grid) else {
       try RasterCopy.copy(source: composed, bands: Array(1...layers.count), to: output, type: type, threads: threads, progress: progress)
       return
-    }
-    guard let placed = SourceGrid.placed(layers, on: grid) else {
-      let odd = layers.first { grid.placement(of: $0.dataset) == nil } ?? layers[0]
-      throw TesseraError(.internalError, "\(odd.path) is not on the stack's grid")
     }
     let sources = try zip(placed, layers).map { ($0, $1.band, try $1.noDataValue ?? 0) }
     try StackCopy(sources: sources, type: type).write(to: output, threads: threads, progress: progress)

@@ -131,4 +131,13 @@ extension BandStackTests {
     XCTAssertEqual(a[0].truncatingRemainder(dividingBy: 25), 0, "the corner on a multiple of 25")
     XCTAssertEqual(a[3].truncatingRemainder(dividingBy: 25), 0)
   }
+
+  /// Inputs on one grid with a pixel size asked for are resampled as gdalbuildvrt -tr -tap does
+  /// (this was exit 70: the one-grid path took the stack's new grid for theirs).
+  func testOneGridResampledToAPixelSizeIsGDALBuildVRTTap() throws {
+    let (ours, _) = try stack([landsat[0], landsat[1]], "one-grid-tap.tif") { $0.resolution = .explicit(x: 100, y: 100) }
+    let theirs = try gdalStack([(landsat[0], 1), (landsat[1], 1)], "one-grid-tap-gdal", ["-tr", "100", "100", "-tap"])
+    XCTAssertTrue(try PixelComparison.of(ours, theirs).identical)
+    XCTAssertEqual(try Dataset.open(ours).geoTransform, try Dataset.open(theirs).geoTransform)
+  }
 }
