@@ -10,7 +10,8 @@ struct COGOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Quality for jpeg and webp (1-100).") var quality: Int?
   @Option(parsing: .unconditional, help: "Predictor: auto, none, 2 or 3.") var predictor: COGSettings.Predictor = .auto
   @Option(parsing: .unconditional, help: "Tile size: 256, 512 or 1024.") var blocksize: Int = 512
-  @Option(parsing: .unconditional, help: ArgumentHelp("Overviews: auto, none, or how many.", valueName: "auto|none|N")) var overviews: String = "auto"
+  @Option(parsing: .unconditional, help: ArgumentHelp("Overviews: auto, none, or how many.", valueName: "auto|none|N"))
+  var overviews = Parsed<COGSettings.Overviews>("auto")
   @Option(name: .customLong("overview-resampling"), parsing: .unconditional, help: "Overview resampling (default: nearest if categorical, else average).")
   var overviewResampling: Resampling?
   @Flag(help: "The data are classes: overviews use nearest.") var categorical = false
@@ -25,7 +26,7 @@ struct COGOptions: ParsableArguments {
 
   func validate() throws {
     guard [256, 512, 1024].contains(blocksize) else { throw ValidationError("--blocksize takes 256, 512 or 1024") }
-    _ = try parsedOverviews()
+    _ = try overviews.value()
     if let quality, !(1...100).contains(quality) { throw ValidationError("--quality takes 1 to 100") }
     if let level {
       // GDAL's own ranges: DEFLATE 1-12 (libdeflate), ZSTD 1-22, LZMA 0-9; LERC's is a max error.
@@ -42,22 +43,24 @@ struct COGOptions: ParsableArguments {
     }
   }
 
-  func parsedOverviews() throws -> COGSettings.Overviews {
-    switch overviews.lowercased() {
-    case "auto": return .auto
-    case "none": return .none
-    default:
-      guard let n = Int(overviews), (0...30).contains(n) else { throw ValidationError("--overviews takes auto, none or a count from 0 to 30") }
-      return .count(n)
-    }
-  }
-
   func settings() throws -> COGSettings {
     var s = COGSettings()
     (s.profile, s.level, s.quality, s.predictor, s.blockSize) = (profile, level, quality, predictor, blocksize)
-    (s.overviews, s.overviewResampling, s.categorical) = (try parsedOverviews(), overviewResampling, categorical)
+    (s.overviews, s.overviewResampling, s.categorical) = (try overviews.value(), overviewResampling, categorical)
     (s.webOptimized, s.warpResampling, s.addMask, s.nodata) = (webOptimized, warpResampling, addMask, nodata)
     (s.bigTIFF, s.validate) = (bigtiff, !noValidate)
     return s
+  }
+}
+
+extension COGSettings.Overviews: ArgumentValue {
+  init(argumentText text: String) throws {
+    switch text.lowercased() {
+    case "auto": self = .auto
+    case "none": self = .none
+    default:
+      guard let n = Int(text), (0...30).contains(n) else { throw ValidationError("--overviews takes auto, none or a count from 0 to 30") }
+      self = .count(n)
+    }
   }
 }
