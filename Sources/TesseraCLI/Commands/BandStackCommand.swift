@@ -32,9 +32,7 @@ struct BandStackCommand: ParsableCommand {
     init(argumentText text: String) throws {
       names = commaItems(text, omittingEmpty: true)
       if names.isEmpty { throw ValidationError("--color-interp names no interpretation") }
-      for name in names where !BandStack.colorInterpretationNames.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
-        throw ValidationError("--color-interp: unknown interpretation '\(name)'; use one of \(BandStack.colorInterpretationNames.joined(separator: ", "))")
-      }
+      for name in names { _ = try BandStackRequest.colorInterpretation(named: name) }
     }
   }
 

@@ -72,7 +72,7 @@ struct Sentinel2BandList: ArgumentValue, Equatable {
 
   init(argumentText text: String) throws {
     let names = commaItems(text, omittingEmpty: true).filter { !$0.isEmpty }
-    guard !names.isEmpty else { throw ValidationError("--bands names no band") }
+    guard !names.isEmpty else { throw MergeMemfileRequest.noBand }
     bands = try names.map { name in
       guard let band = Sentinel2Band(name: name) else {
         throw ValidationError("unknown band '\(name)'; bands are \(Sentinel2Band.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -25,22 +25,9 @@ struct COGOptions: ParsableArguments {
   @Flag(name: .customLong("no-validate"), help: "Skip the validation of the output.") var noValidate = false
 
   func validate() throws {
-    guard [256, 512, 1024].contains(blocksize) else { throw ValidationError("--blocksize takes 256, 512 or 1024") }
+    try parsed { try COGSettings.requireBlockSize(blocksize) }
     _ = try overviews.value()
-    if let quality, !(1...100).contains(quality) { throw ValidationError("--quality takes 1 to 100") }
-    if let level {
-      // GDAL's own ranges: DEFLATE 1-12 (libdeflate), ZSTD 1-22, LZMA 0-9; LERC's is a max error.
-      let range: ClosedRange<Int>
-      switch profile {
-      case .deflate, .lercDeflate: range = 1...12
-      case .zstd, .lercZstd: range = 1...22
-      case .lzma: range = 0...9
-      default: throw ValidationError("--level applies to deflate, zstd, lzma, lerc_deflate and lerc_zstd, not \(profile.rawValue)")
-      }
-      guard range.contains(level) else {
-        throw ValidationError("--level takes \(range.lowerBound) to \(range.upperBound) with \(profile.rawValue)")
-      }
-    }
+    try parsed { try settings().check() }
   }
 
   func settings() throws -> COGSettings {
