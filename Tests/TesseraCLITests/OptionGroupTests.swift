@@ -187,6 +187,9 @@ final class OptionGroupTests: XCTestCase {
     XCTAssertEqual(refusal(RoleBands.self, "red=3,nir=x"), "--bands takes ROLE=N,…, got 'nir=x'")
     XCTAssertEqual(refusal(RoleBands.self, "red=3,red=4"), "red is bound twice")
 
+    XCTAssertEqual(try Parsed<ExpressionText>("(b1 - b2) / red").value().variables.sorted(), ["b1", "b2", "red"])
+    XCTAssertEqual(try Parsed<ExpressionText>("(b1").value().variables, [], "the core reports the syntax error")
+
     XCTAssertEqual(try Parsed<FormulaConstant>("L=0.5").value().value, 0.5)
     XCTAssertEqual(refusal(FormulaConstant.self, "L"), "--param takes NAME=V, got 'L'")
     XCTAssertEqual(refusal(FormulaConstant.self, "L=inf"), "--param takes NAME=V, got 'L=inf'")

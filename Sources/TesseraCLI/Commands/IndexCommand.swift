@@ -31,7 +31,7 @@ struct IndexCommand: ParsableCommand {
   var positional: [String] = []
   @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional, help: ArgumentHelp("The output file.", valueName: "OUT"))
   var output: String?
-  @Option(parsing: .unconditional, help: ArgumentHelp("Band math over roles or b1…bn.", valueName: "EXPR")) var expr: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Band math over roles or b1…bn.", valueName: "EXPR")) var expr: Parsed<ExpressionText>?
   @Option(parsing: .unconditional, help: ArgumentHelp("Roles from bands of INPUT.", valueName: "red=3,nir=4")) var bands: Parsed<RoleBands>?
   @Option(name: .customLong("band"), parsing: .unconditionalSingleValue, help: ArgumentHelp("A role from a file (band N, default 1); repeatable.", valueName: "ROLE=FILE[:N]"))
   var bandFiles: [Parsed<RoleBinding>] = []
@@ -117,8 +117,8 @@ struct IndexCommand: ParsableCommand {
       result[file.role] = file.binding
     }
     // --expr over b1…bn of INPUT.
-    if let expr, let input, let expression = try? BandExpression(expr) {
-      for name in expression.variables where result[name] == nil {
+    if let variables = expr?.valid?.variables, let input {
+      for name in variables where result[name] == nil {
         if name.lowercased().hasPrefix("b"), let n = Int(name.dropFirst()), n >= 1 { result[name] = IndexRequest.Binding(path: input, band: n) }
       }
     }
@@ -131,7 +131,7 @@ struct IndexCommand: ParsableCommand {
       if let describe { return try describeIndex(describe) }
       var request = IndexRequest(bindings: try bindings(), output: outputOptions.spec(output ?? "", format: format), resources: global.resources)
       if let expr {
-        request.expression = expr
+        request.expression = expr.text
         request.gridInput = input
       } else {
         request.indices = positional[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -34,6 +34,18 @@ struct RoleBands: ArgumentValue {
   }
 }
 
+/// `--expr`: the band math as given, which the core compiles and whose errors it reports (with a
+/// caret under the column), and the variables it reads (none when it does not parse).
+struct ExpressionText: ArgumentValue {
+  var text: String
+  var variables: [String]
+
+  init(argumentText text: String) {
+    self.text = text
+    variables = (try? BandExpression(text))?.variables ?? []
+  }
+}
+
 /// `--param NAME=V`: a formula constant, a finite number.
 struct FormulaConstant: ArgumentValue {
   var name: String, value: Double
