@@ -221,9 +221,11 @@ struct CloudMaskOptions: ParsableArguments {
   func classes() throws -> Set<Int> { try sclClasses.value().classes }
 }
 
-// MARK: - Parsing helpers
+// MARK: - Values
 
-/// Parsing helpers: the core throws usage errors for bad values, the CLI turns them into exit 64.
+/// Core types as option values. A type with its own spellings and no refusal of its own is
+/// `ExpressibleByArgument`; one that refuses text in Tessera's words is an `ArgumentValue`, held in
+/// `Parsed`.
 extension Resampling: ExpressibleByArgument {
   public init?(argument: String) { self.init(name: argument) }
   public static var allValueStrings: [String] { allCases.map(\.rawValue) }
@@ -260,7 +262,9 @@ extension MergeMemfileRequest.Staging: ExpressibleByArgument {}
 extension BandStackRequest.Coverage: ExpressibleByArgument {}
 extension BandStackRequest.Interleave: ExpressibleByArgument {}
 
-/// Wraps a core parse so ArgumentParser reports its message as a usage error.
+/// Runs a core check (a request's rule, a core parse) so that ArgumentParser reports its usage
+/// error as Tessera's own message, with exit 64; a non-ValidationError thrown from `validate()`
+/// would be exit 1.
 func parsed<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch let error as TesseraError { throw ValidationError(error.message) }
 }
