@@ -86,4 +86,172 @@ final class OptionGroupTests: XCTestCase {
     let json = CommandRunner.errorJSON(command: "mosaic", status: .dataError, message: "input 2 (b.tif) has no georeferencing")
     XCTAssertEqual(json.serialized(), #"{"command":"mosaic","status":"error","exit_code":65,"error":"input 2 (b.tif) has no georeferencing"}"#)
   }
+
+  // MARK: - Option values
+
+  /// The message a value's text is refused with, or nil when it parses.
+  private func refusal<Value: ArgumentValue>(_ type: Value.Type, _ text: String) -> String? {
+    do {
+      _ = try Parsed<Value>(text).value()
+      return nil
+    } catch let error as ValidationError {
+      return error.message
+    } catch {
+      return "not a ValidationError: \(error)"
+    }
+  }
+
+  func testAValueKeepsItsTextAndRefusesWithTesserasOwnMessage() throws {
+    let box = try XCTUnwrap(Parsed<Extent>(argument: "1,2"))
+    XCTAssertEqual(box.text, "1,2")
+    XCTAssertNil(box.valid)
+    XCTAssertEqual(refusal(Extent.self, "1,2"), "bbox '1,2' is not xmin,ymin,xmax,ymax with finite numbers and min < max")
+    XCTAssertEqual(try Parsed<Extent>("-78.5,24,-77.5,25").value(), Extent(minX: -78.5, minY: 24, maxX: -77.5, maxY: 25))
+    XCTAssertEqual(Parsed<SceneClasses>("3,8,9,10").defaultValueDescription, "3,8,9,10")
+    XCTAssertThrowsError(try ReprojectCommand.parse(["in.tif", "o.tif", "--dst-crs", "utm", "--bbox", "1,2"])) { error in
+      XCTAssertEqual(ReprojectCommand.message(for: error), "bbox '1,2' is not xmin,ymin,xmax,ymax with finite numbers and min < max")
+    }
+  }
+
+  func testResolutionsAndSizes() throws {
+    XCTAssertEqual(try Parsed<MosaicRequest.ResolutionRule>("Highest").value(), .highest)
+    XCTAssertEqual(try Parsed<MosaicRequest.ResolutionRule>("10").value(), .explicit(x: 10, y: 10))
+    XCTAssertEqual(try Parsed<MosaicRequest.ResolutionRule>("10,20").value().pixelSize?.y, 20)
+    XCTAssertEqual(refusal(MosaicRequest.ResolutionRule.self, "0"), "resolution '0' is not X or X,Y with positive numbers")
+    XCTAssertEqual(try Parsed<PixelCount>("10, 20").value(), try Parsed<PixelCount>("10,20").value())
+    XCTAssertEqual(try Parsed<PixelCount>("10,20").value().height, 20)
+    XCTAssertEqual(refusal(PixelCount.self, "10"), "size '10' is not W,H with positive whole numbers")
+    XCTAssertNotNil(refusal(PixelCount.self, "0,1"))
+    let reproject = try ReprojectCommand.parse(["in.tif", "o.tif", "--dst-crs", "utm", "--resolution", "2,3"])
+    XCTAssertEqual(try reproject.grid.pixelSize()?.x, 2)
+    XCTAssertEqual(try reproject.grid.pixelSize()?.y, 3)
+    XCTAssertThrowsError(try ReprojectCommand.parse(["in.tif", "o.tif", "--dst-crs", "utm", "--size", "2,3", "--resolution", "1"])) { error in
+      XCTAssertEqual(ReprojectCommand.message(for: error), "--resolution and --size are alternatives; give one")
+    }
+  }
+
+  func testBandListsAndNames() throws {
+    XCTAssertEqual(try Parsed<BandNumbers>("1, 2,3").value().numbers, [1, 2, 3])
+    for bad in ["0", "1,,2", "", "a"] {
+      XCTAssertEqual(refusal(BandNumbers.self, bad), "--bands takes band numbers from 1, like 1,2,3", bad)
+    }
+    XCTAssertEqual(try Parsed<NameList>(" a, b ,,c").value().names, ["a", "b", "c"])
+    XCTAssertEqual(try Parsed<Sentinel2BandList>("B02, B8A").value().bands, [.b02, .b8a])
+    XCTAssertEqual(refusal(Sentinel2BandList.self, ","), "--bands names no band")
+    XCTAssertTrue(refusal(Sentinel2BandList.self, "B99")?.hasPrefix("unknown band 'B99'; bands are B01") ?? false)
+    XCTAssertEqual(try Parsed<SceneClasses>("3, 8").value().classes, [3, 8])
+    XCTAssertEqual(refusal(SceneClasses.self, "12"), "--scl-classes takes scene classes 0-11, like 3,8,9,10")
+    XCTAssertEqual(try Parsed<BandStackCommand.ColorInterpretations>("red, GREEN").value().names, ["red", "GREEN"])
+    XCTAssertEqual(refusal(BandStackCommand.ColorInterpretations.self, ","), "--color-interp names no interpretation")
+    XCTAssertTrue(refusal(BandStackCommand.ColorInterpretations.self, "red,purple")?.hasPrefix("--color-interp: unknown interpretation 'purple'") ?? false)
+    XCTAssertEqual(try Parsed<DataType>("UInt16").value(), .uint16)
+    XCTAssertTrue(refusal(DataType.self, "Foo")?.hasPrefix("--ot takes Byte") ?? false)
+    XCTAssertThrowsError(try MosaicCommand.parse(["a.tif", "-o", "m.tif", "--bands", "1,0"])) { error in
+      XCTAssertEqual(MosaicCommand.message(for: error), "--bands takes band numbers from 1, like 1,2,3")
+    }
+  }
+
+  func testKeyValuesKeepEverythingAfterTheFirstEquals() throws {
+    let pair = try Parsed<KeyValue>("A=b=c").value()
+    XCTAssertEqual(pair.key, "A")
+    XCTAssertEqual(pair.value, "b=c")
+    XCTAssertNotNil(refusal(KeyValue.self, "=x"))
+    XCTAssertNotNil(refusal(KeyValue.self, "x"))
+    XCTAssertThrowsError(try [Parsed<KeyValue>("A=1"), Parsed<KeyValue>("B")].keyValues("--co")) { error in
+      XCTAssertEqual((error as? ValidationError)?.message, "--co takes KEY=VALUE, got 'B'")
+    }
+    XCTAssertThrowsError(try InfoCommand.parse(["in.tif", "--config", "=1"])) { error in
+      XCTAssertEqual(InfoCommand.message(for: error), "--config takes KEY=VALUE, got '=1'")
+    }
+  }
+
+  func testIndexBindingsConstantsAndPerRoleNumbers() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-values-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let file = folder.appendingPathComponent("b4.tif").path
+    XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+    let picked = try Parsed<RoleBinding>("red=\(file):2").value()
+    XCTAssertEqual(picked.role, "red")
+    XCTAssertEqual(picked.file, "\(file):2")
+    XCTAssertEqual(picked.binding.path, file)
+    XCTAssertEqual(picked.binding.band, 2)
+    XCTAssertEqual(try Parsed<RoleBinding>("nir=missing.tif").value().binding.band, 1)
+    XCTAssertEqual(refusal(RoleBinding.self, "red"), "--band takes ROLE=FILE[:N], got 'red'")
+    XCTAssertEqual(refusal(RoleBinding.self, "=x.tif"), "--band takes ROLE=FILE[:N], got '=x.tif'")
+    XCTAssertEqual(refusal(RoleBinding.self, "red=\(file):0"), "--band red: \(file):0 asks for band 0; bands are numbered from 1")
+
+    let bands = try Parsed<RoleBands>("red=3, nir=4").value().bands
+    XCTAssertEqual(bands.map(\.role), ["red", "nir"])
+    XCTAssertEqual(bands.map(\.band), [3, 4])
+    XCTAssertEqual(refusal(RoleBands.self, "red=3,nir=x"), "--bands takes ROLE=N,…, got 'nir=x'")
+    XCTAssertEqual(refusal(RoleBands.self, "red=3,red=4"), "red is bound twice")
+
+    XCTAssertEqual(try Parsed<ExpressionText>("(b1 - b2) / red").value().variables.sorted(), ["b1", "b2", "red"])
+    XCTAssertEqual(try Parsed<ExpressionText>("(b1").value().variables, [], "the core reports the syntax error")
+
+    XCTAssertEqual(try Parsed<FormulaConstant>("L=0.5").value().value, 0.5)
+    XCTAssertEqual(refusal(FormulaConstant.self, "L"), "--param takes NAME=V, got 'L'")
+    XCTAssertEqual(refusal(FormulaConstant.self, "L=inf"), "--param takes NAME=V, got 'L=inf'")
+
+    XCTAssertEqual(try [Parsed<RoleNumber>("2"), Parsed<RoleNumber>("red=0.5")].perRole("--input-scale"), ["*": 2, "red": 0.5])
+    for bad in ["", "=", "red=x", "nan"] {
+      XCTAssertThrowsError(try [Parsed<RoleNumber>(bad)].perRole("--input-offset"), bad) { error in
+        XCTAssertEqual((error as? ValidationError)?.message, "--input-offset takes [ROLE=]NUMBER, got '\(bad)'")
+      }
+    }
+  }
+
+  func testDatumRenderCOGAndTimelapseValues() throws {
+    XCTAssertEqual(try Parsed<BursaWolf>("1, 2,3").parameters("--src-towgs84"), [1, 2, 3])
+    XCTAssertThrowsError(try Parsed<BursaWolf>("1,2").parameters("--dst-towgs84")) { error in
+      XCTAssertEqual((error as? ValidationError)?.message,
+                     "--dst-towgs84 takes 3 or 7 numbers DX,DY,DZ[,RX,RY,RZ,DS] (metres, arc-seconds, ppm), got '1,2'")
+    }
+    XCTAssertEqual(try Parsed<Colormap>("VIRIDIS").value(), .viridis)
+    XCTAssertEqual(refusal(Colormap.self, "foo"), "unknown colormap 'foo' (one of: \(Colormap.names))")
+    XCTAssertEqual(try Parsed<RGBA>("#ff0000").value(), RGBA(255, 0, 0))
+    XCTAssertEqual(refusal(RGBA.self, "red"), "--nodata-color takes transparent or #RRGGBB, got 'red'")
+    XCTAssertNil(refusal(StretchSpec.self, "p2,p98"))
+    XCTAssertTrue(refusal(StretchSpec.self, "foo")?.hasPrefix("--stretch takes minmax") ?? false)
+    XCTAssertThrowsError(try QuicklookCommand.parse(["in.tif", "q.png", "--bands", "1,2"])) { error in
+      XCTAssertEqual(QuicklookCommand.message(for: error), "--bands takes three band numbers from 1, like 4,3,2 (or --band N for one)")
+    }
+    XCTAssertEqual(try Parsed<COGSettings.Overviews>("NONE").value(), COGSettings.Overviews.none)
+    XCTAssertEqual(try Parsed<COGSettings.Overviews>("3").value(), .count(3))
+    XCTAssertEqual(refusal(COGSettings.Overviews.self, "31"), "--overviews takes auto, none or a count from 0 to 30")
+    XCTAssertEqual(try Parsed<TimelapseRequest.Labels>("name").value(), .name)
+    XCTAssertEqual(refusal(TimelapseRequest.Labels.self, "Name"), "--labels takes date, name or none")
+    XCTAssertEqual(refusal(TimelapseRequest.Order.self, "random"), "--order takes date or given")
+    guard case .count(3) = try Parsed<ExpectedBands>("3").value() else { return XCTFail("a count") }
+    guard case .names(let names) = try Parsed<ExpectedBands>("B02, B03").value() else { return XCTFail("names") }
+    XCTAssertEqual(names, ["B02", "B03"])
+    XCTAssertEqual(refusal(ExpectedBands.self, ","), "--expect-bands takes a count or band names")
+  }
+
+  func testOneRuleInTheCoreAndTheCommandLine() throws {
+    var request = ReprojectRequest(input: "in.tif", output: OutputSpec(path: "o.tif"), dstCRS: "EPSG:4326")
+    request.resolution = (1, 1)
+    request.size = (2, 2)
+    XCTAssertThrowsError(try request.validate()) { XCTAssertEqual(($0 as? TesseraError)?.message, "--resolution and --size are alternatives; give one") }
+    request.size = nil
+    request.bboxCRS = "EPSG:4326"
+    XCTAssertThrowsError(try request.validate()) { XCTAssertEqual(($0 as? TesseraError)?.message, "--bbox-crs needs --bbox") }
+    var mosaic = MosaicRequest(inputs: ["a.tif"], output: OutputSpec(path: "m.tif"))
+    mosaic.bboxCRS = "EPSG:4326"
+    XCTAssertThrowsError(try mosaic.validate()) { XCTAssertEqual(($0 as? TesseraError)?.message, "--bbox-crs needs --bbox") }
+    XCTAssertThrowsError(try ClipCommand.parse(["in.tif", "o.tif", "--bbox", "1,2,3,4", "--each-feature"])) { error in
+      XCTAssertEqual(ClipCommand.message(for: error), "--each-feature takes a --cutline")
+    }
+    XCTAssertThrowsError(try ClipRequest.eachFeatureCutline(.like("a.tif")))
+    var cog = COGSettings()
+    cog.level = 13
+    XCTAssertThrowsError(try COGExportRequest(input: "in.tif", output: OutputSpec(path: "c.tif"), cog: cog).validate()) { error in
+      XCTAssertEqual((error as? TesseraError)?.message, "--level takes 1 to 12 with deflate")
+    }
+    XCTAssertThrowsError(try COGExportCommand.parse(["in.tif", "c.tif", "--level", "13"])) { error in
+      XCTAssertEqual(COGExportCommand.message(for: error), "--level takes 1 to 12 with deflate")
+    }
+    XCTAssertThrowsError(try MergeMemfileRequest(products: ["p"], output: OutputSpec(path: "m.tif"), bands: [.b02, .b02]).validate())
+  }
 }

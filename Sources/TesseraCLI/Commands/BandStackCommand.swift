@@ -25,18 +25,29 @@ struct BandStackCommand: ParsableCommand {
       The pixels are those of gdalbuildvrt -separate + gdal_translate.
       """)
 
+  /// `--color-interp`: interpretation names in band order, each one GDAL knows.
+  struct ColorInterpretations: ArgumentValue {
+    var names: [String]
+
+    init(argumentText text: String) throws {
+      names = commaItems(text, omittingEmpty: true)
+      if names.isEmpty { throw ValidationError("--color-interp names no interpretation") }
+      for name in names { _ = try BandStackRequest.colorInterpretation(named: name) }
+    }
+  }
+
   @OptionGroup var inputs: InputOptions
   @OptionGroup var output: OutputOption
-  @Option(parsing: .unconditional, help: ArgumentHelp("Band names in order.", valueName: "B04,B03,B02")) var names: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Band names in order.", valueName: "B04,B03,B02")) var names: Parsed<NameList>?
   @Option(name: .customLong("color-interp"), parsing: .unconditional, help: ArgumentHelp(
     "Colour interpretation of the bands in order: red, green, blue, alpha, gray, nir, …", valueName: "red,green,blue"))
-  var colorInterp: String?
+  var colorInterp: Parsed<ColorInterpretations>?
   @OptionGroup var grid: GridOptions
   @OptionGroup var resampling: ResamplingOption
   @Option(name: .customLong("extent"), parsing: .unconditional, help: "Where footprints differ: union (padded with nodata) or intersection.")
   var coverage: BandStackRequest.Coverage = .union
   @Option(parsing: .unconditional, help: ArgumentHelp("The output data type (default: one that holds every input).", valueName: "TYPE"))
-  var ot: String?
+  var ot: Parsed<DataType>?
   @Option(parsing: .unconditional, help: "How the output's bands are laid out: band or pixel.") var interleave: BandStackRequest.Interleave = .band
   @OptionGroup var format: FormatOption
   @OptionGroup var outputOptions: OutputOptions
@@ -46,39 +57,26 @@ struct BandStackCommand: ParsableCommand {
     if grid.size != nil { throw ValidationError("band-stack takes --resolution, not --size") }
     if grid.targetAlignedPixels { throw ValidationError("band-stack aligns a --resolution X to its multiples already; --target-aligned-pixels is not needed") }
     _ = try resolutionRule()
-    _ = try outputType()
-    if let colorInterp, colorInterp.split(separator: ",").isEmpty { throw ValidationError("--color-interp names no interpretation") }
-    for name in colorInterp?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) ?? []
-    where !BandStack.colorInterpretationNames.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
-      throw ValidationError("--color-interp: unknown interpretation '\(name)'; use one of \(BandStack.colorInterpretationNames.joined(separator: ", "))")
-    }
+    _ = try ot.value()
+    _ = try colorInterp.value()
   }
 
   func resolutionRule() throws -> MosaicRequest.ResolutionRule? {
-    guard let text = grid.resolution else { return nil }
-    let rule = try parsed { try MosaicRequest.ResolutionRule(text) }
+    let rule = try grid.resolution.value()
     if rule == .same { throw ValidationError("--resolution takes highest, lowest, average or a pixel size") }
     return rule
-  }
-
-  func outputType() throws -> DataType? {
-    guard let ot else { return nil }
-    guard let type = DataType(name: ot) else {
-      throw ValidationError("--ot takes \(DataType.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    return type
   }
 
   func run() throws {
     try CommandRunner("band-stack", global).run { runner in
       var request = BandStackRequest(inputs: inputs.inputs, output: outputOptions.spec(output.path, format: format), resources: global.resources)
       request.inputList = inputs.inputList
-      request.names = names.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-      request.colorInterpretation = colorInterp.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+      request.names = try names.value()?.names
+      request.colorInterpretation = try colorInterp.value()?.names
       request.resolution = try resolutionRule()
       request.resampling = resampling.resampling
       request.coverage = coverage
-      request.outputType = try outputType()
+      request.outputType = try ot.value()
       request.interleave = interleave
       return try runner.perform { try BandStack.run(request, progress: $0) }
     }

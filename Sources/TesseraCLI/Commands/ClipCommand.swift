@@ -70,23 +70,21 @@ struct ClipCommand: ParsableCommand {
     guard regions == 1 else { throw ValidationError("give exactly one region: --bbox, --geometry, --cutline or --like") }
     if layer != nil || whereClause != nil, cutline == nil { throw ValidationError("--layer and --where go with --cutline") }
     if geometryCRS != nil, geometry == nil && cutline == nil { throw ValidationError("--geometry-crs goes with --geometry or --cutline") }
-    if eachFeature && cutline == nil { throw ValidationError("--each-feature takes a --cutline") }
+    if eachFeature { _ = try parsed { try ClipRequest.eachFeatureCutline(region()) } }
     if nameField != nil && !eachFeature { throw ValidationError("--name-field goes with --each-feature") }
+  }
+
+  /// The one region given.
+  func region() throws -> ClipRequest.Region {
+    if let box = try bounds.extent() { return .bbox(box, crs: bounds.bboxCRS) }
+    if let geometry { return .geometry(geometry, crs: geometryCRS) }
+    if let cutline { return .cutline(path: cutline, layer: layer, where: whereClause, crs: geometryCRS) }
+    return .like(like ?? "")
   }
 
   func run() throws {
     try CommandRunner("clip", global).run { runner in
-      let region: ClipRequest.Region
-      if let box = try bounds.extent() {
-        region = .bbox(box, crs: bounds.bboxCRS)
-      } else if let geometry {
-        region = .geometry(geometry, crs: geometryCRS)
-      } else if let cutline {
-        region = .cutline(path: cutline, layer: layer, where: whereClause, crs: geometryCRS)
-      } else {
-        region = .like(like ?? "")
-      }
-      var request = ClipRequest(input: input, output: outputOptions.spec(output.path, format: format), region: region, resources: global.resources)
+      var request = ClipRequest(input: input, output: outputOptions.spec(output.path, format: format), region: try region(), resources: global.resources)
       request.crop = !noCrop
       request.allTouched = allTouched
       request.srcNodata = nodata.srcNodata

@@ -31,12 +31,12 @@ struct IndexCommand: ParsableCommand {
   var positional: [String] = []
   @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional, help: ArgumentHelp("The output file.", valueName: "OUT"))
   var output: String?
-  @Option(parsing: .unconditional, help: ArgumentHelp("Band math over roles or b1…bn.", valueName: "EXPR")) var expr: String?
-  @Option(parsing: .unconditional, help: ArgumentHelp("Roles from bands of INPUT.", valueName: "red=3,nir=4")) var bands: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Band math over roles or b1…bn.", valueName: "EXPR")) var expr: Parsed<ExpressionText>?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Roles from bands of INPUT.", valueName: "red=3,nir=4")) var bands: Parsed<RoleBands>?
   @Option(name: .customLong("band"), parsing: .unconditionalSingleValue, help: ArgumentHelp("A role from a file (band N, default 1); repeatable.", valueName: "ROLE=FILE[:N]"))
-  var bandFiles: [String] = []
+  var bandFiles: [Parsed<RoleBinding>] = []
   @Option(name: .customLong("param"), parsing: .unconditionalSingleValue, help: ArgumentHelp("A formula constant (L, g, C1, …); repeatable.", valueName: "NAME=V"))
-  var parameters: [String] = []
+  var parameters: [Parsed<FormulaConstant>] = []
   @Option(parsing: .unconditional, help: "Output precision: float (float32) or double (float64).") var precision: IndexRequest.Precision = .float
   @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp(
     "The output's nodata (default: NaN; with --ot the type's lowest value if signed, highest if unsigned, kept out of the clamp range).", valueName: "V"))
@@ -44,10 +44,10 @@ struct IndexCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: "Resampling of inputs on another grid.") var resampling: Resampling = .bilinear
   @Option(name: .customLong("input-scale"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "Multiply a role's values (or every role's, without ROLE=) before any formula; repeatable.", valueName: "[ROLE=]S"))
-  var inputScale: [String] = []
+  var inputScale: [Parsed<RoleNumber>] = []
   @Option(name: .customLong("input-offset"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "Add to a role's values after --input-scale; repeatable.", valueName: "[ROLE=]O"))
-  var inputOffset: [String] = []
+  var inputOffset: [Parsed<RoleNumber>] = []
   @Option(parsing: .unconditional, help: "INPUT is a folder of this sensor's band files, found by name (…_B04.jp2, LC08_…_B5.TIF).")
   var sensor: Sensor?
   @Flag(help: "With a Sentinel-2 product: use digital numbers, not reflectance.") var dn = false
@@ -56,7 +56,7 @@ struct IndexCommand: ParsableCommand {
   var resolution: Double?
   @OptionGroup var clouds: CloudMaskOptions
   @Option(parsing: .unconditional, help: ArgumentHelp("An integer output type for scaled indices (with --scale).", valueName: "Int16|UInt16|Int32|Byte"))
-  var ot: String?
+  var ot: Parsed<DataType>?
   @Option(parsing: .unconditional, help: ArgumentHelp("With --ot: the multiplier (10000 stores 0.1234 as 1234).", valueName: "S"))
   var scale: Double?
   @Flag(help: "List the catalogue.") var list = false
@@ -77,19 +77,14 @@ struct IndexCommand: ParsableCommand {
     if bands != nil && (sensor != nil || inputIsProduct) {
       throw ValidationError("--bands picks bands of a raster INPUT; with \(sensor != nil ? "--sensor" : "a Sentinel-2 product") the roles are found by name (bind one otherwise with --band ROLE=FILE)")
     }
-    _ = try parsedParameters()
+    _ = try parameters.values()
     _ = try bindings()
-    _ = try perRole(inputScale, "--input-scale")
-    _ = try perRole(inputOffset, "--input-offset")
+    _ = try inputScale.perRole("--input-scale")
+    _ = try inputOffset.perRole("--input-offset")
     if sensor != nil && input == nil { throw ValidationError("--sensor takes INPUT, the folder of band files") }
     if (dn || clouds.maskClouds) && (!inputIsProduct || sensor != nil) { throw ValidationError("--dn and --mask-clouds go with a Sentinel-2 product as INPUT") }
     if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
-    if let ot {
-      // The types whose every value a Double holds exactly, so clamping and nodata stay exact.
-      guard let type = DataType(name: ot), [.byte, .int16, .uint16, .int32, .uint32].contains(type) else {
-        throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32")
-      }
-    }
+    _ = try integerType()
     if scale != nil && ot == nil { throw ValidationError("--scale goes with --ot") }
     if let scale, !(scale.isFinite && scale != 0) { throw ValidationError("--scale must be a finite number other than 0") }
   }
@@ -102,48 +97,28 @@ struct IndexCommand: ParsableCommand {
     return Sentinel2Product.looksLikeProduct(input)
   }
 
-  func perRole(_ items: [String], _ option: String) throws -> [String: Double] {
-    var result: [String: Double] = [:]
-    for item in items {
-      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-      let (role, text) = parts.count == 2 ? (parts[0], parts[1]) : ("*", parts[0])
-      guard let value = Double(text), value.isFinite else { throw ValidationError("\(option) takes [ROLE=]NUMBER, got '\(item)'") }
-      result[role] = value
+  /// --ot: the types whose every value a Double holds exactly, so clamping and nodata stay exact.
+  func integerType() throws -> DataType? {
+    guard let ot else { return nil }
+    guard let type = ot.valid, [.byte, .int16, .uint16, .int32, .uint32].contains(type) else {
+      throw ValidationError("--ot takes an integer type: Byte, Int16, UInt16, Int32, UInt32")
     }
-    return result
-  }
-
-  func parsedParameters() throws -> [String: Double] {
-    var result: [String: Double] = [:]
-    for item in parameters {
-      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, let value = Double(parts[1]), value.isFinite else { throw ValidationError("--param takes NAME=V, got '\(item)'") }
-      result[parts[0]] = value
-    }
-    return result
+    return type
   }
 
   func bindings() throws -> [String: IndexRequest.Binding] {
     var result: [String: IndexRequest.Binding] = [:]
-    if let bands, let input, !inputIsProduct, sensor == nil {
-      for item in bands.split(separator: ",") {
-        let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard parts.count == 2, let band = Int(parts[1]), band >= 1 else { throw ValidationError("--bands takes ROLE=N,…, got '\(item)'") }
-        guard result[parts[0]] == nil else { throw ValidationError("\(parts[0]) is bound twice") }
-        result[parts[0]] = IndexRequest.Binding(path: input, band: band)
-      }
+    if let picks = try bands.value(), let input, !inputIsProduct, sensor == nil {
+      for (role, band) in picks.bands { result[role] = IndexRequest.Binding(path: input, band: band) }
     }
     for item in bandFiles {
-      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--band takes ROLE=FILE[:N], got '\(item)'") }
-      if let bad = SourceSet.badPick(parts[1]) { throw ValidationError("--band \(parts[0]): \(bad)") }
-      guard result[parts[0]] == nil else { throw ValidationError("\(parts[0]) is bound twice (--band \(item))") }
-      let pick = SourceSet.pick(parts[1])
-      result[parts[0]] = IndexRequest.Binding(path: pick.path, band: pick.band ?? 1)
+      let file = try item.value()
+      guard result[file.role] == nil else { throw ValidationError("\(file.role) is bound twice (--band \(item.text))") }
+      result[file.role] = file.binding
     }
     // --expr over b1…bn of INPUT.
-    if let expr, let input, let expression = try? BandExpression(expr) {
-      for name in expression.variables where result[name] == nil {
+    if let variables = expr?.valid?.variables, let input {
+      for name in variables where result[name] == nil {
         if name.lowercased().hasPrefix("b"), let n = Int(name.dropFirst()), n >= 1 { result[name] = IndexRequest.Binding(path: input, band: n) }
       }
     }
@@ -156,17 +131,17 @@ struct IndexCommand: ParsableCommand {
       if let describe { return try describeIndex(describe) }
       var request = IndexRequest(bindings: try bindings(), output: outputOptions.spec(output ?? "", format: format), resources: global.resources)
       if let expr {
-        request.expression = expr
+        request.expression = expr.text
         request.gridInput = input
       } else {
         request.indices = positional[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
       }
-      request.parameters = try parsedParameters()
+      request.parameters = Dictionary(try parameters.values().map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
       request.precision = precision
       request.dstNodata = dstNodata
       request.resampling = resampling
-      request.inputScale = try perRole(inputScale, "--input-scale")
-      request.inputOffset = try perRole(inputOffset, "--input-offset")
+      request.inputScale = try inputScale.perRole("--input-scale")
+      request.inputOffset = try inputOffset.perRole("--input-offset")
       if let sensor, let input {
         request.sensor = (sensor, input)
       } else if inputIsProduct {
@@ -175,7 +150,7 @@ struct IndexCommand: ParsableCommand {
         if clouds.maskClouds { request.maskClasses = try clouds.classes() }
       }
       request.resolution = resolution
-      request.integerType = ot.flatMap { DataType(name: $0) }
+      request.integerType = try integerType()
       request.scale = scale ?? 1
       return try runner.perform { try SpectralIndex.run(request, progress: $0) }
     }

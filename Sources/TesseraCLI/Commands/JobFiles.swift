@@ -144,10 +144,7 @@ extension QuicklookCommand: JobFiles {
 
 extension IndexCommand: JobFiles {
   func jobInputs() -> [String] {
-    let roles = bandFiles.compactMap { item -> String? in
-      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-      return parts.count == 2 ? parts[1] : nil
-    }
+    let roles = bandFiles.compactMap { $0.valid?.file }
     return BatchStepFiles.expanded((input.map { [$0] } ?? []) + roles)
   }
   func jobOutputs() -> [String] { list || describe != nil ? [] : (output.map { [$0] } ?? []) }

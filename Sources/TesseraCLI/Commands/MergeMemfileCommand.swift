@@ -29,7 +29,7 @@ struct MergeMemfileCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("Sentinel-2 products.", valueName: "PRODUCT")) var products: [String]
   @OptionGroup var output: OutputOption
   @Option(parsing: .unconditional, help: ArgumentHelp("Bands to merge: B01-B12, B8A, SCL, AOT, WVP, TCI.", valueName: "B02,B03,B04,B08"))
-  var bands: String = "B02,B03,B04,B08"
+  var bands = Parsed<Sentinel2BandList>("B02,B03,B04,B08")
   @Option(parsing: .unconditional, help: ArgumentHelp("Output pixel size in metres (default: the finest native resolution of the bands).", valueName: "10|20|60"))
   var resolution: Double?
   @OptionGroup var crs: CRSOption
@@ -53,25 +53,14 @@ struct MergeMemfileCommand: ParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    _ = try parsedBands()
+    _ = try bands.value()
     if let memLimit, !(1...(1 << 30)).contains(memLimit) { throw ValidationError("--mem-limit takes a positive number of MiB") }
     if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
   }
 
-  func parsedBands() throws -> [Sentinel2Band] {
-    let names = bands.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    guard !names.isEmpty else { throw ValidationError("--bands names no band") }
-    return try names.map { name in
-      guard let band = Sentinel2Band(name: name) else {
-        throw ValidationError("unknown band '\(name)'; bands are \(Sentinel2Band.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      return band
-    }
-  }
-
   func run() throws {
     try CommandRunner("merge-memfile", global).run { runner in
-      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format), bands: try parsedBands(),
+      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format), bands: try bands.value().bands,
                                         resources: global.resources)
       request.resolution = resolution
       request.dstCRS = crs.dstCRS

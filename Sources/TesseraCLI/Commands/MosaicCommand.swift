@@ -42,7 +42,7 @@ struct MosaicCommand: ParsableCommand {
   }
 
   func resolutionRule() throws -> MosaicRequest.ResolutionRule {
-    try parsed { try grid.resolution.map { try MosaicRequest.ResolutionRule($0) } ?? .highest }
+    try grid.resolution.value() ?? .highest
   }
 
   func run() throws {

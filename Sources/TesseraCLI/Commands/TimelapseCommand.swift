@@ -22,9 +22,9 @@ struct TimelapseCommand: ParsableCommand {
   @OptionGroup var render: RenderOptionGroup
   @Option(parsing: .unconditional, help: "Frames per second.") var fps = 2.0
   @Option(parsing: .unconditional, help: ArgumentHelp("What each frame is labelled with: date, name or none (default: date when every frame has one).", valueName: "KIND"))
-  var labels: String?
+  var labels: Parsed<TimelapseRequest.Labels>?
   @Option(parsing: .unconditional, help: ArgumentHelp("date (default when every frame has one) or given.", valueName: "ORDER"))
-  var order: String?
+  var order: Parsed<TimelapseRequest.Order>?
   @OptionGroup var bounds: BoundsOptions
   @OptionGroup var datum: DatumOptions
   @Option(parsing: .unconditional, help: ArgumentHelp("Put the frames on this raster's grid instead of the first input's.", valueName: "RASTER"))
@@ -32,14 +32,14 @@ struct TimelapseCommand: ParsableCommand {
   @Flag(name: .customLong("stretch-per-frame"), help: "Stretch each frame alone instead of one stretch for the series.")
   var stretchPerFrame = false
   @Option(name: .customLong("product-bands"), parsing: .unconditional, help: ArgumentHelp("Bands of Sentinel-2 products, by name (default B04,B03,B02).", valueName: "B04,B03,B02"))
-  var productBands: String?
+  var productBands: Parsed<NameList>?
   @Flag(help: "Replace the output if it exists.") var overwrite = false
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
     if !(fps > 0 && fps <= 100) { throw ValidationError("--fps takes more than 0 and at most 100 frames a second") }
-    if let labels, TimelapseRequest.Labels(rawValue: labels) == nil { throw ValidationError("--labels takes date, name or none") }
-    if let order, TimelapseRequest.Order(rawValue: order) == nil { throw ValidationError("--order takes date or given") }
+    _ = try labels.value()
+    _ = try order.value()
   }
 
   func run() throws {
@@ -47,14 +47,14 @@ struct TimelapseCommand: ParsableCommand {
       var request = TimelapseRequest(inputs: try inputs.expanded(), output: OutputSpec.ownFile(path: output.path, overwrite: overwrite),
                                      options: try render.options(), resources: global.resources)
       request.fps = fps
-      request.labels = labels.flatMap(TimelapseRequest.Labels.init(rawValue:))
-      request.order = order.flatMap(TimelapseRequest.Order.init(rawValue:))
+      request.labels = try labels.value()
+      request.order = try order.value()
       request.bbox = try bounds.extent()
       request.bboxCRS = bounds.bboxCRS
       request.like = like
       request.datum = try datum.shift()
       request.stretchPerFrame = stretchPerFrame
-      request.productBands = productBands.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() } }
+      request.productBands = try productBands.value()?.names.map { $0.uppercased() }
       let bar = runner.progress("timelapse")
       let report = try Timelapse.run(request, progress: bar?.handler)
       bar?.finish()
@@ -62,5 +62,19 @@ struct TimelapseCommand: ParsableCommand {
       if global.json { result.json = runner.report(outputs: [], extra: report.details, warnings: report.warnings) }
       return result
     }
+  }
+}
+
+extension TimelapseRequest.Labels: ArgumentValue {
+  init(argumentText text: String) throws {
+    guard let labels = Self(rawValue: text) else { throw ValidationError("--labels takes date, name or none") }
+    self = labels
+  }
+}
+
+extension TimelapseRequest.Order: ArgumentValue {
+  init(argumentText text: String) throws {
+    guard let order = Self(rawValue: text) else { throw ValidationError("--order takes date or given") }
+    self = order
   }
 }

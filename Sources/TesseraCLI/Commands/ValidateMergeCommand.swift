@@ -17,7 +17,7 @@ struct ValidateMergeCommand: ParsableCommand {
 
   @Argument(help: "The merged raster.") var file: String
   @Option(name: .customLong("expect-bands"), parsing: .unconditional, help: ArgumentHelp("A band count, or band names in order.", valueName: "N|B02,B03,…"))
-  var expectBands: String?
+  var expectBands: Parsed<ExpectedBands>?
   @Option(name: .customLong("expect-crs"), parsing: .unconditional, help: "The CRS the file must have (any form tessera takes).") var expectCRS: String?
   @Option(name: .customLong("expect-resolution"), parsing: .unconditional, help: "The pixel size the file must have.") var expectResolution: Double?
   @Option(name: .customLong("min-valid-fraction"), parsing: .unconditional, help: ArgumentHelp("The least valid fraction of every band.", valueName: "F"))
@@ -28,18 +28,16 @@ struct ValidateMergeCommand: ParsableCommand {
   func validate() throws {
     if let f = minValidFraction, !(0...1).contains(f) { throw ValidationError("--min-valid-fraction takes 0 to 1") }
     if let r = expectResolution, !(r.isFinite && r > 0) { throw ValidationError("--expect-resolution must be a positive number") }
-    if let bands = expectBands, Int(bands) == nil, bands.split(separator: ",").isEmpty {
-      throw ValidationError("--expect-bands takes a count or band names")
-    }
+    _ = try expectBands.value()
   }
 
   func run() throws {
     try CommandRunner("validate-merge", global).run { _ in
       var expectations = MergeExpectations()
-      if let bands = expectBands {
-        if let n = Int(bands) { expectations.bandCount = n } else {
-          expectations.bandNames = bands.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        }
+      switch try expectBands.value() {
+      case .count(let n)?: expectations.bandCount = n
+      case .names(let names)?: expectations.bandNames = names
+      case nil: break
       }
       expectations.crs = expectCRS
       expectations.resolution = expectResolution
@@ -56,6 +54,22 @@ struct ValidateMergeCommand: ParsableCommand {
       if checks.isEmpty { lines.append("no expectation given; \(file) opens as a raster") }
       lines.append(failed.isEmpty ? "\(file): every check passed" : "\(file): \(failed.count) of \(checks.count) checks failed")
       return CommandResult(json: json, text: lines.joined(separator: "\n"), status: failed.isEmpty ? .ok : .checkFailed)
+    }
+  }
+}
+
+/// `--expect-bands`: a band count, or band names in order.
+enum ExpectedBands: ArgumentValue {
+  case count(Int)
+  case names([String])
+
+  init(argumentText text: String) throws {
+    if let n = Int(text) {
+      self = .count(n)
+    } else {
+      let names = commaItems(text, omittingEmpty: true)
+      if names.isEmpty { throw ValidationError("--expect-bands takes a count or band names") }
+      self = .names(names)
     }
   }
 }

@@ -10,7 +10,8 @@ struct COGOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: "Quality for jpeg and webp (1-100).") var quality: Int?
   @Option(parsing: .unconditional, help: "Predictor: auto, none, 2 or 3.") var predictor: COGSettings.Predictor = .auto
   @Option(parsing: .unconditional, help: "Tile size: 256, 512 or 1024.") var blocksize: Int = 512
-  @Option(parsing: .unconditional, help: ArgumentHelp("Overviews: auto, none, or how many.", valueName: "auto|none|N")) var overviews: String = "auto"
+  @Option(parsing: .unconditional, help: ArgumentHelp("Overviews: auto, none, or how many.", valueName: "auto|none|N"))
+  var overviews = Parsed<COGSettings.Overviews>("auto")
   @Option(name: .customLong("overview-resampling"), parsing: .unconditional, help: "Overview resampling (default: nearest if categorical, else average).")
   var overviewResampling: Resampling?
   @Flag(help: "The data are classes: overviews use nearest.") var categorical = false
@@ -24,40 +25,29 @@ struct COGOptions: ParsableArguments {
   @Flag(name: .customLong("no-validate"), help: "Skip the validation of the output.") var noValidate = false
 
   func validate() throws {
-    guard [256, 512, 1024].contains(blocksize) else { throw ValidationError("--blocksize takes 256, 512 or 1024") }
-    _ = try parsedOverviews()
-    if let quality, !(1...100).contains(quality) { throw ValidationError("--quality takes 1 to 100") }
-    if let level {
-      // GDAL's own ranges: DEFLATE 1-12 (libdeflate), ZSTD 1-22, LZMA 0-9; LERC's is a max error.
-      let range: ClosedRange<Int>
-      switch profile {
-      case .deflate, .lercDeflate: range = 1...12
-      case .zstd, .lercZstd: range = 1...22
-      case .lzma: range = 0...9
-      default: throw ValidationError("--level applies to deflate, zstd, lzma, lerc_deflate and lerc_zstd, not \(profile.rawValue)")
-      }
-      guard range.contains(level) else {
-        throw ValidationError("--level takes \(range.lowerBound) to \(range.upperBound) with \(profile.rawValue)")
-      }
-    }
-  }
-
-  func parsedOverviews() throws -> COGSettings.Overviews {
-    switch overviews.lowercased() {
-    case "auto": return .auto
-    case "none": return .none
-    default:
-      guard let n = Int(overviews), (0...30).contains(n) else { throw ValidationError("--overviews takes auto, none or a count from 0 to 30") }
-      return .count(n)
-    }
+    try parsed { try COGSettings.requireBlockSize(blocksize) }
+    _ = try overviews.value()
+    try parsed { try settings().check() }
   }
 
   func settings() throws -> COGSettings {
     var s = COGSettings()
     (s.profile, s.level, s.quality, s.predictor, s.blockSize) = (profile, level, quality, predictor, blocksize)
-    (s.overviews, s.overviewResampling, s.categorical) = (try parsedOverviews(), overviewResampling, categorical)
+    (s.overviews, s.overviewResampling, s.categorical) = (try overviews.value(), overviewResampling, categorical)
     (s.webOptimized, s.warpResampling, s.addMask, s.nodata) = (webOptimized, warpResampling, addMask, nodata)
     (s.bigTIFF, s.validate) = (bigtiff, !noValidate)
     return s
+  }
+}
+
+extension COGSettings.Overviews: ArgumentValue {
+  init(argumentText text: String) throws {
+    switch text.lowercased() {
+    case "auto": self = .auto
+    case "none": self = .none
+    default:
+      guard let n = Int(text), (0...30).contains(n) else { throw ValidationError("--overviews takes auto, none or a count from 0 to 30") }
+      self = .count(n)
+    }
   }
 }

@@ -22,7 +22,7 @@ public struct GlobalOptions: ParsableArguments {
   @Option(
     name: .customLong("config"), parsing: .unconditionalSingleValue,
     help: ArgumentHelp("Set a GDAL configuration option; repeatable.", valueName: "KEY=VALUE"))
-  public var config: [String] = []
+  var config: [Parsed<KeyValue>] = []
 
   public init() {}
 
@@ -32,18 +32,13 @@ public struct GlobalOptions: ParsableArguments {
     if let cacheMB, !(1...memoryMB).contains(cacheMB) {
       throw ValidationError("--cache-mb takes 1 to \(memoryMB) (this machine's memory in MiB)")
     }
-    for item in config where !item.contains("=") || item.hasPrefix("=") {
-      throw ValidationError("--config takes KEY=VALUE, got '\(item)'")
-    }
+    _ = try config.keyValues("--config")
   }
 
   /// The machine's share this run may use, applied to GDAL once by the runner.
   var resources: Resources {
     var config: [String: String] = [:]
-    for item in self.config {
-      guard let eq = item.firstIndex(of: "=") else { continue }
-      config[String(item[..<eq])] = String(item[item.index(after: eq)...])
-    }
+    for setting in self.config.compactMap(\.valid) { config[setting.key] = setting.value }
     return Resources(threads: threads, cacheMB: cacheMB, config: config)
   }
 }

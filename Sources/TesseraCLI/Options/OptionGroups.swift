@@ -36,7 +36,7 @@ struct OutputOptions: ParsableArguments {
   @Option(name: .customLong("co"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "A creation option of the output's driver; repeatable. GeoTIFF defaults: TILED=YES, 512x512 blocks, COMPRESS=DEFLATE, PREDICTOR 2 (integers) or 3 (floats), BIGTIFF=IF_SAFER; .img (HFA): COMPRESSED=YES.",
     valueName: "KEY=VALUE"))
-  var creationOptions: [String] = []
+  var creationOptions: [Parsed<KeyValue>] = []
 
   @Flag(help: "Replace the output if it exists.")
   var overwrite = false
@@ -44,16 +44,12 @@ struct OutputOptions: ParsableArguments {
   @Flag(name: .customLong("force-size"), help: "Write even when the output's estimated size does not fit the free disk space.")
   var forceSize = false
 
-  func validate() throws {
-    for item in creationOptions where !item.contains("=") || item.hasPrefix("=") {
-      throw ValidationError("--co takes KEY=VALUE, got '\(item)'")
-    }
-  }
+  func validate() throws { _ = try creationOptions.keyValues("--co") }
 
   /// The one description of the output, made once per run. The creation options are checked
   /// against the output's driver when the command starts (`OutputSpec.target`).
   func spec(_ path: String, format: FormatOption? = nil, allowsVRT: Bool = false) -> OutputSpec {
-    OutputSpec(path: path, formatName: format?.format, allowsVRT: allowsVRT, creationOptions: creationOptions,
+    OutputSpec(path: path, formatName: format?.format, allowsVRT: allowsVRT, creationOptions: creationOptions.map(\.text),
                overwrite: overwrite, forceSize: forceSize)
   }
 }
@@ -85,18 +81,11 @@ struct InputOptions: ParsableArguments {
 /// Which bands of every input are read.
 struct BandSelection: ParsableArguments {
   @Option(parsing: .unconditional, help: ArgumentHelp("Bands to read from every input (default: all).", valueName: "1,2,3"))
-  var bands: String?
+  var bands: Parsed<BandNumbers>?
 
   func validate() throws { _ = try numbers() }
 
-  func numbers() throws -> [Int]? {
-    guard let bands else { return nil }
-    let values = bands.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-      throw ValidationError("--bands takes band numbers from 1, like 1,2,3")
-    }
-    return values.compactMap { $0 }
-  }
+  func numbers() throws -> [Int]? { try bands.value()?.numbers }
 }
 
 // MARK: - Grid
@@ -118,10 +107,10 @@ struct DatumOptions: ParsableArguments {
   @Option(name: .customLong("src-towgs84"), parsing: .unconditional, help: ArgumentHelp(
     "Bind the input CRS to WGS 84 by 3 or 7 Bursa-Wolf parameters (metres, arc-seconds, ppm; position vector, as PROJ's +towgs84).",
     valueName: "DX,DY,DZ[,RX,RY,RZ,DS]"))
-  var srcTOWGS84: String?
+  var srcTOWGS84: Parsed<BursaWolf>?
   @Option(name: .customLong("dst-towgs84"), parsing: .unconditional, help: ArgumentHelp(
     "Bind the output CRS to WGS 84 the same way (0,0,0 takes it as WGS 84).", valueName: "DX,DY,DZ[,RX,RY,RZ,DS]"))
-  var dstTOWGS84: String?
+  var dstTOWGS84: Parsed<BursaWolf>?
   @OptionGroup var strict: StrictDatumOption
 
   func validate() throws { _ = try parsed { try shift() } }
@@ -132,10 +121,28 @@ struct DatumOptions: ParsableArguments {
       guard !ct.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw TesseraError(.usage, "--ct is empty") }
       shift.coordinateOperation = ct
     }
-    shift.sourceTOWGS84 = try srcTOWGS84.map { try DatumShift.parseTOWGS84($0, option: "--src-towgs84") }
-    shift.targetTOWGS84 = try dstTOWGS84.map { try DatumShift.parseTOWGS84($0, option: "--dst-towgs84") }
+    shift.sourceTOWGS84 = try srcTOWGS84.map { try $0.parameters("--src-towgs84") }
+    shift.targetTOWGS84 = try dstTOWGS84.map { try $0.parameters("--dst-towgs84") }
     shift.strict = strict.strictDatum
     return shift
+  }
+}
+
+/// `DX,DY,DZ[,RX,RY,RZ,DS]`: Bursa-Wolf parameters of `--src-towgs84` or `--dst-towgs84`.
+struct BursaWolf: ArgumentValue {
+  var parameters: [Double]
+
+  init(argumentText text: String) throws {
+    guard let parameters = DatumShift.towgs84Values(text) else { throw ValidationError("takes 3 or 7 numbers") }
+    self.parameters = parameters
+  }
+}
+
+extension Parsed<BursaWolf> {
+  /// The parameters, or the usage error naming `option`.
+  func parameters(_ option: String) throws -> [Double] {
+    guard let given = valid else { throw ValidationError(DatumShift.towgs84Refusal(text, option: option).message) }
+    return given.parameters
   }
 }
 
@@ -148,16 +155,16 @@ struct StrictDatumOption: ParsableArguments {
 
 /// The output's bounds.
 struct BoundsOptions: ParsableArguments {
-  @Option(parsing: .unconditional, help: ArgumentHelp("Output bounds.", valueName: "xmin,ymin,xmax,ymax")) var bbox: String?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output bounds.", valueName: "xmin,ymin,xmax,ymax")) var bbox: Parsed<Extent>?
   @Option(name: .customLong("bbox-crs"), parsing: .unconditional, help: ArgumentHelp("The CRS of --bbox (default: the output's).", valueName: "CRS"))
   var bboxCRS: String?
 
   func validate() throws {
-    if let bbox { _ = try parsed { try parseBounds(bbox) } }
-    if bboxCRS != nil && bbox == nil { throw ValidationError("--bbox-crs needs --bbox") }
+    let box = try extent()
+    try parsed { try OptionRule.requireBBox(forCRS: bboxCRS, bbox: box) }
   }
 
-  func extent() throws -> Extent? { try bbox.map(parseBounds) }
+  func extent() throws -> Extent? { try bbox.value() }
 }
 
 /// The output's pixel size or dimensions, and their alignment.
@@ -165,20 +172,24 @@ struct GridOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: ArgumentHelp(
     "Output pixel size, in the output CRS's units.",
     valueName: "X[,Y]"))
-  var resolution: String?
-  @Option(parsing: .unconditional, help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: String?
+  var resolution: Parsed<MosaicRequest.ResolutionRule>?
+  @Option(parsing: .unconditional, help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: Parsed<PixelCount>?
   @Flag(name: .customLong("target-aligned-pixels"), help: "Align the output's bounds to multiples of the resolution.")
   var targetAlignedPixels = false
 
   func validate() throws {
-    if let size { _ = try parsed { try parseSize(size) } }
-    if resolution != nil && size != nil { throw ValidationError("--resolution and --size are alternatives; give one") }
+    _ = try pixelCount()
+    try parsed { try OptionRule.requireOne(resolution: resolution != nil, size: size != nil) }
   }
 
-  /// --resolution as a pixel size.
-  func pixelSize() throws -> (x: Double, y: Double)? { try resolution.map { r in try parsed { try parseResolution(r) } } }
+  /// --resolution as a pixel size: a rule word is mosaic's and band-stack's only.
+  func pixelSize() throws -> (x: Double, y: Double)? {
+    guard let resolution else { return nil }
+    guard let size = try resolution.value().pixelSize else { throw ValidationError(notAPixelSize(resolution.text).message) }
+    return size
+  }
 
-  func pixelCount() throws -> (width: Int, height: Int)? { try size.map { s in try parsed { try parseSize(s) } } }
+  func pixelCount() throws -> (width: Int, height: Int)? { try size.value().map { ($0.width, $0.height) } }
 }
 
 /// Nodata on the way in and out.
@@ -202,23 +213,19 @@ struct CloudMaskOptions: ParsableArguments {
   @Flag(name: .customLong("mask-clouds"), help: "Make the --scl-classes of each Sentinel-2 L2A product nodata.")
   var maskClouds = false
   @Option(name: .customLong("scl-classes"), parsing: .unconditional, help: ArgumentHelp("Scene classes masked by --mask-clouds.", valueName: "3,8,9,10"))
-  var sclClasses: String = "3,8,9,10"
+  var sclClasses = Parsed<SceneClasses>("3,8,9,10")
 
   func validate() throws { _ = try classes() }
 
   /// The classes, each a scene class from 0 to 11.
-  func classes() throws -> Set<Int> {
-    let values = sclClasses.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ $0.map { (0...11).contains($0) } ?? false }) else {
-      throw ValidationError("--scl-classes takes scene classes 0-11, like 3,8,9,10")
-    }
-    return Set(values.compactMap { $0 })
-  }
+  func classes() throws -> Set<Int> { try sclClasses.value().classes }
 }
 
-// MARK: - Parsing helpers
+// MARK: - Values
 
-/// Parsing helpers: the core throws usage errors for bad values, the CLI turns them into exit 64.
+/// Core types as option values. A type with its own spellings and no refusal of its own is
+/// `ExpressibleByArgument`; one that refuses text in Tessera's words is an `ArgumentValue`, held in
+/// `Parsed`.
 extension Resampling: ExpressibleByArgument {
   public init?(argument: String) { self.init(name: argument) }
   public static var allValueStrings: [String] { allCases.map(\.rawValue) }
@@ -227,6 +234,23 @@ extension Resampling: ExpressibleByArgument {
 extension NodataSetting: ExpressibleByArgument {
   public init?(argument: String) { self.init(argument) }
   public var defaultValueDescription: String { description }
+}
+
+extension Extent: ArgumentValue {
+  init(argumentText text: String) throws { self = try parseBounds(text) }
+}
+
+extension MosaicRequest.ResolutionRule: ArgumentValue {
+  init(argumentText text: String) throws { try self.init(text) }
+}
+
+extension DataType: ArgumentValue {
+  init(argumentText text: String) throws {
+    guard let type = DataType(name: text) else {
+      throw ValidationError("--ot takes \(DataType.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    self = type
+  }
 }
 
 extension COGSettings.Profile: ExpressibleByArgument {}
@@ -238,7 +262,9 @@ extension MergeMemfileRequest.Staging: ExpressibleByArgument {}
 extension BandStackRequest.Coverage: ExpressibleByArgument {}
 extension BandStackRequest.Interleave: ExpressibleByArgument {}
 
-/// Wraps a core parse so ArgumentParser reports its message as a usage error.
+/// Runs a core check (a request's rule, a core parse) so that ArgumentParser reports its usage
+/// error as Tessera's own message, with exit 64; a non-ValidationError thrown from `validate()`
+/// would be exit 1.
 func parsed<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch let error as TesseraError { throw ValidationError(error.message) }
 }
@@ -248,15 +274,15 @@ func parsed<T>(_ body: () throws -> T) throws -> T {
 /// How quicklook and timelapse draw a raster.
 struct RenderOptionGroup: ParsableArguments {
   @Option(parsing: .unconditional, help: ArgumentHelp("Three bands as red, green, blue (default: 1,2,3 when there are three or more).", valueName: "R,G,B"))
-  var bands: String?
+  var bands: Parsed<BandNumbers>?
   @Option(parsing: .unconditional, help: ArgumentHelp("One band, drawn with a colour map.", valueName: "N"))
   var band: Int?
   @Option(parsing: .unconditional, help: ArgumentHelp("minmax, pLOW,pHIGH (default p2,p98), LOW,HIGH, or none.", valueName: "STRETCH"))
-  var stretch: String?
+  var stretch: Parsed<StretchSpec>?
   @Flag(name: .customLong("stretch-joint"), help: "One stretch for the three bands of an RGB preview instead of one each.")
   var stretchJoint = false
   @Option(parsing: .unconditional, help: ArgumentHelp("Colour map of one band: \(Colormap.names) (default gray).", valueName: "NAME"))
-  var colormap: String?
+  var colormap: Parsed<Colormap>?
   @Option(name: .customLong("color-table"), parsing: .unconditional, help: ArgumentHelp("Class colours, one 'VALUE R G B [A]' a line.", valueName: "FILE"))
   var colorTable: String?
   @Flag(help: "The band holds classes: its colour table, or distinct colours.")
@@ -266,7 +292,7 @@ struct RenderOptionGroup: ParsableArguments {
   @Flag(help: "Draw a colour bar with the stretch's ends and the band's name under the image.")
   var legend = false
   @Option(name: .customLong("nodata-color"), parsing: .unconditional, help: ArgumentHelp("transparent (default) or #RRGGBB.", valueName: "COLOR"))
-  var nodataColor = "transparent"
+  var nodataColor = Parsed<RGBA>("transparent")
   @Option(parsing: .unconditional, help: ArgumentHelp("How display pixels sample the raster: nearest (default, as gdal_translate -outsize), average, bilinear, cubic, mode, …", valueName: "METHOD"))
   var resampling: Resampling = .nearest
 
@@ -278,36 +304,46 @@ struct RenderOptionGroup: ParsableArguments {
     _ = try options(readingTable: false)
   }
 
+  /// --bands: three bands, or one.
+  func bandNumbers() throws -> [Int]? {
+    guard let bands else { return band.map { [$0] } }
+    guard let numbers = bands.valid?.numbers, numbers.count == 3 || numbers.count == 1 else {
+      throw ValidationError("--bands takes three band numbers from 1, like 4,3,2 (or --band N for one)")
+    }
+    return numbers
+  }
+
   /// The render options; the colour table file is read only when `readingTable`.
   func options(readingTable: Bool = true) throws -> RenderOptions {
     var options = RenderOptions()
-    if let bands {
-      let numbers = bands.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-      guard numbers.count == 3 || numbers.count == 1, numbers.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-        throw ValidationError("--bands takes three band numbers from 1, like 4,3,2 (or --band N for one)")
-      }
-      options.bands = numbers.compactMap { $0 }
-    }
-    if let band { options.bands = [band] }
-    if let stretch {
-      do { options.stretch = try StretchSpec(parsing: stretch) } catch let error as TesseraError { throw ValidationError(error.message) }
-    }
+    if let numbers = try bandNumbers() { options.bands = numbers }
+    if let stretch = try stretch.value() { options.stretch = stretch }
     options.stretchJoint = stretchJoint
-    if let colormap {
-      guard let map = Colormap(rawValue: colormap.lowercased()) else {
-        throw ValidationError("unknown colormap '\(colormap)' (one of: \(Colormap.names))")
-      }
-      options.colormap = map
-    }
+    if let colormap = try colormap.value() { options.colormap = colormap }
     if readingTable, let colorTable { options.colorTable = try ClassColors.read(colorTable) }
     options.categorical = categorical
     options.width = width
     options.legend = legend
-    guard let color = RGBA(parsing: nodataColor) else {
-      throw ValidationError("--nodata-color takes transparent or #RRGGBB, got '\(nodataColor)'")
-    }
-    options.nodataColor = color
+    options.nodataColor = try nodataColor.value()
     options.resampling = resampling
     return options
+  }
+}
+
+extension StretchSpec: ArgumentValue {
+  init(argumentText text: String) throws { try self.init(parsing: text) }
+}
+
+extension Colormap: ArgumentValue {
+  init(argumentText text: String) throws {
+    guard let map = Colormap(rawValue: text.lowercased()) else { throw ValidationError("unknown colormap '\(text)' (one of: \(Colormap.names))") }
+    self = map
+  }
+}
+
+extension RGBA: ArgumentValue {
+  init(argumentText text: String) throws {
+    guard let color = RGBA(parsing: text) else { throw ValidationError("--nodata-color takes transparent or #RRGGBB, got '\(text)'") }
+    self = color
   }
 }

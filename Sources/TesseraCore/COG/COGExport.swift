@@ -40,6 +40,32 @@ public struct COGSettings: Sendable {
   public var validate = true
 
   public init() {}
+
+  /// The rules of the settings alone, whoever gives them (cog-export, merge-memfile --cog).
+  public func check() throws {
+    try Self.requireBlockSize(blockSize)
+    if let quality, !(1...100).contains(quality) { throw TesseraError(.usage, "--quality takes 1 to 100") }
+    if let level { try requireLevel(level) }
+  }
+
+  /// Tiles of 256, 512 or 1024 pixels.
+  public static func requireBlockSize(_ size: Int) throws {
+    guard [256, 512, 1024].contains(size) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
+  }
+
+  /// GDAL's own ranges: DEFLATE 1-12 (libdeflate), ZSTD 1-22, LZMA 0-9; LERC's is a max error.
+  func requireLevel(_ level: Int) throws {
+    let range: ClosedRange<Int>
+    switch profile {
+    case .deflate, .lercDeflate: range = 1...12
+    case .zstd, .lercZstd: range = 1...22
+    case .lzma: range = 0...9
+    default: throw TesseraError(.usage, "--level applies to deflate, zstd, lzma, lerc_deflate and lerc_zstd, not \(profile.rawValue)")
+    }
+    guard range.contains(level) else {
+      throw TesseraError(.usage, "--level takes \(range.lowerBound) to \(range.upperBound) with \(profile.rawValue)")
+    }
+  }
 }
 
 /// cog-export: one finished raster copied to a COG.
@@ -55,11 +81,14 @@ public struct COGExportRequest {
     self.cog = cog
     self.resources = resources
   }
+
+  /// The rules between the request's fields; `COGExport.run` checks them before opening anything.
+  public func validate() throws { try cog.check() }
 }
 
 public enum COGExport {
   public static func run(_ request: COGExportRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
-    guard [256, 512, 1024].contains(request.cog.blockSize) else { throw TesseraError(.usage, "--blocksize takes 256, 512 or 1024") }
+    try request.validate()
     let source = try Dataset.open(request.input)
     let writer = try RasterWrite(request.output, writtenAs: "COG", inputs: [request.input] + InputFiles.of([source]),
                                  inputLabel: request.input, resources: request.resources)

@@ -46,6 +46,18 @@ public struct ClipRequest {
     self.region = region
     self.resources = resources
   }
+
+  /// A cutline's parts, as `--each-feature` reads them.
+  public typealias Cutline = (path: String, layer: String?, where: String?, crs: String?)
+
+  /// The cutline `--each-feature` writes one raster per feature of.
+  /// - Throws: 64 when the region is not a cutline.
+  public static func eachFeatureCutline(_ region: Region) throws -> Cutline {
+    guard case .cutline(let path, let layer, let filter, let crs) = region else {
+      throw TesseraError(.usage, "--each-feature takes a --cutline")
+    }
+    return (path, layer, filter, crs)
+  }
 }
 
 public enum Clip {

@@ -22,9 +22,7 @@ extension Clip {
   /// `nameField` (made safe for file names) or the feature id: all or nothing — on any
   /// failure no file of the batch is left.
   public static func eachFeature(_ request: ClipRequest, nameField: String?, progress: ProgressHandler? = nil) throws -> OperationReport {
-    guard case .cutline(let path, let layer, let filter, let crsText) = request.region else {
-      throw TesseraError(.usage, "--each-feature takes a --cutline")
-    }
+    let (path, layer, filter, crsText) = try ClipRequest.eachFeatureCutline(request.region)
     let folder = request.output.path
     try OutputPlace.checkFolder(folder)
     let source = try Dataset.open(request.input)

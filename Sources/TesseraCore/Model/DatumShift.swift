@@ -19,12 +19,21 @@ public struct DatumShift: Sendable {
   /// Parses `DX,DY,DZ[,RX,RY,RZ,DS]` (metres, arc-seconds, ppm; position vector, as +towgs84).
   /// - Throws: 64 naming `option` when it is not 3 or 7 finite numbers.
   public static func parseTOWGS84(_ text: String, option: String) throws -> [Double] {
+    guard let values = towgs84Values(text) else { throw towgs84Refusal(text, option: option) }
+    return values
+  }
+
+  /// `DX,DY,DZ[,RX,RY,RZ,DS]` as numbers; nil when it is not 3 or 7 finite numbers.
+  public static func towgs84Values(_ text: String) -> [Double]? {
     let values = text.split(separator: ",", omittingEmptySubsequences: false)
       .map { Double($0.trimmingCharacters(in: .whitespaces)) }
-    guard values.count == 3 || values.count == 7, values.allSatisfy({ $0?.isFinite ?? false }) else {
-      throw TesseraError(.usage, "\(option) takes 3 or 7 numbers DX,DY,DZ[,RX,RY,RZ,DS] (metres, arc-seconds, ppm), got '\(text.prefix(80))'")
-    }
+    guard values.count == 3 || values.count == 7, values.allSatisfy({ $0?.isFinite ?? false }) else { return nil }
     return values.compactMap { $0 }
+  }
+
+  /// The usage error of `option` given `text` that is not 3 or 7 numbers.
+  public static func towgs84Refusal(_ text: String, option: String) -> TesseraError {
+    TesseraError(.usage, "\(option) takes 3 or 7 numbers DX,DY,DZ[,RX,RY,RZ,DS] (metres, arc-seconds, ppm), got '\(text.prefix(80))'")
   }
 
   // MARK: - Applying

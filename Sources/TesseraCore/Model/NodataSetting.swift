@@ -100,9 +100,14 @@ func finiteNumber(_ text: Substring) -> Double? {
 public func parseResolution(_ text: String) throws -> (x: Double, y: Double) {
   let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(finiteNumber)
   guard (1...2).contains(parts.count), let x = parts[0], let y = parts.count == 2 ? parts[1] : x, x > 0, y > 0 else {
-    throw TesseraError(.usage, "resolution '\(text)' is not X or X,Y with positive numbers")
+    throw notAPixelSize(text)
   }
   return (x, y)
+}
+
+/// The usage error of a resolution that is no pixel size (a rule word where only a size will do).
+public func notAPixelSize(_ text: String) -> TesseraError {
+  TesseraError(.usage, "resolution '\(text)' is not X or X,Y with positive numbers")
 }
 
 /// The most pixels a side can have: GDAL counts them in 32-bit integers.

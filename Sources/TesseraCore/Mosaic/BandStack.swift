@@ -32,6 +32,15 @@ public struct BandStackRequest {
     self.output = output
     self.resources = resources
   }
+
+  /// GDAL's name of a colour interpretation given in any case (`red` is Red).
+  /// - Throws: 64 for a name GDAL does not know.
+  public static func colorInterpretation(named name: String) throws -> String {
+    guard let known = BandStack.colorInterpretationNames.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) else {
+      throw TesseraError(.usage, "--color-interp: unknown interpretation '\(name)'; use one of \(BandStack.colorInterpretationNames.joined(separator: ", "))")
+    }
+    return known
+  }
 }
 
 public enum BandStack {
@@ -240,12 +249,7 @@ public enum BandStack {
       guard given.count <= names.count else {
         throw TesseraError(.usage, "--color-interp gives \(given.count) interpretations for \(names.count) bands")
       }
-      return try given.map { name in
-        guard let known = colorInterpretationNames.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) else {
-          throw TesseraError(.usage, "--color-interp: unknown interpretation '\(name)'; use one of \(colorInterpretationNames.joined(separator: ", "))")
-        }
-        return known
-      }
+      return try given.map(BandStackRequest.colorInterpretation(named:))
     }
     return names == ["B04", "B03", "B02"] ? ["Red", "Green", "Blue"] : []
   }

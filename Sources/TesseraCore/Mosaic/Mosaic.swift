@@ -20,6 +20,12 @@ public struct MosaicRequest {
       return false
     }
 
+    /// The pixel size of an explicit resolution; nil for a rule.
+    public var pixelSize: (x: Double, y: Double)? {
+      if case .explicit(let x, let y) = self { return (x, y) }
+      return nil
+    }
+
     public init(_ text: String) throws {
       switch text.lowercased() {
       case "highest": self = .highest
@@ -63,17 +69,20 @@ public struct MosaicRequest {
 
   /// The rule in force: an explicit method, else the order.
   public var effectiveMethod: Method { method ?? (order == .first ? .first : .last) }
+
+  /// The rules between the request's fields; `Mosaic.run` checks them before opening anything.
+  public func validate() throws {
+    guard !inputs.isEmpty else { throw TesseraError(.usage, "mosaic needs at least one input") }
+    if let method, [.first, .last].contains(method), method.rawValue != order.rawValue, order != .last {
+      throw TesseraError(.usage, "--method \(method.rawValue) contradicts --order \(order.rawValue)")
+    }
+    try OptionRule.requireBBox(forCRS: bboxCRS, bbox: bbox)
+  }
 }
 
 public enum Mosaic {
   public static func run(_ request: MosaicRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
-    guard !request.inputs.isEmpty else { throw TesseraError(.usage, "mosaic needs at least one input") }
-    if let method = request.method, [.first, .last].contains(method), method.rawValue != request.order.rawValue,
-      request.order != .last
-    {
-      throw TesseraError(.usage, "--method \(method.rawValue) contradicts --order \(request.order.rawValue)")
-    }
-    if request.bboxCRS != nil && request.bbox == nil { throw TesseraError(.usage, "--bbox-crs needs --bbox") }
+    try request.validate()
     // Everything is opened and checked before anything is written.
     let sources = try SourceSet(paths: request.inputs, listFile: request.inputList, bands: request.bands)
     let plan = try MosaicPlan(request, sources: sources)

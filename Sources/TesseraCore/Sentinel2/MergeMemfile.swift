@@ -51,6 +51,17 @@ public struct MergeMemfileRequest {
   }
 
   public var effectiveMemLimit: UInt64 { memLimitBytes ?? Resources.physicalMemory / 4 }
+
+  /// The rules between the request's fields; checked before any product is opened.
+  public func validate() throws {
+    guard !products.isEmpty else { throw TesseraError(.usage, "merge-memfile needs at least one product") }
+    guard !bands.isEmpty else { throw Self.noBand }
+    if Set(bands).count != bands.count { throw TesseraError(.usage, "--bands names a band twice") }
+    if let r = resolution, !(r > 0) { throw TesseraError(.usage, "--resolution must be positive") }
+  }
+
+  /// The usage error of a band list that names none.
+  public static let noBand = TesseraError(.usage, "--bands names no band")
 }
 
 public enum MergeMemfile {
@@ -64,10 +75,7 @@ struct MergeJob {
   let resolution: Double
 
   init(_ request: MergeMemfileRequest) throws {
-    guard !request.products.isEmpty else { throw TesseraError(.usage, "merge-memfile needs at least one product") }
-    guard !request.bands.isEmpty else { throw TesseraError(.usage, "--bands names no band") }
-    if Set(request.bands).count != request.bands.count { throw TesseraError(.usage, "--bands names a band twice") }
-    if let r = request.resolution, !(r > 0) { throw TesseraError(.usage, "--resolution must be positive") }
+    try request.validate()
     self.request = request
     resolution = request.resolution ?? Double(request.bands.map(\.nativeResolution).min() ?? 10)
   }

@@ -28,16 +28,18 @@ public struct ReprojectRequest {
     self.dstCRS = dstCRS
     self.resources = resources
   }
+
+  /// The rules between the request's fields; `Reproject.run` checks them before opening anything.
+  public func validate() throws {
+    try OptionRule.requireOne(resolution: resolution != nil, size: size != nil)
+    try OptionRule.requireResolution(forTargetAlignedPixels: targetAlignedPixels, resolution: resolution != nil)
+    try OptionRule.requireBBox(forCRS: bboxCRS, bbox: bbox)
+  }
 }
 
 public enum Reproject {
   public static func run(_ request: ReprojectRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
-    if request.resolution != nil && request.size != nil {
-      throw TesseraError(.usage, "--resolution and --size are alternatives; give one")
-    }
-    if request.targetAlignedPixels && request.resolution == nil {
-      throw TesseraError(.usage, "--target-aligned-pixels needs --resolution")
-    }
+    try request.validate()
     let source = try Dataset.open(request.input)
     let sourceCRS = try request.srcCRS.map { try CRSInput.resolve($0) } ?? source.spatialReference
     guard let sourceCRS else {
