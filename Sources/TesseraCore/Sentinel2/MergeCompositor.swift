@@ -65,7 +65,7 @@ struct MergeCompositor {
     var masks: [Int?] = []
   }
 
-  /// A worker's buffers and the figures of the windows it computed.
+  /// A worker's buffers and the figures of the window it computed.
   struct Scratch {
     var input: [UInt16]
     var classes: [UInt8]
@@ -80,11 +80,12 @@ struct MergeCompositor {
     let nodata: Float = request.reflectance ? .nan : 0
     // Products are laid down in turn; the one laid last wins.
     let sequence = request.order == .last ? Array(products.indices) : Array(products.indices.reversed())
+    var total = MergeStatistics(bands: outputBands)
     var hashes = [PixelHash](repeating: PixelHash(), count: outputBands)
     var writer = WindowedWriter<Scratch>(bands: outputBands, type: .float32, threads: request.resources.threads,
                                          sources: sources.placed)
     writer.wholeRows = true
-    let workers = try writer.write(
+    try writer.write(
       to: output, progress: progress,
       makeScratch: { capacity in
         Scratch(input: [UInt16](repeating: 0, count: capacity), classes: [UInt8](repeating: 0, count: capacity),
@@ -94,18 +95,19 @@ struct MergeCompositor {
         let out = values.bindMemory(to: Float.self)
         for i in 0..<(window.pixelCount * outputBands) { out[i] = nodata }
         for i in 0..<window.pixelCount { scratch.coverage[i] = 0 }
+        scratch.statistics = MergeStatistics(bands: outputBands)
         for p in sequence {
           try layDown(p, sources, window, reader, cloudy: cloudy, &scratch, into: out)
         }
         measure(window.pixelCount, out, &scratch)
       },
-      written: { window, _, values in
-        // Windows are whole rows and arrive in raster order: each band's hash runs over its rows in order.
+      written: { window, scratch, values in
+        // Windows are whole rows and arrive in raster order: each band's hash runs over its rows
+        // in order, and the figures add up in the same order whatever the thread count.
+        total.add(scratch.statistics)
         let pixels = window.pixelCount, out = values.bindMemory(to: Float.self)
         for k in 0..<outputBands { hashes[k].add(UnsafeBufferPointer(rebasing: out[(k * pixels)..<((k + 1) * pixels)])) }
       })
-    var total = MergeStatistics(bands: outputBands)
-    for worker in workers { total.add(worker.statistics) }
     total.hashes = hashes
     return total
   }

@@ -4,10 +4,14 @@ import GDAL
 /// Processes windows of an output on several threads and writes them in order.
 ///
 /// Each worker makes its own state once (its own GDAL handles: a handle is never shared between
-/// threads), computes windows i, i+N, i+2N, ... into its own buffer, then waits its turn to write.
-/// Writes therefore reach the output in raster order, one at a time, so the file's bytes do not
-/// depend on the thread count, and memory holds at most one window per worker. Compositors use it
-/// through `WindowedWriter`.
+/// threads), takes the next window not yet taken, computes it into its own buffer, then waits its
+/// turn to write. Writes therefore reach the output in raster order, one at a time, so the file's
+/// bytes do not depend on the thread count, and memory holds at most one window per worker.
+/// Compositors use it through `WindowedWriter`.
+///
+/// Windows are taken, not dealt out in advance: Dispatch runs no more workers at once than there
+/// are cores, and a worker waiting for a window dealt to one that has not started would wait for
+/// ever. A window taken is always being computed, so the earliest one unwritten is never waiting.
 struct WindowPipeline {
   var windows: [Window]
   var workers: Int
@@ -52,13 +56,18 @@ struct WindowPipeline {
     let count = windows.count
     let workerCount = Swift.max(1, Swift.min(workers, count))
     let turn = NSCondition()
-    var nextToWrite = 0
+    var nextToTake = 0, nextToWrite = 0
     var failure: Error?
 
     let failed = { (error: Error) in turn.lock(); failure = failure ?? error; turn.broadcast(); turn.unlock() }
-    WindowPipeline.onWorkers(workerCount, makeState: makeState, failed: failed, finish: finish) { worker, state in
-      var index = worker
-      while index < count {
+    WindowPipeline.onWorkers(workerCount, makeState: makeState, failed: failed, finish: finish) { _, state in
+      while true {
+        turn.lock()
+        let index = nextToTake
+        nextToTake += 1
+        let done = index >= count || failure != nil
+        turn.unlock()
+        if done { return }
         let window = windows[index]
         var computeError: Error?
         do { try compute(&state, window) } catch { computeError = error }
@@ -72,7 +81,6 @@ struct WindowPipeline {
         let stop = failure != nil
         turn.unlock()
         if stop { return }
-        index += workerCount
       }
     }
     if let failure { throw failure }
