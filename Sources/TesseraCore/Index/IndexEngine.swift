@@ -7,6 +7,20 @@ struct IndexCounts {
   var clamped: [Int] = []
   /// Per index: results that, as stored, equal the nodata value, so GDAL reads them as nodata.
   var collisions: [Int] = []
+
+  init(formulas: Int = 0) {
+    valid = Array(repeating: 0, count: formulas)
+    clamped = valid
+    collisions = valid
+  }
+
+  mutating func add(_ other: IndexCounts) {
+    for i in valid.indices {
+      valid[i] += other.valid[i]
+      clamped[i] += other.clamped[i]
+      collisions[i] += other.collisions[i]
+    }
+  }
 }
 
 /// How a computed value is stored in the output type: non-finite results (after conversion, so
@@ -82,62 +96,50 @@ struct IndexEngine {
   /// Scene classes that are nodata (the SCL input, after the formulas' inputs).
   let cloudy: Set<Int>?
 
-  struct Worker {
-    var reader: CompositeReader
-    /// Each input's values for the window, as doubles (allocated per worker, freed in `finish`).
-    var inputs: [UnsafeMutableBufferPointer<Double>]
-    var scratch: [UInt8]
+  /// Each input's values for a window, as doubles: the formulas read them through pointers.
+  final class InputValues {
+    let buffers: [UnsafeMutableBufferPointer<Double>]
+
+    init(inputs: Int, capacity: Int) {
+      buffers = (0..<inputs).map { _ in UnsafeMutableBufferPointer<Double>.allocate(capacity: Swift.max(1, capacity)) }
+    }
+
+    deinit { buffers.forEach { $0.deallocate() } }
+  }
+
+  /// A worker's own buffers and counts.
+  struct Scratch {
+    let inputs: InputValues
+    var pixels: [UInt8]
     var result: [Double]
-    var out: [UInt8]
     var stack: [[Double]] = []
-    var valid: [Int]
-    var clamped: [Int]
-    var collisions: [Int]
+    var counts: IndexCounts
   }
 
   func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws -> IndexCounts {
-    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: (sources.count + formulas.count) * 8)
-    let capacity = windows.map(\.pixelCount).max() ?? 0
-    let lock = NSLock()
-    let zeros = Array(repeating: 0, count: formulas.count)
-    var counts = IndexCounts(valid: zeros, clamped: zeros, collisions: zeros)
-    var pipeline = WindowPipeline(windows: windows, workers: threads)
-    pipeline.ordered = true
-    try pipeline.run(
-      makeState: {
-        Worker(reader: try CompositeReader(sources),
-               inputs: sources.map { _ in UnsafeMutableBufferPointer<Double>.allocate(capacity: Swift.max(1, capacity)) },
-               scratch: [UInt8](repeating: 0, count: capacity * 8), result: [Double](repeating: 0, count: capacity),
-               out: [UInt8](repeating: 0, count: capacity * formulas.count * type.byteSize),
-               valid: zeros, clamped: zeros, collisions: zeros)
+    let writer = WindowedWriter<Scratch>(bands: formulas.count, type: type, threads: threads, sources: sources,
+                                         bytesPerPixel: (sources.count + formulas.count) * 8)
+    let workers = try writer.write(
+      to: output, progress: progress,
+      makeScratch: { capacity in
+        Scratch(inputs: InputValues(inputs: sources.count, capacity: capacity), pixels: [UInt8](repeating: 0, count: capacity * 8),
+                result: [Double](repeating: 0, count: capacity), counts: IndexCounts(formulas: formulas.count))
       },
-      compute: { worker, window in try compute(&worker, window) },
-      write: { worker, window in
-        try worker.out.withUnsafeBytes { try output.write(window, bands: Array(1...formulas.count), type: type, from: $0) }
-      },
-      progress: progress,
-      finish: { worker in
-        lock.lock()
-        for i in worker.valid.indices {
-          counts.valid[i] += worker.valid[i]
-          counts.clamped[i] += worker.clamped[i]
-          counts.collisions[i] += worker.collisions[i]
-        }
-        lock.unlock()
-        worker.reader.close()
-        worker.inputs.forEach { $0.deallocate() }
-      })
+      compute: { window, reader, scratch, values in try compute(window, reader, &scratch, into: values) })
+    var counts = IndexCounts(formulas: formulas.count)
+    for worker in workers { counts.add(worker.counts) }
     return counts
   }
 
-  private func compute(_ worker: inout Worker, _ window: Window) throws {
+  private func compute(_ window: Window, _ reader: CompositeReader, _ worker: inout Scratch,
+                       into out: UnsafeMutableRawBufferPointer) throws {
     let n = window.pixelCount
-    let reader = worker.reader
+    let inputs = worker.inputs.buffers
     for k in sources.indices {
-      let values = worker.inputs[k]
+      let values = inputs[k]
       let whole = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: values[0..<n]))
       if reader.overlap(k, window) != window { fill(whole, with: DataType.float64.bytes(of: .nan)) }
-      _ = try worker.scratch.withUnsafeMutableBytes { scratch in
+      _ = try worker.pixels.withUnsafeMutableBytes { scratch in
         try reader.read(k, placedIn: window, bands: [bands[k]], type: .float64, into: whole, scratch: scratch)
       }
       // A pixel equal to its input's nodata takes no part: it becomes NaN, which every formula keeps.
@@ -150,12 +152,12 @@ struct IndexEngine {
       }
     }
     // Masked scene classes: nodata in every formula's inputs.
-    if let cloudy, let scl = worker.inputs.last, sources.count > transforms.count {
+    if let cloudy, let scl = inputs.last, sources.count > transforms.count {
       for i in 0..<n where Int(checked: scl[i]).map(cloudy.contains) == true {
-        for k in transforms.indices { worker.inputs[k][i] = .nan }
+        for k in transforms.indices { inputs[k][i] = .nan }
       }
     }
-    let pointers = worker.inputs.prefix(transforms.count).map { UnsafeBufferPointer(rebasing: $0[0..<n]) }
+    let pointers = inputs.prefix(transforms.count).map { UnsafeBufferPointer(rebasing: $0[0..<n]) }
     let storage = self.storage
     for (f, formula) in formulas.enumerated() {
       worker.result.withUnsafeMutableBufferPointer { result in
@@ -178,16 +180,14 @@ struct IndexEngine {
           case .nodata: break
           }
         }
-        worker.valid[f] += valid
-        worker.clamped[f] += clamped
-        worker.collisions[f] += collisions
+        worker.counts.valid[f] += valid
+        worker.counts.clamped[f] += clamped
+        worker.counts.collisions[f] += collisions
       }
       let bytes = type.byteSize
-      worker.out.withUnsafeMutableBytes { out in
-        let target = UnsafeMutableRawBufferPointer(rebasing: out[(f * n * bytes)..<((f + 1) * n * bytes)])
-        worker.result.withUnsafeBufferPointer { result in
-          GDALConvert.doubles(UnsafeBufferPointer(rebasing: result[0..<n]), to: type, into: target)
-        }
+      let target = UnsafeMutableRawBufferPointer(rebasing: out[(f * n * bytes)..<((f + 1) * n * bytes)])
+      worker.result.withUnsafeBufferPointer { result in
+        GDALConvert.doubles(UnsafeBufferPointer(rebasing: result[0..<n]), to: type, into: target)
       }
     }
   }

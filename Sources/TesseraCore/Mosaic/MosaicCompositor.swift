@@ -103,82 +103,81 @@ struct MosaicCompositor {
     }
   }
 
-  /// Per worker: its reader over every aligned input and its buffers.
-  struct Worker {
-    var reader: CompositeReader
+  /// A worker's buffers: one input band's values and validity, and per output band and pixel a
+  /// running value and how many inputs were valid.
+  struct Scratch {
     var values: [Double]
     var mask: [UInt8]
     var accumulator: [Double]
     var counts: [UInt32]
-    var result: [Double]
   }
 
   func composite(_ aligned: [String], into output: Dataset, nodata: NodataSetting, progress: ProgressHandler?) throws {
-    // Per pixel: a value and a mask byte, and for every band an accumulator, a count and a result.
-    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: 9 + bands.count * 20, targetBytes: 1 << 23)
-    let capacity = windows.map(\.pixelCount).max() ?? 0
     let bandCount = bands.count
-    let method = self.method
     let fill: Double = { if case .value(let v) = nodata { return v } else { return 0 } }()
     let whole = Window(x: 0, y: 0, width: output.width, height: output.height)
-    let placed = aligned.map { PlacedSource(path: $0, window: whole) }
-    try WindowPipeline(windows: windows, workers: request.resources.threads).run(
-      makeState: {
-        Worker(reader: try CompositeReader(placed), values: [Double](repeating: 0, count: capacity),
-               mask: [UInt8](repeating: 0, count: capacity), accumulator: [Double](repeating: 0, count: capacity * bandCount),
-               counts: [UInt32](repeating: 0, count: capacity * bandCount), result: [Double](repeating: 0, count: capacity * bandCount))
+    // Per pixel: a value and a mask byte, and for every band an accumulator, a count and a result.
+    var writer = WindowedWriter<Scratch>(bands: bandCount, type: .float64, threads: request.resources.threads,
+                                         sources: aligned.map { PlacedSource(path: $0, window: whole) },
+                                         bytesPerPixel: 9 + bandCount * 20)
+    writer.targetBytes = 1 << 23
+    try writer.write(
+      to: output, progress: progress,
+      makeScratch: { capacity in
+        Scratch(values: [Double](repeating: 0, count: capacity), mask: [UInt8](repeating: 0, count: capacity),
+                accumulator: [Double](repeating: 0, count: capacity * bandCount),
+                counts: [UInt32](repeating: 0, count: capacity * bandCount))
       },
-      compute: { w, window in
-        let n = window.pixelCount
+      compute: { window, reader, scratch, values in
+        let result = values.bindMemory(to: Double.self)
         for b in 0..<bandCount {
-          let base = b * n
-          for i in 0..<n { w.counts[base + i] = 0 }
-          for source in placed.indices {
-            let reader = w.reader
-            try w.values.withUnsafeMutableBufferPointer { values in
-              try w.mask.withUnsafeMutableBufferPointer { mask in
-                try reader.readValid(source, window, band: b + 1, values: values, mask: mask)
-              }
-            }
-            for i in 0..<n {
-              let v = w.values[i]
-              if w.mask[i] == 0 || v.isNaN { continue }
-              let k = base + i
-              let c = w.counts[k]
-              if c == 0 {
-                w.accumulator[k] = method == .count ? 0 : v
-              } else {
-                switch method {
-                case .min: if v < w.accumulator[k] { w.accumulator[k] = v }
-                case .max: if v > w.accumulator[k] { w.accumulator[k] = v }
-                case .mean: w.accumulator[k] += v
-                default: break
-                }
-              }
-              w.counts[k] = c + 1
-            }
-          }
-          for i in 0..<n {
-            let k = base + i
-            let c = w.counts[k]
-            switch method {
-            case .count: w.result[k] = Double(c)
-            case .mean: w.result[k] = c == 0 ? fill : w.accumulator[k] / Double(c)
-            default: w.result[k] = c == 0 ? fill : w.accumulator[k]
-            }
+          try accumulate(band: b, window, reader, &scratch)
+          combine(band: b, window.pixelCount, scratch, fill: fill, into: result)
+        }
+      })
+  }
+
+  /// Runs band `b` of every input through the method, pixel by pixel, where it is valid.
+  private func accumulate(band b: Int, _ window: Window, _ reader: CompositeReader, _ w: inout Scratch) throws {
+    let n = window.pixelCount, base = b * n, method = self.method
+    for i in 0..<n { w.counts[base + i] = 0 }
+    for source in reader.sources.indices {
+      try w.values.withUnsafeMutableBufferPointer { values in
+        try w.mask.withUnsafeMutableBufferPointer { mask in
+          try reader.readValid(source, window, band: b + 1, values: values, mask: mask)
+        }
+      }
+      for i in 0..<n {
+        let v = w.values[i]
+        if w.mask[i] == 0 || v.isNaN { continue }
+        let k = base + i
+        let c = w.counts[k]
+        if c == 0 {
+          w.accumulator[k] = method == .count ? 0 : v
+        } else {
+          switch method {
+          case .min: if v < w.accumulator[k] { w.accumulator[k] = v }
+          case .max: if v > w.accumulator[k] { w.accumulator[k] = v }
+          case .mean: w.accumulator[k] += v
+          default: break
           }
         }
-      },
-      write: { w, window in
-        let n = window.pixelCount
-        for b in 0..<bandCount {
-          let band = try output.band(b + 1)
-          try w.result.withUnsafeBufferPointer { all in
-            try band.write(window, from: UnsafeBufferPointer(rebasing: all[(b * n)..<((b + 1) * n)]))
-          }
-        }
-      },
-      progress: progress,
-      finish: { $0.reader.close() })
+        w.counts[k] = c + 1
+      }
+    }
+  }
+
+  /// Band `b`'s output values from what was accumulated: `fill` where no input was valid.
+  private func combine(band b: Int, _ n: Int, _ w: Scratch, fill: Double, into result: UnsafeMutableBufferPointer<Double>) {
+    let base = b * n, method = self.method
+    for i in 0..<n {
+      let k = base + i
+      let c = w.counts[k]
+      switch method {
+      case .count: result[k] = Double(c)
+      case .mean: result[k] = c == 0 ? fill : w.accumulator[k] / Double(c)
+      default: result[k] = c == 0 ? fill : w.accumulator[k]
+      }
+    }
   }
 }

@@ -50,146 +50,149 @@ struct MergeCompositor {
   let masks: [StagedBand?]
   let outputBands: Int
 
-  /// A worker's reader and buffers.
-  struct Worker {
-    var reader: CompositeReader
-    var input: [UInt16] = []
-    var classes: [UInt8] = []
-    var output: [Float] = []
-    var coverage: [UInt8] = []
+  /// One output band of a product: the source it is read from, the component of that source,
+  /// and DN -> value.
+  struct Layer {
+    let source: Int, component: Int
+    let offset: Float, divisor: Float
+  }
+
+  /// Every staged band and mask as one list of sources on the output grid, and where each
+  /// product's layers and mask are in it.
+  struct Sources {
+    var placed: [PlacedSource] = []
+    var layers: [[Layer]] = []
+    var masks: [Int?] = []
+  }
+
+  /// A worker's buffers and the figures of the window it computed.
+  struct Scratch {
+    var input: [UInt16]
+    var classes: [UInt8]
+    var coverage: [UInt8]
     var statistics: MergeStatistics
   }
 
   func run(into output: Dataset, progress: ProgressHandler?) throws -> MergeStatistics {
-    let threads = request.resources.threads
-    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: outputBands * 4, wholeRows: true)
-    let masked = request.maskClouds
+    let sources = self.sources()
     var cloudy = [Bool](repeating: false, count: 256)
     for c in request.sclClasses where (0..<256).contains(c) { cloudy[c] = true }
     let nodata: Float = request.reflectance ? .nan : 0
     // Products are laid down in turn; the one laid last wins.
     let sequence = request.order == .last ? Array(products.indices) : Array(products.indices.reversed())
-    // Per product and output band: the staged band, its component, and DN -> value.
-    let scales: [[(stage: Int, component: Int, offset: Float, divisor: Float)]] = products.indices.map { p in
-      var entries: [(Int, Int, Float, Float)] = []
-      for (s, band) in staged[p].enumerated() {
+    var total = MergeStatistics(bands: outputBands)
+    var hashes = [PixelHash](repeating: PixelHash(), count: outputBands)
+    var writer = WindowedWriter<Scratch>(bands: outputBands, type: .float32, threads: request.resources.threads,
+                                         sources: sources.placed)
+    writer.wholeRows = true
+    try writer.write(
+      to: output, progress: progress,
+      makeScratch: { capacity in
+        Scratch(input: [UInt16](repeating: 0, count: capacity), classes: [UInt8](repeating: 0, count: capacity),
+                coverage: [UInt8](repeating: 0, count: capacity), statistics: MergeStatistics(bands: outputBands))
+      },
+      compute: { window, reader, scratch, values in
+        let out = values.bindMemory(to: Float.self)
+        for i in 0..<(window.pixelCount * outputBands) { out[i] = nodata }
+        for i in 0..<window.pixelCount { scratch.coverage[i] = 0 }
+        scratch.statistics = MergeStatistics(bands: outputBands)
+        for p in sequence {
+          try layDown(p, sources, window, reader, cloudy: cloudy, &scratch, into: out)
+        }
+        measure(window.pixelCount, out, &scratch)
+      },
+      written: { window, scratch, values in
+        // Windows are whole rows and arrive in raster order: each band's hash runs over its rows
+        // in order, and the figures add up in the same order whatever the thread count.
+        total.add(scratch.statistics)
+        let pixels = window.pixelCount, out = values.bindMemory(to: Float.self)
+        for k in 0..<outputBands { hashes[k].add(UnsafeBufferPointer(rebasing: out[(k * pixels)..<((k + 1) * pixels)])) }
+      })
+    total.hashes = hashes
+    return total
+  }
+
+  private func sources() -> Sources {
+    var sources = Sources()
+    for p in products.indices {
+      var layers: [Layer] = []
+      for band in staged[p] {
+        sources.placed.append(band.placed)
         for component in 1...band.components {
           var offset: Float = 0, divisor: Float = 1
           if request.reflectance, let q = products[p].quantification(for: band.band) {
             offset = Float(products[p].offset(for: band.band))
             divisor = Float(q)
           }
-          entries.append((s, component, offset, divisor))
+          layers.append(Layer(source: sources.placed.count - 1, component: component, offset: offset, divisor: divisor))
         }
       }
-      return entries
+      sources.layers.append(layers)
     }
-    var total = MergeStatistics(bands: outputBands)
-    var hashes = [PixelHash](repeating: PixelHash(), count: outputBands)
-    let totalLock = NSLock()
-    var workersDone: [MergeStatistics] = []
+    sources.masks = masks.map { mask in mask.map { sources.placed.append($0.placed); return sources.placed.count - 1 } }
+    return sources
+  }
 
-    // Every staged band and mask as one list of sources on the output grid.
-    var placed: [PlacedSource] = []
-    let bandSource: [[Int]] = staged.map { bands in
-      bands.map { band in placed.append(band.placed); return placed.count - 1 }
+  /// Draws product `p`'s pixels over `out`: DN 0 and, with --mask-clouds, masked scene classes
+  /// are not drawn; coverage counts the products drawn on each pixel.
+  private func layDown(
+    _ p: Int, _ sources: Sources, _ window: Window, _ reader: CompositeReader, cloudy: [Bool], _ scratch: inout Scratch,
+    into out: UnsafeMutableBufferPointer<Float>
+  ) throws {
+    guard let first = sources.layers[p].first, let inter = reader.overlap(first.source, window) else { return }
+    var useMask = false
+    if request.maskClouds, let mask = sources.masks[p] {
+      try scratch.classes.withUnsafeMutableBytes { try reader.read(mask, inter, bands: [1], type: .byte, into: $0) }
+      useMask = true
     }
-    let maskSource: [Int?] = masks.map { mask in mask.map { placed.append($0.placed); return placed.count - 1 } }
-
-    let pipeline = WindowPipeline(windows: windows, workers: threads)
-    try pipeline.run(
-      makeState: { Worker(reader: try CompositeReader(placed), statistics: MergeStatistics(bands: outputBands)) },
-      compute: { worker, window in
-        let pixels = window.pixelCount
-        if worker.output.count < pixels * outputBands {
-          worker.output = [Float](repeating: 0, count: pixels * outputBands)
-          worker.coverage = [UInt8](repeating: 0, count: pixels)
-        }
-        for i in 0..<(pixels * outputBands) { worker.output[i] = nodata }
-        for i in 0..<pixels { worker.coverage[i] = 0 }
-
-        let reader = worker.reader
-        for p in sequence {
-          guard let firstSource = bandSource[p].first, let inter = reader.overlap(firstSource, window) else { continue }
-          let n = inter.pixelCount
-          var useMask = false
-          if masked, let mask = maskSource[p] {
-            if worker.classes.count < n { worker.classes = [UInt8](repeating: 0, count: n) }
-            try worker.classes.withUnsafeMutableBytes { try reader.read(mask, inter, bands: [1], type: .byte, into: $0) }
-            useMask = true
-          }
-          for (k, entry) in scales[p].enumerated() {
-            if worker.input.count < n { worker.input = [UInt16](repeating: 0, count: n) }
-            try worker.input.withUnsafeMutableBytes {
-              try reader.read(bandSource[p][entry.stage], inter, bands: [entry.component], type: .uint16, into: $0)
-            }
-            let base = k * pixels
-            let offset = entry.offset, divisor = entry.divisor
-            let countCoverage = k == 0
-            worker.input.withUnsafeBufferPointer { input in
-              worker.classes.withUnsafeBufferPointer { classes in
-                worker.output.withUnsafeMutableBufferPointer { out in
-                  worker.coverage.withUnsafeMutableBufferPointer { coverage in
-                    for r in 0..<inter.height {
-                      let src = r * inter.width
-                      let dst = (inter.y - window.y + r) * window.width + (inter.x - window.x)
-                      for c in 0..<inter.width {
-                        let dn = input[src + c]
-                        if dn == 0 { continue }
-                        if useMask && cloudy[Int(classes[src + c])] { continue }
-                        out[base + dst + c] = (Float(dn) + offset) / divisor
-                        if countCoverage { coverage[dst + c] &+= 1 }
-                      }
-                    }
-                  }
-                }
+    for (k, layer) in sources.layers[p].enumerated() {
+      try scratch.input.withUnsafeMutableBytes {
+        try reader.read(layer.source, inter, bands: [layer.component], type: .uint16, into: $0)
+      }
+      let base = k * window.pixelCount
+      let offset = layer.offset, divisor = layer.divisor
+      let countCoverage = k == 0
+      scratch.input.withUnsafeBufferPointer { input in
+        scratch.classes.withUnsafeBufferPointer { classes in
+          scratch.coverage.withUnsafeMutableBufferPointer { coverage in
+            for r in 0..<inter.height {
+              let src = r * inter.width
+              let dst = (inter.y - window.y + r) * window.width + (inter.x - window.x)
+              for c in 0..<inter.width {
+                let dn = input[src + c]
+                if dn == 0 { continue }
+                if useMask && cloudy[Int(classes[src + c])] { continue }
+                out[base + dst + c] = (Float(dn) + offset) / divisor
+                if countCoverage { coverage[dst + c] &+= 1 }
               }
             }
           }
         }
-        // Figures for the report, from exactly what is written.
-        for k in 0..<outputBands {
-          var count = 0, lo = Double.infinity, hi = -Double.infinity, sum = 0.0
-          worker.output.withUnsafeBufferPointer { out in
-            for i in (k * pixels)..<((k + 1) * pixels) {
-              let v = out[i]
-              if request.reflectance ? v.isNaN : v == 0 { continue }
-              let d = Double(v)
-              count += 1
-              if d < lo { lo = d }
-              if d > hi { hi = d }
-              sum += d
-            }
-          }
-          worker.statistics.valid[k] += count
-          worker.statistics.minimum[k] = min(worker.statistics.minimum[k], lo)
-          worker.statistics.maximum[k] = max(worker.statistics.maximum[k], hi)
-          worker.statistics.sum[k] += sum
-        }
-        var overlap = 0
-        for i in 0..<pixels where worker.coverage[i] >= 2 { overlap += 1 }
-        worker.statistics.overlapPixels += overlap
-      },
-      write: { worker, window in
-        try worker.output.withUnsafeBytes { buffer in
-          try output.write(window, bands: Array(1...outputBands), type: .float32, from: buffer)
-        }
-        // Windows are whole rows and arrive in raster order: each band's hash runs over its rows in order.
-        let pixels = window.pixelCount
-        worker.output.withUnsafeBufferPointer { out in
-          for k in 0..<outputBands { hashes[k].add(UnsafeBufferPointer(rebasing: out[(k * pixels)..<((k + 1) * pixels)])) }
-        }
-      },
-      progress: progress,
-      finish: { worker in
-        totalLock.lock()
-        workersDone.append(worker.statistics)
-        totalLock.unlock()
-        worker.reader.close()
-      })
-    for s in workersDone { total.add(s) }
-    total.hashes = hashes
-    return total
+      }
+    }
+  }
+
+  /// Figures for the report, from exactly what is written.
+  private func measure(_ pixels: Int, _ out: UnsafeMutableBufferPointer<Float>, _ scratch: inout Scratch) {
+    for k in 0..<outputBands {
+      var count = 0, lo = Double.infinity, hi = -Double.infinity, sum = 0.0
+      for i in (k * pixels)..<((k + 1) * pixels) {
+        let v = out[i]
+        if request.reflectance ? v.isNaN : v == 0 { continue }
+        let d = Double(v)
+        count += 1
+        if d < lo { lo = d }
+        if d > hi { hi = d }
+        sum += d
+      }
+      scratch.statistics.valid[k] += count
+      scratch.statistics.minimum[k] = min(scratch.statistics.minimum[k], lo)
+      scratch.statistics.maximum[k] = max(scratch.statistics.maximum[k], hi)
+      scratch.statistics.sum[k] += sum
+    }
+    var overlap = 0
+    for i in 0..<pixels where scratch.coverage[i] >= 2 { overlap += 1 }
+    scratch.statistics.overlapPixels += overlap
   }
 }
 

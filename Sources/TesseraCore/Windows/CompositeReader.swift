@@ -34,7 +34,7 @@ final class PlacedSource {
 
 /// One worker's reader over placed sources, and reads of the part of an output window each
 /// source covers. Every compositor (and band math) reads its inputs through one of these, one
-/// per worker of a `WindowPipeline`. File sources are read through handles of the shared
+/// per worker of a `WindowedWriter`. File sources are read through handles of the shared
 /// `DatasetPool`, by file (the bands of one multi-band file stacked as separate sources share
 /// them), so a run holds no more files open than `ulimit -n` allows however many inputs it has.
 struct CompositeReader {

@@ -24,27 +24,17 @@ public enum RasterCopy {
     progress: ProgressHandler? = nil
   ) throws {
     let factor = (decimation?.factorX ?? 1) * (decimation?.factorY ?? 1)
-    let windows = try WindowPipeline.rows(of: output, bytesPerPixel: bands.count * type.byteSize * factor)
-    let outputBands = Array(1...bands.count)
-    let capacity = (windows.map(\.pixelCount).max() ?? 0) * bands.count * type.byteSize
-    struct Reader { let dataset: Dataset; var buffer: [UInt8] }
-    var pipeline = WindowPipeline(windows: windows, workers: threads)
-    pipeline.ordered = true
-    try pipeline.run(
-      makeState: { Reader(dataset: try Dataset.open(source), buffer: [UInt8](repeating: 0, count: capacity)) },
-      compute: { reader, window in
-        let dataset = reader.dataset
-        try reader.buffer.withUnsafeMutableBytes { buffer in
-          guard let d = decimation else { return try dataset.read(window, bands: bands, type: type, into: buffer) }
-          let footprint = Window(x: window.x * d.factorX, y: window.y * d.factorY,
-                                 width: window.width * d.factorX, height: window.height * d.factorY)
-          try dataset.read(footprint, resampledTo: (window.width, window.height), resampling: d.method, bands: bands,
-                           type: type, into: buffer)
-        }
-      },
-      write: { reader, window in
-        try reader.buffer.withUnsafeBytes { try output.write(window, bands: outputBands, type: type, from: $0) }
-      },
-      progress: progress)
+    let writer = WindowedWriter<Dataset>(bands: bands.count, type: type, threads: threads,
+                                         bytesPerPixel: bands.count * type.byteSize * factor)
+    try writer.write(
+      to: output, progress: progress,
+      makeScratch: { _ in try Dataset.open(source) },
+      compute: { window, _, dataset, buffer in
+        guard let d = decimation else { return try dataset.read(window, bands: bands, type: type, into: buffer) }
+        let footprint = Window(x: window.x * d.factorX, y: window.y * d.factorY,
+                               width: window.width * d.factorX, height: window.height * d.factorY)
+        try dataset.read(footprint, resampledTo: (window.width, window.height), resampling: d.method, bands: bands,
+                         type: type, into: buffer)
+      })
   }
 }

@@ -4,21 +4,17 @@ import GDAL
 /// Processes windows of an output on several threads and writes them in order.
 ///
 /// Each worker makes its own state once (its own GDAL handles: a handle is never shared between
-/// threads), computes windows i, i+N, i+2N, ... into its own buffer, then waits its turn to write.
-/// Writes therefore reach the output in raster order, one at a time, and memory holds at most one
-/// window per worker.
+/// threads), takes the next window not yet taken, computes it into its own buffer, then waits its
+/// turn to write. Writes therefore reach the output in raster order, one at a time, so the file's
+/// bytes do not depend on the thread count, and memory holds at most one window per worker.
+/// Compositors use it through `WindowedWriter`.
+///
+/// Windows are taken, not dealt out in advance: Dispatch runs no more workers at once than there
+/// are cores, and a worker waiting for a window dealt to one that has not started would wait for
+/// ever. A window taken is always being computed, so the earliest one unwritten is never waiting.
 struct WindowPipeline {
   var windows: [Window]
   var workers: Int
-  /// With `ordered` false, each worker takes runs of `run` consecutive windows and writes each as
-  /// soon as it is computed (one writer at a time). Consecutive windows share source blocks, and a
-  /// worker's own handles cache them, so runs decompress each source block about once; the price
-  /// is that blocks reach the file out of raster order, which GTiff (not COG) does not mind but
-  /// which makes the file's bytes depend on the thread count. Every operation writes ordered:
-  /// the same bytes with 1, 2 or 8 threads (tested), at no measurable cost on `make bench`.
-  var ordered = true
-  var run = 4
-
   /// Whole rows of output blocks, about `targetBytes` each, so each output block is written once.
   /// A row of blocks too wide for that (more than four times `targetBytes`) is cut into runs of
   /// whole blocks, unless `wholeRows` is asked for (a consumer that hashes rows in order): then
@@ -49,27 +45,29 @@ struct WindowPipeline {
   ///   - makeState: opens what one worker needs (called on the worker's thread).
   ///   - compute: fills the worker's buffer for a window (runs concurrently with other workers).
   ///   - write: writes a computed window (runs alone, in window order).
-  ///   - finish: hands back a worker's state when it has no more windows (on its thread).
+  ///   - finish: hands back worker `i`'s state when it has no more windows (on its thread).
   func run<State>(
     makeState: () throws -> State,
     compute: (inout State, Window) throws -> Void,
     write: (inout State, Window) throws -> Void,
     progress: ProgressHandler?,
-    finish: ((inout State) -> Void)? = nil
+    finish: (Int, inout State) -> Void
   ) throws {
-    if !ordered {
-      return try runUnordered(makeState: makeState, compute: compute, write: write, progress: progress, finish: finish)
-    }
     let count = windows.count
     let workerCount = Swift.max(1, Swift.min(workers, count))
     let turn = NSCondition()
-    var nextToWrite = 0
+    var nextToTake = 0, nextToWrite = 0
     var failure: Error?
 
     let failed = { (error: Error) in turn.lock(); failure = failure ?? error; turn.broadcast(); turn.unlock() }
-    WindowPipeline.onWorkers(workerCount, makeState: makeState, failed: failed, finish: finish) { worker, state in
-      var index = worker
-      while index < count {
+    WindowPipeline.onWorkers(workerCount, makeState: makeState, failed: failed, finish: finish) { _, state in
+      while true {
+        turn.lock()
+        let index = nextToTake
+        nextToTake += 1
+        let done = index >= count || failure != nil
+        turn.unlock()
+        if done { return }
         let window = windows[index]
         var computeError: Error?
         do { try compute(&state, window) } catch { computeError = error }
@@ -83,7 +81,6 @@ struct WindowPipeline {
         let stop = failure != nil
         turn.unlock()
         if stop { return }
-        index += workerCount
       }
     }
     if let failure { throw failure }
@@ -92,7 +89,7 @@ struct WindowPipeline {
   /// Runs `body` on `count` threads, each with a state of its own made on its thread and handed
   /// to `finish` at the end; a state that cannot be made goes to `failed` instead.
   private static func onWorkers<State>(
-    _ count: Int, makeState: () throws -> State, failed: (Error) -> Void, finish: ((inout State) -> Void)?,
+    _ count: Int, makeState: () throws -> State, failed: (Error) -> Void, finish: (Int, inout State) -> Void,
     _ body: (Int, inout State) -> Void
   ) {
     DispatchQueue.concurrentPerform(iterations: count) { worker in
@@ -109,7 +106,7 @@ struct WindowPipeline {
           failed(error)
           return
         }
-        defer { finish?(&state) }
+        defer { finish(worker, &state) }
         body(worker, &state)
       }
     }
@@ -128,51 +125,5 @@ struct WindowPipeline {
     }
     if let progress, !progress(Double(done) / Double(count), nil) { return GDALError.userInterrupt(context: "writing") }
     return nil
-  }
-
-  private func runUnordered<State>(
-    makeState: () throws -> State,
-    compute: (inout State, Window) throws -> Void,
-    write: (inout State, Window) throws -> Void,
-    progress: ProgressHandler?,
-    finish: ((inout State) -> Void)?
-  ) throws {
-    let count = windows.count
-    let runLength = Swift.max(1, Swift.min(run, count / Swift.max(1, workers * 2)))
-    let runs = stride(from: 0, to: count, by: runLength).map { $0..<Swift.min($0 + runLength, count) }
-    let workerCount = Swift.max(1, Swift.min(workers, runs.count))
-    let lock = NSLock()
-    var nextRun = 0
-    var written = 0
-    var failure: Error?
-
-    let failed = { (error: Error) in lock.lock(); failure = failure ?? error; lock.unlock() }
-    WindowPipeline.onWorkers(workerCount, makeState: makeState, failed: failed, finish: finish) { _, state in
-      while true {
-        lock.lock()
-        if failure != nil || nextRun >= runs.count { lock.unlock(); return }
-        let range = runs[nextRun]
-        nextRun += 1
-        lock.unlock()
-        for index in range {
-          let window = windows[index]
-          do {
-            try compute(&state, window)
-          } catch {
-            lock.lock(); failure = failure ?? error; lock.unlock()
-            return
-          }
-          lock.lock()
-          if failure == nil {
-            written += 1
-            failure = WindowPipeline.write(window, &state, write, done: written, of: count, progress: progress)
-          }
-          let stop = failure != nil
-          lock.unlock()
-          if stop { return }
-        }
-      }
-    }
-    if let failure { throw failure }
   }
 }
