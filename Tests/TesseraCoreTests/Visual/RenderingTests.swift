@@ -69,12 +69,15 @@ final class RenderingTests: XCTestCase {
   }
 
   func testDatesInSentinel2LandsatAndPlainNames() {
-    XCTAssertEqual(AcquisitionDate.parse(name: "S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE"), "2022-10-05")
-    XCTAssertEqual(AcquisitionDate.parse(name: "LC08_L2SP_044034_20230601_20230607_02_T1_SR_B4.TIF"), "2023-06-01")
-    XCTAssertEqual(AcquisitionDate.parse(name: "ndvi_2021-07-15.tif"), "2021-07-15")
-    XCTAssertEqual(AcquisitionDate.parse(name: "T33UUU_20170216T102101_B04.jp2"), "2017-02-16")
-    XCTAssertNil(AcquisitionDate.parse(name: "tile_12345678.tif"), "not a date")
-    XCTAssertNil(AcquisitionDate.parse(name: "scene_20230230.tif"), "February has no 30th")
-    XCTAssertNil(AcquisitionDate.parse(name: "RGB.byte.tif"))
+    let names: [(name: String, date: String?, why: String)] = [
+      ("S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE", "2022-10-05", "a SAFE's sensing date"),
+      ("LC08_L2SP_044034_20230601_20230607_02_T1_SR_B4.TIF", "2023-06-01", "a Landsat acquisition date"),
+      ("ndvi_2021-07-15.tif", "2021-07-15", "an ISO date"),
+      ("T33UUU_20170216T102101_B04.jp2", "2017-02-16", "a band file's date"),
+      ("tile_12345678.tif", nil, "not a date"),
+      ("scene_20230230.tif", nil, "February has no 30th"),
+      ("RGB.byte.tif", nil, "no date at all"),
+    ]
+    for (name, date, why) in names { XCTAssertEqual(AcquisitionDate.parse(name: name), date, "\(name): \(why)") }
   }
 }
