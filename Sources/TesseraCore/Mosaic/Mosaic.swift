@@ -90,9 +90,6 @@ public enum Mosaic {
     try request.dstNodata.requireFits(outputType, option: "--dst-nodata")
     // Without --dst-nodata the source nodata is declared on the output: it must fit too.
     if case .inherit = request.dstNodata { try request.srcNodata.requireFits(outputType, option: "--src-nodata") }
-    try request.output.requireSpace(width: plan.size.width, height: plan.size.height, bands: sources.bands.count, type: sources.type)
-
-    request.resources.limitCache(for: .streaming)
     let method = request.effectiveMethod
     let ordered = method == .first ? Array(sources.datasets.reversed()) : sources.datasets
     switch method {
@@ -118,6 +115,15 @@ public enum Mosaic {
     return report
   }
 
+  /// The output of a mosaic Tessera composes itself: its checks made on the mosaic's grid, the
+  /// block cache streaming.
+  static func output(_ request: MosaicRequest, _ plan: MosaicPlan) throws -> RasterWrite {
+    try RasterWrite(request.output, inputs: plan.sources.inputFiles, inputLabel: plan.sources.label, resources: request.resources,
+                    cache: .streaming) {
+      RasterWrite.Layout(width: plan.size.width, height: plan.size.height, bands: plan.sources.bands.count, type: plan.sources.type)
+    }
+  }
+
   // MARK: - first / last
 
   /// Same CRS: a VRT composes the inputs (later sources on top), and the output is written from it
@@ -128,8 +134,7 @@ public enum Mosaic {
     for b in bands { args += ["-b", "\(b)"] }
     if let src = request.srcNodata.gdalArgument { args += ["-srcnodata", src] }
     if let dst = request.dstNodata.gdalArgument { args += ["-vrtnodata", dst] }
-    let writer = try RasterWrite(request.output, inputs: plan.sources.inputFiles, inputLabel: plan.sources.label,
-                                 resources: request.resources)
+    let writer = try output(request, plan)
     if request.output.format == .vrt {
       guard !plan.sources.hasPicks else {
         throw TesseraError(.usage, "--format VRT names whole input files; FILE:N band picks need GTiff output")
@@ -203,6 +208,7 @@ public enum Mosaic {
                       outputType: plan.sources.type)
     job.inputPaths = plan.sources.inputFiles
     job.inputLabel = plan.sources.label
+    job.cache = .streaming
     try job.run(progress: progress)
   }
 }

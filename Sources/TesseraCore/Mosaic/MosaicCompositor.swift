@@ -45,9 +45,9 @@ struct MosaicCompositor {
     let aligned = alignedFiles.map(\.path)
 
     let nodata = outputNodata()
-    let target = try request.output.target(inputs: plan.sources.inputFiles, inputLabel: plan.sources.label)
-    try target.write {
-      let output = try OutputRaster.create(like: grid, in: target, bands: bands.count, type: outputType, spec: request.output,
+    let writer = try Mosaic.output(request, plan)
+    try writer.write {
+      let output = try OutputRaster.create(like: grid, in: writer.target, bands: bands.count, type: outputType, spec: request.output,
                                            threads: request.resources.threads, nodata: nodata)
       try composite(aligned, into: output, nodata: nodata, progress: progress)
       try output.close()

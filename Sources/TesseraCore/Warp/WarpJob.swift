@@ -19,6 +19,8 @@ struct WarpJob {
   var inputPaths: [String]?
   /// How messages name the input whose data failed to read (default: the one source's path).
   var inputLabel: String?
+  /// How the warp uses GDAL's block cache (nil: as the user set it).
+  var cache: Resources.CacheUse?
   /// Set when the caller left nodata to the input, so the warp may run without masks if the data
   /// allows (see `masklessArguments`).
   var resampling: Resampling?
@@ -37,7 +39,8 @@ struct WarpJob {
     let bands = sources.first.map { $0.bandCount } ?? 1
     var planned = (width: 0, height: 0)
     let writer = try RasterWrite(output, inputs: (inputPaths ?? []) + InputFiles.of(sources),
-                                inputLabel: inputLabel ?? (sources.count == 1 ? sources[0].path : nil), resources: resources) {
+                                inputLabel: inputLabel ?? (sources.count == 1 ? sources[0].path : nil), resources: resources,
+                                cache: cache) {
       planned = try plannedSize()
       return RasterWrite.Layout(width: planned.width, height: planned.height, bands: bands, type: outputType,
                                 declaresNodata: try declaresNodata())
