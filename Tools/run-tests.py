@@ -39,6 +39,7 @@ SLOWEST = ["DamagedInputCorpusTests/testDamagedFilesNeverCrashNeverPassForDataAn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY = re.compile(r"Executed (\d+) tests?, with (\d+) failures?")
+SKIPPED = re.compile(r"^Test Case '.*' skipped", re.M)
 XCTEST_LINE = re.compile(r"^(Test Suite |Test Case |\s+Executed )")
 
 
@@ -80,21 +81,22 @@ class Run:
   def __init__(self, bundle, logs, total):
     self.bundle, self.logs, self.total = bundle, logs, total
     self.lock = threading.Lock()
-    self.done, self.failed, self.times = 0, [], {}
+    self.done, self.failed, self.skipped, self.times = 0, [], 0, {}
 
   def run(self, name, tests):
     log = os.path.join(self.logs, name.replace("/", ".") + ".log")
     start = time.time()
-    with open(log, "w") as out:
+    with open(log, "w+", errors="replace") as out:
       process = subprocess.Popen([self.bundle, ",".join(tests)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL)
       _, status, usage = os.wait4(process.pid, 0)
       process.returncode = os.waitstatus_to_exitcode(status)
+      out.seek(0)
+      text = out.read()
     seconds, cpu = time.time() - start, usage.ru_utime + usage.ru_stime
-    self.report(name, tests, log, process.returncode, seconds, cpu)
+    self.report(name, tests, log, text, process.returncode, seconds, cpu)
 
-  def report(self, name, tests, log, code, seconds, cpu):
-    text = open(log, errors="replace").read()
+  def report(self, name, tests, log, text, code, seconds, cpu):
     summaries = SUMMARY.findall(text)
     executed, failures = (int(summaries[-1][0]), int(summaries[-1][1])) if summaries else (0, 0)
     problem = None
@@ -104,12 +106,14 @@ class Run:
       problem = "%d of %d failed" % (failures, executed)
     elif executed != len(tests):
       problem = "ran %d of its %d tests" % (executed, len(tests))
+    skipped = len(SKIPPED.findall(text))
     with self.lock:
       self.done += 1
+      self.skipped += skipped
       self.times[name] = seconds
       verdict = "FAILED " + problem if problem else "ok"
-      print("[%3d/%d] %-6s %s (%d tests, %.1f s, cpu %.1f s)" % (self.done, self.total, verdict, short(name),
-                                                                 len(tests), seconds, cpu))
+      print("[%3d/%d] %-6s %s (%d tests%s, %.1f s, cpu %.1f s)" % (
+        self.done, self.total, verdict, short(name), len(tests), ", %d skipped" % skipped if skipped else "", seconds, cpu))
       if problem:
         self.failed.append(name)
         print("  ---- %s\n%s  ---- end of %s" % (log, text, short(name)))
@@ -127,7 +131,12 @@ def run_pool(run, queue, workers):
         if not queue:
           return
         name, tests = queue.pop(0)
-      run.run(name, tests)
+      try:
+        run.run(name, tests)
+      except Exception as error:  # the group did not run as it should: a failure, not a lost group
+        with run.lock:
+          run.failed.append(name)
+          print("run-tests: %s could not be run: %r" % (short(name), error))
   threads = [threading.Thread(target=worker) for _ in range(workers)]
   for t in threads:
     t.start()
@@ -181,7 +190,7 @@ def main():
     print("run-tests: %d of %d groups FAILED in %.0f s: %s" % (len(run.failed), len(groups), elapsed,
                                                               " ".join(short(n) for n in run.failed)))
     return 1
-  print("run-tests: %d tests passed in %.0f s" % (len(tests), elapsed))
+  print("run-tests: %d tests passed (%d of them skipped) in %.0f s" % (len(tests), run.skipped, elapsed))
   return 0
 
 
