@@ -104,10 +104,10 @@ extension Process {
   }
 }
 
-/// `body(0)`, `body(1)`, … `body(count - 1)` on `workers` threads, results in index order. For
-/// tests that run many independent children: the threads are Dispatch's overcommitting ones, so
-/// all `workers` run even while their children keep every core busy (`concurrentPerform` runs
-/// at most one per core, and a core waits while its thread waits on a child).
+/// `body(0)`, `body(1)`, … `body(count - 1)` on `workers` threads at once, results in index
+/// order, for tests that run many independent children. Not `concurrentPerform`: that runs at
+/// most one iteration per core, and a thread waiting on its child leaves its core idle (the
+/// damaged-input corpus ran two at a time when it asked for four).
 public func concurrentMap<T>(_ count: Int, workers: Int, _ body: @escaping (Int) -> T) -> [T] {
   let state = ConcurrentMapState(count: count, body: body)
   let queue = DispatchQueue(label: "tessera.tests.concurrentMap", attributes: .concurrent)
