@@ -47,9 +47,12 @@ TEST_APT_PACKAGES := ffmpeg
 test-deps: deps ## install what only the tests need (ffmpeg)
 	@$(call apt_install,$(TEST_APT_PACKAGES),true)
 
-test: test-deps ## install what is missing, build and run every test (what CI runs first)
+# The XCTest suite in TEST_WORKERS parallel processes, one a test class (Tools/run-tests.py; logs
+# in .build/test-logs). One class alone: swift test --skip-build --disable-swift-testing --filter NAME
+TEST_WORKERS ?= 3
+test: test-deps ## install what is missing, build and run every test in parallel (what CI runs first)
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-swift-testing
+	$(PYTHON_GDAL) Tools/run-tests.py --workers $(TEST_WORKERS)
 
 # tessera batch under a real one-node Slurm cluster (root; installs Slurm and munge if missing).
 test-slurm: deps ## run tessera batch under a real one-node Slurm cluster (root; CI runs it second)

@@ -64,12 +64,13 @@ public enum SignalTrial {
     process.arguments = arguments
     process.standardError = FileHandle.nullDevice
     process.standardOutput = FileHandle.nullDevice
+    let exited = process.exitSignal()
     try process.run()
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline, !ready() { usleep(5_000) }
     let wasReady = ready()
     kill(process.processIdentifier, signal)
-    process.waitUntilExit()
+    exited.wait()
     return Outcome(status: process.terminationStatus, reason: process.terminationReason, wasReady: wasReady)
   }
 

@@ -45,6 +45,7 @@ public enum Run {
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
+    let exited = process.exitSignal()
     try process.run()
     // Read both pipes while the child runs so a chatty child cannot block on a full pipe.
     final class Box: @unchecked Sendable { var data = Data() }
@@ -55,7 +56,7 @@ public enum Run {
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     let outData = outBox.data
-    process.waitUntilExit()
+    exited.wait()
     return ProcessResult(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
       stderr: String(decoding: errData, as: UTF8.self), signalled: process.terminationReason == .uncaughtSignal)
@@ -68,6 +69,79 @@ public enum Run {
       if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
     return nil
+  }
+}
+
+/// The end of a child process, without `waitUntilExit()`: on Linux that polls its run loop in
+/// 50 ms steps and so costs up to 50 ms after every child, over thousands of children a minute
+/// of a test run.
+public struct ExitSignal {
+  let semaphore: DispatchSemaphore
+  let process: Process
+
+  /// Waits until the process has exited (its status and reason are then set).
+  public func wait() {
+    semaphore.wait()
+    semaphore.signal()
+    process.waitUntilExit()
+  }
+
+  /// Waits at most `seconds`; whether the process has exited.
+  public func wait(seconds: Double) -> Bool {
+    guard semaphore.wait(timeout: .now() + seconds) == .success else { return false }
+    semaphore.signal()
+    process.waitUntilExit()
+    return true
+  }
+}
+
+extension Process {
+  /// Call before `run()`: the signal that this process has exited. Takes the termination handler.
+  public func exitSignal() -> ExitSignal {
+    let semaphore = DispatchSemaphore(value: 0)
+    terminationHandler = { _ in semaphore.signal() }
+    return ExitSignal(semaphore: semaphore, process: self)
+  }
+}
+
+/// `body(0)`, `body(1)`, … `body(count - 1)` on `workers` threads at once, results in index
+/// order, for tests that run many independent children. Not `concurrentPerform`: that runs at
+/// most one iteration per core, and a thread waiting on its child leaves its core idle (the
+/// damaged-input corpus ran two at a time when it asked for four).
+public func concurrentMap<T>(_ count: Int, workers: Int, _ body: @escaping (Int) -> T) -> [T] {
+  let state = ConcurrentMapState(count: count, body: body)
+  let queue = DispatchQueue(label: "tessera.tests.concurrentMap", attributes: .concurrent)
+  let group = DispatchGroup()
+  for _ in 0..<Swift.max(1, workers) { queue.async(group: group) { state.work() } }
+  group.wait()
+  return state.results.map { $0! }
+}
+
+private final class ConcurrentMapState<T>: @unchecked Sendable {
+  let lock = NSLock()
+  let count: Int
+  let body: (Int) -> T
+  var next = 0
+  var results: [T?]
+
+  init(count: Int, body: @escaping (Int) -> T) {
+    self.count = count
+    self.body = body
+    results = Array(repeating: nil, count: count)
+  }
+
+  func work() {
+    while true {
+      lock.lock()
+      let index = next
+      next += 1
+      lock.unlock()
+      guard index < count else { return }
+      let result = body(index)
+      lock.lock()
+      results[index] = result
+      lock.unlock()
+    }
   }
 }
 

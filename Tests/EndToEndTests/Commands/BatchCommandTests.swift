@@ -60,7 +60,9 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
       job("hang", "test-job", ["--sleep", "60", "--stubborn", "--write", dir.file("hang.txt")]),
       job("ok-2", "test-job", ["--write", dir.file("ok-2.txt")]),
     ])
-    let run = try TesseraBinary.run(["batch", path, "--jobs", "2", "--job-timeout", "1", "--report", dir.file("report.json"), "--json"])
+    // The timeout only has to stop the hang: long enough for a job to start and finish on a busy
+    // machine (tests run beside each other; at 1 s a loaded machine timed out the exit-65 job).
+    let run = try TesseraBinary.run(["batch", path, "--jobs", "2", "--job-timeout", "5", "--report", dir.file("report.json"), "--json"])
     XCTAssertEqual(run.status, 1, run.stderr)
     let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
     XCTAssertEqual(summary["jobs_done"] as? Int, 2)

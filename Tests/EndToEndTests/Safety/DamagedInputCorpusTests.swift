@@ -184,6 +184,7 @@ final class DamagedInputCorpusTests: XCTestCase {
       !(result.status == 0 && name == c.output)
     }
     if !left.isEmpty { problems.append("left \(left)") }
+    try? FileManager.default.removeItem(atPath: scratch)
     return Outcome(label: c.label, file: file, damage: damage, status: result.status, problems: problems)
   }
 
@@ -229,21 +230,10 @@ final class DamagedInputCorpusTests: XCTestCase {
       jobs.append((Case(label: "merge-memfile --reflectance --cog", arguments: ["merge-memfile", path, "-o", "OUT/o.tif", "--bands",
                         "B04,B08", "--reflectance", "--cog", "--stage", "disk"], readsEveryPixel: false, output: "o.tif"), path, damage))
     }
-    var outcomes = [Outcome?](repeating: nil, count: jobs.count)
-    let lock = NSLock()
-    var next = 0
-    let workers = 4
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-      let scratch = dir.file("out-\(worker)")
-      while true {
-        lock.lock(); let i = next; next += 1; lock.unlock()
-        guard i < jobs.count else { return }
-        let (c, path, damage) = jobs[i]
-        let outcome = run(c, file: path, damage: damage, verdict: verdicts[path], scratch: scratch)
-        lock.lock(); outcomes[i] = outcome; lock.unlock()
-      }
+    let done = concurrentMap(jobs.count, workers: 4) { i in
+      let (c, path, damage) = jobs[i]
+      return self.run(c, file: path, damage: damage, verdict: verdicts[path], scratch: self.dir.file("out-\(i)"))
     }
-    let done = outcomes.compactMap { $0 }
     XCTAssertEqual(try hashes(of: dir.path).filter { !$0.key.contains("/out-") }, before.filter { !$0.key.contains("/out-") },
                    "an input changed")
 

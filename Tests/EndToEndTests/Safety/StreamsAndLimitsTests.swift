@@ -33,12 +33,11 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = FileHandle(forWritingAtPath: out)
     process.standardError = FileHandle(forWritingAtPath: err)
+    let exited = process.exitSignal()
     try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(20_000) }
-    let timedOut = process.isRunning
+    let timedOut = !exited.wait(seconds: timeout)
     if timedOut { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
+    exited.wait()
     return ShellRun(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
                     stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
                     stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "", timedOut: timedOut)

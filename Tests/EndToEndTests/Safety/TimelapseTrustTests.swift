@@ -21,8 +21,9 @@ final class TimelapseTrustTests: TemporaryDirectoryTestCase {
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle(forWritingAtPath: err)
+    let exited = process.exitSignal()
     try process.run()
-    process.waitUntilExit()
+    exited.wait()
     return ShellRun(status: process.terminationStatus, stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
   }
 
