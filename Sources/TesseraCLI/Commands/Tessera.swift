@@ -70,7 +70,10 @@ public struct Tessera: ParsableCommand {
       Foundation.exit(failure.error.status.rawValue)
     } catch {
       let code = exitCode(for: error)
-      if code.rawValue == 0 { printAsked(fullMessage(for: error)) }
+      if code.rawValue == 0 {
+        if let name = nameReadAsHelp(args) { refuseDashName(name, args) }
+        printAsked(fullMessage(for: error))
+      }
       guard code.rawValue == ExitStatus.usage.rawValue else { exit(withError: error) }
       // A usage error is one line, like every other failure, prefixed with the subcommand.
       let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
@@ -96,6 +99,27 @@ extension Tessera {
       Foundation.exit(ExitStatus.ioError.rawValue)
     }
     Foundation.exit(0)
+  }
+
+  /// The argument ArgumentParser took for a cluster of short flags holding `-h` when help was
+  /// not asked for in so many words: a file name that starts with a dash (`-dash.tif`, `-h.tif`).
+  /// Printing help and exiting 0 would tell a script the job was done.
+  static func nameReadAsHelp(_ args: [String]) -> String? {
+    let options = args.prefix { $0 != "--" }
+    if options.contains("-h") || options.contains("--help") || options.first == "help" { return nil }
+    return options.first { $0.count > 2 && $0.hasPrefix("-") && !$0.hasPrefix("--") && $0.dropFirst().contains("h") }
+  }
+
+  /// Exit 64 for a file name read as options, saying how to write it.
+  static func refuseDashName(_ name: String, _ args: [String]) -> Never {
+    let command = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
+      .flatMap { $0.configuration.commandName }
+    let message = "'\(name)' reads as options; a file whose name starts with '-' is written ./\(name) (or after --)"
+    Terminal.err("tessera\(command.map { " \($0)" } ?? ""): \(message)")
+    if args.contains("--json") {
+      try? Terminal.out(CommandRunner.errorJSON(command: command ?? "tessera", status: .usage, message: message).serialized(pretty: true))
+    }
+    Foundation.exit(ExitStatus.usage.rawValue)
   }
 
   /// Swift reads the arguments from /proc/self/cmdline, which needs a descriptor: none left

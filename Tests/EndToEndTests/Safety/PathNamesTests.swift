@@ -47,4 +47,25 @@ final class PathNamesTests: TemporaryDirectoryTestCase {
     let after = try FolderSnapshot(dir.path)
     for (path, data) in inputs.files { XCTAssertEqual(after.files[path], data, path) }
   }
+
+  /// A name that starts with a dash and holds an `h`, given without `--`, read as a cluster of
+  /// short flags was help, exit 0, and nothing written: a script took the job for done (found by
+  /// the hostile review). It is 64, naming the argument and how to write it; `-h` itself and
+  /// `--` work as before.
+  func testADashNameReadAsHelpIsAUsageError() throws {
+    try FileManager.default.copyItem(atPath: Fixture.path("rasterio/rgb1.tif"), toPath: dir.file("-dash.tif"))
+    for arguments in [["reproject", "-dash.tif", "out.tif", "--dst-crs", "EPSG:4326"], ["info", "-h.tif"],
+                      ["mosaic", "-o", "m.tif", "-dash.tif", "--json"]] {
+      let run = try TesseraBinary.run(arguments, in: dir.path)
+      XCTAssertEqual(run.status, 64, "\(arguments): \(run.stdout)")
+      let name = arguments.first { $0.hasPrefix("-") && $0.hasSuffix(".tif") } ?? ""
+      XCTAssertTrue(run.stderr.contains("'\(name)' reads as options") && run.stderr.contains("./\(name)"), run.stderr)
+      XCTAssertFalse(run.stdout.contains("USAGE"), "no help printed")
+    }
+    XCTAssertEqual(dir.contents, ["-dash.tif"], "nothing written")
+    let help = try TesseraBinary.run(["reproject", "-h"], in: dir.path)
+    XCTAssertEqual(help.status, 0)
+    XCTAssertTrue(help.stdout.contains("USAGE"), help.stdout)
+    XCTAssertEqual(try TesseraBinary.run(["info", "--", "-dash.tif"], in: dir.path).status, 0)
+  }
 }
