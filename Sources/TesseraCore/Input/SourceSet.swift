@@ -216,20 +216,34 @@ public struct SourceSet {
     return type ?? .byte
   }
 
-  /// gdalbuildvrt only composes sources of one data type; others become `/vsimem/` VRTs of the
-  /// common type first (closed, so the mosaic VRT can point at them by name).
+  /// gdalbuildvrt only composes sources of one data type and one colour interpretation per
+  /// band; when they differ, every source becomes a `/vsimem/` VRT of the common type with the
+  /// first source's colour interpretations (closed, so the mosaic VRT can point at them by name).
   static func homogeneous(_ sources: [Dataset], type: DataType) throws -> ([Dataset], [MemoryFile]) {
+    let interpretations = try sources.map { ds in try (1...Swift.max(1, ds.bandCount)).map { try ds.band($0).colorInterpretation } }
     let differ = try sources.contains { ds in try (1...Swift.max(1, ds.bandCount)).contains { try ds.band($0).dataType != type } }
+      || interpretations.contains { $0 != interpretations[0] }
     guard differ else { return (sources, []) }
     var files: [MemoryFile] = []
     var wrapped: [Dataset] = []
     for (i, source) in sources.enumerated() {
       let file = MemoryFile(name: "typed-\(i).vrt")
       files.append(file)
-      try GDALUtilities.translate(source, to: file.path, arguments: ["-of", "VRT", "-ot", type.rawValue]).close()
+      var arguments = ["-of", "VRT", "-ot", type.rawValue]
+      for (b, name) in interpretations[0].enumerated() where b < interpretations[i].count && interpretations[i][b] != name {
+        arguments += ["-colorinterp_\(b + 1)", settableInterpretation(name)]
+      }
+      try GDALUtilities.translate(source, to: file.path, arguments: arguments).close()
       wrapped.append(try Dataset.open(file.path))
     }
     return (wrapped, files)
+  }
+
+  /// A colour interpretation gdal_translate can set (GDAL 3.6: red, green, blue, alpha, gray,
+  /// undefined); any other, a palette's included, is undefined.
+  static func settableInterpretation(_ name: String) -> String {
+    let lower = name.lowercased()
+    return ["red", "green", "blue", "alpha", "gray", "undefined"].contains(lower) ? lower : "undefined"
   }
 
   /// The dataset itself when it has exactly `bands`, else an in-memory VRT of those bands

@@ -72,7 +72,10 @@ struct MosaicCompositor {
       try GDALProbe.run { try GDALUtilities.warp(selected, to: path, arguments: args).close() }
     } else {
       for b in bands { args += ["-b", "\(b)"] }
-      try GDALUtilities.buildVRT(sources, to: path, arguments: args).close()
+      // gdalbuildvrt lays out sources of one data type only; the grid is all that is used here.
+      let (sameType, wrappers) = try SourceSet.homogeneous(sources, type: type)
+      defer { wrappers.forEach { $0.remove() } }
+      try GDALUtilities.buildVRT(sameType, to: path, arguments: args).close()
     }
     return try Dataset.open(path)
   }
