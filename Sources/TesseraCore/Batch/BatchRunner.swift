@@ -50,6 +50,9 @@ public struct BatchJobResult: Sendable {
   var inputs: [String] = []
   /// The outputs as the job left them, to undo a job the journal could not record.
   var outputStamps: [(path: String, stamp: FileStamp?)] = []
+  /// A done attempt's private folder, kept until the journal holds the job: its ledger is how
+  /// `--resume` after a SIGKILL finds the outputs of a job the journal never recorded.
+  var folder: String?
 
   public init(id: String, status: Status, exitCode: Int32? = nil) {
     self.id = id
@@ -186,7 +189,9 @@ final class BatchRunner: @unchecked Sendable {
       result.elapsed = Date().timeIntervalSince(started)
       if wasInterrupted, result.status != .done { result.status = .notRun; return result }
       guard result.status == .failed, attempt <= settings.retries, BatchRunner.mayBeTransient(result), journalFailure == nil else {
-        return record(job, result)
+        let recorded = record(job, result)
+        if let folder = result.folder { try? FileManager.default.removeItem(atPath: folder) }
+        return recorded
       }
       let delay = settings.retryDelay * pow(2, Double(attempt - 1)) * Double.random(in: 1...1.5)
       events(.retrying(id: job.id, attempt: attempt + 1, delay: delay, reason: result.summary))
@@ -213,6 +218,7 @@ final class BatchRunner: @unchecked Sendable {
   /// again and finds nothing of it in the way.
   private func record(_ job: BatchJob, _ result: BatchJobResult) -> BatchJobResult {
     guard let journal, result.status == .done || result.status == .failed else { return result }
+    CrashTestHook.trigger("batch-record")
     do {
       try journal.append(BatchJournal.Record(
         id: job.id, argsHash: job.argsHash, status: result.status == .done ? "ok" : "failed",
@@ -236,12 +242,13 @@ final class BatchRunner: @unchecked Sendable {
     }
   }
 
-  /// One attempt: the job's private folder, each step in order, the folder removed.
+  /// One attempt: the job's private folder, each step in order, the folder removed (a done
+  /// attempt's once the journal holds it).
   private func runOnce(_ job: BatchJob, attempt: Int) -> BatchJobResult {
     var result = BatchJobResult(id: job.id, status: .failed)
     let folder = settings.workDirectory + "/job-" + String(SHA256.hex(of: job.id).prefix(12)) + "-\(attempt)"
     // Removed however the attempt ends, a folder half made on a full disk included.
-    defer { try? FileManager.default.removeItem(atPath: folder) }
+    defer { if result.folder == nil { try? FileManager.default.removeItem(atPath: folder) } }
     if let refused = makeFolder(folder, for: job) { return refused }
     let deadline = settings.jobTimeout.map { Date().addingTimeInterval($0) }
     let steps = job.expanded(tmp: folder + "/tmp")
@@ -273,7 +280,10 @@ final class BatchRunner: @unchecked Sendable {
         result.failedStep = failedStep
         return result
       }
-      if index == steps.count - 1 { recordSuccess(end.ledger, folder: folder, into: &result) }
+      if index == steps.count - 1 {
+        recordSuccess(end.ledger, folder: folder, into: &result)
+        result.folder = folder
+      }
     }
     return result
   }

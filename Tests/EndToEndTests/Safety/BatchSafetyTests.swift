@@ -415,9 +415,9 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
   /// A batch killed with jobs in flight leaves their folders in the --work-dir it made;
   /// --resume cleans them (and the folder) because the batch listed them as its own.
   func testResumeCleansWhatAKilledBatchLeftInItsWorkFolder() throws {
-    // j1 ends first and is journaled; the others are still asleep when the batch is killed, so
-    // none of them can have written its output unjournaled (a job that commits in the instant
-    // the batch dies is rerun by --resume and finds its own output: see the note on #28).
+    // j1 ends first and is journaled; the others are asleep when the batch is killed, so what
+    // they leave is their folders alone (a job that ends in the instant the batch dies is
+    // testResumeAfterADeathBeforeTheJournalRunsTheJobAgain's).
     var lines = [job("j1", "test-job", ["--sleep", "0.1", "--write", dir.file("out-1.txt")])]
     for index in 2...4 {
       lines.append(job("j\(index)", "test-job", ["--sleep", "3", "--write", dir.file("out-\(index).txt")]))
@@ -439,6 +439,23 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(resumed.status, 0, resumed.stderr)
     XCTAssertFalse(FileManager.default.fileExists(atPath: wd), "the work folder the batch made is removed once empty")
     for index in 1...4 { XCTAssertEqual(try String(contentsOfFile: dir.file("out-\(index).txt"), encoding: .utf8), "done\n") }
+  }
+
+  /// A batch that dies after a job put its output in place but before the journal holds the
+  /// job: --resume finds the job's ledger in its folder, removes the unrecorded output and runs
+  /// the job again. (The folder was removed before the journal was written, so the output was
+  /// in the job's way: 73.)
+  func testResumeAfterADeathBeforeTheJournalRunsTheJobAgain() throws {
+    let path = try manifest([job("j1", "test-job", ["--write", dir.file("out-1.txt")]),
+                             job("j2", "test-job", ["--write", dir.file("out-2.txt")])])
+    let arguments = ["batch", path, "--jobs", "1", "--report", dir.file("r.json"), "--work-dir", dir.file("wd")]
+    let died = try TesseraBinary.run(arguments, environment: ["TESSERA_TEST_HOOKS": "1", "TESSERA_TEST_CRASH": "batch-record:abort"])
+    XCTAssertNotEqual(died.status, 0, died.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("out-1.txt")), "the job's output was in place")
+    let resumed = try TesseraBinary.run(arguments + ["--resume"])
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertTrue(resumed.stderr.contains("the journal never recorded"), resumed.stderr)
+    for index in 1...2 { XCTAssertEqual(try String(contentsOfFile: dir.file("out-\(index).txt"), encoding: .utf8), "done\n") }
   }
 
   /// Two batches at once on one --work-dir: the second would take the first's job folders for
