@@ -76,8 +76,7 @@ public struct Tessera: ParsableCommand {
       }
       guard code.rawValue == ExitStatus.usage.rawValue else { exit(withError: error) }
       // A usage error is one line, like every other failure, prefixed with the subcommand.
-      let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
-        .flatMap { $0.configuration.commandName }
+      let name = subcommandName(args)
       var message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
       if message.hasPrefix("Error: ") { message = String(message.dropFirst("Error: ".count)) }
       let prefix = name.map { "tessera \($0)" } ?? "tessera"
@@ -112,9 +111,19 @@ extension Tessera {
 
   /// Exit 64 for a file name read as options, saying how to write it.
   static func refuseDashName(_ name: String, _ args: [String]) -> Never {
-    let command = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
+    refuseUsage("'\(name)' reads as options; a file whose name starts with '-' is written ./\(name) (or after --)", args)
+  }
+
+  /// The subcommand the arguments name, if any.
+  static func subcommandName(_ args: [String]) -> String? {
+    args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
       .flatMap { $0.configuration.commandName }
-    let message = "'\(name)' reads as options; a file whose name starts with '-' is written ./\(name) (or after --)"
+  }
+
+  /// Exit 64 with `message`, refused before anything runs: one line on stderr, and the error
+  /// object on stdout with --json.
+  static func refuseUsage(_ message: String, _ args: [String]) -> Never {
+    let command = subcommandName(args)
     Terminal.err("tessera\(command.map { " \($0)" } ?? ""): \(message)")
     if args.contains("--json") {
       try? Terminal.out(CommandRunner.errorJSON(command: command ?? "tessera", status: .usage, message: message).serialized(pretty: true))
@@ -132,14 +141,7 @@ extension Tessera {
 
   /// Exit 64 for an argument that is not UTF-8, before anything runs.
   static func refuseNonUTF8(_ bad: (position: Int, shown: String), _ args: [String]) -> Never {
-    let name = args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
-      .flatMap { $0.configuration.commandName }
-    let message = "argument \(bad.position) (\(bad.shown)) is not UTF-8; Tessera takes file names in UTF-8 only, so that it reads and writes exactly the names given: rename the file"
-    Terminal.err("tessera\(name.map { " \($0)" } ?? ""): \(message)")
-    if args.contains("--json") {
-      try? Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
-    }
-    Foundation.exit(ExitStatus.usage.rawValue)
+    refuseUsage("argument \(bad.position) (\(bad.shown)) is not UTF-8; Tessera takes file names in UTF-8 only, so that it reads and writes exactly the names given: rename the file", args)
   }
 }
 
