@@ -12,7 +12,7 @@ final class OptionGroupTests: XCTestCase {
     XCTAssertEqual(positional.output.path, "out.tif")
     let flagged = try ReprojectCommand.parse(["in.tif", "-o", "out.tif", "--dst-crs", "EPSG:4326"])
     XCTAssertEqual(flagged.output.path, "out.tif")
-    XCTAssertEqual(try ResampleCommand.parse(["in.tif", "--output", "r.tif", "--scale", "0.5"]).output.path, "r.tif")
+    XCTAssertEqual(try ResampleCommand.parse(["in.tif", "--output", "r.tif", "--size", "50%"]).output.path, "r.tif")
     XCTAssertEqual(try COGExportCommand.parse(["in.tif", "-o", "c.tif"]).output.path, "c.tif")
     XCTAssertThrowsError(try ReprojectCommand.parse(["in.tif", "a.tif", "-o", "b.tif", "--dst-crs", "EPSG:4326"])) { error in
       XCTAssertTrue(ReprojectCommand.message(for: error).contains("not both"), ReprojectCommand.message(for: error))
@@ -64,7 +64,7 @@ final class OptionGroupTests: XCTestCase {
   }
 
   func testResourcesCarryThreadsCacheAndTheUsersConfig() throws {
-    let command = try ResampleCommand.parse(["in.tif", "o.tif", "--scale", "2", "--threads", "3", "--cache-mb", "64",
+    let command = try ResampleCommand.parse(["in.tif", "o.tif", "--size", "200%", "-j", "3", "--cache-mb", "64",
                                              "--config", "GDAL_CACHEMAX=32", "--config", "A=b=c"])
     let resources = command.global.resources
     XCTAssertEqual(resources.threads, 3)
@@ -118,10 +118,15 @@ final class OptionGroupTests: XCTestCase {
     XCTAssertEqual(try Parsed<MosaicRequest.ResolutionRule>("10").value(), .explicit(x: 10, y: 10))
     XCTAssertEqual(try Parsed<MosaicRequest.ResolutionRule>("10,20").value().pixelSize?.y, 20)
     XCTAssertEqual(refusal(MosaicRequest.ResolutionRule.self, "0"), "resolution '0' is not X or X,Y with positive numbers")
-    XCTAssertEqual(try Parsed<PixelCount>("10, 20").value(), try Parsed<PixelCount>("10,20").value())
-    XCTAssertEqual(try Parsed<PixelCount>("10,20").value().height, 20)
-    XCTAssertEqual(refusal(PixelCount.self, "10"), "size '10' is not W,H with positive whole numbers")
-    XCTAssertNotNil(refusal(PixelCount.self, "0,1"))
+    XCTAssertEqual(try Parsed<OutputDimensions>("10, 20").value(), try Parsed<OutputDimensions>("10,20").value())
+    XCTAssertEqual(try Parsed<OutputDimensions>("10,20").value().height, .pixels(20))
+    XCTAssertEqual(try Parsed<OutputDimensions>("50%").value(), OutputDimensions(width: .percent(50), height: .percent(50)))
+    XCTAssertEqual(try Parsed<OutputDimensions>("25%,0").value(), OutputDimensions(width: .percent(25), height: .pixels(0)))
+    XCTAssertEqual(try Parsed<OutputDimensions>("50%").value().pixels(ofInput: 791, 718).width, 395)
+    XCTAssertEqual(refusal(OutputDimensions.self, "10"), "--size '10' is not W,H in pixels, P% or P%,Q% of the input's size (0 for one side keeps the aspect ratio)")
+    XCTAssertNotNil(refusal(OutputDimensions.self, "0,0"))
+    XCTAssertNotNil(refusal(OutputDimensions.self, "-1,5"))
+    XCTAssertNotNil(refusal(OutputDimensions.self, "0%"))
     let reproject = try ReprojectCommand.parse(["in.tif", "o.tif", "--dst-crs", "utm", "--resolution", "2,3"])
     XCTAssertEqual(try reproject.grid.pixelSize()?.x, 2)
     XCTAssertEqual(try reproject.grid.pixelSize()?.y, 3)
@@ -131,13 +136,16 @@ final class OptionGroupTests: XCTestCase {
   }
 
   func testBandListsAndNames() throws {
-    XCTAssertEqual(try Parsed<BandNumbers>("1, 2,3").value().numbers, [1, 2, 3])
-    for bad in ["0", "1,,2", "", "a"] {
-      XCTAssertEqual(refusal(BandNumbers.self, bad), "--bands takes band numbers from 1, like 1,2,3", bad)
-    }
+    XCTAssertEqual(try Parsed<BandList>("1, 2,3").value(), .numbers([1, 2, 3]))
+    XCTAssertEqual(try Parsed<BandList>("B02,b8a").value(), .names(["B02", "b8a"]))
+    XCTAssertEqual(refusal(BandList.self, "0"), "-b takes band numbers from 1, like -b 4,3,2")
+    for bad in ["1,,2", ""] { XCTAssertEqual(refusal(BandList.self, bad)?.hasPrefix("-b '\(bad)' names no band"), true, bad) }
+    XCTAssertEqual(refusal(BandList.self, "1,B02")?.hasPrefix("-b '1,B02' mixes band numbers and names"), true)
+    let repeated = try MosaicCommand.parse(["a.tif", "-o", "m.tif", "-b", "4", "-b", "3,2", "--band", "1"])
+    XCTAssertEqual(try repeated.bands.numbers(), [4, 3, 2, 1])
     XCTAssertEqual(try Parsed<NameList>(" a, b ,,c").value().names, ["a", "b", "c"])
     XCTAssertEqual(try Parsed<Sentinel2BandList>("B02, B8A").value().bands, [.b02, .b8a])
-    XCTAssertEqual(refusal(Sentinel2BandList.self, ","), "--bands names no band")
+    XCTAssertEqual(refusal(Sentinel2BandList.self, ","), "-b names no band")
     XCTAssertTrue(refusal(Sentinel2BandList.self, "B99")?.hasPrefix("unknown band 'B99'; bands are B01") ?? false)
     XCTAssertEqual(try Parsed<SceneClasses>("3, 8").value().classes, [3, 8])
     XCTAssertEqual(refusal(SceneClasses.self, "12"), "--scl-classes takes scene classes 0-11, like 3,8,9,10")
@@ -146,8 +154,8 @@ final class OptionGroupTests: XCTestCase {
     XCTAssertTrue(refusal(BandStackCommand.ColorInterpretations.self, "red,purple")?.hasPrefix("--color-interp: unknown interpretation 'purple'") ?? false)
     XCTAssertEqual(try Parsed<DataType>("UInt16").value(), .uint16)
     XCTAssertTrue(refusal(DataType.self, "Foo")?.hasPrefix("--ot takes Byte") ?? false)
-    XCTAssertThrowsError(try MosaicCommand.parse(["a.tif", "-o", "m.tif", "--bands", "1,0"])) { error in
-      XCTAssertEqual(MosaicCommand.message(for: error), "--bands takes band numbers from 1, like 1,2,3")
+    XCTAssertThrowsError(try MosaicCommand.parse(["a.tif", "-o", "m.tif", "-b", "1,0"])) { error in
+      XCTAssertEqual(MosaicCommand.message(for: error), "-b takes band numbers from 1, like -b 4,3,2")
     }
   }
 
@@ -214,8 +222,8 @@ final class OptionGroupTests: XCTestCase {
     XCTAssertEqual(refusal(RGBA.self, "red"), "--nodata-color takes transparent or #RRGGBB, got 'red'")
     XCTAssertNil(refusal(StretchSpec.self, "p2,p98"))
     XCTAssertTrue(refusal(StretchSpec.self, "foo")?.hasPrefix("--stretch takes minmax") ?? false)
-    XCTAssertThrowsError(try QuicklookCommand.parse(["in.tif", "q.png", "--bands", "1,2"])) { error in
-      XCTAssertEqual(QuicklookCommand.message(for: error), "--bands takes three band numbers from 1, like 4,3,2 (or --band N for one)")
+    XCTAssertThrowsError(try QuicklookCommand.parse(["in.tif", "q.png", "-b", "1,2"])) { error in
+      XCTAssertEqual(QuicklookCommand.message(for: error), "-b takes three bands drawn as red, green, blue (-b 4,3,2) or one drawn with a colour map (-b 1), not 2")
     }
     XCTAssertEqual(try Parsed<COGSettings.Overviews>("NONE").value(), COGSettings.Overviews.none)
     XCTAssertEqual(try Parsed<COGSettings.Overviews>("3").value(), .count(3))
@@ -232,7 +240,7 @@ final class OptionGroupTests: XCTestCase {
   func testOneRuleInTheCoreAndTheCommandLine() throws {
     var request = ReprojectRequest(input: "in.tif", output: OutputSpec(path: "o.tif"), dstCRS: "EPSG:4326")
     request.resolution = (1, 1)
-    request.size = (2, 2)
+    request.size = OutputDimensions(pixels: 2, 2)
     XCTAssertThrowsError(try request.validate()) { XCTAssertEqual(($0 as? TesseraError)?.message, "--resolution and --size are alternatives; give one") }
     request.size = nil
     request.bboxCRS = "EPSG:4326"

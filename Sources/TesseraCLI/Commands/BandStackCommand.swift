@@ -3,18 +3,18 @@ import Foundation
 import GDAL
 import TesseraCore
 
-struct BandStackCommand: ParsableCommand {
+struct BandStackCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "band-stack",
     abstract: "Stack single-band files (or picked bands) into one multi-band raster, in order.",
     discussion: """
-      Each input contributes all its bands, or with FILE:N band N. Band names come from --names, \
+      Each input contributes all its bands, or with FILE:N band N. Band names come from --descriptions, \
       else from Sentinel-2 and Landsat file names (…_B04_10m.jp2 -> B04, LC08_…_B5.TIF -> B5), \
       else from the inputs' own descriptions; three bands named B04, B03, B02 are red, green and \
       blue unless --color-interp says otherwise.
 
       Inputs must share a CRS. Inputs on different grids (a 10 m band with a 20 m one) are an error \
-      naming each pixel size unless --resolution highest, lowest or X[,Y] aligns them (with \
+      naming each pixel size unless --resolution highest, lowest, average or X[,Y] aligns them (with \
       --resampling): nothing is resampled silently. A pixel size --resolution X[,Y] also aligns the \
       grid: its corners fall on multiples of X and Y (as gdalbuildvrt -tr X Y -tap does), so the output \
       can reach up to a pixel past the inputs on each side; highest, lowest and average start the grid \
@@ -22,8 +22,15 @@ struct BandStackCommand: ParsableCommand {
       differ; intersection keeps the common area. Types are promoted to one that holds every input \
       (--ot forces one); each band keeps its own nodata where the output type can hold it.
 
-      The pixels are those of gdalbuildvrt -separate + gdal_translate.
+      --resolution same (as giving none) refuses inputs on different grids. The pixels are those of \
+      gdalbuildvrt -separate + gdal_translate.
       """)
+
+  static let examples = [
+    "tessera band-stack B04.jp2 B03.jp2 B02.jp2 -o true-colour.tif",
+    "tessera band-stack scene.tif:3 scene.tif:2 scene.tif:1 -o reordered.tif --descriptions b3,b2,b1",
+    "tessera band-stack B04.jp2 B11.jp2 -o mixed.tif --res highest -r bilinear",
+  ]
 
   /// `--color-interp`: interpretation names in band order, each one GDAL knows.
   struct ColorInterpretations: ArgumentValue {
@@ -38,7 +45,8 @@ struct BandStackCommand: ParsableCommand {
 
   @OptionGroup var inputs: InputOptions
   @OptionGroup var output: OutputOption
-  @Option(parsing: .unconditional, help: ArgumentHelp("Band names in order.", valueName: "B04,B03,B02")) var names: Parsed<NameList>?
+  @Option(parsing: .unconditional, help: ArgumentHelp("The descriptions (names) written on the output's bands, in order.", valueName: "NAME[,NAME…]"))
+  var descriptions: Parsed<NameList>?
   @Option(name: .customLong("color-interp"), parsing: .unconditional, help: ArgumentHelp(
     "Colour interpretation of the bands in order: red, green, blue, alpha, gray, nir, …", valueName: "red,green,blue"))
   var colorInterp: Parsed<ColorInterpretations>?
@@ -61,17 +69,17 @@ struct BandStackCommand: ParsableCommand {
     _ = try colorInterp.value()
   }
 
+  /// The grid rule; `same` is band-stack's own default, inputs on one grid.
   func resolutionRule() throws -> MosaicRequest.ResolutionRule? {
     let rule = try grid.resolution.value()
-    if rule == .same { throw ValidationError("--resolution takes highest, lowest, average or a pixel size") }
-    return rule
+    return rule == .same ? nil : rule
   }
 
   func run() throws {
     try CommandRunner("band-stack", global).run { runner in
       var request = BandStackRequest(inputs: inputs.inputs, output: outputOptions.spec(output.path, format: format), resources: global.resources)
       request.inputList = inputs.inputList
-      request.names = try names.value()?.names
+      request.descriptions = try descriptions.value()?.names
       request.colorInterpretation = try colorInterp.value()?.names
       request.resolution = try resolutionRule()
       request.resampling = resampling.resampling

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-struct COGExportCommand: ParsableCommand {
+struct COGExportCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "cog-export",
     abstract: "Copy a finished raster to a Cloud Optimized GeoTIFF, validated.",
@@ -15,6 +15,12 @@ struct COGExportCommand: ParsableCommand {
       Overviews are resampled with nearest for categorical data (a colour table, or \
       --categorical) and average otherwise. --bigtiff auto decides from the estimated size.
       """)
+
+  static let examples = [
+    "tessera cog-export mosaic.tif mosaic-cog.tif",
+    "tessera cog-export ndvi.tif ndvi-cog.tif --profile zstd --level 9",
+    "tessera cog-export rgb.tif web.tif --profile webp --quality 90 --web-optimized",
+  ]
 
   @Argument(help: "The raster to copy.") var input: String
   @OptionGroup var output: OutputArgument

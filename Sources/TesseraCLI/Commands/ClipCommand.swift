@@ -3,7 +3,7 @@ import Foundation
 import GDAL
 import TesseraCore
 
-struct ClipCommand: ParsableCommand {
+struct ClipCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "clip",
     abstract: "Cut a raster to a box, a drawn region, a vector file's polygons or another raster's bounds.",
@@ -28,6 +28,12 @@ struct ClipCommand: ParsableCommand {
       --each-feature -o DIR writes one raster per feature of --cutline, named by --name-field (made \
       safe for file names) or the feature id, all or nothing.
       """)
+
+  static let examples = [
+    "tessera clip scene.tif cut.tif --bbox -77.5,24.2,-77.3,24.4 --bbox-crs 4326",
+    "tessera clip scene.tif cut.tif --cutline fields.gpkg --all-touched -b 3,2,1",
+    "tessera clip B04.jp2 -o fields --cutline fields.gpkg --each-feature --name-field pid",
+  ]
 
   @Argument(help: "The raster to clip.") var input: String
   @OptionGroup var output: OutputArgument
@@ -55,7 +61,7 @@ struct ClipCommand: ParsableCommand {
   @Flag(name: .customLong("allow-bbox-outside-source"), help: "Pad a region reaching past the raster with nodata instead of cutting it to the raster.")
   var allowOutside = false
   @Flag(name: .customLong("make-valid"), help: "Repair an invalid polygon (one that crosses itself) instead of refusing it.") var makeValid = false
-  @OptionGroup var bands: BandSelection
+  @OptionGroup var bands: BandOption
   @OptionGroup var strictDatum: StrictDatumOption
   @Flag(name: .customLong("each-feature"), help: "Write one raster per --cutline feature into the folder given as the output.")
   var eachFeature = false
@@ -72,6 +78,7 @@ struct ClipCommand: ParsableCommand {
     if geometryCRS != nil, geometry == nil && cutline == nil { throw ValidationError("--geometry-crs goes with --geometry or --cutline") }
     if eachFeature { _ = try parsed { try ClipRequest.eachFeatureCutline(region()) } }
     if nameField != nil && !eachFeature { throw ValidationError("--name-field goes with --each-feature") }
+    _ = try bands.numbers()
   }
 
   /// The one region given.

@@ -3,7 +3,7 @@ import Foundation
 import GDAL
 import TesseraCore
 
-struct MergeMemfileCommand: ParsableCommand {
+struct MergeMemfileCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "merge-memfile",
     abstract: "Merge Sentinel-2 products' bands through in-memory staging, optionally to a COG.",
@@ -19,27 +19,34 @@ struct MergeMemfileCommand: ParsableCommand {
       the one at --resolution, else the closest finer one; a file the metadata lists but that is \
       missing is an error (exit 65), never a silent fallback.
 
-      Overlap: --order last (default) lets later products win; DN 0 is nodata and never wins. \
+      Overlap: --method last (default) lets later products win, first earlier ones; DN 0 is nodata and never wins. \
       --mask-clouds makes the --scl-classes of each product nodata first, so another product \
       shows through. --reflectance writes float32 (DN + BOA_ADD_OFFSET) / QUANTIFICATION_VALUE \
       from each product's own metadata, with NaN as nodata. --cog makes the output a validated \
-      COG through the cog-export path, as the final copy.
+      COG through the cog-export path, as the final copy. -b names the bands (default \
+      B02,B03,B04,B08); --resampling defaults to average for bands made coarser and nearest for \
+      bands made finer (SCL always nearest).
       """)
+
+  static let examples = [
+    "tessera merge-memfile A.SAFE B.zip -o merged.tif -b B02,B03,B04,B08 --res 10 --reflectance",
+    "tessera merge-memfile A.SAFE B.SAFE -o rgb.tif -b B04,B03,B02 --mask-clouds --method first --cog",
+  ]
 
   @Argument(help: ArgumentHelp("Sentinel-2 products.", valueName: "PRODUCT")) var products: [String]
   @OptionGroup var output: OutputOption
-  @Option(parsing: .unconditional, help: ArgumentHelp("Bands to merge: B01-B12, B8A, SCL, AOT, WVP, TCI.", valueName: "B02,B03,B04,B08"))
-  var bands = Parsed<Sentinel2BandList>("B02,B03,B04,B08")
-  @Option(parsing: .unconditional, help: ArgumentHelp("Output pixel size in metres (default: the finest native resolution of the bands).", valueName: "10|20|60"))
+  @OptionGroup var bands: BandOption
+  @Option(name: [.customLong("resolution"), .customLong("res")], parsing: .unconditional, help: ArgumentHelp(
+    "Output pixel size in metres, which also chooses the band files read (those at it, else the closest finer); default: the finest native resolution of the bands.",
+    valueName: "10|20|60"))
   var resolution: Double?
   @OptionGroup var crs: CRSOption
   @OptionGroup var datum: DatumOptions
   @Flag(help: "Write float32 reflectance, from each product's offset and quantification value.") var reflectance = false
   @OptionGroup var clouds: CloudMaskOptions
-  @Option(parsing: .unconditional, help: "Resampling for bands made finer or coarser (default: average coarser, nearest finer; SCL always nearest).")
-  var resampling: Resampling?
-  @Option(parsing: .unconditional, help: "Which product wins where products overlap.")
-  var order: MosaicRequest.Order = .last
+  @OptionGroup var resampling: ResamplingOption
+  @Option(parsing: .unconditional, help: SharedHelp.method)
+  var method: MosaicRequest.Order = .last
   @Option(parsing: .unconditional, help: "Staging: mem (uncompressed MEM datasets), vsimem (ZSTD GTiffs in /vsimem/, about half the memory) or disk.")
   var stage: MergeMemfileRequest.Staging = .mem
   @Option(name: .customLong("mem-limit"), parsing: .unconditional, help: ArgumentHelp("Largest in-memory staging in MiB before staging moves to disk (default: a quarter of RAM).", valueName: "MB"))
@@ -53,14 +60,20 @@ struct MergeMemfileCommand: ParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    _ = try bands.value()
+    _ = try sentinel2Bands()
     if let memLimit, !(1...(1 << 30)).contains(memLimit) { throw ValidationError("--mem-limit takes a positive number of MiB") }
     if let resolution, !(resolution.isFinite && resolution > 0) { throw ValidationError("--resolution must be a positive number") }
   }
 
+  /// `-b` by name, B02,B03,B04,B08 when none is given.
+  func sentinel2Bands() throws -> [Sentinel2Band] {
+    let names = try bands.names("merge-memfile") ?? ["B02", "B03", "B04", "B08"]
+    return try Sentinel2BandList(argumentText: names.joined(separator: ",")).bands
+  }
+
   func run() throws {
     try CommandRunner("merge-memfile", global).run { runner in
-      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format), bands: try bands.value().bands,
+      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format), bands: try sentinel2Bands(),
                                         resources: global.resources)
       request.resolution = resolution
       request.dstCRS = crs.dstCRS
@@ -68,8 +81,8 @@ struct MergeMemfileCommand: ParsableCommand {
       request.reflectance = reflectance
       request.maskClouds = clouds.maskClouds
       request.sclClasses = try clouds.classes()
-      request.resampling = resampling
-      request.order = order
+      request.resampling = resampling.given
+      request.order = method
       request.staging = stage
       request.memLimitBytes = memLimit.map { UInt64($0) << 20 }
       request.cog = cog ? try cogOptions.settings() : nil
@@ -99,7 +112,7 @@ struct MergeMemfileCommand: ParsableCommand {
       lines.append("  grid \(Int(saturating: w)) x \(Int(saturating: h)) pixels of \(r.formatted()) m")
     }
     if case .array(let products)? = details["products"] {
-      lines.append("  \(products.count) product tile(s) merged, \(order.rawValue) wins")
+      lines.append("  \(products.count) product tile(s) merged, \(method.rawValue) wins")
     }
     if case .array(let bands)? = details["bands"] {
       for band in bands {

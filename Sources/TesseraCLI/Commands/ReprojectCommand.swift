@@ -2,17 +2,23 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-struct ReprojectCommand: ParsableCommand {
+struct ReprojectCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "reproject",
     abstract: "Reproject a raster to another CRS (GDAL's warper; pixels as gdalwarp's).",
     discussion: """
-      CRS forms: EPSG:n, WKT, a PROJ string, a .prj file, or an alias: \(CRSInput.aliasHelp). \
-      --dst-crs is required.
+      CRS forms: EPSG:n (or the bare number), WKT, a PROJ string, a .prj file, or an alias: \(CRSInput.aliasHelp). \
+      --dst-crs is required. --resolution takes a pixel size only (X or X,Y).
       A datum change PROJ knows no transformation for over the raster (Beijing 1954 or Xian 1980 to \
       CGCS2000 or WGS 84, in most places) is a ballpark (null) shift: Tessera warns, or refuses with \
       --strict-datum; give the transformation with --ct or --src-towgs84/--dst-towgs84.
       """)
+
+  static let examples = [
+    "tessera reproject in.tif out.tif --dst-crs 4326 -r bilinear",
+    "tessera reproject in.tif out.tif --dst-crs cgcs2000 --res 0.001 --bbox 113,22,114,23",
+    "tessera reproject dem.tif out.tif --dst-crs utm --size 50%",
+  ]
 
   @Argument(help: "The raster to reproject.") var input: String
   @OptionGroup var output: OutputArgument

@@ -2,30 +2,35 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-struct ResampleCommand: ParsableCommand {
+struct ResampleCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "resample",
     abstract: "Change a raster's resolution or size in its own CRS (pixels as gdalwarp -tr/-ts).",
     discussion: """
-      Give one of --resolution, --scale or --size. The output keeps the input's origin unless \
-      --target-aligned-pixels aligns its bounds to the resolution.
+      Give one of --resolution (a pixel size X or X,Y) or --size (W,H pixels, or P% of the \
+      input's size, as gdal_translate -outsize; 0 for one side keeps the aspect ratio, as gdalwarp \
+      -ts). The output keeps the input's origin unless --target-aligned-pixels aligns its bounds \
+      to the resolution.
       """)
+
+  static let examples = [
+    "tessera resample B05_20m.tif B05_60m.tif --res 60 -r average",
+    "tessera resample in.tif half.tif --size 50%",
+    "tessera resample in.tif out.tif --size 1024,0 -r cubic",
+  ]
 
   @Argument(help: "The raster to resample.") var input: String
   @OptionGroup var output: OutputArgument
 
   @OptionGroup var grid: GridOptions
-  @Option(parsing: .unconditional, help: ArgumentHelp("Multiply width and height by F (0.5 halves them).", valueName: "F")) var scale: Double?
   @OptionGroup var resampling: ResamplingOption
   @OptionGroup var format: FormatOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    let given = [grid.resolution != nil, scale != nil, grid.size != nil].filter { $0 }.count
-    if given != 1 { throw ValidationError("give exactly one of --resolution, --scale or --size") }
+    if grid.resolution == nil && grid.size == nil { throw ValidationError("give --resolution or --size") }
     _ = try grid.pixelSize()
-    if let scale, !(scale.isFinite && scale > 0) { throw ValidationError("--scale must be a positive number") }
   }
 
   func run() throws {
@@ -33,10 +38,8 @@ struct ResampleCommand: ParsableCommand {
       let target: ResampleRequest.Target
       if let r = try grid.pixelSize() {
         target = .resolution(x: r.x, y: r.y)
-      } else if let s = try grid.pixelCount() {
-        target = .size(width: s.width, height: s.height)
       } else {
-        target = .scale(scale ?? 1)
+        target = .size(try grid.pixelCount() ?? OutputDimensions(pixels: 0, 0))
       }
       var request = ResampleRequest(input: input, output: outputOptions.spec(output.path, format: format), target: target,
                                     resources: global.resources)

@@ -10,8 +10,9 @@ public struct Tessera: ParsableCommand {
     abstract: "Raster processing over GDAL: correct to the pixel, safe with your data, made for scripts.",
     discussion: """
       Exit codes: 0 ok, 1 a check failed, 64 usage, 65 bad input data, 66 input missing or \
-      unreadable, 70 internal error, 71 the system refused a resource (open files, memory), 73 output cannot be created or exists, 74 write failure, \
-      69 a program it needs is missing (ffmpeg), 129 hung up, 130 interrupted, 143 terminated.
+      unreadable, 69 a program it needs is missing (ffmpeg), 70 internal error, 71 the system \
+      refused a resource (open files, memory), 73 output cannot be created or exists, 74 write \
+      failure, 129 hung up, 130 interrupted, 143 terminated.
       """,
     version: TesseraVersion.string,
     subcommands: [InfoCommand.self, MosaicCommand.self, ClipCommand.self, BandStackCommand.self, IndexCommand.self, ReprojectCommand.self, ResampleCommand.self, COGExportCommand.self, ValidateCOGCommand.self, MergeMemfileCommand.self, ValidateMergeCommand.self, BatchCommand.self, BatchReportCommand.self, QuicklookCommand.self, TimelapseCommand.self, TestJobCommand.self])
@@ -49,6 +50,10 @@ public struct Tessera: ParsableCommand {
     if arguments == nil, CommandLine.argc < 1 { refuseUnreadableCommandLine() }
     let args = arguments ?? Array(CommandLine.arguments.dropFirst())
     if arguments == nil, let bad = ArgumentBytes.firstInvalid() { refuseNonUTF8(bad, args) }
+    if let type = subcommandType(args), let name = subcommandName(args),
+       let refusal = OptionSpellings.refusal(args, command: name, known: Set(CommandOptions(type).names.keys)) {
+      refuseUsage(refusal, args, pointingToHelp: true)
+    }
     do {
       var command = try parseAsRoot(args)
       try command.run()
@@ -72,19 +77,15 @@ public struct Tessera: ParsableCommand {
       let code = exitCode(for: error)
       if code.rawValue == 0 {
         if let name = nameReadAsHelp(args) { refuseDashName(name, args) }
-        printAsked(fullMessage(for: error))
+        printAsked(fullMessage(for: error) + examples(helpOf: args))
       }
       guard code.rawValue == ExitStatus.usage.rawValue else { exit(withError: error) }
-      // A usage error is one line, like every other failure, prefixed with the subcommand.
-      let name = subcommandName(args)
+      // A usage error is one line, like every other failure, prefixed with the subcommand. An
+      // unknown option comes first: ArgumentParser names it only after a missing one.
       var message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
       if message.hasPrefix("Error: ") { message = String(message.dropFirst("Error: ".count)) }
-      let prefix = name.map { "tessera \($0)" } ?? "tessera"
-      Terminal.err("\(prefix): \(message) (see '\(prefix) --help')")
-      if args.contains("--json") {
-        try? Terminal.out(CommandRunner.errorJSON(command: name ?? "tessera", status: .usage, message: message).serialized(pretty: true))
-      }
-      Foundation.exit(ExitStatus.usage.rawValue)
+      if let type = subcommandType(args), let unknown = OptionSpellings.unknown(args, options: CommandOptions(type)) { message = unknown }
+      refuseUsage(message, args, pointingToHelp: true)
     }
   }
 }
@@ -98,6 +99,15 @@ extension Tessera {
       Foundation.exit(ExitStatus.ioError.rawValue)
     }
     Foundation.exit(0)
+  }
+
+  /// The examples ending a subcommand's help (`tessera mosaic --help`, `tessera help mosaic`);
+  /// empty for anything else asked for.
+  static func examples(helpOf args: [String]) -> String {
+    let options = args.prefix { $0 != "--" }
+    guard args.first == "help" || options.contains("-h") || options.contains("--help"), !options.contains("--version") else { return "" }
+    guard let type = subcommandType(args.first == "help" ? Array(args.dropFirst()) : args) as? HelpExamples.Type else { return "" }
+    return type.examplesText
   }
 
   /// The argument ArgumentParser took for a cluster of short flags holding `-h` when help was
@@ -116,15 +126,19 @@ extension Tessera {
 
   /// The subcommand the arguments name, if any.
   static func subcommandName(_ args: [String]) -> String? {
-    args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
-      .flatMap { $0.configuration.commandName }
+    subcommandType(args).flatMap { $0.configuration.commandName }
   }
 
-  /// Exit 64 with `message`, refused before anything runs: one line on stderr, and the error
-  /// object on stdout with --json.
-  static func refuseUsage(_ message: String, _ args: [String]) -> Never {
+  static func subcommandType(_ args: [String]) -> ParsableCommand.Type? {
+    args.first.flatMap { arg in configuration.subcommands.first { $0.configuration.commandName == arg } }
+  }
+
+  /// Exit 64 with `message`, refused before anything runs: one line on stderr (ending with where
+  /// the help is when `pointingToHelp`), and the error object on stdout with --json.
+  static func refuseUsage(_ message: String, _ args: [String], pointingToHelp: Bool = false) -> Never {
     let command = subcommandName(args)
-    Terminal.err("tessera\(command.map { " \($0)" } ?? ""): \(message)")
+    let prefix = "tessera\(command.map { " \($0)" } ?? "")"
+    Terminal.err("\(prefix): \(message)" + (pointingToHelp ? " (see '\(prefix) --help')" : ""))
     if args.contains("--json") {
       try? Terminal.out(CommandRunner.errorJSON(command: command ?? "tessera", status: .usage, message: message).serialized(pretty: true))
     }

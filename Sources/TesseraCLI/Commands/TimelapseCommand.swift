@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-struct TimelapseCommand: ParsableCommand {
+struct TimelapseCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "timelapse",
     abstract: "An animation of many dates of one area: GIF, or MP4 through ffmpeg.",
     discussion: """
-      Frames come from rasters (files, quoted globs, --input-list) or Sentinel-2 products (their \
-      --product-bands, B04,B03,B02 by default, with each product's radiometric offset applied). Dates \
+      Frames come from rasters (files, quoted globs, --input-list; -b N or -b R,G,B picks their \
+      bands) or Sentinel-2 products (their bands by name, -b B04,B03,B02 by default, with each \
+      product's radiometric offset applied). Dates \
       come from Sentinel-2 or Landsat names, a date in the name, or the raster's metadata; frames are \
       in date order when every one has a date (--order given keeps yours) and labelled with it \
       (--labels name|none). Every frame is put on the first input's grid (or --like's, cut to --bbox) \
@@ -17,8 +18,15 @@ struct TimelapseCommand: ParsableCommand {
       and nodata transparent; MP4 (H.264, yuv420p) needs ffmpeg on the PATH (exit 69 without it).
       """)
 
+  static let examples = [
+    "tessera timelapse 'ndvi/*.tif' -o ndvi.gif -b 1 --colormap rdylgn --stretch -1,1 --fps 2",
+    "tessera timelapse S2A_MSIL2A_…SAFE S2B_MSIL2A_…SAFE -o scene.gif -b B04,B03,B02 --stretch 0,3000",
+    "tessera timelapse june.tif july.tif -o summer.mp4 --labels name --order given",
+  ]
+
   @OptionGroup var inputs: InputOptions
   @OptionGroup var output: OutputOption
+  @OptionGroup var bands: BandOption
   @OptionGroup var render: RenderOptionGroup
   @Option(parsing: .unconditional, help: "Frames per second.") var fps = 2.0
   @Option(parsing: .unconditional, help: ArgumentHelp("What each frame is labelled with: date, name or none (default: date when every frame has one).", valueName: "KIND"))
@@ -31,8 +39,6 @@ struct TimelapseCommand: ParsableCommand {
   var like: String?
   @Flag(name: .customLong("stretch-per-frame"), help: "Stretch each frame alone instead of one stretch for the series.")
   var stretchPerFrame = false
-  @Option(name: .customLong("product-bands"), parsing: .unconditional, help: ArgumentHelp("Bands of Sentinel-2 products, by name (default B04,B03,B02).", valueName: "B04,B03,B02"))
-  var productBands: Parsed<NameList>?
   @Flag(help: "Replace the output if it exists.") var overwrite = false
   @OptionGroup var global: GlobalOptions
 
@@ -40,12 +46,25 @@ struct TimelapseCommand: ParsableCommand {
     if !(fps > 0 && fps <= 100) { throw ValidationError("--fps takes more than 0 and at most 100 frames a second") }
     _ = try labels.value()
     _ = try order.value()
+    if case .numbers(let numbers)? = try bands.list() { try RenderOptionGroup.requireDrawable(numbers) }
+  }
+
+  /// `-b` as band numbers of rasters; nil when it names bands of products.
+  func bandNumbers() throws -> [Int]? {
+    if case .numbers(let numbers)? = try bands.list() { return numbers }
+    return nil
+  }
+
+  /// `-b` as band names of Sentinel-2 products, upper case.
+  func productBands() throws -> [String]? {
+    if case .names(let names)? = try bands.list() { return names.map { $0.uppercased() } }
+    return nil
   }
 
   func run() throws {
     try CommandRunner("timelapse", global).run { runner in
       var request = TimelapseRequest(inputs: try inputs.expanded(), output: OutputSpec.ownFile(path: output.path, overwrite: overwrite),
-                                     options: try render.options(), resources: global.resources)
+                                     options: try render.options(bands: bandNumbers()), resources: global.resources)
       request.fps = fps
       request.labels = try labels.value()
       request.order = try order.value()
@@ -54,7 +73,7 @@ struct TimelapseCommand: ParsableCommand {
       request.like = like
       request.datum = try datum.shift()
       request.stretchPerFrame = stretchPerFrame
-      request.productBands = try productBands.value()?.names.map { $0.uppercased() }
+      request.productBands = try productBands()
       let bar = runner.progress("timelapse")
       let report = try Timelapse.run(request, progress: bar?.handler)
       bar?.finish()

@@ -13,7 +13,7 @@ public struct GlobalOptions: ParsableArguments {
   @Flag(help: "Show progress on stderr even when it is not a terminal.")
   public var progress = false
 
-  @Option(parsing: .unconditional, help: "Worker threads for warping, compression and band math (default: all cores).")
+  @Option(name: [.customShort("j"), .customLong("threads")], parsing: .unconditional, help: "Worker threads for warping, compression and band math (default: all cores).")
   public var threads: Int?
 
   @Option(name: .customLong("cache-mb"), parsing: .unconditional, help: "GDAL's block cache in MiB (GDAL_CACHEMAX).")

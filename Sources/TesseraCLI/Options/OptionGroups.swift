@@ -56,7 +56,7 @@ struct OutputOptions: ParsableArguments {
 
 /// The file format of a raster output; without it, the output's extension decides.
 struct FormatOption: ParsableArguments {
-  @Option(name: [.customShort("f"), .customLong("format")], parsing: .unconditional, help: ArgumentHelp(
+  @Option(name: [.customShort("f"), .customLong("format"), .customLong("of")], parsing: .unconditional, help: ArgumentHelp(
     "The output's GDAL driver (GTiff, HFA, PNG, JP2OpenJPEG, ...); default: the one the output's extension asks for (.tif GeoTIFF, .img Erdas Imagine).",
     valueName: "DRIVER"))
   var format: String?
@@ -78,14 +78,43 @@ struct InputOptions: ParsableArguments {
   func expanded() throws -> [String] { try SourceSet.expand(inputs, listFile: inputList) }
 }
 
-/// Which bands of every input are read.
-struct BandSelection: ParsableArguments {
-  @Option(parsing: .unconditional, help: ArgumentHelp("Bands to read from every input (default: all).", valueName: "1,2,3"))
-  var bands: Parsed<BandNumbers>?
+/// `-b/--band`: bands by number, in every command that reads bands; by name where the input is a
+/// Sentinel-2 product. Repeatable: `-b 4 -b 3 -b 2` is `-b 4,3,2`.
+struct BandOption: ParsableArguments {
+  @Option(name: [.customShort("b"), .customLong("band")], parsing: .unconditionalSingleValue, help: ArgumentHelp(
+    "Bands by number from 1, in order; repeatable (-b 4 -b 3 -b 2 is -b 4,3,2). Of Sentinel-2 products: by name (-b B04,B03,B02).",
+    valueName: "N[,N…]"))
+  var band: [Parsed<BandList>] = []
 
-  func validate() throws { _ = try numbers() }
+  func validate() throws { _ = try list() }
 
-  func numbers() throws -> [Int]? { try bands.value()?.numbers }
+  /// Every `-b` joined in order; nil when none was given.
+  func list() throws -> BandList? {
+    let lists = try band.values()
+    guard var joined = lists.first else { return nil }
+    for next in lists.dropFirst() { joined = try joined.appending(next) }
+    return joined
+  }
+
+  /// Band numbers, for an input that is no Sentinel-2 product: names are refused.
+  func numbers() throws -> [Int]? {
+    switch try list() {
+    case nil: return nil
+    case .numbers(let numbers)?: return numbers
+    case .names(let names)?:
+      throw ValidationError("-b \(names.joined(separator: ",")): band names are for Sentinel-2 products; give band numbers, like -b 4,3,2")
+    }
+  }
+
+  /// Band names of Sentinel-2 products: numbers are refused.
+  func names(_ command: String) throws -> [String]? {
+    switch try list() {
+    case nil: return nil
+    case .names(let names)?: return names
+    case .numbers(let numbers)?:
+      throw ValidationError("-b \(numbers.map(String.init).joined(separator: ",")): \(command) reads Sentinel-2 bands by name, like -b B02,B03,B04,B08")
+    }
+  }
 }
 
 // MARK: - Grid
@@ -169,11 +198,14 @@ struct BoundsOptions: ParsableArguments {
 
 /// The output's pixel size or dimensions, and their alignment.
 struct GridOptions: ParsableArguments {
-  @Option(parsing: .unconditional, help: ArgumentHelp(
-    "Output pixel size, in the output CRS's units.",
-    valueName: "X[,Y]"))
+  @Option(name: [.customLong("resolution"), .customLong("res")], parsing: .unconditional, help: ArgumentHelp(
+    "Output pixel size X or X,Y, in the output CRS's units; where several inputs meet (mosaic, band-stack) also a rule: highest, lowest, average or same.",
+    valueName: "X[,Y]|RULE"))
   var resolution: Parsed<MosaicRequest.ResolutionRule>?
-  @Option(parsing: .unconditional, help: ArgumentHelp("Output size in pixels.", valueName: "W,H")) var size: Parsed<PixelCount>?
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+    "Output size: W,H in pixels, or P% or P%,Q% of the input's size (as gdal_translate -outsize); 0 for one side keeps the aspect ratio (as gdalwarp -ts).",
+    valueName: "W,H|P%"))
+  var size: Parsed<OutputDimensions>?
   @Flag(name: .customLong("target-aligned-pixels"), help: "Align the output's bounds to multiples of the resolution.")
   var targetAlignedPixels = false
 
@@ -182,14 +214,17 @@ struct GridOptions: ParsableArguments {
     try parsed { try OptionRule.requireOne(resolution: resolution != nil, size: size != nil) }
   }
 
-  /// --resolution as a pixel size: a rule word is mosaic's and band-stack's only.
+  /// --resolution as a pixel size: a rule word is mosaic's and band-stack's only, where several
+  /// inputs meet.
   func pixelSize() throws -> (x: Double, y: Double)? {
     guard let resolution else { return nil }
-    guard let size = try resolution.value().pixelSize else { throw ValidationError(notAPixelSize(resolution.text).message) }
+    guard let size = try resolution.value().pixelSize else {
+      throw ValidationError("--resolution '\(resolution.text)': this command takes a pixel size X or X,Y (positive numbers); rules such as highest are for several inputs (mosaic, band-stack)")
+    }
     return size
   }
 
-  func pixelCount() throws -> (width: Int, height: Int)? { try size.value().map { ($0.width, $0.height) } }
+  func pixelCount() throws -> OutputDimensions? { try size.value() }
 }
 
 /// Nodata on the way in and out.
@@ -204,8 +239,13 @@ struct NodataOptions: ParsableArguments {
 
 /// How pixels are resampled where the grid changes.
 struct ResamplingOption: ParsableArguments {
-  @Option(parsing: .unconditional, help: ArgumentHelp("Resampling method; rasterio's spellings (near, cubic_spline) work too.", valueName: "METHOD"))
-  var resampling: Resampling = .nearest
+  @Option(name: [.customShort("r"), .customLong("resampling")], parsing: .unconditional, help: ArgumentHelp(
+    "How pixels are resampled where the grid changes: GDAL's names (nearest, bilinear, cubic, cubicspline, lanczos, average, mode, …), rasterio's spellings (near, cubic_spline) too. Default nearest unless the command's description says otherwise.",
+    valueName: "METHOD"))
+  var given: Resampling?
+
+  /// The method given, else nearest.
+  var resampling: Resampling { given ?? .nearest }
 }
 
 /// Sentinel-2 cloud masking from the scene classification (SCL) of L2A products.
@@ -219,6 +259,12 @@ struct CloudMaskOptions: ParsableArguments {
 
   /// The classes, each a scene class from 0 to 11.
   func classes() throws -> Set<Int> { try sclClasses.value().classes }
+}
+
+/// Help of an option that is declared per command because its values differ (`--method`:
+/// mosaic combines in more ways than merge-memfile), so its text still is one.
+enum SharedHelp {
+  static let method: ArgumentHelp = "How the pixels of overlapping inputs combine: first or last (that input wins; default last, as GDAL's tools), or, where listed, the min, max, mean or count of the valid ones."
 }
 
 // MARK: - Values
@@ -240,6 +286,10 @@ extension Extent: ArgumentValue {
   init(argumentText text: String) throws { self = try parseBounds(text) }
 }
 
+extension OutputDimensions: ArgumentValue {
+  init(argumentText text: String) throws { try self.init(parsing: text) }
+}
+
 extension MosaicRequest.ResolutionRule: ArgumentValue {
   init(argumentText text: String) throws { try self.init(text) }
 }
@@ -256,8 +306,8 @@ extension DataType: ArgumentValue {
 extension COGSettings.Profile: ExpressibleByArgument {}
 extension COGSettings.Predictor: ExpressibleByArgument {}
 extension COGSettings.BigTIFF: ExpressibleByArgument {}
-extension MosaicRequest.Order: ExpressibleByArgument {}
 extension MosaicRequest.Method: ExpressibleByArgument {}
+extension MosaicRequest.Order: ExpressibleByArgument {}
 extension MergeMemfileRequest.Staging: ExpressibleByArgument {}
 extension BandStackRequest.Coverage: ExpressibleByArgument {}
 extension BandStackRequest.Interleave: ExpressibleByArgument {}
@@ -273,10 +323,6 @@ func parsed<T>(_ body: () throws -> T) throws -> T {
 
 /// How quicklook and timelapse draw a raster.
 struct RenderOptionGroup: ParsableArguments {
-  @Option(parsing: .unconditional, help: ArgumentHelp("Three bands as red, green, blue (default: 1,2,3 when there are three or more).", valueName: "R,G,B"))
-  var bands: Parsed<BandNumbers>?
-  @Option(parsing: .unconditional, help: ArgumentHelp("One band, drawn with a colour map.", valueName: "N"))
-  var band: Int?
   @Option(parsing: .unconditional, help: ArgumentHelp("minmax, pLOW,pHIGH (default p2,p98), LOW,HIGH, or none.", valueName: "STRETCH"))
   var stretch: Parsed<StretchSpec>?
   @Flag(name: .customLong("stretch-joint"), help: "One stretch for the three bands of an RGB preview instead of one each.")
@@ -293,30 +339,24 @@ struct RenderOptionGroup: ParsableArguments {
   var legend = false
   @Option(name: .customLong("nodata-color"), parsing: .unconditional, help: ArgumentHelp("transparent (default) or #RRGGBB.", valueName: "COLOR"))
   var nodataColor = Parsed<RGBA>("transparent")
-  @Option(parsing: .unconditional, help: ArgumentHelp("How display pixels sample the raster: nearest (default, as gdal_translate -outsize), average, bilinear, cubic, mode, …", valueName: "METHOD"))
-  var resampling: Resampling = .nearest
+  @OptionGroup var resampling: ResamplingOption
 
   func validate() throws {
-    if bands != nil && band != nil { throw ValidationError("give --bands R,G,B or --band N, not both") }
-    if let band, band < 1 { throw ValidationError("--band takes a band number from 1") }
     if !(1...16384).contains(width) { throw ValidationError("--width takes 1 to 16384 pixels") }
     if colormap != nil && colorTable != nil { throw ValidationError("give --colormap or --color-table, not both") }
     _ = try options(readingTable: false)
   }
 
-  /// --bands: three bands, or one.
-  func bandNumbers() throws -> [Int]? {
-    guard let bands else { return band.map { [$0] } }
-    guard let numbers = bands.valid?.numbers, numbers.count == 3 || numbers.count == 1 else {
-      throw ValidationError("--bands takes three band numbers from 1, like 4,3,2 (or --band N for one)")
-    }
-    return numbers
+  /// `-b` of a preview: three bands drawn as red, green and blue, or one through a colour map.
+  static func requireDrawable(_ numbers: [Int]?) throws {
+    guard let numbers, numbers.count != 3 && numbers.count != 1 else { return }
+    throw ValidationError("-b takes three bands drawn as red, green, blue (-b 4,3,2) or one drawn with a colour map (-b 1), not \(numbers.count)")
   }
 
-  /// The render options; the colour table file is read only when `readingTable`.
-  func options(readingTable: Bool = true) throws -> RenderOptions {
+  /// The render options, drawing `bands`; the colour table file is read only when `readingTable`.
+  func options(bands: [Int]? = nil, readingTable: Bool = true) throws -> RenderOptions {
     var options = RenderOptions()
-    if let numbers = try bandNumbers() { options.bands = numbers }
+    if let bands { options.bands = bands }
     if let stretch = try stretch.value() { options.stretch = stretch }
     options.stretchJoint = stretchJoint
     if let colormap = try colormap.value() { options.colormap = colormap }
@@ -325,7 +365,7 @@ struct RenderOptionGroup: ParsableArguments {
     options.width = width
     options.legend = legend
     options.nodataColor = try nodataColor.value()
-    options.resampling = resampling
+    options.resampling = resampling.resampling
     return options
   }
 }

@@ -422,7 +422,7 @@ final class BatchRunner: @unchecked Sendable {
   /// Gives a step `--threads N` unless it sets its own, before a `--` that ends its options.
   static func withThreads(_ args: [String], _ threads: Int) -> [String] {
     let end = args.firstIndex(of: "--") ?? args.endIndex
-    if args[..<end].contains(where: { $0 == "--threads" || $0.hasPrefix("--threads=") }) { return args }
+    if args[..<end].contains(where: { $0 == "--threads" || $0 == "-j" || $0.hasPrefix("--threads=") }) { return args }
     var result = args
     result.insert(contentsOf: ["--threads", String(threads)], at: end)
     return result

@@ -81,7 +81,7 @@ public enum Clip {
     guard source.bandCount > 0 else { throw TesseraError(.dataError, "\(request.input) has no raster band") }
     let bands = request.bands ?? Array(1...source.bandCount)
     if let high = bands.max(), high > source.bandCount || bands.contains(where: { $0 < 1 }) {
-      throw TesseraError(.dataError, "\(request.input) has \(source.bandCount) band(s); --bands asks for band \(high)")
+      throw TesseraError(.dataError, "\(request.input) has \(source.bandCount) band(s); -b asks for band \(high)")
     }
     return (grid, bands)
   }

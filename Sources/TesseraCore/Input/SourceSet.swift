@@ -39,7 +39,7 @@ public struct SourceSet {
     let detach = SourceSet.mustDetach(picks.count)
     files = try picks.map { try SourceSet.open($0.path, detach: detach) }
     if requested != nil, picks.contains(where: { $0.band != nil }) {
-      throw TesseraError(.usage, "--bands and FILE:N band picks are alternatives; give one")
+      throw TesseraError(.usage, "-b and FILE:N band picks are alternatives; give one")
     }
     var pickFiles: [MemoryFile] = []
     var datasets: [Dataset] = []
@@ -172,15 +172,15 @@ public struct SourceSet {
 
   // MARK: - Bands and types
 
-  /// The bands to mosaic; every input must have them, and without --bands all must agree.
+  /// The bands to mosaic; every input must have them, and without -b all must agree.
   static func selectBands(_ requested: [Int]?, _ sources: [Dataset], names: [String]) throws -> [Int] {
     if let requested {
       guard !requested.isEmpty, requested.allSatisfy({ $0 >= 1 }) else {
-        throw TesseraError(.usage, "--bands takes band numbers from 1")
+        throw TesseraError(.usage, "-b takes band numbers from 1")
       }
       let highest = requested.max() ?? 1
       for (i, ds) in sources.enumerated() where highest > ds.bandCount {
-        throw TesseraError(.dataError, "\(names[i]) has \(ds.bandCount) band(s); --bands asks for band \(highest)")
+        throw TesseraError(.dataError, "\(names[i]) has \(ds.bandCount) band(s); -b asks for band \(highest)")
       }
       return requested
     }
@@ -189,7 +189,7 @@ public struct SourceSet {
     let odd = sources.enumerated().filter { $0.element.bandCount != common }
     if !odd.isEmpty {
       let list = odd.map { "\(names[$0.offset]) has \($0.element.bandCount)" }.joined(separator: ", ")
-      throw TesseraError(.dataError, "band counts differ: \(list), the others \(common); pick bands with --bands or FILE:N")
+      throw TesseraError(.dataError, "band counts differ: \(list), the others \(common); pick bands with -b or FILE:N")
     }
     guard common > 0 else { throw TesseraError(.dataError, "\(names[0]) has no raster band") }
     return Array(1...common)

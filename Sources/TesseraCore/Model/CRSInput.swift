@@ -54,12 +54,20 @@ public enum CRSInput {
   /// longitude/latitude.
   /// - Throws: exit 64 naming the text, with GDAL's own message, when nothing matches.
   public static func resolve(_ text: String, centre: (lon: Double, lat: Double)? = nil) throws -> SpatialReference {
-    if let epsg = try aliasCode(text, centre: centre) { return try SpatialReference(epsg: epsg) }
+    let code = try aliasCode(text, centre: centre) ?? bareEPSG(text)
     do {
+      if let code { return try SpatialReference(epsg: code) }
       return try SpatialReference(userInput: text)
     } catch let error as GDALError {
       throw TesseraError(.usage, "unknown CRS '\(text.prefix(120))': \(error.message)")
     }
+  }
+
+  /// A bare number is an EPSG code (`--dst-crs 4490` is EPSG:4490), as GDAL and rasterio users
+  /// type it; nil for other text.
+  public static func bareEPSG(_ text: String) -> Int? {
+    guard let code = Int(text.trimmingCharacters(in: .whitespaces)), code > 0 else { return nil }
+    return code
   }
 
   private static func placedCentre(_ centre: (lon: Double, lat: Double)?, alias: String) throws -> (lon: Double, lat: Double) {

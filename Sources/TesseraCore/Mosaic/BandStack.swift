@@ -14,7 +14,7 @@ public struct BandStackRequest {
   public var inputList: String?
   public var output: OutputSpec
   /// Band descriptions in order; nil: from Sentinel-2/Landsat file names, else the inputs' own.
-  public var names: [String]?
+  public var descriptions: [String]?
   /// GDAL colour interpretations in order (red, green, blue, alpha, gray, …).
   public var colorInterpretation: [String]?
   /// How inputs on different grids are aligned (highest, lowest or a pixel size); nil: they must
@@ -212,12 +212,12 @@ public enum BandStack {
     return try BandSource.bands(of: paths)
   }
 
-  /// `--names`, else a band name from the file name (Sentinel-2 `…_B04_10m.jp2`, `…_B8A.jp2`;
+  /// `--descriptions`, else a band name from the file name (Sentinel-2 `…_B04_10m.jp2`, `…_B8A.jp2`;
   /// Landsat `LC08_…_B5.TIF`), else the band's own description.
   static func bandNames(_ request: BandStackRequest, _ layers: [BandSource]) throws -> [String] {
-    if let names = request.names {
+    if let names = request.descriptions {
       guard names.count == layers.count else {
-        throw TesseraError(.usage, "--names gives \(names.count) names for \(layers.count) bands")
+        throw TesseraError(.usage, "--descriptions gives \(names.count) names for \(layers.count) bands")
       }
       return names
     }

@@ -6,8 +6,9 @@ public struct MosaicRequest {
   /// Which input wins where inputs overlap. GDAL's tools let the last win; rasterio the first.
   public enum Order: String, CaseIterable, Sendable { case first, last }
 
-  /// How overlapping valid pixels combine. first/last follow `Order`; the others are computed
-  /// over the valid pixels of each output pixel.
+  /// How overlapping valid pixels combine: first or last lets one input win (GDAL's tools let
+  /// the last win, rasterio the first); the others are computed over the valid pixels of each
+  /// output pixel.
   public enum Method: String, CaseIterable, Sendable { case first, last, min, max, mean, count }
 
   public enum ResolutionRule: Equatable, Sendable {
@@ -43,9 +44,7 @@ public struct MosaicRequest {
   /// The file the inputs were listed in (`--input-list`), read like any input.
   public var inputList: String?
   public var output: OutputSpec
-  public var order: Order = .last
-  /// nil: the order's rule (first or last).
-  public var method: Method?
+  public var method: Method = .last
   public var resolution: ResolutionRule = .highest
   public var bbox: Extent?
   /// The CRS of `bbox`; the output CRS when nil.
@@ -67,15 +66,9 @@ public struct MosaicRequest {
     self.resources = resources
   }
 
-  /// The rule in force: an explicit method, else the order.
-  public var effectiveMethod: Method { method ?? (order == .first ? .first : .last) }
-
   /// The rules between the request's fields; `Mosaic.run` checks them before opening anything.
   public func validate() throws {
     guard !inputs.isEmpty else { throw TesseraError(.usage, "mosaic needs at least one input") }
-    if let method, [.first, .last].contains(method), method.rawValue != order.rawValue, order != .last {
-      throw TesseraError(.usage, "--method \(method.rawValue) contradicts --order \(order.rawValue)")
-    }
     try OptionRule.requireBBox(forCRS: bboxCRS, bbox: bbox)
   }
 }
@@ -90,7 +83,7 @@ public enum Mosaic {
     try request.dstNodata.requireFits(outputType, option: "--dst-nodata")
     // Without --dst-nodata the source nodata is declared on the output: it must fit too.
     if case .inherit = request.dstNodata { try request.srcNodata.requireFits(outputType, option: "--src-nodata") }
-    let method = request.effectiveMethod
+    let method = request.method
     let ordered = method == .first ? Array(sources.datasets.reversed()) : sources.datasets
     switch method {
     case .first, .last:

@@ -15,7 +15,7 @@ struct MosaicCompositor {
   var bands: [Int] { plan.sources.bands }
   var type: DataType { plan.sources.type }
 
-  var method: MosaicRequest.Method { request.effectiveMethod }
+  var method: MosaicRequest.Method { request.method }
 
   var outputType: DataType {
     switch method {

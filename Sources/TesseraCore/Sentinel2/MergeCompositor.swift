@@ -41,7 +41,7 @@ struct MergeStatistics {
 }
 
 /// Composes the staged products window by window on every thread: later products win (or
-/// earlier, with --order first), DN 0 never wins, masked scene classes never win, and with
+/// earlier, with --method first), DN 0 never wins, masked scene classes never win, and with
 /// --reflectance each product's DN become (DN + offset) / quantification by its own metadata.
 struct MergeCompositor {
   let request: MergeMemfileRequest

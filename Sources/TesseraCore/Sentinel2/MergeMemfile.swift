@@ -56,12 +56,12 @@ public struct MergeMemfileRequest {
   public func validate() throws {
     guard !products.isEmpty else { throw TesseraError(.usage, "merge-memfile needs at least one product") }
     guard !bands.isEmpty else { throw Self.noBand }
-    if Set(bands).count != bands.count { throw TesseraError(.usage, "--bands names a band twice") }
+    if Set(bands).count != bands.count { throw TesseraError(.usage, "-b names a band twice") }
     if let r = resolution, !(r > 0) { throw TesseraError(.usage, "--resolution must be positive") }
   }
 
   /// The usage error of a band list that names none.
-  public static let noBand = TesseraError(.usage, "--bands names no band")
+  public static let noBand = TesseraError(.usage, "-b names no band")
 }
 
 public enum MergeMemfile {

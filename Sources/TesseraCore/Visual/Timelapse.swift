@@ -326,6 +326,9 @@ public enum Timelapse {
         return source
       }
     }
+    if let names = request.productBands {
+      throw TesseraError(.usage, "-b \(names.joined(separator: ",")): \(path) is no Sentinel-2 product; band names are for products, band numbers (-b 4,3,2) for rasters")
+    }
     let dataset = try Dataset.open(path)
     defer { try? dataset.close() }
     let bands = try Quicklook.bands(of: dataset, request.options, label: path)

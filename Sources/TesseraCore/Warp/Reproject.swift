@@ -11,7 +11,8 @@ public struct ReprojectRequest {
   public var srcCRS: String?
   public var resampling: Resampling = .nearest
   public var resolution: (x: Double, y: Double)?
-  public var size: (width: Int, height: Int)?
+  /// `--size`: pixels or a percentage of the input's size.
+  public var size: OutputDimensions?
   public var bbox: Extent?
   /// The CRS of `bbox`; the destination CRS when nil.
   public var bboxCRS: String?
@@ -69,7 +70,7 @@ public enum Reproject {
     var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args,
                       outputType: band.dataType)
     job.resolution = request.resolution
-    job.size = request.size
+    job.size = try request.size?.pixels(ofInput: source.width, source.height)
     job.targetAlignedPixels = request.targetAlignedPixels
     job.resampling = request.resampling
     return try job.run(progress: progress).report([

@@ -5,9 +5,8 @@ import GDAL
 public struct ResampleRequest {
   public enum Target {
     case resolution(x: Double, y: Double)
-    /// Output width and height are the input's times the factor (0.5 halves them).
-    case scale(Double)
-    case size(width: Int, height: Int)
+    /// Pixels, or a percentage of the input's size (`50%` halves width and height).
+    case size(OutputDimensions)
   }
 
   public var input: String
@@ -39,15 +38,9 @@ public enum Resample {
     case .resolution(let x, let y):
       job.resolution = (x, y)
       job.targetAlignedPixels = request.targetAlignedPixels
-    case .scale(let factor):
-      guard factor.isFinite, factor > 0 else { throw TesseraError(.usage, "--scale must be a positive number") }
+    case .size(let dimensions):
       if request.targetAlignedPixels { throw TesseraError(.usage, "--target-aligned-pixels needs --resolution") }
-      let w = (Double(source.width) * factor).rounded(), h = (Double(source.height) * factor).rounded()
-      try OutputSize.requireGrid(width: w, height: h, cause: "--scale \(factor)")
-      job.size = (Int(saturating: w), Int(saturating: h))
-    case .size(let w, let h):
-      if request.targetAlignedPixels { throw TesseraError(.usage, "--target-aligned-pixels needs --resolution") }
-      job.size = (w, h)
+      job.size = try dimensions.pixels(ofInput: source.width, source.height)
     }
     // The grid is checked before any probe of it: a pixel size too small overflows GDAL's sizes.
     _ = try job.plannedSize()

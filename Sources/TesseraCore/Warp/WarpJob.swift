@@ -98,12 +98,13 @@ struct WarpJob {
   /// bounds come from GDAL itself (a warped VRT without the pixel size, cheap to make), so a
   /// pixel size too small for them is caught before GDAL's own size arithmetic overflows.
   func plannedSize() throws -> (width: Int, height: Int) {
-    if let size { return size }
+    if let size, size.width > 0, size.height > 0 { return size }
     let probe = try GDALUtilities.probeWarp(sources, arguments: arguments)
     defer { try? probe.close() }
-    guard let resolution else { return (probe.width, probe.height) }
-    guard let gt = probe.geoTransform else { return (probe.width, probe.height) }
+    guard let gt = probe.geoTransform else { return size ?? (probe.width, probe.height) }
     let extent = RasterInfo.bounds(geoTransform: gt, width: probe.width, height: probe.height)
+    if let size { return Self.keepingAspect(size, of: extent) }
+    guard let resolution else { return (probe.width, probe.height) }
     // -tap may add a pixel on each side.
     let extra = targetAlignedPixels ? 2.0 : 0.0
     let width = (extent.maxX - extent.minX) / resolution.x + extra
@@ -112,6 +113,17 @@ struct WarpJob {
     try OutputSize.requireGrid(width: width, height: height, cause: cause)
     return (Swift.max(1, Int(saturating: width, rounding: .toNearestOrAwayFromZero)),
             Swift.max(1, Int(saturating: height, rounding: .toNearestOrAwayFromZero)))
+  }
+
+  /// `-ts W 0` or `-ts 0 H`: the side given 0 follows the output's aspect ratio, with square
+  /// pixels, as gdalwarp derives it.
+  static func keepingAspect(_ size: (width: Int, height: Int), of extent: Extent) -> (width: Int, height: Int) {
+    let ratio = (extent.maxY - extent.minY) / (extent.maxX - extent.minX)
+    guard ratio.isFinite, ratio > 0 else { return (Swift.max(1, size.width), Swift.max(1, size.height)) }
+    if size.width == 0 {
+      return (Swift.max(1, Int(saturating: Double(size.height) / ratio, rounding: .toNearestOrAwayFromZero)), size.height)
+    }
+    return (size.width, Swift.max(1, Int(saturating: Double(size.width) * ratio, rounding: .toNearestOrAwayFromZero)))
   }
 
   /// Methods whose result lies between the smallest and largest source value they combine.

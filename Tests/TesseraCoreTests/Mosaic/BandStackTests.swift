@@ -62,7 +62,7 @@ final class BandStackTests: TemporaryDirectoryTestCase {
   }
 
   func testLandsatBandsKeepTheirNodataAndNames() throws {
-    let (ours, _) = try stack(landsat, "landsat.tif") { $0.names = ["red", "nir", "swir1"] }
+    let (ours, _) = try stack(landsat, "landsat.tif") { $0.descriptions = ["red", "nir", "swir1"] }
     let theirs = try gdalStack(landsat.map { ($0, 1) }, "landsat-gdal")
     XCTAssertTrue(try PixelComparison.of(ours, theirs).identical)
     let out = try Dataset.open(ours)
@@ -115,7 +115,7 @@ final class BandStackTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(status([Fixture.rgbByte + ":4"]), .dataError)
     XCTAssertEqual(status([Fixture.rgbByte, Fixture.utmsmall]), .dataError, "two CRSs")
     XCTAssertEqual(status([dir.file("none.tif")]), .noInput)
-    XCTAssertEqual(status([s2("B04"), s2("B08")]) { $0.names = ["one"] }, .usage)
+    XCTAssertEqual(status([s2("B04"), s2("B08")]) { $0.descriptions = ["one"] }, .usage)
     XCTAssertEqual(dir.contents, [])
   }
 }

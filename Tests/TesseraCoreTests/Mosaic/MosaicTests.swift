@@ -33,8 +33,8 @@ final class MosaicTests: TemporaryDirectoryTestCase {
   }
 
   func testFirstAndLastEqualGDALBuildVRT() throws {
-    for (order, inputs) in [(MosaicRequest.Order.last, cogs), (.first, Array(cogs.reversed()))] {
-      let ours = try mosaic(cogs, "cog-\(order).tif") { $0.order = order; $0.resolution = .average }
+    for (order, inputs) in [(MosaicRequest.Method.last, cogs), (.first, Array(cogs.reversed()))] {
+      let ours = try mosaic(cogs, "cog-\(order).tif") { $0.method = order; $0.resolution = .average }
       // gdalbuildvrt lets later inputs win; "first" is the same inputs reversed.
       let theirs = try buildVRTOracle(inputs, "cog-\(order)-gdal.tif", ["-resolution", "average"])
       let comparison = try PixelComparison.of(ours, theirs)
@@ -205,7 +205,7 @@ final class MosaicTests: TemporaryDirectoryTestCase {
       ("zeros-drawn", quadrants, ["-srcnodata", "None"], { $0.srcNodata = NodataSetting.none }),
       ("src-nodata-7", quadrants, ["-srcnodata", "7"], { $0.srcNodata = .value(7) }),
       ("dst-nodata", quadrants, ["-vrtnodata", "99"], { $0.dstNodata = .value(99) }),
-      ("first", Array(quadrants.reversed()), [], { $0.order = .first }),
+      ("first", Array(quadrants.reversed()), [], { $0.method = .first }),
       ("promoted", [quadrants[0], quadrants[1], quadrants[2], float], [], { _ in }),
     ]
     for (name, oracleInputs, args, configure) in variants {

@@ -168,7 +168,7 @@ final class WarpOracleTests: TemporaryDirectoryTestCase {
   }
 
   func testScaleAndSizeAndTargetAlignedPixels() throws {
-    var half = ResampleRequest(input: Fixture.utmsmall, output: OutputSpec(path: dir.file("half.tif")), target: .scale(0.5))
+    var half = ResampleRequest(input: Fixture.utmsmall, output: OutputSpec(path: dir.file("half.tif")), target: .size(OutputDimensions(width: .percent(50), height: .percent(50))))
     half.resampling = .average
     _ = try Resample.run(half)
     try gdalwarp(Fixture.utmsmall, dir.file("half-gdal.tif"), ["-ts", "50", "50", "-r", "average"])

@@ -2,25 +2,34 @@ import ArgumentParser
 import Foundation
 import TesseraCore
 
-/// Band numbers from 1, comma-separated (`1,2,3`): `--bands` of the commands that read bands of
-/// every input.
-struct BandNumbers: ArgumentValue, Equatable {
-  var numbers: [Int]
+/// One `-b` value: band numbers from 1 (`4,3,2`), or band names of Sentinel-2 products
+/// (`B04,B03,B02`), never a mix.
+enum BandList: ArgumentValue, Equatable {
+  case numbers([Int])
+  case names([String])
 
   init(argumentText text: String) throws {
-    let values = commaItems(text).map { Int($0) }
-    guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-      throw ValidationError("--bands takes band numbers from 1, like 1,2,3")
+    let items = commaItems(text)
+    guard !items.isEmpty, !items.contains("") else { throw ValidationError("-b '\(text)' names no band; give band numbers from 1, like -b 4,3,2") }
+    let numbers = items.compactMap { Int($0) }
+    if numbers.count == items.count {
+      guard numbers.allSatisfy({ $0 >= 1 }) else { throw ValidationError("-b takes band numbers from 1, like -b 4,3,2") }
+      self = .numbers(numbers)
+    } else if numbers.isEmpty {
+      self = .names(items)
+    } else {
+      throw ValidationError("-b '\(text)' mixes band numbers and names; give numbers (-b 4,3,2) or, of Sentinel-2 products, names (-b B04,B03,B02)")
     }
-    numbers = values.compactMap { $0 }
   }
-}
 
-/// The pixel dimensions `W,H` of `--size`.
-struct PixelCount: ArgumentValue, Equatable {
-  var width: Int, height: Int
-
-  init(argumentText text: String) throws { (width, height) = try parseSize(text) }
+  /// Two `-b` given one after the other: one list, when both are numbers or both names.
+  func appending(_ next: BandList) throws -> BandList {
+    switch (self, next) {
+    case (.numbers(let a), .numbers(let b)): return .numbers(a + b)
+    case (.names(let a), .names(let b)): return .names(a + b)
+    default: throw ValidationError("-b mixes band numbers and names; give numbers (-b 4,3,2) or, of Sentinel-2 products, names (-b B04,B03,B02)")
+    }
+  }
 }
 
 /// Comma-separated names, trimmed (`B04, B03` is B04 and B03).
