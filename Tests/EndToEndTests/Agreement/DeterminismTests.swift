@@ -26,6 +26,6 @@ final class DeterminismTests: TemporaryDirectoryTestCase {
     try assertSameBytes("band-stack") { ["band-stack", s2("B02"), s2("B03"), s2("B04"), s2("B08"), "-o", $0] }
     try assertSameBytes("cog-export") { ["cog-export", Fixture.rgbByte, $0] }
     let products = try SyntheticProducts.make(in: dir.file("s2"), ["--scenario", "zones", "--size", "240", "--bands", "B02,B04,B08,SCL"])
-    try assertSameBytes("merge-memfile") { ["merge-memfile"] + products + ["-o", $0, "--bands", "B02,B04,B08", "--reflectance", "--mask-clouds", "--cog"] }
+    try assertSameBytes("merge-memfile") { ["merge-memfile"] + products + ["-o", $0, "-b", "B02,B04,B08", "--reflectance", "--mask-clouds", "--cog"] }
   }
 }

@@ -122,8 +122,8 @@ final class DifferentialTests: TemporaryDirectoryTestCase {
       let first = rng.next(below: 2) == 0
       let out = dir.file("m\(i).\(DifferentialTests.outputExtension(i))"), ref = dir.file("m\(i)-gdal.tif"), vrt = dir.file("m\(i)-gdal.vrt")
       var ours = ["mosaic"] + picked + ["-o", out, "-q", "--threads", rng.next(below: 2) == 0 ? "1" : "2"]
-      if first { ours += ["--order", "first"] }
-      // gdalbuildvrt lets the last source win; --order first is the list reversed.
+      if first { ours += ["--method", "first"] }
+      // gdalbuildvrt lets the last source win; --method first is the list reversed.
       let sources = first ? Array(picked.reversed()) : picked
       cases.append(Case(tessera: ours, oracle: ("gdalbuildvrt", ["-q", vrt] + sources), then: ("gdal_translate", ["-q", vrt, ref]),
                         output: out, reference: ref))

@@ -13,12 +13,12 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
     let utm = Fixture.utmsmall
     return [
       ("reproject", ["reproject", utm, "OUT", "--dst-crs", "EPSG:4326"]),
-      ("resample", ["resample", utm, "OUT", "--scale", "0.5", "--resampling", "average"]),
+      ("resample", ["resample", utm, "OUT", "--size", "50%", "--resampling", "average"]),
       ("mosaic", ["mosaic", Fixture.path("rasterio/rgb1.tif"), Fixture.path("rasterio/rgb2.tif"), "-o", "OUT"]),
       ("clip", ["clip", utm, "OUT", "--cutline", Fixture.path("gdal_autotest/cutline.vrt")]),
       ("band-stack", ["band-stack", utm, Fixture.path("gdal_autotest/byte.tif"), "-o", "OUT"]),
       ("index", ["index", "--expr", "b1 * 2 - 7", utm, "-o", "OUT"]),
-      ("merge-memfile", ["merge-memfile", t29unu, "-o", "OUT", "--bands", "B04,SCL", "--resolution", "60"]),
+      ("merge-memfile", ["merge-memfile", t29unu, "-o", "OUT", "-b", "B04,SCL", "--resolution", "60"]),
     ]
   }
 
@@ -82,21 +82,21 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
   func testNamesNoDriverClaimsAndResultsADriverCannotHoldAre64WithNothingWritten() throws {
     let float32 = Fixture.float32
     let cases: [([String], String)] = [
-      (["resample", Fixture.utmsmall, dir.file("out.xyz2"), "--scale", "0.5"], ".xyz2"),
-      (["resample", Fixture.utmsmall, dir.file("out"), "--scale", "0.5"], "no extension"),
-      (["resample", Fixture.utmsmall, dir.file("out.grd"), "--scale", "0.5"], "--format"),
-      (["resample", Fixture.utmsmall, dir.file("out.vrt"), "--scale", "0.5"], "VRT"),
-      (["resample", Fixture.utmsmall, dir.file("out.tif"), "--scale", "0.5", "--format", "NoSuchDriver"], "NoSuchDriver"),
+      (["resample", Fixture.utmsmall, dir.file("out.xyz2"), "--size", "50%"], ".xyz2"),
+      (["resample", Fixture.utmsmall, dir.file("out"), "--size", "50%"], "no extension"),
+      (["resample", Fixture.utmsmall, dir.file("out.grd"), "--size", "50%"], "--format"),
+      (["resample", Fixture.utmsmall, dir.file("out.vrt"), "--size", "50%"], "VRT"),
+      (["resample", Fixture.utmsmall, dir.file("out.tif"), "--size", "50%", "--format", "NoSuchDriver"], "NoSuchDriver"),
       (["band-stack", float32, float32, float32, float32, "-o", dir.file("four.png")], "PNG cannot hold Float32"),
       (["band-stack", Fixture.utmsmall, Fixture.utmsmall, Fixture.utmsmall, Fixture.utmsmall, Fixture.utmsmall, "-o", dir.file("five.png")],
        "PNG holds"),
       (["clip", Fixture.utmsmall, dir.file("cut.jpg"), "--cutline", Fixture.path("gdal_autotest/cutline.vrt")], "JPEG"),
       (["reproject", Fixture.path("gdal_autotest/nodata_byte.tif"), dir.file("r.jpg"), "--dst-crs", "EPSG:4326"], "JPEG is lossy"),
-      (["merge-memfile", t29unu, "-o", dir.file("m.jpg"), "--bands", "B04", "--resolution", "60"], "JPEG"),
+      (["merge-memfile", t29unu, "-o", dir.file("m.jpg"), "-b", "B04", "--resolution", "60"], "JPEG"),
       (["cog-export", Fixture.utmsmall, dir.file("c.img")], "COG"),
       // Formats of several files (their companions would keep the temporary name).
-      (["resample", Fixture.utmsmall, dir.file("out.hdr"), "--scale", "0.5"], "MFF driver writes"),
-      (["resample", Fixture.utmsmall, dir.file("out.asc"), "--scale", "0.5"], "a .prj file"),
+      (["resample", Fixture.utmsmall, dir.file("out.hdr"), "--size", "50%"], "MFF driver writes"),
+      (["resample", Fixture.utmsmall, dir.file("out.asc"), "--size", "50%"], "a .prj file"),
     ]
     for (args, text) in cases {
       let run = try TesseraBinary.run(args)
@@ -120,10 +120,10 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
   }
 
   func testFormatOverridesTheExtension() throws {
-    let run = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.raster"), "--scale", "0.5", "--format", "hfa", "-q"])
+    let run = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.raster"), "--size", "50%", "--format", "hfa", "-q"])
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertEqual(try driver(dir.file("out.raster")), "HFA")
-    let tiff = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("tiff.img"), "--scale", "0.5", "-f", "GTiff", "-q"])
+    let tiff = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("tiff.img"), "--size", "50%", "-f", "GTiff", "-q"])
     XCTAssertEqual(tiff.status, 0, tiff.stderr)
     XCTAssertEqual(try driver(dir.file("tiff.img")), "GTiff")
   }
@@ -131,14 +131,14 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
   /// --co is checked against the chosen driver; HFA's defaults are its own.
   func testCreationOptionsBelongToTheChosenDriver() throws {
     for (out, option, name) in [("a.img", "COMPRESS=LZW", "HFA"), ("b.img", "TILED=YES", "HFA"), ("c.tif", "NOSUCH=1", "GTiff")] {
-      let run = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file(out), "--scale", "0.5", "--co", option])
+      let run = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file(out), "--size", "50%", "--co", option])
       XCTAssertEqual(run.status, 64, "\(option): \(run.stderr)")
       XCTAssertTrue(run.stderr.contains(name) && run.stderr.contains(option), run.stderr)
     }
     XCTAssertEqual(dir.contents, [])
-    let compressed = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("rle.img"), "--scale", "0.5", "-q"])
+    let compressed = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("rle.img"), "--size", "50%", "-q"])
     XCTAssertEqual(compressed.status, 0, compressed.stderr)
-    let plain = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("plain.img"), "--scale", "0.5", "--co", "COMPRESSED=NO", "-q"])
+    let plain = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("plain.img"), "--size", "50%", "--co", "COMPRESSED=NO", "-q"])
     XCTAssertEqual(plain.status, 0, plain.stderr)
     let rle = try Oracle.gdalinfo(dir.file("rle.img"))
     let bandMetadata = (rle["bands"] as? [[String: Any]])?.first?["metadata"] as? [String: Any]
@@ -148,7 +148,7 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
 
   /// A CreateCopy-only driver is the final copy of the GTiff result: equal to gdal_translate of it.
   func testCreateCopyOnlyDriversEqualGDALTranslateOfTheGTiffResult() throws {
-    let base = ["resample", Fixture.utmsmall, "OUT", "--scale", "0.5", "--resampling", "average", "-q"]
+    let base = ["resample", Fixture.utmsmall, "OUT", "--size", "50%", "--resampling", "average", "-q"]
     for out in ["r.tif", "r.jp2", "r.png", "r.nc"] {
       let run = try TesseraBinary.run(base.map { $0 == "OUT" ? dir.file(out) : $0 })
       XCTAssertEqual(run.status, 0, "\(out): \(run.stderr)")
@@ -174,18 +174,18 @@ final class OutputFormatTests: TemporaryDirectoryTestCase {
   func testHFASpillFileIsPartOfTheOutput() throws {
     let out = dir.file("spill.img")
     for extra in [[], ["--overwrite"]] {
-      let run = try TesseraBinary.run(["resample", Fixture.utmsmall, out, "--scale", "0.5", "--co", "USE_SPILL=YES", "-q"] + extra)
+      let run = try TesseraBinary.run(["resample", Fixture.utmsmall, out, "--size", "50%", "--co", "USE_SPILL=YES", "-q"] + extra)
       XCTAssertEqual(run.status, 0, run.stderr)
       XCTAssertTrue(dir.contents.contains("spill.ige"), "\(dir.contents)")
       XCTAssertFalse(dir.contents.contains { $0.hasPrefix(".tessera") }, "\(dir.contents)")
     }
     try Oracle.tool("gdal_translate", ["-q", "-of", "GTiff", out, dir.file("back.tif")])
-    let run = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("ref.tif"), "--scale", "0.5", "-q"])
+    let run = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("ref.tif"), "--size", "50%", "-q"])
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(try PixelComparison.of(dir.file("back.tif"), dir.file("ref.tif")).identical)
     // Without --overwrite an existing output is 73, and the old .img and .ige stay.
     let before = try FolderSnapshot(dir.path)
-    let again = try TesseraBinary.run(["resample", Fixture.utmsmall, out, "--scale", "0.5", "--co", "USE_SPILL=YES"])
+    let again = try TesseraBinary.run(["resample", Fixture.utmsmall, out, "--size", "50%", "--co", "USE_SPILL=YES"])
     XCTAssertEqual(again.status, 73, again.stderr)
     XCTAssertEqual(try FolderSnapshot(dir.path), before)
   }

@@ -35,8 +35,8 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
       ("index", ["index", "ndvi,rvi,savi", "-o", folder + "/index.tif", "--band", "red=" + bands[0], "--band", "nir=" + bands[1]]),
       ("index band", ["index", "ndvi,rvi,savi", "-o", folder + "/index-band.tif", "--band", "red=" + bands[0],
                       "--band", "nir=" + bands[1], "--co", "INTERLEAVE=BAND"]),
-      ("merge-memfile", ["merge-memfile"] + products + ["-o", folder + "/merge.tif", "--bands", "B02,B03,B04,B08"]),
-      ("merge-memfile band", ["merge-memfile"] + products + ["-o", folder + "/merge-band.tif", "--bands", "B02,B03,B04,B08",
+      ("merge-memfile", ["merge-memfile"] + products + ["-o", folder + "/merge.tif", "-b", "B02,B03,B04,B08"]),
+      ("merge-memfile band", ["merge-memfile"] + products + ["-o", folder + "/merge-band.tif", "-b", "B02,B03,B04,B08",
                                                             "--co", "INTERLEAVE=BAND"]),
       ("mosaic band", ["mosaic"] + halves + ["-o", folder + "/mosaic-band.tif", "--co", "INTERLEAVE=BAND"]),
       ("cog-export", ["cog-export", rgb, folder + "/cog.tif"]),
@@ -74,7 +74,7 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
         let commands: [[String]] = [
           ["info", "--stats", input],
           ["reproject", input, out + "/r.tif", "--dst-crs", "EPSG:4326"],
-          ["resample", input, out + "/s.tif", "--scale", "0.5"],
+          ["resample", input, out + "/s.tif", "--size", "50%"],
           ["clip", input, out + "/c.tif", "--bbox", box],
           ["mosaic", input, "-o", out + "/m.tif"],
           ["cog-export", input, out + "/g.tif"],
@@ -154,7 +154,7 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     for threads in ["1", "2", "8"] {
       for command in [["info", "--stats", damaged], ["reproject", damaged, out + "/r.tif", "--dst-crs", "EPSG:4326"],
-                      ["resample", damaged, out + "/s.tif", "--scale", "0.5"], ["cog-export", damaged, out + "/g.tif"],
+                      ["resample", damaged, out + "/s.tif", "--size", "50%"], ["cog-export", damaged, out + "/g.tif"],
                       ["band-stack", damaged, "-o", out + "/b.tif"]] {
         let run = try TesseraBinary.run(command + ["--threads", threads])
         XCTAssertEqual(run.status, 65, "\(command[0]) at \(threads) threads: \(run.stderr)")

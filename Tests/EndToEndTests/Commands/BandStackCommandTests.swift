@@ -13,7 +13,7 @@ final class BandStackCommandTests: TemporaryDirectoryTestCase {
     for band in ["B02", "B03", "B04"] { try FileManager.default.copyItem(atPath: s2(band), toPath: folder + "/T33UUU_\(band) 原始.jp2") }
     let before = try FolderSnapshot(folder)
     let out = dir.file("合成 结果.tif")
-    let run = try TesseraBinary.run(["band-stack", folder + "/*.jp2", "-o", out, "--names", "B02,B03,B04", "--json"])
+    let run = try TesseraBinary.run(["band-stack", folder + "/*.jp2", "-o", out, "--descriptions", "B02,B03,B04", "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
     let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
     XCTAssertEqual((report["inputs"] as? [[String: Any]])?.map { $0["name"] as? String }, ["B02", "B03", "B04"])

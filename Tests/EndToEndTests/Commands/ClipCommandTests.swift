@@ -37,7 +37,7 @@ final class ClipCommandTests: TemporaryDirectoryTestCase {
       (["--cutline", copy], 65),
       (["--bbox", "1,2,3,4", "--geometry", "POINT(1 1)"], 64),
       ([], 64),
-      (["--bbox", "440000,3740000,450000,3760000", "--bands", "2"], 65),
+      (["--bbox", "440000,3740000,450000,3760000", "-b", "2"], 65),
     ]
     for (args, code) in cases {
       let run = try TesseraBinary.run(["clip", copy, dir.file("out.tif")] + args + ["--json"])

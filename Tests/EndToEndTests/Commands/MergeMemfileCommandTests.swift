@@ -15,7 +15,7 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
   func testMergeToCOGWithReportThenValidateMerge() throws {
     let before = try FolderSnapshot(r60m)
     let out = dir.file("t29.tif"), report = dir.file("t29.json")
-    let run = try TesseraBinary.run(["merge-memfile", t29unu, "-o", out, "--bands", "B04,B8A,SCL", "--resolution", "60",
+    let run = try TesseraBinary.run(["merge-memfile", t29unu, "-o", out, "-b", "B04,B8A,SCL", "--resolution", "60",
                                      "--cog", "--profile", "zstd", "--report", report, "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
     let printed = try json(run.stdout)
@@ -66,7 +66,7 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
     var inMemory: [Int] = [], limited: [Int] = []
     for size in [1200, 3600] {
       let products = try SyntheticProducts.make(in: dir.file("p\(size)"), ["--size", "\(size)", "--format", "tif", "--bands", "B04,B08"])
-      let common = ["merge-memfile"] + products + ["--bands", "B04,B08", "--cog", "--threads", "2", "--json"]
+      let common = ["merge-memfile"] + products + ["-b", "B04,B08", "--cog", "--threads", "2", "--json"]
       let memory = try peak(common + ["-o", dir.file("mem-\(size).tif"), "--stage", "mem"])
       // With a small block cache, so that what stays is GDAL's fixed working memory (the cache
       // and the warper's buffers fill up to their own limits on the larger image).
@@ -86,7 +86,7 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
   }
 
   func testMissingBandFileFailsWith65AndWritesNothing() throws {
-    let run = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("t29.tif"), "--bands", "B04", "--resolution", "10",
+    let run = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("t29.tif"), "-b", "B04", "--resolution", "10",
                                      "--report", dir.file("r.json")])
     XCTAssertEqual(run.status, 65)
     let line = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
@@ -96,15 +96,15 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
   }
 
   func testUsageAndMissingInputs() throws {
-    XCTAssertEqual(try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "--bands", "B13"]).status, 64)
+    XCTAssertEqual(try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "-b", "B13"]).status, 64)
     XCTAssertEqual(try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "--scl-classes", "99"]).status, 64)
     let missing = try TesseraBinary.run(["merge-memfile", dir.file("none.SAFE"), "-o", dir.file("a.tif"), "--json"])
     XCTAssertEqual(missing.status, 66)
     XCTAssertEqual(try json(missing.stdout)["exit_code"] as? Int, 66)
     try Data("x".utf8).write(to: URL(fileURLWithPath: dir.file("a.tif")))
-    let exists = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "--bands", "B04", "--resolution", "60"])
+    let exists = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("a.tif"), "-b", "B04", "--resolution", "60"])
     XCTAssertEqual(exists.status, 73)
-    let badReport = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("c.tif"), "--bands", "B04", "--resolution", "60",
+    let badReport = try TesseraBinary.run(["merge-memfile", t29unu, "-o", dir.file("c.tif"), "-b", "B04", "--resolution", "60",
                                            "--report", dir.file("no/such/folder/r.json")])
     XCTAssertEqual(badReport.status, 73, badReport.stderr)
     let notProduct = try TesseraBinary.run(["merge-memfile", Fixture.rgbByte, "-o", dir.file("b.tif")])
@@ -117,7 +117,7 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
     let products = try SyntheticProducts.make(in: dir.file("products"), ["--size", "2400", "--format", "tif", "--bands", "B04,B08"])
     let out = dir.file("out")
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    let arguments = ["merge-memfile"] + products + ["-o", out + "/m.tif", "--bands", "B04,B08", "--dst-crs", "EPSG:4326",
+    let arguments = ["merge-memfile"] + products + ["-o", out + "/m.tif", "-b", "B04,B08", "--dst-crs", "EPSG:4326",
                                                     "--resampling", "lanczos", "--stage", "disk", "--threads", "1"]
     let contents = { (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] }
     let trial = try SignalTrial.run(arguments, signal: SIGINT) { SignalTrial.temporaryFile(in: out) { $0.contains("-stage-") } }

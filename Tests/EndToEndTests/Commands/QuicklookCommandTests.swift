@@ -113,7 +113,7 @@ final class QuicklookCommandTests: TemporaryDirectoryTestCase {
       ([Fixture.rgbByte, out, "--colormap", "rainbow"], 64, "viridis"),
       ([Fixture.rgbByte, dir.file("out.gif")], 64, ".png"),
       ([dir.file("missing.tif"), out], 66, "missing.tif"),
-      ([Fixture.rgbByte, out, "--bands", "4,3,2"], 65, "no band 4"),
+      ([Fixture.rgbByte, out, "-b", "4,3,2"], 65, "no band 4"),
       ([Fixture.rgbByte, out, "--stretch", "p98,p2"], 64, "--stretch"),
       ([Fixture.rgbByte, out, "--nodata-color", "pink"], 64, "--nodata-color"),
       ([Fixture.rgbByte, out, "--band", "1", "--color-table", dir.file("none.txt")], 66, "none.txt"),

@@ -29,11 +29,11 @@ final class WritingCommandTests: TemporaryDirectoryTestCase {
 
   func testExistingOutputNeedsOverwrite() throws {
     try Data("keep me".utf8).write(to: URL(fileURLWithPath: dir.file("out.tif")))
-    let refused = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.tif"), "--scale", "0.5"])
+    let refused = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.tif"), "--size", "50%"])
     XCTAssertEqual(refused.status, 73)
     XCTAssertTrue(refused.stderr.contains("--overwrite"), refused.stderr)
     XCTAssertEqual(try String(contentsOfFile: dir.file("out.tif"), encoding: .utf8), "keep me")
-    let replaced = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.tif"), "--scale", "0.5", "--overwrite"])
+    let replaced = try TesseraBinary.run(["resample", Fixture.utmsmall, dir.file("out.tif"), "--size", "50%", "--overwrite"])
     XCTAssertEqual(replaced.status, 0, replaced.stderr)
     XCTAssertEqual(dir.contents, ["out.tif"])
   }
@@ -70,7 +70,7 @@ final class WritingCommandTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(viaGlob.status, 0, viaGlob.stderr)
     let list = dir.file("inputs.txt")
     try Data((1...4).map { Fixture.path("rasterio/rgb\($0).tif") }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: list))
-    let viaList = try TesseraBinary.run(["mosaic", "--input-list", list, "-o", dir.file("list.tif"), "--order", "first"])
+    let viaList = try TesseraBinary.run(["mosaic", "--input-list", list, "-o", dir.file("list.tif"), "--method", "first"])
     XCTAssertEqual(viaList.status, 0, viaList.stderr)
     for file in ["glob.tif", "list.tif"] {
       XCTAssertTrue(try PixelComparison.of(dir.file(file), Fixture.rgbByte).identical, file)

@@ -78,7 +78,7 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
       // What the README's merge-memfile example (with its placeholder product names) writes.
       let products = try SyntheticProducts.make(in: dir.file("s2"), ["--scenario", "zones", "--size", "240",
                                                                      "--bands", "B02,B03,B04,B08,SCL"])
-      let merge = try TesseraBinary.run(["merge-memfile"] + products + ["-o", dir.file("merged.tif"), "--bands", "B02,B03,B04,B08",
+      let merge = try TesseraBinary.run(["merge-memfile"] + products + ["-o", dir.file("merged.tif"), "-b", "B02,B03,B04,B08",
                                          "--resolution", "10", "--reflectance", "--mask-clouds", "--cog", "--report", dir.file("merged.json"), "-q"])
       XCTAssertEqual(merge.status, 0, merge.stderr)
     }

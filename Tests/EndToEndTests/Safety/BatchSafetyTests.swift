@@ -48,22 +48,22 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
       ([warp(src, dir.file("out.tif"))], ["--journal", dir.file("j.jsonl"), "--report", "j.jsonl.lock"], ["lock", "report"]),
       ([warp(src, dir.file("jobs.jsonl"))], ["--overwrite"], ["jobs.jsonl", "manifest", "job a"]),
       ([job("a", "reproject", [src, "jobs.jsonl", "--dst-crs", "EPSG:4326", "--overwrite"])], [], ["jobs.jsonl", "manifest"]),
-      ([warp(src, dir.file("same.tif")), job("b", "resample", [src, "./same.tif", "--scale", "0.5", "--overwrite"])], [],
+      ([warp(src, dir.file("same.tif")), job("b", "resample", [src, "./same.tif", "--size", "50%", "--overwrite"])], [],
        ["job a", "job b", "same.tif", "two jobs write"]),
       ([job("a", "reproject", [dir.file("product/band.tif"), "src.tif", "--dst-crs", "EPSG:4326", "--overwrite"]),
-        job("b", "resample", ["link.tif", "b.tif", "--scale", "0.5"])], ["--overwrite"], ["job a", "job b", "link.tif", "src.tif"]),
-      ([job("a", "info", ["product"]), job("b", "resample", [src, "product/new.tif", "--scale", "0.5"])], [],
+        job("b", "resample", ["link.tif", "b.tif", "--size", "50%"])], ["--overwrite"], ["job a", "job b", "link.tif", "src.tif"]),
+      ([job("a", "info", ["product"]), job("b", "resample", [src, "product/new.tif", "--size", "50%"])], [],
        ["job a", "job b", "product"]),
       ([warp(src, "src.tif.aux.xml"), job("b", "info", [src])], [], ["job a", "job b", "src.tif"]),
       // A hard link is the file under another name: device and inode count, not the path.
       ([job("a", "reproject", [dir.file("product/band.tif"), "hard.tif", "--dst-crs", "EPSG:4326", "--overwrite"]),
-        job("b", "resample", [src, "b.tif", "--scale", "0.5"])], [], ["job a", "job b", "hard.tif", "src.tif"]),
+        job("b", "resample", [src, "b.tif", "--size", "50%"])], [], ["job a", "job b", "hard.tif", "src.tif"]),
       ([warp(src, dir.file("out.tif"))], ["--report", "hard.tif", "--overwrite"], ["hard.tif", "report", "job a"]),
       ([job("a", "reproject", ["hard.tif", "jobs.jsonl.hard", "--dst-crs", "EPSG:4326"])], [], ["jobs.jsonl.hard", "manifest"]),
       ([job("a", "info", [dir.file("r.journal.jsonl")])], ["--report", dir.file("r.json")], ["job a", "journal"]),
       ([warp(src, dir.file("work/job-0123/x.tif"))], ["--report", dir.file("r.json"), "--work-dir", dir.file("work")],
        ["job a", "work folder"]),
-      ([steps("a", [("reproject", [src, "mid.tif", "--dst-crs", "EPSG:4326"]), ("resample", ["mid.tif", "src.tif", "--scale", "0.5", "--overwrite"])])],
+      ([steps("a", [("reproject", [src, "mid.tif", "--dst-crs", "EPSG:4326"]), ("resample", ["mid.tif", "src.tif", "--size", "50%", "--overwrite"])])],
        [], ["job a", "src.tif", "earlier step"]),
     ]
     for (jobs, options, names) in cases {
@@ -100,8 +100,8 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     let src = dir.file("src.tif")
     try FileManager.default.copyItem(atPath: Fixture.path("rasterio/rgb1.tif"), toPath: src)
     let path = try manifest([
-      steps("a", [("reproject", [src, "mid.tif", "--dst-crs", "EPSG:4326"]), ("resample", ["mid.tif", "half.tif", "--scale", "0.5"])]),
-      job("b", "resample", [src, "b.tif", "--scale", "0.5"]),
+      steps("a", [("reproject", [src, "mid.tif", "--dst-crs", "EPSG:4326"]), ("resample", ["mid.tif", "half.tif", "--size", "50%"])]),
+      job("b", "resample", [src, "b.tif", "--size", "50%"]),
       job("c", "info", ["jobs.jsonl", src]),
     ])
     let run = try TesseraBinary.run(["batch", path, "--report", "r.json"], in: dir.path)
@@ -122,7 +122,7 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     let manifestPath = dir.file("jobs.jsonl")
     let writers: [String: [String]] = [
       "reproject": [src, manifestPath, "--dst-crs", "EPSG:4326", "--overwrite"],
-      "resample": [src, manifestPath, "--scale", "0.5", "--overwrite"],
+      "resample": [src, manifestPath, "--size", "50%", "--overwrite"],
       "cog-export": [src, manifestPath, "--overwrite"],
       "clip": [src, manifestPath, "--bbox", "0,0,1,1", "--overwrite"],
       "mosaic": [src, "-o", manifestPath, "--overwrite"],
@@ -165,11 +165,11 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try String(contentsOfFile: dir.file("report.tif"), encoding: .utf8), "keep")
     // The same command outside a batch replaces it: the refusal is the batch's.
     XCTAssertEqual(try TesseraBinary.run(["reproject", src, dir.file("report.tif"), "--dst-crs", "EPSG:4326", "--overwrite"]).status, 0)
-    let inside = try TesseraBinary.run(["resample", src, dir.file("theirs/x.tif"), "--scale", "0.5"], environment: environment)
+    let inside = try TesseraBinary.run(["resample", src, dir.file("theirs/x.tif"), "--size", "50%"], environment: environment)
     XCTAssertEqual(inside.status, 64, inside.stderr)
     XCTAssertTrue(inside.stderr.contains("job b"), inside.stderr)
     // The job's own files are its command's to check.
-    XCTAssertEqual(try TesseraBinary.run(["resample", src, dir.file("mine.tif"), "--scale", "0.5"], environment: environment).status, 0)
+    XCTAssertEqual(try TesseraBinary.run(["resample", src, dir.file("mine.tif"), "--size", "50%"], environment: environment).status, 0)
   }
 
   /// A file a job turned out to read while it ran (its run ledger names what its arguments could

@@ -141,7 +141,7 @@ final class DamagedInputCorpusTests: XCTestCase {
       Case(label: "validate-cog", arguments: ["validate-cog", file], readsEveryPixel: false, output: nil),
       Case(label: "cog-export", arguments: ["cog-export", file, "OUT/o.tif"], readsEveryPixel: true, output: "o.tif"),
       Case(label: "reproject", arguments: ["reproject", file, "OUT/o.tif", "--dst-crs", "EPSG:4326"], readsEveryPixel: false, output: "o.tif"),
-      Case(label: "resample", arguments: ["resample", file, "OUT/o.tif", "--scale", "0.5", "--resampling", "average"],
+      Case(label: "resample", arguments: ["resample", file, "OUT/o.tif", "--size", "50%", "--resampling", "average"],
            readsEveryPixel: false, output: "o.tif"),
       Case(label: "mosaic", arguments: ["mosaic", file, "-o", "OUT/o.tif"], readsEveryPixel: true, output: "o.tif"),
       // A box far larger than any raster of the corpus, in its own CRS: cut to the raster.
@@ -225,9 +225,9 @@ final class DamagedInputCorpusTests: XCTestCase {
       }
     }
     for (path, damage) in products where only == nil || only!.hasPrefix("merge-memfile") {
-      jobs.append((Case(label: "merge-memfile", arguments: ["merge-memfile", path, "-o", "OUT/o.tif", "--bands", "B04,B08"],
+      jobs.append((Case(label: "merge-memfile", arguments: ["merge-memfile", path, "-o", "OUT/o.tif", "-b", "B04,B08"],
                         readsEveryPixel: false, output: "o.tif"), path, damage))
-      jobs.append((Case(label: "merge-memfile --reflectance --cog", arguments: ["merge-memfile", path, "-o", "OUT/o.tif", "--bands",
+      jobs.append((Case(label: "merge-memfile --reflectance --cog", arguments: ["merge-memfile", path, "-o", "OUT/o.tif", "-b",
                         "B04,B08", "--reflectance", "--cog", "--stage", "disk"], readsEveryPixel: false, output: "o.tif"), path, damage))
     }
     let done = concurrentMap(jobs.count, workers: 4) { i in
@@ -434,7 +434,7 @@ final class DamagedInputCorpusTests: XCTestCase {
     try FileManager.default.copyItem(atPath: Fixture.utmsmall, toPath: raster)
     let scratch = dir.file("out")
     let job = { (id: String, out: String) in
-      #"{"id": "\#(id)", "command": "resample", "args": ["\#(raster)", "\#(scratch)/\#(out)", "--scale", "0.5"]}"#
+      #"{"id": "\#(id)", "command": "resample", "args": ["\#(raster)", "\#(scratch)/\#(out)", "--size", "50%"]}"#
     }
     let good = [job("a", "a.tif"), job("b", "b.tif"), #"{"id": "c", "steps": [{"command": "reproject", "args": ["\#(raster)", "{tmp}/r.tif", "--dst-crs", "EPSG:4326"]}, {"command": "cog-export", "args": ["{tmp}/r.tif", "\#(scratch)/c.tif"]}]}"#].joined(separator: "\n") + "\n"
     var manifests: [(String, String, Set<Int32>)] = [

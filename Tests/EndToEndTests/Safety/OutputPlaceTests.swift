@@ -74,8 +74,8 @@ final class OutputPlaceTests: TemporaryDirectoryTestCase {
       ("band-stack", "tif", { ["band-stack", input, input, "-o", $0] }),
       ("index", "tif", { ["index", "--expr", "b1*2", input, "-o", $0] }),
       ("cog-export", "tif", { ["cog-export", input, $0] }),
-      ("merge-memfile", "tif", { ["merge-memfile", products[0], "-o", $0, "--bands", "B04"] }),
-      ("merge-memfile", "json", { ["merge-memfile", products[0], "-o", out, "--bands", "B04", "--report", $0] }),
+      ("merge-memfile", "tif", { ["merge-memfile", products[0], "-o", $0, "-b", "B04"] }),
+      ("merge-memfile", "json", { ["merge-memfile", products[0], "-o", out, "-b", "B04", "--report", $0] }),
       ("quicklook", "png", { ["quicklook", input, $0] }),
       ("timelapse", "gif", { ["timelapse", input, input, "-o", $0] }),
       ("batch", "json", { ["batch", "--each", "info {path}", input, "--report", $0] }),
@@ -159,7 +159,7 @@ final class OutputPlaceTests: TemporaryDirectoryTestCase {
   func testARasterAndItsReportAreReplacedTogetherOrNotAtAll() throws {
     let products = try SyntheticProducts.make(in: dir.file("s2"), ["--scenario", "zones", "--size", "240", "--bands", "B04,SCL"])
     let raster = dir.file("m.tif"), report = dir.file("m.json")
-    let args = ["merge-memfile", products[0], "-o", raster, "--bands", "B04", "--report", report]
+    let args = ["merge-memfile", products[0], "-o", raster, "-b", "B04", "--report", report]
     XCTAssertEqual(try TesseraBinary.run(args).status, 0)
     let before = try FolderSnapshot(dir.path)
     try makeImmutable(report)

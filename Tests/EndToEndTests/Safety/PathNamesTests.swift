@@ -29,7 +29,7 @@ final class PathNamesTests: TemporaryDirectoryTestCase {
       ["index", "ndvi", "--band", "red=-红 B04.jp2", "--band", "nir=-近红 B08.jp2", "-o", "-出 ndvi.tif"],
       ["cog-export", "--", "-出 4326.tif", "-出 cog.tif"],
       ["validate-cog", "--", "-出 cog.tif"],
-      ["merge-memfile", "-o", "-出 merged.tif", "--bands", "B04,B08", "--report", "-出 merged.json", "--", product],
+      ["merge-memfile", "-o", "-出 merged.tif", "-b", "B04,B08", "--report", "-出 merged.json", "--", product],
       ["validate-merge", "--expect-bands", "2", "--against", "-出 merged.json", "--", "-出 merged.tif"],
       ["quicklook", "--", "-影像 1.tif", "-出 预览.png"],
       ["timelapse", "-o", "-出 动画.gif", "--order", "given", "--", "-影像 1.tif", "-café 2.tif"],

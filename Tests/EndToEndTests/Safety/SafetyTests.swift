@@ -41,7 +41,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
       (["-o", dir.file("x.tif"), "--report", dir.path + "/./x.tif"], 64, "same file"),
     ]
     for (args, status, text) in cases {
-      let run = try TesseraBinary.run(["merge-memfile", safe, "--bands", "B04"] + args)
+      let run = try TesseraBinary.run(["merge-memfile", safe, "-b", "B04"] + args)
       XCTAssertEqual(run.status, status, "\(args): \(run.stderr)")
       XCTAssertTrue(lastLine(run.stderr).contains(text), "\(args): \(run.stderr)")
     }
@@ -51,7 +51,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
 
     // An existing report is an output like the raster: kept without --overwrite.
     try Data("keep".utf8).write(to: URL(fileURLWithPath: dir.file("r.json")))
-    let kept = try TesseraBinary.run(["merge-memfile", safe, "--bands", "B04", "-o", dir.file("m.tif"), "--report", dir.file("r.json")])
+    let kept = try TesseraBinary.run(["merge-memfile", safe, "-b", "B04", "-o", dir.file("m.tif"), "--report", dir.file("r.json")])
     XCTAssertEqual(kept.status, 73, kept.stderr)
     XCTAssertEqual(try String(contentsOfFile: dir.file("r.json"), encoding: .utf8), "keep")
     XCTAssertEqual(dir.contents, ["r.json", "s2"])
@@ -99,7 +99,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
     let runs: [[String]] = [
       ["cog-export", cut, dir.file("o.tif")], ["info", cut, "--stats"], ["mosaic", cut, "-o", dir.file("o.tif")],
       ["reproject", cut, dir.file("o.tif"), "--dst-crs", "EPSG:4326", "--src-crs", "EPSG:32618"],
-      ["resample", cut, dir.file("o.tif"), "--scale", "0.5"],
+      ["resample", cut, dir.file("o.tif"), "--size", "50%"],
     ]
     for args in runs {
       for threads in ["1", "2"] {
@@ -124,7 +124,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
     let out = dir.file("out")
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     for stage in ["mem", "vsimem", "disk"] {
-      let run = try TesseraBinary.run(["merge-memfile", safe, "-o", out + "/m.tif", "--bands", "B04", "--stage", stage, "--json"])
+      let run = try TesseraBinary.run(["merge-memfile", safe, "-o", out + "/m.tif", "-b", "B04", "--stage", stage, "--json"])
       XCTAssertEqual(run.status, 65, "\(stage): \(run.stderr)")
       XCTAssertFalse(run.signalled)
       XCTAssertTrue(lastLine(run.stderr).contains("has 2 bands"), run.stderr)
@@ -158,10 +158,10 @@ final class SafetyTests: TemporaryDirectoryTestCase {
   func testImpossibleNumbersAndGridsAreUsageErrors() throws {
     let input = Fixture.path("gdal_autotest/byte.tif")
     let cases: [[String]] = [
-      ["resample", input, dir.file("o.tif"), "--scale", "inf"],
-      ["resample", input, dir.file("o.tif"), "--scale", "1e300"],
-      ["resample", input, dir.file("o.tif"), "--scale", "1e10"],
-      ["resample", input, dir.file("o.tif"), "--scale", "nan"],
+      ["resample", input, dir.file("o.tif"), "--size", "inf%"],
+      ["resample", input, dir.file("o.tif"), "--size", "1e300%"],
+      ["resample", input, dir.file("o.tif"), "--size", "1e12%"],
+      ["resample", input, dir.file("o.tif"), "--size", "nan%"],
       ["resample", input, dir.file("o.tif"), "--size", "99999999999,1"],
       ["resample", input, dir.file("o.tif"), "--resolution", "inf"],
       ["resample", input, dir.file("o.tif"), "--resolution", "1e-300"],
@@ -171,7 +171,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
       ["mosaic", input, "-o", dir.file("o.tif"), "--resolution", "1e-300"],
       ["cog-export", input, dir.file("o.tif"), "--co", "BLOCKSIZE=-1"],
       ["cog-export", input, dir.file("o.tif"), "--level", "99"],
-      ["resample", input, dir.file("o.tif"), "--scale", "2", "--co", "BLOCKXSIZE=100000"],
+      ["resample", input, dir.file("o.tif"), "--size", "200%", "--co", "BLOCKXSIZE=100000"],
       ["info", input, "--threads", "0"],
       ["merge-memfile", dir.path, "-o", dir.file("o.tif"), "--resolution", "nan"],
       ["validate-merge", input, "--min-valid-fraction", "nan"],
@@ -201,9 +201,9 @@ final class SafetyTests: TemporaryDirectoryTestCase {
     let safe = try product(bands: "B04", size: 1200, format: "tif")
     let runs: [[String]] = [
       ["cog-export", Fixture.rgbByte, "OUT"], ["mosaic", Fixture.path("rasterio/rgb1.tif"), Fixture.path("rasterio/rgb2.tif"), "-o", "OUT"],
-      ["resample", Fixture.rgbByte, "OUT", "--scale", "2"], ["reproject", Fixture.rgbByte, "OUT", "--dst-crs", "EPSG:4326"],
-      ["merge-memfile", safe, "-o", "OUT", "--bands", "B04", "--stage", "disk"],
-      ["merge-memfile", safe, "-o", "OUT", "--bands", "B04", "--cog"],
+      ["resample", Fixture.rgbByte, "OUT", "--size", "200%"], ["reproject", Fixture.rgbByte, "OUT", "--dst-crs", "EPSG:4326"],
+      ["merge-memfile", safe, "-o", "OUT", "-b", "B04", "--stage", "disk"],
+      ["merge-memfile", safe, "-o", "OUT", "-b", "B04", "--cog"],
     ]
     let out = dir.file("out")
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -289,7 +289,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
     let before = try FolderSnapshot(dir.path)
     let cases: [(String, Set<Int32>)] = [("missing.vrt", [66]), ("recursive.vrt", [65]), ("cut.tif", [65])]
     for (input, expected) in cases {
-      for args in [["cog-export", dir.file(input), dir.file("o.tif")], ["resample", dir.file(input), dir.file("o.tif"), "--scale", "2"],
+      for args in [["cog-export", dir.file(input), dir.file("o.tif")], ["resample", dir.file(input), dir.file("o.tif"), "--size", "200%"],
                    ["reproject", dir.file(input), dir.file("o.tif"), "--dst-crs", "EPSG:4326"]] {
         let run = try TesseraBinary.run(args)
         XCTAssertTrue(expected.contains(run.status), "\(args): \(run.status) \(run.stderr)")
@@ -316,7 +316,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
       let text = try String(contentsOfFile: metadata, encoding: .utf8)
       XCTAssertTrue(text.contains(from), from)
       try Data(text.replacingOccurrences(of: from, with: to).utf8).write(to: URL(fileURLWithPath: metadata))
-      let run = try TesseraBinary.run(["merge-memfile", copy, "-o", dir.file("o.tif"), "--bands", "B04", "--reflectance"])
+      let run = try TesseraBinary.run(["merge-memfile", copy, "-o", dir.file("o.tif"), "-b", "B04", "--reflectance"])
       XCTAssertEqual(run.status, 65, "\(to): \(run.stderr)")
       XCTAssertTrue(lastLine(run.stderr).contains(message) && lastLine(run.stderr).contains("MTD_MSIL2A.xml"), run.stderr)
     }
@@ -329,7 +329,7 @@ final class SafetyTests: TemporaryDirectoryTestCase {
                                              options: .regularExpression)
     XCTAssertNotEqual(stripped, text)
     try Data(stripped.utf8).write(to: URL(fileURLWithPath: metadata))
-    let run = try TesseraBinary.run(["merge-memfile", copy, "-o", dir.file("o.tif"), "--bands", "B04", "--reflectance", "--json"])
+    let run = try TesseraBinary.run(["merge-memfile", copy, "-o", dir.file("o.tif"), "-b", "B04", "--reflectance", "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
     let warnings = try json(run.stdout)["warnings"] as? [String] ?? []
     XCTAssertTrue(warnings.contains { $0.contains("AOT_QUANTIFICATION_VALUE is absent; 1000 assumed") }, "\(warnings)")

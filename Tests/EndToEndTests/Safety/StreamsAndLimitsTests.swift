@@ -62,7 +62,7 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
     let product = try XCTUnwrap(try SyntheticProducts.make(in: dir.file("s2"), ["--size", "60", "--bands", "B04", "--format", "tif"]).first)
     let merged = dir.file("merged.tif")
     if !FileManager.default.fileExists(atPath: merged) {
-      let made = try TesseraBinary.run(["merge-memfile", product, "-o", merged, "--bands", "B04"])
+      let made = try TesseraBinary.run(["merge-memfile", product, "-o", merged, "-b", "B04"])
       XCTAssertEqual(made.status, 0, made.stderr)
     }
     let manifest = dir.file("jobs.jsonl")
@@ -80,10 +80,10 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
       Job(command: "band-stack", arguments: [small + ":1", small + ":3", "-o", "OUT.tif"], output: "OUT.tif"),
       Job(command: "index", arguments: ["--expr", "b1 * 2", small, "-o", "OUT.tif"], output: "OUT.tif"),
       Job(command: "reproject", arguments: [small, "OUT.tif", "--dst-crs", "EPSG:4326"], output: "OUT.tif"),
-      Job(command: "resample", arguments: [small, "OUT.tif", "--scale", "2"], output: "OUT.tif"),
+      Job(command: "resample", arguments: [small, "OUT.tif", "--size", "200%"], output: "OUT.tif"),
       Job(command: "cog-export", arguments: [small, "OUT.tif"], output: "OUT.tif"),
       Job(command: "validate-cog", arguments: [Fixture.path("rasterio/cogeo.tif")], output: nil),
-      Job(command: "merge-memfile", arguments: [product, "-o", "OUT.tif", "--bands", "B04"], output: "OUT.tif"),
+      Job(command: "merge-memfile", arguments: [product, "-o", "OUT.tif", "-b", "B04"], output: "OUT.tif"),
       Job(command: "validate-merge", arguments: [merged, "--expect-bands", "1"], output: nil),
       Job(command: "batch", arguments: [manifest], output: nil),
       Job(command: "batch-report", arguments: [report], output: nil),
@@ -344,9 +344,9 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
     }
     for (label, inputs) in [("one", [product]), ("many", many)] {
       let free = dir.file("free-\(label).tif"), limited = dir.file("limited-\(label).tif")
-      let reference = try TesseraBinary.run(["merge-memfile"] + inputs + ["-o", free, "--bands", "B04,B08,SCL"])
+      let reference = try TesseraBinary.run(["merge-memfile"] + inputs + ["-o", free, "-b", "B04,B08,SCL"])
       XCTAssertEqual(reference.status, 0, reference.stderr)
-      let run = try shell(["merge-memfile"] + inputs + ["-o", limited, "--bands", "B04,B08,SCL", "--threads", "2"], prefix: "ulimit -n 64;")
+      let run = try shell(["merge-memfile"] + inputs + ["-o", limited, "-b", "B04,B08,SCL", "--threads", "2"], prefix: "ulimit -n 64;")
       XCTAssertEqual(run.status, 0, "\(label): \(run.stderr)")
       XCTAssertTrue(try PixelComparison.of(limited, free).identical, label)
     }
