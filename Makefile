@@ -113,7 +113,7 @@ demo: build ## the main jobs on the bundled data
 	@echo "== 6. Sentinel-2: two L2A tiles on either side of the UTM 32/33 boundary (synthetic, with the real"
 	@echo "==    SAFE structure, from Tools/s2products.py), merged through in-memory staging to a validated COG"
 	$(PYTHON_GDAL) Tools/s2products.py $(DEMO_DIR)/s2 --scenario zones --size 600 --bands B02,B03,B04,B08,SCL > /dev/null
-	$(RELEASE) merge-memfile $(DEMO_DIR)/s2/*.SAFE -o $(DEMO_DIR)/s2-merged.tif --bands B02,B03,B04,B08 \
+	$(RELEASE) merge-memfile $(DEMO_DIR)/s2/*.SAFE -o $(DEMO_DIR)/s2-merged.tif -b B02,B03,B04,B08 \
 	  --reflectance --mask-clouds --cog --report $(DEMO_DIR)/s2-report.json --overwrite
 	$(RELEASE) validate-cog $(DEMO_DIR)/s2-merged.tif
 	$(RELEASE) validate-merge $(DEMO_DIR)/s2-merged.tif --expect-bands B02,B03,B04,B08 --expect-crs EPSG:32632 \
@@ -126,9 +126,9 @@ demo: build ## the main jobs on the bundled data
 	@echo
 	@echo "== 8. a real product (T29UNU, western Ireland): at 60 m it merges; at 10 m its band files are missing"
 	$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
-	  -o $(DEMO_DIR)/t29unu-60m.tif --bands B04,B8A,SCL --resolution 60 --overwrite
+	  -o $(DEMO_DIR)/t29unu-60m.tif -b B04,B8A,SCL --resolution 60 --overwrite
 	-$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
-	  -o $(DEMO_DIR)/t29unu-10m.tif --bands B04 --resolution 10 --overwrite; echo "(exit status $$?: missing data fails loudly)"
+	  -o $(DEMO_DIR)/t29unu-10m.tif -b B04 --resolution 10 --overwrite; echo "(exit status $$?: missing data fails loudly)"
 
 install: build ## install into PREFIX (default /usr/local), with shell completions
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tessera

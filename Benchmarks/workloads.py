@@ -265,7 +265,7 @@ def standard(ctx):
     w.append(Workload(
         "W8", "merge-memfile of two synthetic Sentinel-2 products to a COG", ["merge-memfile"],
         Runner("tessera merge-memfile", [tessera, "merge-memfile", *products, "-o", out("W8-tessera.tif"),
-                                         "--bands", "B02,B03,B04,B08", "--resolution", "10", "--cog", "--predictor", "2",
+                                         "-b", "B02,B03,B04,B08", "--resolution", "10", "--cog", "--predictor", "2",
                                          "--threads", str(t), "--quiet"], out("W8-tessera.tif")),
         [Runner("rasterio MemoryFile script", [os.path.join(ctx.venv, "bin", "python"), script, *products,
                                                 out("W8-rio.tif")], out("W8-rio.tif"))],
