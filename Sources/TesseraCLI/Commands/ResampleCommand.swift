@@ -29,7 +29,7 @@ struct ResampleCommand: ParsableCommand, HelpExamples {
   @OptionGroup var global: GlobalOptions
 
   func validate() throws {
-    if grid.resolution == nil && grid.size == nil { throw ValidationError("give --resolution or --size") }
+    if grid.resolution == nil && grid.size == nil { throw ValidationError("give one of --resolution or --size") }
     _ = try grid.pixelSize()
   }
 

@@ -52,7 +52,7 @@ final class WritingCommandTests: TemporaryDirectoryTestCase {
       (["reproject", Fixture.utmsmall, dir.file("a.tif"), "--dst-crs", "wgs84", "--bbox", "10,10,11,11"], 65, "does not overlap"),
       (["mosaic", Fixture.utmsmall, dir.file("missing.tif"), Fixture.utmsmall, "-o", dir.file("a.tif")], 66, "missing.tif"),
       (["mosaic", Fixture.rgbByte, Fixture.utmsmall, "-o", dir.file("a.tif")], 65, "band counts differ"),
-      (["resample", Fixture.utmsmall, dir.file("a.tif")], 64, "exactly one"),
+      (["resample", Fixture.utmsmall, dir.file("a.tif")], 64, "one of --resolution or --size"),
       (["resample", Fixture.utmsmall, dir.file("a.tif"), "--resolution", "-5"], 64, "resolution"),
       (["mosaic", "-o", dir.file("a.tif")], 64, "input"),
     ]
