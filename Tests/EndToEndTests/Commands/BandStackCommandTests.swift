@@ -32,7 +32,9 @@ final class BandStackCommandTests: TemporaryDirectoryTestCase {
       ([copy, Fixture.rgbByte], 65),
       ([copy + ":2"], 65),
       ([dir.file("missing.tif")], 66),
-      ([copy, "--resolution", "same"], 64),
+      // --resolution same is the default said aloud: inputs on different grids are refused.
+      ([copy, s2("B11"), "--resolution", "same"], 65),
+      ([copy, "--resolution", "0"], 64),
       ([copy, "--ot", "Float128"], 64),
       ([], 64),
       // Band picks that are no band: never a missing file (66), never band 1 by another spelling.
