@@ -49,6 +49,7 @@ struct MergeMemfileCommand: ParsableCommand {
 
   @OptionGroup(title: "COG options (with --cog)") var cogOptions: COGOptions
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -60,7 +61,7 @@ struct MergeMemfileCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("merge-memfile", global).run { runner in
-      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format), bands: try bands.value().bands,
+      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format, type: outputType), bands: try bands.value().bands,
                                         resources: global.resources)
       request.resolution = resolution
       request.dstCRS = crs.dstCRS

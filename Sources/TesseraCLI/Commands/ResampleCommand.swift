@@ -18,6 +18,7 @@ struct ResampleCommand: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Multiply width and height by F (0.5 halves them).", valueName: "F")) var scale: Double?
   @OptionGroup var resampling: ResamplingOption
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -38,7 +39,7 @@ struct ResampleCommand: ParsableCommand {
       } else {
         target = .scale(scale ?? 1)
       }
-      var request = ResampleRequest(input: input, output: outputOptions.spec(output.path, format: format), target: target,
+      var request = ResampleRequest(input: input, output: outputOptions.spec(output.path, format: format, type: outputType), target: target,
                                     resources: global.resources)
       request.resampling = resampling.resampling
       request.targetAlignedPixels = grid.targetAlignedPixels

@@ -48,10 +48,21 @@ struct OutputOptions: ParsableArguments {
 
   /// The one description of the output, made once per run. The creation options are checked
   /// against the output's driver when the command starts (`OutputSpec.target`).
-  func spec(_ path: String, format: FormatOption? = nil, allowsVRT: Bool = false) -> OutputSpec {
+  func spec(_ path: String, format: FormatOption? = nil, type: OutputTypeOption? = nil, allowsVRT: Bool = false) -> OutputSpec {
     OutputSpec(path: path, formatName: format?.format, allowsVRT: allowsVRT, creationOptions: creationOptions.map(\.text),
-               overwrite: overwrite, forceSize: forceSize)
+               overwrite: overwrite, forceSize: forceSize, outputType: type?.type?.valid)
   }
+}
+
+/// The output's data type, `--ot` as GDAL's tools take it: one declaration for every command
+/// that writes a raster.
+struct OutputTypeOption: ParsableArguments {
+  @Option(name: .customLong("ot"), parsing: .unconditional, help: ArgumentHelp(
+    "The output's data type: \(TypeConversion.choices.map(\.rawValue).joined(separator: ", ")). Values are converted as gdal_translate -ot converts them: no scaling, rounded half away from zero, clamped to the type's range (the clamped pixels counted in the report).",
+    valueName: "TYPE"))
+  var type: Parsed<DataType>?
+
+  func validate() throws { _ = try type.value() }
 }
 
 /// The file format of a raster output; without it, the output's extension decides.
@@ -245,12 +256,8 @@ extension MosaicRequest.ResolutionRule: ArgumentValue {
 }
 
 extension DataType: ArgumentValue {
-  init(argumentText text: String) throws {
-    guard let type = DataType(name: text) else {
-      throw ValidationError("--ot takes \(DataType.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    self = type
-  }
+  /// `--ot`'s types, in any case (`TypeConversion.parse`).
+  init(argumentText text: String) throws { self = try TypeConversion.parse(text) }
 }
 
 extension COGSettings.Profile: ExpressibleByArgument {}

@@ -117,7 +117,11 @@ struct ClipJob {
   let request: ClipRequest
   let source: Dataset
   let bands: [Int]
+  /// The type the windows are composed in: the source's, widened to hold `--ot`'s values.
   let type: DataType
+  /// The output's: `--ot`, else the source's.
+  var outputType: DataType { request.output.outputType ?? type }
+
   let output: Grid
   /// The source's pixels on the output grid (possibly reaching past it).
   let sourceWindow: Window
@@ -136,7 +140,9 @@ struct ClipJob {
     self.request = request
     self.source = source
     self.bands = bands
-    type = try source.band(bands[0]).dataType
+    // With --ot, composed in a type that holds the source's values and the output's nodata both.
+    let sourceType = try source.band(bands[0]).dataType
+    type = sourceType.union(request.output.outputType ?? sourceType)
     shape = region.shape
     let rasterExtent = grid.extent
     let missing = "the region (\(region.envelope.text) in \(CRSInput.label(grid.srs))) does not intersect \(request.input) (bounds \(rasterExtent.text))"
@@ -174,17 +180,19 @@ struct ClipJob {
     }
     sourceWindow = placed
     boxWindow = region.shape == nil ? output.placement(of: cut) : nil
-    try request.dstNodata.requireFits(type, option: "--dst-nodata")
+    try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: bands.count,
+                                     outputBands: bands.count, type: request.output.outputType ?? sourceType)
     var fill: [Double] = [], nodata: [Double?] = []
-    for band in bands {
-      let own = request.srcNodata.resolved(inherited: try source.band(band).noDataValue)
-      switch request.dstNodata {
+    for (i, band) in bands.enumerated() {
+      let own = request.srcNodata.forBand(i).resolved(inherited: try source.band(band).noDataValue)
+      switch request.dstNodata.forBand(i) {
       case .value(let v): fill.append(v); nodata.append(v)
       case .none: fill.append(0); nodata.append(nil)
       case .inherit:
         // Under an alpha band the alpha marks the region and nothing is declared: GeoTIFF holds
         // one nodata per file, which would fall on the alpha band too.
         if request.addAlpha { fill.append(0); nodata.append(nil) } else { fill.append(own ?? 0); nodata.append(own ?? 0) }
+      case .perBand: throw TesseraError(.internalError, "a band's nodata setting is a list")
       }
     }
     self.fill = fill
@@ -226,7 +234,7 @@ struct ClipJob {
 
   /// The output as checked before the work.
   var layout: RasterWrite.Layout {
-    RasterWrite.Layout(grid: output, bands: outputBands, type: type, declaresNodata: nodata.contains { $0 != nil })
+    RasterWrite.Layout(grid: output, bands: outputBands, type: outputType, declaresNodata: nodata.contains { $0 != nil })
   }
 
   var frame: RasterWrite.Frame { RasterWrite.Frame(output) }
@@ -234,8 +242,10 @@ struct ClipJob {
   /// The source's bands, each with the nodata decided for it, and an alpha band last if asked.
   var outputBandTemplate: RasterWrite.Bands {
     get throws {
-      var bands = RasterWrite.Bands(count: outputBands, type: type, template: try SourceSet.bandSubset(source, self.bands), nodata: .none)
-      bands.declaredNodata = nodata
+      var bands = RasterWrite.Bands(count: outputBands, type: outputType, template: try SourceSet.bandSubset(source, self.bands),
+                                    nodata: .none)
+      // The nodata is converted with the pixels (--ot).
+      bands.declaredNodata = nodata.map { $0.map { TypeConversion.nodata($0, as: outputType) } }
       if request.addAlpha { bands.colorInterpretations = Array(repeating: nil, count: outputBands - 1) + ["Alpha"] }
       return bands
     }

@@ -84,6 +84,7 @@ extension Clip {
     ])
     report.warnings = (datumWarning.map { [$0] } ?? []) + jobs.flatMap(\.job.warnings)
       + (skipped.isEmpty ? [] : ["\(skipped.count) feature(s) of \(path) miss \(request.input) and got no file (ids \(skipped.map(String.init).joined(separator: ", ")))"])
+    report.addConversion(of: request.output)
     return report
   }
 

@@ -214,6 +214,8 @@ public enum SpectralIndex {
     case .value(let v):
       try NodataSetting.requireFits(v, type, option: "--dst-nodata")
       return v
+    case .perBand:
+      throw TesseraError(.usage, "--dst-nodata \(setting): index takes one value for all its bands")
     case .inherit:
       if type.isFloatingPoint { return .nan }
       let range = type.integerRange

@@ -133,7 +133,8 @@ struct MergeJob {
       sourceCRS: { ds in try ds.spatialReference.flatMap { $0.isSame(as: grid.srs) ? nil : try request.datum.source($0) } },
       to: grid.srs, label: { planned[$0].product.source })
     let sourceTypes = try planned.flatMap { try $0.files.map { try $0.dataset.band(1).dataType } }
-    let outputType: DataType = request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte)
+    let outputType: DataType = request.output.outputType
+      ?? (request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte))
     let estimate = stagedBytes(planned)
     var staging = request.staging
     var notes: [String] = []
@@ -234,7 +235,7 @@ struct MergeJob {
                                                          height: grid.height, bands: names.count))
     for (i, name) in names.enumerated() {
       let band = try output.band(i + 1)
-      try band.setNoDataValue(request.reflectance ? .nan : 0)
+      try band.setNoDataValue(TypeConversion.nodata(request.reflectance ? .nan : 0, as: type))
       band.setDescription(name)
     }
     var merged = try MergeCompositor(

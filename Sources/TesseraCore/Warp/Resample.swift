@@ -114,16 +114,17 @@ public enum Resample {
     progress: ProgressHandler?
   ) throws -> RasterWrite {
     let bands = Array(1...source.bandCount)
+    let outputType = request.output.outputType ?? type
     let writer = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input,
                                  resources: request.resources, cache: .streaming) {
-      RasterWrite.Layout(width: grid.width, height: grid.height, bands: bands.count, type: type)
+      RasterWrite.Layout(width: grid.width, height: grid.height, bands: bands.count, type: outputType)
     }
     let frame = RasterWrite.Frame(width: grid.width, height: grid.height, geoTransform: grid.geoTransform)
-    try writer.raster(frame, RasterWrite.Bands(count: bands.count, type: type, template: source)) { output in
+    try writer.raster(frame, RasterWrite.Bands(count: bands.count, type: outputType, template: source)) { output in
       try RasterCopy.copy(
         source: request.input, bands: bands, to: output, type: type, threads: request.resources.threads,
         decimation: .init(factorX: grid.factorX, factorY: grid.factorY, method: request.resampling.rawValue),
-        progress: progress)
+        conversion: request.output.conversion, progress: progress)
     }
     return writer
   }
