@@ -17,6 +17,7 @@ struct ResampleCommand: ParsableCommand {
   @OptionGroup var grid: GridOptions
   @Option(parsing: .unconditional, help: ArgumentHelp("Multiply width and height by F (0.5 halves them).", valueName: "F")) var scale: Double?
   @OptionGroup var resampling: ResamplingOption
+  @OptionGroup var nodata: NodataOptions
   @OptionGroup var format: FormatOption
   @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
@@ -43,6 +44,8 @@ struct ResampleCommand: ParsableCommand {
                                     resources: global.resources)
       request.resampling = resampling.resampling
       request.targetAlignedPixels = grid.targetAlignedPixels
+      request.srcNodata = nodata.srcNodata
+      request.dstNodata = nodata.dstNodata
       return try runner.perform { try Resample.run(request, progress: $0) }
     }
   }

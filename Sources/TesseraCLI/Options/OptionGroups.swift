@@ -205,11 +205,27 @@ struct GridOptions: ParsableArguments {
 
 /// Nodata on the way in and out.
 struct NodataOptions: ParsableArguments {
+  @OptionGroup var source: SrcNodataOption
+  @OptionGroup var destination: DstNodataOption
+
+  var srcNodata: NodataSetting { source.srcNodata }
+  var dstNodata: NodataSetting { destination.dstNodata }
+}
+
+/// The input's nodata: one value for every band or one per band, as gdalwarp -srcnodata takes
+/// them; a list follows gdalwarp's rule (a pixel is nodata when every band holds its own value).
+struct SrcNodataOption: ParsableArguments {
   @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp(
-    "Input nodata value, none (no input pixel is nodata), or inherit (the input's own; the default).", valueName: "V|none"))
+    "Input nodata: V for every band, V,V,... one per band (a pixel is nodata when every band holds its value, as gdalwarp -srcnodata), none (no input pixel is nodata), or inherit (the input's own; the default).",
+    valueName: "V[,V...]|none|inherit"))
   var srcNodata: NodataSetting = .inherit
+}
+
+/// The output's nodata: one value for every band or one per band, as gdalwarp -dstnodata.
+struct DstNodataOption: ParsableArguments {
   @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp(
-    "Output nodata value, none (declare none), or inherit (the input's; the default).", valueName: "V|none"))
+    "Output nodata: V for every band, V,V,... one per band, none (declare none), or inherit (the input's; the default).",
+    valueName: "V[,V...]|none|inherit"))
   var dstNodata: NodataSetting = .inherit
 }
 

@@ -15,6 +15,9 @@ public struct ResampleRequest {
   public var target: Target
   public var resampling: Resampling = .nearest
   public var targetAlignedPixels = false
+  /// As gdalwarp -srcnodata and -dstnodata take them.
+  public var srcNodata: NodataSetting = .inherit
+  public var dstNodata: NodataSetting = .inherit
   public var resources: Resources
 
   public init(input: String, output: OutputSpec, target: Target, resources: Resources = Resources()) {
@@ -31,8 +34,10 @@ public enum Resample {
     guard source.geoTransform != nil else {
       throw TesseraError(.dataError, "\(request.input) has no geotransform to resample on")
     }
-    let args = ["-r", request.resampling.gdalName]
+    let args = ["-r", request.resampling.gdalName] + Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let type = try source.band(1).dataType
+    try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: source.bandCount,
+                                     outputBands: source.bandCount, type: request.output.outputType ?? type)
     var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args, outputType: type)
     job.resampling = request.resampling
     switch request.target {
@@ -52,7 +57,7 @@ public enum Resample {
     // The grid is checked before any probe of it: a pixel size too small overflows GDAL's sizes.
     _ = try job.plannedSize()
     let writer: RasterWrite
-    if request.output.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
+    if request.output.format == .gtiff, request.srcNodata.isInherit, request.dstNodata.isInherit, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
       writer = try decimate(request, source, grid: grid, type: type, progress: progress)
     } else {
       writer = try job.run(progress: progress)
