@@ -102,7 +102,7 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
       (["index", "--expr", "b1", float, "-o", dir.file("e.tif"), "--ot", "UInt16", "--dst-nodata", "70000"], "UInt16"),
       (["index", "--expr", "b1", float, "-o", dir.file("f2.tif"), "--ot", "Byte", "--dst-nodata", "-1"], "Byte"),
       (["index", "--expr", "b1", float, "-o", dir.file("g.tif"), "--dst-nodata", "1e40"], "Float32"),
-      (["cog-export", byte, dir.file("h.tif"), "--nodata", "-1"], "Byte"),
+      (["cog-export", byte, dir.file("h.tif"), "--dst-nodata", "-1"], "Byte"),
       // Float32 would round it to 0, making every real 0 nodata (round-2 hostile review).
       (["reproject", float, dir.file("i.tif"), "--dst-crs", "EPSG:4326", "--dst-nodata", "1e-50"], "Float32"),
       // Without --dst-nodata the source's value is declared on the output.
