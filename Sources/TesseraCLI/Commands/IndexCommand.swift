@@ -34,7 +34,7 @@ struct IndexCommand: ParsableCommand {
 
       Examples:
         tessera index ndvi -i red=B04.jp2 -i nir=B08.jp2 -o ndvi.tif
-        tessera index ndvi,ndwi scene.tif -i red=3,nir=4,green=2 --ot Int16 --output-scale 0.0001 -o idx.tif
+        tessera index ndvi,ndwi s2.tif -o idx.tif --ot Int16 --output-scale 0.0001   # bands described B03, B04, B08
         tessera index --expr NDVI='(nir - red) / (nir + red)' --expr 'ratio=b4 / b3' scene.tif -i red=3,nir=4 -o expr.tif
       """)
 
