@@ -31,12 +31,14 @@ struct IndexCommand: ParsableCommand {
       RVI is NIR/Red (the textbook ratio vegetation index; the catalogue's SR); the catalogue's own \
       RVI (RE2/R) is RERVI. The catalogue is Awesome Spectral Indices (MIT licence, David Montero \
       Loaiza et al.).
-
-      Examples:
-        tessera index ndvi -i red=B04.jp2 -i nir=B08.jp2 -o ndvi.tif
-        tessera index ndvi,ndwi s2.tif -o idx.tif --ot Int16 --output-scale 0.0001   # bands described B03, B04, B08
-        tessera index --expr NDVI='(nir - red) / (nir + red)' --expr 'ratio=b4 / b3' scene.tif -i red=3,nir=4 -o expr.tif
       """)
+
+  /// The examples ending the help (the HelpExamples block of #26).
+  static let examples = [
+    "tessera index ndvi -i red=B04.jp2 -i nir=B08.jp2 -o ndvi.tif",
+    "tessera index ndvi,ndwi s2.tif -o idx.tif --ot Int16 --output-scale 0.0001   # bands described B03, B04, B08",
+    "tessera index --expr NDVI='(nir - red) / (nir + red)' --expr 'ratio=b4 / b3' scene.tif -i red=3,nir=4 -o expr.tif",
+  ]
 
   @Argument(help: ArgumentHelp("Index names (comma-separated) then the input; with --expr only the input.", valueName: "NAME[,NAME…] [INPUT]"))
   var positional: [String] = []
@@ -55,7 +57,7 @@ struct IndexCommand: ParsableCommand {
     "The output's nodata (default: NaN; with an integer --ot the type's lowest value if signed, highest if unsigned, kept out of the clamp range).", valueName: "V"))
   var dstNodata: NodataSetting = .inherit
   @Option(name: [.customShort("r"), .customLong("resampling")], parsing: .unconditional, help: ArgumentHelp(
-    "Resampling of inputs on another grid; rasterio's spellings (near, cubic_spline) work too.", valueName: "METHOD"))
+    "Resampling method; rasterio's spellings (near, cubic_spline) work too.", valueName: "METHOD"))
   var resampling: Resampling = .bilinear
   @Option(name: .customLong("input-scale"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "Multiply a role's values (or every role's, without ROLE=) before any formula; repeatable.", valueName: "[ROLE=]S"))

@@ -4,8 +4,8 @@ import TesseraCore
 
 /// `-i ROLE=FILE[:N]` or `-i ROLE=N`: a role of index's formulas bound to band N (default 1) of a
 /// file, or to band N of the command's INPUT. One value may hold several bindings separated by
-/// commas; a comma separates only where the text after it starts `ROLE=` (a name of letters,
-/// digits and `_`, then `=`), so a file name holding a comma stays whole.
+/// commas; a comma separates only where the text after it (spaces aside) starts `ROLE=` (a name
+/// of letters, digits and `_`, then `=`), so a file name holding a comma stays whole.
 struct RoleBinding: ArgumentValue {
   /// Where a role's pixels come from, as the user wrote it.
   enum Source: Equatable {
@@ -56,7 +56,8 @@ struct RoleBinding: ArgumentValue {
     while let comma = rest.firstIndex(of: ",") {
       let after = rest[rest.index(after: comma)...]
       current += rest[..<comma]
-      if let equals = after.firstIndex(of: "="), isRoleName(after[..<equals]) {
+      let next = after.drop { $0 == " " }
+      if let equals = next.firstIndex(of: "="), isRoleName(next[..<equals]) {
         items.append(current)
         current = ""
       } else {

@@ -136,8 +136,8 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
   // MARK: - index
 
   /// Integer outputs: nodata outside the clamp range (Int16: −32768, clamp −32767…32767;
-  /// unsigned: the top value), values equal to numpy's clip(round(v / scale)), and valid_pixels
-  /// equal to GDAL's mask. On main UInt16 and Byte declared 0, so clamped and zero results read
+  /// unsigned: the top value), values equal to clip(round(v / scale)) of the Float32 values the
+  /// input holds, and valid_pixels equal to GDAL's mask. On main UInt16 and Byte declared 0, so clamped and zero results read
   /// as nodata while the JSON counted them valid.
   func testIndexIntegerOutputsKeepNodataOutsideTheClampRange() throws {
     let values: [Double] = [-5, -1, -0.00001, 0, 0.00004, 0.5, 1, 5, -9999, 3.27675, -3.2768]
@@ -147,7 +147,7 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
       let json = try report(try TesseraBinary.run(["index", "--expr", "b1", input, "-o", out, "--ot", type, "--output-scale", "0.0001", "--json"]))
       XCTAssertEqual(json["nodata"] as? Double, nodata, type)
       XCTAssertEqual(try declaredNodata(out), [nodata], type)
-      let expected = values.map { $0 == -9999 ? nodata : Swift.min(Swift.max(($0 / 0.0001).rounded(), low), high) }
+      let expected = values.map { $0 == -9999 ? nodata : Swift.min(Swift.max((Double(Float($0)) / 0.0001).rounded(), low), high) }
       let stored = try PixelComparison.values(out)
       let comparison = PixelComparison.of(stored, expected)
       XCTAssertTrue(comparison.identical, "\(type): \(comparison) \(stored) vs \(expected)")
