@@ -16,7 +16,7 @@ final class IndexInterfaceTests: TemporaryDirectoryTestCase {
       import json
       import numpy as np
       from osgeo import gdal, osr
-      names = \(descriptions.map { "'\($0)'" })
+      names = [\(descriptions.map { "'\($0)'" }.joined(separator: ", "))]
       scale = \(scale)
       ds = gdal.GetDriverByName('GTiff').Create('\(path)', 40, 30, len(names), gdal.GDT_UInt16 if scale == 1 else gdal.GDT_Float32)
       ds.SetGeoTransform([500000, 10, 0, 4000000, 0, -10])
