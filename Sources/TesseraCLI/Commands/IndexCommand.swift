@@ -40,7 +40,7 @@ struct IndexCommand: ParsableCommand {
     "tessera index --expr NDVI='(nir - red) / (nir + red)' --expr 'ratio=b4 / b3' scene.tif -i red=3,nir=4 -o expr.tif",
   ]
 
-  @Argument(help: ArgumentHelp("Index names (comma-separated) then the input; with --expr only the input.", valueName: "NAME[,NAME…] [INPUT]"))
+  @Argument(help: ArgumentHelp("Index names (comma-separated; optional with --expr), then the input.", valueName: "NAME[,NAME…] [INPUT]"))
   var positional: [String] = []
   @Option(name: [.customShort("o"), .customLong("output")], parsing: .unconditional, help: ArgumentHelp("The output file.", valueName: "OUT"))
   var output: String?
