@@ -32,9 +32,9 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
     let writes: [(String, [String])] = [
       ("band-stack", ["band-stack"] + bands + ["-o", folder + "/band-stack.tif"]),
       ("band-stack pixel", ["band-stack"] + bands + ["-o", folder + "/band-stack-pixel.tif", "--interleave", "pixel"]),
-      ("index", ["index", "ndvi,rvi,savi", "-o", folder + "/index.tif", "--band", "red=" + bands[0], "--band", "nir=" + bands[1]]),
-      ("index band", ["index", "ndvi,rvi,savi", "-o", folder + "/index-band.tif", "--band", "red=" + bands[0],
-                      "--band", "nir=" + bands[1], "--co", "INTERLEAVE=BAND"]),
+      ("index", ["index", "ndvi,rvi,savi", "-o", folder + "/index.tif", "-i", "red=" + bands[0], "-i", "nir=" + bands[1]]),
+      ("index band", ["index", "ndvi,rvi,savi", "-o", folder + "/index-band.tif", "-i", "red=" + bands[0],
+                      "-i", "nir=" + bands[1], "--co", "INTERLEAVE=BAND"]),
       ("merge-memfile", ["merge-memfile"] + products + ["-o", folder + "/merge.tif", "--bands", "B02,B03,B04,B08"]),
       ("merge-memfile band", ["merge-memfile"] + products + ["-o", folder + "/merge-band.tif", "--bands", "B02,B03,B04,B08",
                                                             "--co", "INTERLEAVE=BAND"]),
@@ -78,7 +78,7 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
           ["clip", input, out + "/c.tif", "--bbox", box],
           ["mosaic", input, "-o", out + "/m.tif"],
           ["cog-export", input, out + "/g.tif"],
-          ["index", "ndvi", input, "--bands", "red=1,nir=2", "-o", out + "/i.tif"],
+          ["index", "ndvi", input, "-i", "red=1,nir=2", "-o", out + "/i.tif"],
           ["band-stack", input, "-o", out + "/b.tif"],
           ["quicklook", input, out + "/q.png"],
         ]

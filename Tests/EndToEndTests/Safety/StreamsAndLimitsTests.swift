@@ -317,7 +317,7 @@ final class StreamsAndLimitsTests: TemporaryDirectoryTestCase {
     // Index reads its role files through the same readers.
     let index = dir.file("index.tif")
     let first = String(format: "%@/t%04d.tif", dir.file("layers"), 0), second = String(format: "%@/t%04d.tif", dir.file("layers"), 1)
-    let indexed = try shell(["index", "ndvi", "-o", index, "--band", "red=" + first, "--band", "nir=" + second], prefix: limit)
+    let indexed = try shell(["index", "ndvi", "-o", index, "-i", "red=" + first, "-i", "nir=" + second], prefix: limit)
     XCTAssertEqual(indexed.status, 0, indexed.stderr)
     let red = try PixelComparison.values(first), nir = try PixelComparison.values(second)
     let ndvi = zip(red, nir).map { r, n in Double(Float((n - r) / (n + r))) }
