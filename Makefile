@@ -11,7 +11,7 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev libgif-dev gdal-bin python3-
 PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all help deps build test test-deps test-slurm fuzz sanitize stress demo install bench bench-deps bench-large clean
+.PHONY: all help deps build test test-deps test-slurm fuzz sanitize stress demo options-table install bench bench-deps bench-large clean
 
 all: build
 
@@ -129,6 +129,13 @@ demo: build ## the main jobs on the bundled data
 	  -o $(DEMO_DIR)/t29unu-60m.tif --bands B04,B8A,SCL --resolution 60 --overwrite
 	-$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
 	  -o $(DEMO_DIR)/t29unu-10m.tif --bands B04 --resolution 10 --overwrite; echo "(exit status $$?: missing data fails loudly)"
+
+# The README's "Options shared by commands" table, from the commands' declarations (their
+# --experimental-dump-help), between its markers; SharedOptionsTests fails when it is stale.
+options-table: ## regenerate the README's table of options shared by commands (debug build)
+	$(SWIFT) build --product tessera-engine
+	$(SWIFT) build --product tessera
+	$(PYTHON_GDAL) Tools/options_table.py --tessera .build/debug/tessera --write README.md
 
 install: build ## install into PREFIX (default /usr/local), with shell completions
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tessera
