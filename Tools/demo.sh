@@ -17,7 +17,8 @@ step() { n=$((n + 1)); printf '%2d. %-14s %s\n' "$n" "$1" "$2"; }
 # Runs tessera quietly: errors (one line each) on stderr, nothing else.
 t() { "$TESSERA" "$@" -q > /dev/null; }
 
-summary=$("$TESSERA" info Fixtures/rasterio/RGB.byte.tif --stats --json -q | "$PY" -c '
+report=$("$TESSERA" info Fixtures/rasterio/RGB.byte.tif --stats --json -q)
+summary=$(printf '%s' "$report" | "$PY" -c '
 import json, sys
 r = json.load(sys.stdin)
 r = r[0] if isinstance(r, list) else r
@@ -62,7 +63,8 @@ refusal=$("$TESSERA" merge-memfile "$T29UNU" -o "$DIR/t29unu-10m.tif" --bands B0
 status=$?
 set -e
 [ "$status" -ne 0 ] || { echo "demo: the 10 m merge of T29UNU should have failed" >&2; exit 1; }
-step merge-memfile "a real product (T29UNU) at 60 m -> $DIR/t29unu-60m.tif; at 10 m its band files are missing: exit $status"
+missing=$(printf '%s\n' "$refusal" | sed -n 's|.*/\([^/ ]*\.jp2\) is listed.*|\1|p')
+step merge-memfile "a real product (T29UNU) at 60 m -> $DIR/t29unu-60m.tif; at 10 m it fails loudly: exit $status, ${missing:-a band file} missing"
 
 "$PY" Tools/s2products.py "$DIR/s2-orbits" --scenario orbits --size 300 --bands B02,B03,B04,SCL > /dev/null
 t timelapse "$DIR"/s2-orbits/*.SAFE -o "$DIR/timelapse.gif" --product-bands B04,B03,B02 --stretch 0,1500 --fps 1 --overwrite
