@@ -66,7 +66,7 @@ def options(command):
         else:
             grammar = arg.get("valueName", "")
         if arg.get("isRepeating") and arg["kind"] != "flag":
-            grammar += "; repeatable"
+            grammar += " (repeatable)"
         found.append((key, spelling(arg["names"]), text, grammar))
     return found
 
@@ -96,7 +96,10 @@ def markdown(table, every):
     for row in table:
         takers = "every command" if set(row["commands"]) == every else ", ".join(row["commands"])
         names = ", ".join(f"`{n}`" for n in row["names"])
-        grammar = f"`{row['grammar']}`" if row["grammar"] and row["grammar"] != "flag" else row["grammar"]
+        grammar = row["grammar"]
+        if grammar and grammar != "flag":
+            value, repeatable = (grammar[:-len(" (repeatable)")], ", repeatable") if grammar.endswith(" (repeatable)") else (grammar, "")
+            grammar = f"`{value}`{repeatable}"
         lines.append(f"| {cell(names)} | {cell(row['meaning'])} | {cell(grammar)} | {takers} |")
     return "\n".join(lines) + "\n"
 
