@@ -112,8 +112,9 @@ extension Clip {
     if stat(folder, &status) == 0 { return false }
     guard mkdir(folder, 0o777) == 0 else {
       let code = errno
-      let parent = (folder as NSString).deletingLastPathComponent
-      if code == ENOENT { throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(parent.isEmpty ? "." : parent) does not exist") }
+      if code == ENOENT || code == ENOTDIR {
+        throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(OutputTarget.missingFolder(of: folder))")
+      }
       throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(String(cString: strerror(code)))")
     }
     TemporaryFiles.shared.registerFolder(folder)
