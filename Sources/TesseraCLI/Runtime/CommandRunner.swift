@@ -95,6 +95,9 @@ struct CommandRunner {
   func itemFailure(_ error: Error) -> TesseraError {
     let failure = CommandFailure(command: name, error: TesseraError.from(error), json: global.json, quiet: global.quiet)
       .blamingSystemLimits().error
+    // As for a whole run's failure: GDAL's warnings so far first, then the one line.
+    if !global.quiet { CommandRunner.printGDALWarnings() }
+    GDALWarnings.shared.reset()
     reportError(failure)
     return failure
   }
