@@ -93,6 +93,8 @@ struct CommandRunner {
   /// The failure of one item of several (a file info or validate-cog could not read), judged
   /// as a whole run's failure would be, and said on stderr; the run goes on to the next item.
   func itemFailure(_ error: Error) -> TesseraError {
+    // A failure the interruption caused is not the file's: the signal's exit is the outcome.
+    if Interruption.requested { Interruption.awaitExit() }
     let failure = CommandFailure(command: name, error: TesseraError.from(error), json: global.json, quiet: global.quiet)
       .blamingSystemLimits().error
     // As for a whole run's failure: GDAL's warnings so far first, then the one line.
