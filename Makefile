@@ -42,9 +42,11 @@ build: deps ## build tessera and tessera-engine (release) into .build/release
 	$(SWIFT) build -c release --product tessera-engine
 	$(SWIFT) build -c release --product tessera
 
-# What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped).
-TEST_APT_PACKAGES := ffmpeg
-test-deps: deps ## install what only the tests need (ffmpeg)
+# What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped), and
+# python3-jsonschema, with which Tools/validate-json.py checks every --json output against
+# docs/schemas/.
+TEST_APT_PACKAGES := ffmpeg python3-jsonschema
+test-deps: deps ## install what only the tests need (ffmpeg, python3-jsonschema)
 	@$(call apt_install,$(TEST_APT_PACKAGES),true)
 
 # The XCTest suite in TEST_WORKERS parallel processes, one a test class (Tools/run-tests.py; logs

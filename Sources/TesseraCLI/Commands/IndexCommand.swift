@@ -170,8 +170,8 @@ struct IndexCommand: ParsableCommand {
 
   func run() throws {
     try CommandRunner("index", global).run { runner in
-      if list { return try listCatalogue() }
-      if let describe { return try describeIndex(describe) }
+      if list { return try listCatalogue(runner) }
+      if let describe { return try describeIndex(describe, runner) }
       return try runner.perform { try SpectralIndex.run(try request(), progress: $0) }
     }
   }
@@ -204,23 +204,22 @@ struct IndexCommand: ParsableCommand {
 
   func roleText(_ roles: [String]) -> String { roles.map { SpectralCatalog.roleNames[$0] ?? $0 }.joined(separator: ", ") }
 
-  func listCatalogue() throws -> CommandResult {
+  func listCatalogue(_ runner: CommandRunner) throws -> CommandResult {
     let entries = SpectralCatalog.entries.filter { domain == nil || $0.domain == domain?.lowercased() }
     if entries.isEmpty {
       throw TesseraError(.usage, "no index in domain '\(domain ?? "")'; domains: \(Set(SpectralCatalog.entries.map(\.domain)).sorted().joined(separator: ", "))")
     }
-    let json = JSONValue.array(entries.map { e in
+    let list = JSONValue.array(entries.map { e in
       .object([("name", .string(e.name)), ("long_name", .string(e.longName)), ("formula", .string(e.formula)),
                ("roles", .array(e.roles.map { .string(SpectralCatalog.roleNames[$0] ?? $0) })), ("domain", .string(e.domain)),
                ("platforms", .array(e.platforms.map { .string($0) })), ("reference", .string(e.reference))])
     })
     let text = entries.map { "\($0.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \($0.longName)\n             \($0.formula)   [\(roleText($0.roles))]" }
     // The list is what was asked for: on stdout, as a table or JSON.
-    if !global.json { try Terminal.out(text.joined(separator: "\n")) }
-    return CommandResult(json: json, text: "")
+    return CommandResult(json: runner.okJSON([("indices", list)]), report: text.joined(separator: "\n"))
   }
 
-  func describeIndex(_ name: String) throws -> CommandResult {
+  func describeIndex(_ name: String, _ runner: CommandRunner) throws -> CommandResult {
     guard let e = SpectralCatalog.entry(name) else {
       let close = SpectralCatalog.suggestions(for: name)
       throw TesseraError(.usage, "unknown index '\(name)'" + (close.isEmpty ? "" : "; did you mean \(close.joined(separator: ", "))?"))
@@ -232,13 +231,12 @@ struct IndexCommand: ParsableCommand {
     lines += ["  domain:    \(e.domain)", "  platforms: \(e.platforms.joined(separator: ", "))", "  reference: \(e.reference)"]
     if e.catalogueName != e.name { lines.append("  (the catalogue's \(e.catalogueName))") }
     lines.append("  from Awesome Spectral Indices (MIT licence, David Montero Loaiza et al.)")
-    let json = JSONValue.object([
+    let description = JSONValue.object([
       ("name", .string(e.name)), ("catalogue_name", .string(e.catalogueName)), ("long_name", .string(e.longName)),
       ("formula", .string(e.formula)), ("roles", .array(bands.map { .string(SpectralCatalog.roleNames[$0] ?? $0) })),
       ("constants", .array(constants.map { .object([("name", .string($0.name)), ("default", .double($0.defaultValue)), ("description", .string($0.description))]) })),
       ("domain", .string(e.domain)), ("platforms", .array(e.platforms.map { .string($0) })), ("reference", .string(e.reference)),
     ])
-    if !global.json { try Terminal.out(lines.joined(separator: "\n")) }
-    return CommandResult(json: json, text: "")
+    return CommandResult(json: runner.okJSON([("index", description)]), report: lines.joined(separator: "\n"))
   }
 }

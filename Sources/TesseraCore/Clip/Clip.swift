@@ -70,7 +70,7 @@ public enum Clip {
     let writer = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input,
                                 resources: request.resources, cache: .singlePass) { job.layout }
     let inside = try writer.raster(job.frame, job.outputBandTemplate) { try job.write(into: $0, progress: progress) }
-    return writer.report(job.details(region: region, pixelsInside: inside), warnings: (datumWarning.map { [$0] } ?? []) + job.warnings)
+    return writer.report(try job.details(region: region, pixelsInside: inside), warnings: (datumWarning.map { [$0] } ?? []) + job.warnings)
   }
 
   /// The source's grid and the bands clipped, checked.
@@ -256,7 +256,7 @@ struct ClipJob {
     try ClipWriter(job: self).write(into: dataset, progress: progress)
   }
 
-  func details(region: ClipRegion, pixelsInside: Int) -> [(String, JSONValue)] {
+  func details(region: ClipRegion, pixelsInside: Int) throws -> [(String, JSONValue)] {
     let kind: String
     switch request.region {
     case .bbox: kind = "bbox"
@@ -268,9 +268,9 @@ struct ClipJob {
       ("input", .string(request.input)),
       ("region", .object([
         // The bounds are in the raster's CRS, so "crs" is that one; the CRS it was given in apart.
-        ("kind", .string(kind)), ("crs", .string(CRSInput.label(output.srs))),
+        ("kind", .string(kind)), ("crs", try CRSDescription.json(output.srs)),
         ("bounds", RasterInfo.extentJSON(region.envelope)), ("feature_count", .int(region.featureCount)),
-        ("given_crs", .string(CRSInput.label(region.crs))),
+        ("given_crs", try CRSDescription.json(region.crs)),
       ])),
       ("all_touched", .bool(request.allTouched)),
       ("pixels_inside", .int(pixelsInside)),

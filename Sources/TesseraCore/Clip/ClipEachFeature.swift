@@ -72,8 +72,8 @@ extension Clip {
     var report = OperationReport(outputs: jobs.map(\.output.path), details: [
       ("input", .string(request.input)),
       // Each feature's bounds are in the raster's CRS, so "crs" is that one.
-      ("region", .object([("kind", .string("cutline")), ("crs", .string(CRSInput.label(grid.srs))),
-                          ("feature_count", .int(jobs.count)), ("given_crs", .string(CRSInput.label(read.crs)))])),
+      ("region", .object([("kind", .string("cutline")), ("crs", try CRSDescription.json(grid.srs)),
+                          ("feature_count", .int(jobs.count)), ("given_crs", try CRSDescription.json(read.crs))])),
       ("all_touched", .bool(request.allTouched)),
       ("features", .array(jobs.enumerated().map { i, entry in
         .object([("id", .int(entry.id)), ("name", .string(entry.name)), ("path", .string(entry.output.path)),

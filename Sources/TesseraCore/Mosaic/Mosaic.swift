@@ -112,7 +112,7 @@ public enum Mosaic {
       ("inputs", .array(request.inputs.map { .string($0) })),
       ("method", .string(method.rawValue)),
       ("resolution", .array([.double(plan.resolution.x), .double(plan.resolution.y)])),
-      ("crs", .string(CRSInput.label(plan.crs))),
+      ("crs", try CRSDescription.json(plan.crs)),
     ])
     report.warnings = plan.datumWarnings
     report.addConversion(of: request.output)

@@ -73,7 +73,7 @@ public enum Reproject {
     job.targetAlignedPixels = request.targetAlignedPixels
     job.resampling = request.resampling
     return try job.run(progress: progress).report([
-      ("input", .string(request.input)), ("dst_crs", .string(CRSInput.label(target))),
+      ("input", .string(request.input)), ("dst_crs", try CRSDescription.json(target)),
       ("resampling", .string(request.resampling.rawValue)),
     ], warnings: warnings)
   }

@@ -115,7 +115,8 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
       XCTAssertTrue(comparison.identical, "\(threads) threads: \(comparison)")
       let info = try TesseraBinary.run(["info", "--stats", input, "--json", "--threads", threads])
       XCTAssertEqual(info.status, 0, info.stderr)
-      let object = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+      let report = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+      let object = (report?["files"] as? [[String: Any]])?.first
       let ours = (object?["bands"] as? [[String: Any]] ?? []).map { band in
         ["min", "max", "mean"].map { ((band["stats"] as? [String: Double])?[$0]) ?? .nan }
       }

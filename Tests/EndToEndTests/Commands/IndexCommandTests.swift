@@ -12,7 +12,9 @@ final class IndexCommandTests: TemporaryDirectoryTestCase {
   func testListAndDescribe() throws {
     let list = try TesseraBinary.run(["index", "--list", "--json"])
     XCTAssertEqual(list.status, 0, list.stderr)
-    let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+    let listing = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
+    XCTAssertEqual(listing["command"] as? String, "index")
+    let entries = try XCTUnwrap(listing["indices"] as? [[String: Any]])
     XCTAssertGreaterThanOrEqual(entries.count, 280)
     let rvi = try XCTUnwrap(entries.first { $0["name"] as? String == "RVI" })
     XCTAssertEqual(rvi["formula"] as? String, "N / R")
