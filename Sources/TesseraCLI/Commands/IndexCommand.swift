@@ -132,6 +132,9 @@ struct IndexCommand: ParsableCommand {
   func outputType() throws -> DataType? {
     guard let ot else { return nil }
     let types: [DataType] = [.byte, .int8, .uint16, .int16, .uint32, .int32, .float32, .float64]
+    // Index computes every stored value itself, so it can write GDAL 3.6's signed byte, which the
+    // shared --ot (converted by GDAL) refuses.
+    if ot.text.lowercased() == "int8" { return .int8 }
     guard let type = ot.valid, types.contains(type) else {
       throw ValidationError("--ot takes \(types.map(\.rawValue).joined(separator: ", ")), got '\(ot.text)'")
     }

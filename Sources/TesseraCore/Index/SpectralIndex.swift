@@ -164,7 +164,7 @@ public enum SpectralIndex {
       ("scale", .double(request.outputScale)),
       ("offset", .double(request.outputOffset)),
       ("valid_pixels", .array(counts.valid.map { .int($0) })),
-      ("clamped_pixels", .array(counts.clamped.map { .int($0) })),
+      ("clamped_pixels", .int(counts.clamped.reduce(0, +))),
       ("nodata_collisions", .array(counts.collisions.map { .int($0) })),
       ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
     ]

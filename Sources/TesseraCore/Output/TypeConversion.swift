@@ -108,7 +108,7 @@ public final class TypeConversion: @unchecked Sendable {
     let n = clampedPixels
     let warning = n == 0 ? nil
       : "--ot \(type.rawValue): \(n) pixel\(n == 1 ? "" : "s") held a value \(type.rawValue) cannot hold (outside its range, or NaN) and \(n == 1 ? "was" : "were") clamped, as gdal_translate -ot does"
-    return ([("output_type", .string(type.rawValue)), ("clamped_pixels", .int(n))], warning)
+    return ([("data_type", .string(type.rawValue)), ("clamped_pixels", .int(n))], warning)
   }
 }
 
@@ -117,7 +117,9 @@ extension OperationReport {
   mutating func addConversion(of spec: OutputSpec) {
     guard let conversion = spec.conversion else { return }
     let (lines, warning) = conversion.report()
-    details += lines
+    // band-stack and index name their output type themselves; one key, one value.
+    let named = Set(details.map(\.0))
+    details += lines.filter { !named.contains($0.0) }
     if let warning { warnings.append(warning) }
   }
 }

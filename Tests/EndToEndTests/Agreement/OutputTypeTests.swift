@@ -77,7 +77,7 @@ final class OutputTypeTests: TemporaryDirectoryTestCase {
     XCTAssertTrue(comparison.identical, "\(name) --ot \(type) vs \(tool) -ot: \(comparison)", file: file, line: line)
     let expected = try XCTUnwrap(try run(Self.countClamped, [natural, type]) as? Int)
     XCTAssertEqual(report["clamped_pixels"] as? Int, expected, "\(name) --ot \(type)", file: file, line: line)
-    XCTAssertEqual(report["output_type"] as? String, type, file: file, line: line)
+    XCTAssertEqual(report["data_type"] as? String, type, file: file, line: line)
     if expected > 0 {
       let warnings = report["warnings"] as? [String] ?? []
       XCTAssertTrue(warnings.contains { $0.contains("--ot \(type): \(expected) pixel") }, "\(warnings)", file: file, line: line)
