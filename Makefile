@@ -11,7 +11,7 @@ APT_PACKAGES := libgdal-dev libproj-dev libtiff-dev libgif-dev gdal-bin python3-
 PYTHON_GDAL := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all help deps build test test-deps test-slurm fuzz sanitize stress demo install bench bench-deps bench-large clean
+.PHONY: all help deps build test test-deps test-slurm fuzz sanitize stress demo options-table install bench bench-deps bench-large clean
 
 all: build
 
@@ -42,9 +42,11 @@ build: deps ## build tessera and tessera-engine (release) into .build/release
 	$(SWIFT) build -c release --product tessera-engine
 	$(SWIFT) build -c release --product tessera
 
-# What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped).
-TEST_APT_PACKAGES := ffmpeg
-test-deps: deps ## install what only the tests need (ffmpeg)
+# What only the tests need: ffmpeg, for timelapse's MP4 test (without it that half is skipped), and
+# python3-jsonschema, with which Tools/validate-json.py checks every --json output against
+# docs/schemas/.
+TEST_APT_PACKAGES := ffmpeg python3-jsonschema
+test-deps: deps ## install what only the tests need (ffmpeg, python3-jsonschema)
 	@$(call apt_install,$(TEST_APT_PACKAGES),true)
 
 # The XCTest suite in TEST_WORKERS parallel processes, one a test class (Tools/run-tests.py; logs
@@ -92,43 +94,17 @@ stress: build ## signals at random moments and full disks for every writing comm
 	$(PYTHON_GDAL) Tools/stress.py --trials $(STRESS_TRIALS)
 
 DEMO_DIR ?= .demo
-demo: build ## the main jobs on the bundled data
-	@mkdir -p $(DEMO_DIR)
-	@echo "== 1. describe a Landsat scene (rasterio's RGB.byte.tif), with exact statistics"
-	$(RELEASE) info Fixtures/rasterio/RGB.byte.tif --stats
-	@echo
-	@echo "== 2. mosaic its four quadrants back into one raster (later inputs win; nodata never does)"
-	$(RELEASE) mosaic 'Fixtures/rasterio/rgb?.tif' -o $(DEMO_DIR)/rgb-mosaic.tif --overwrite
-	@echo
-	@echo "== 3. reproject it to CGCS2000, bilinear"
-	$(RELEASE) reproject $(DEMO_DIR)/rgb-mosaic.tif $(DEMO_DIR)/rgb-cgcs2000.tif --dst-crs cgcs2000 --resampling bilinear --overwrite
-	@echo
-	@echo "== 4. export a Cloud Optimized GeoTIFF (the final copy), then validate it"
-	$(RELEASE) cog-export $(DEMO_DIR)/rgb-cgcs2000.tif $(DEMO_DIR)/rgb-cog.tif --profile zstd --overwrite
-	$(RELEASE) validate-cog $(DEMO_DIR)/rgb-cog.tif
-	@echo
-	@echo "== 5. the report a script would read"
-	$(RELEASE) info $(DEMO_DIR)/rgb-cog.tif --json | head -40
-	@echo
-	@echo "== 6. Sentinel-2: two L2A tiles on either side of the UTM 32/33 boundary (synthetic, with the real"
-	@echo "==    SAFE structure, from Tools/s2products.py), merged through in-memory staging to a validated COG"
-	$(PYTHON_GDAL) Tools/s2products.py $(DEMO_DIR)/s2 --scenario zones --size 600 --bands B02,B03,B04,B08,SCL > /dev/null
-	$(RELEASE) merge-memfile $(DEMO_DIR)/s2/*.SAFE -o $(DEMO_DIR)/s2-merged.tif -b B02,B03,B04,B08 \
-	  --reflectance --mask-clouds --cog --report $(DEMO_DIR)/s2-report.json --overwrite
-	$(RELEASE) validate-cog $(DEMO_DIR)/s2-merged.tif
-	$(RELEASE) validate-merge $(DEMO_DIR)/s2-merged.tif --expect-bands B02,B03,B04,B08 --expect-crs EPSG:32632 \
-	  --expect-resolution 10 --min-valid-fraction 0.5 --against $(DEMO_DIR)/s2-report.json
-	@echo
-	@echo "== 7. its report (products, grid, bands, overlap, staging), as --report wrote it"
-	@$(PYTHON_GDAL) -c 'import json,sys; r=json.load(open(sys.argv[1])); \
-	  r["products"]=[{k: p[k] for k in ("id","tile","processing_baseline","offset_applied","reprojected")} for p in r["products"]]; \
-	  [r.pop(k) for k in ("outputs","warnings")]; print(json.dumps(r, indent=1))' $(DEMO_DIR)/s2-report.json
-	@echo
-	@echo "== 8. a real product (T29UNU, western Ireland): at 60 m it merges; at 10 m its band files are missing"
-	$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
-	  -o $(DEMO_DIR)/t29unu-60m.tif -b B04,B8A,SCL --resolution 60 --overwrite
-	-$(RELEASE) merge-memfile Fixtures/sentinel2/S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU_20221005T164454.SAFE \
-	  -o $(DEMO_DIR)/t29unu-10m.tif -b B04 --resolution 10 --overwrite; echo "(exit status $$?: missing data fails loudly)"
+# TESSERA=PATH runs the demo with that binary and builds nothing (the tests give .build/debug/tessera).
+TESSERA ?=
+demo: $(if $(TESSERA),,build) ## every part of the job on the bundled data, one line a step (outputs in .demo/)
+	@TESSERA=$(or $(TESSERA),$(RELEASE)) DEMO_DIR=$(DEMO_DIR) PYTHON_GDAL=$(PYTHON_GDAL) sh Tools/demo.sh
+
+# The README's "Options shared by commands" table, from the commands' declarations (their
+# --experimental-dump-help), between its markers; SharedOptionsTests fails when it is stale.
+options-table: ## regenerate the README's table of options shared by commands (debug build)
+	$(SWIFT) build --product tessera-engine
+	$(SWIFT) build --product tessera
+	$(PYTHON_GDAL) Tools/options_table.py --tessera .build/debug/tessera --write README.md
 
 install: build ## install into PREFIX (default /usr/local), with shell completions
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tessera

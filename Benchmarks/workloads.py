@@ -191,7 +191,7 @@ def standard(ctx):
     ndvi_calc = "(A.astype(float32)-B)/(A.astype(float32)+B)"
     w.append(Workload(
         "W5", "NDVI from red and nir of one cell, float32", ["index"],
-        Runner("tessera index ndvi", [tessera, "index", "ndvi", "--band", f"red={red[0]}", "--band", f"nir={nir[0]}", "-o", out("W5-tessera.tif"), "--dst-nodata", "-9999", *tessera_co(co), "--threads", str(t), "--quiet"], out("W5-tessera.tif")),
+        Runner("tessera index ndvi", [tessera, "index", "ndvi", "-i", f"red={red[0]}", "-i", f"nir={nir[0]}", "-o", out("W5-tessera.tif"), "--dst-nodata", "-9999", *tessera_co(co), "--threads", str(t), "--quiet"], out("W5-tessera.tif")),
         [
             Runner("gdal_calc.py", ["gdal_calc.py", "--quiet", "-A", nir[0], "-B", red[0], f"--calc={ndvi_calc}", "--type=Float32", "--NoDataValue=-9999",
                                     *[x for o in co for x in ("--co", o)], f"--outfile={out('W5-gdalcalc.tif')}"], out("W5-gdalcalc.tif")),
@@ -211,8 +211,8 @@ def standard(ctx):
     nd = "(A.astype(float32)-B)/(A.astype(float32)+B)"
     w.append(Workload(
         "W5b", "NDVI, NDWI and NBR of one cell in one command", ["index"],
-        Runner("tessera index ndvi,ndwi,nbr", [tessera, "index", "ndvi,ndwi,nbr", "--band", f"red={red[0]}", "--band", f"nir={nir[0]}",
-                                               "--band", f"green={green[0]}", "--band", f"swir2={blue[0]}", "-o", out("W5b-tessera.tif"),
+        Runner("tessera index ndvi,ndwi,nbr", [tessera, "index", "ndvi,ndwi,nbr", "-i", f"red={red[0]}", "-i", f"nir={nir[0]}",
+                                               "-i", f"green={green[0]}", "-i", f"swir2={blue[0]}", "-o", out("W5b-tessera.tif"),
                                                "--dst-nodata", "-9999", *tessera_co(co), "--threads", str(t), "--quiet"], out("W5b-tessera.tif")),
         [
             Runner("3 x gdal_calc.py", shell(calc(nd, "W5b-ndvi.tif", ["-A", nir[0], "-B", red[0]]),
@@ -402,7 +402,7 @@ def large_100k(ctx):
         ndvi_co = [o for o in co if not o.startswith("PREDICTOR")] + ["PREDICTOR=3"]
         rows.append(Workload(
             f"{prefix}-ndvi", f"NDVI of the {side} x {side} mosaic (red) and the repeated nir tiles, Float32", ["index"],
-            Runner("tessera index ndvi", [ctx.tessera, "index", "ndvi", "--band", f"red={mosaic}", "--band", f"nir={nir}", "-o", ndvi,
+            Runner("tessera index ndvi", [ctx.tessera, "index", "ndvi", "-i", f"red={mosaic}", "-i", f"nir={nir}", "-o", ndvi,
                                           "--dst-nodata", "-9999", *tessera_co(ndvi_co), "--threads", str(t), "--quiet", "--force-size"], ndvi),
             [], reference="", agreement="ndvi-sampled", ndvi_inputs=(mosaic, nir), cleanup=remove(ndvi, mosaic),
             linear_to="W9r-40k-ndvi" if big else "", **common))

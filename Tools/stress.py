@@ -133,7 +133,7 @@ def commands(tessera, inputs, out, force=False):
                        "--name-field", "name", *t], ["fields/field-" + c + ".tif" for c in "abcd"]),
         "reproject": ([tessera, "reproject", i("big.tif"), o("o.tif"), "--dst-crs", "EPSG:4326", "--resampling", "bilinear", *t], ["o.tif"]),
         "resample": ([tessera, "resample", i("big.tif"), o("o.tif"), "--size", "70%", "--resampling", "cubic", *t], ["o.tif"]),
-        "index": ([tessera, "index", "ndvi,ndwi", i("big.tif"), "--bands", "red=1,nir=3,green=2", "-o", o("o.tif"), *t], ["o.tif"]),
+        "index": ([tessera, "index", "ndvi,ndwi", i("big.tif"), "-i", "red=1,nir=3,green=2", "-o", o("o.tif"), *t], ["o.tif"]),
         "band-stack": ([tessera, "band-stack", i("big.tif") + ":3", i("big.tif") + ":2", i("big.tif") + ":1", i("big.tif") + ":1",
                         "-o", o("o.tif"), *t], ["o.tif"]),
         "merge-memfile": ([tessera, "merge-memfile", *products, "-o", o("o.tif"), "-b", "B04,B08", "--cog", *t], ["o.tif"]),

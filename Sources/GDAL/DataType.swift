@@ -115,4 +115,11 @@ public enum GDALConvert {
     precondition(out.count >= values.count * type.byteSize, "buffer smaller than the values")
     GDALCopyWords64(values.baseAddress, GDT_Float64, 8, out.baseAddress, type.gdal, Int32(type.byteSize), GIntBig(values.count))
   }
+
+  /// Packed values of `type` into `out` as doubles (exact: a double holds every value of the
+  /// types Tessera writes).
+  public static func doubles(_ values: UnsafeRawBufferPointer, of type: DataType, into out: UnsafeMutableBufferPointer<Double>) {
+    precondition(values.count >= out.count * type.byteSize, "buffer smaller than the values")
+    GDALCopyWords64(values.baseAddress, type.gdal, Int32(type.byteSize), out.baseAddress, GDT_Float64, 8, GIntBig(out.count))
+  }
 }

@@ -65,6 +65,21 @@ public final class RasterBand {
     return has != 0 ? value : nil
   }
 
+  /// Sets GDAL's scale and offset (value = stored × scale + offset), which readers apply.
+  public func setScaleOffset(scale: Double, offset: Double) throws {
+    try GDALCall.check("setting the scale of band \(index) of \(dataset.path)", dataset: dataset.path) { GDALSetRasterScale(handle, scale) }
+    try GDALCall.check("setting the offset of band \(index) of \(dataset.path)", dataset: dataset.path) { GDALSetRasterOffset(handle, offset) }
+  }
+
+  /// The least and greatest valid value by GDAL's approximate scan (an overview, or a sample of
+  /// blocks; nothing is stored with the file); nil when GDAL finds no valid value or fails.
+  public func approximateRange() -> (min: Double, max: Double)? {
+    var range = [Double](repeating: .nan, count: 2)
+    let (status, messages) = GDALCall.capturing { GDALComputeRasterMinMax(handle, 1, &range) }
+    guard status == CE_None, !messages.contains(where: \.isFailure), range.allSatisfy(\.isFinite) else { return nil }
+    return (range[0], range[1])
+  }
+
   public var colorInterpretation: String {
     String(cString: GDALGetColorInterpretationName(GDALGetRasterColorInterpretation(handle)))
   }

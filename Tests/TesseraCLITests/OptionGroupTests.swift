@@ -182,21 +182,33 @@ final class OptionGroupTests: XCTestCase {
     let picked = try Parsed<RoleBinding>("red=\(file):2").value()
     XCTAssertEqual(picked.role, "red")
     XCTAssertEqual(picked.file, "\(file):2")
-    XCTAssertEqual(picked.binding.path, file)
-    XCTAssertEqual(picked.binding.band, 2)
-    XCTAssertEqual(try Parsed<RoleBinding>("nir=missing.tif").value().binding.band, 1)
-    XCTAssertEqual(refusal(RoleBinding.self, "red"), "--band takes ROLE=FILE[:N], got 'red'")
-    XCTAssertEqual(refusal(RoleBinding.self, "=x.tif"), "--band takes ROLE=FILE[:N], got '=x.tif'")
-    XCTAssertEqual(refusal(RoleBinding.self, "red=\(file):0"), "--band red: \(file):0 asks for band 0; bands are numbered from 1")
+    XCTAssertEqual(picked.source, .file(IndexRequest.Binding(path: file, band: 2)))
+    XCTAssertEqual(try Parsed<RoleBinding>("nir=missing.tif").value().source, .file(IndexRequest.Binding(path: "missing.tif", band: 1)))
+    XCTAssertEqual(try Parsed<RoleBinding>("nir=4").value().source, .inputBand(4), "all digits: band 4 of INPUT")
+    XCTAssertEqual(try Parsed<RoleBinding>("nir=./4").value().source, .file(IndexRequest.Binding(path: "./4", band: 1)))
+    XCTAssertNil(try Parsed<RoleBinding>("nir=4").value().file)
+    XCTAssertEqual(refusal(RoleBinding.self, "red"), "-i takes ROLE=FILE[:N] or ROLE=N, got 'red'")
+    XCTAssertEqual(refusal(RoleBinding.self, "=x.tif"), "-i takes ROLE=FILE[:N] or ROLE=N, got '=x.tif'")
+    XCTAssertEqual(refusal(RoleBinding.self, "red=0"), "-i red=0: bands are numbered from 1")
+    XCTAssertEqual(refusal(RoleBinding.self, "red=\(file):0"), "-i red: \(file):0 asks for band 0; bands are numbered from 1")
 
-    let bands = try Parsed<RoleBands>("red=3, nir=4").value().bands
-    XCTAssertEqual(bands.map(\.role), ["red", "nir"])
-    XCTAssertEqual(bands.map(\.band), [3, 4])
-    XCTAssertEqual(refusal(RoleBands.self, "red=3,nir=x"), "--bands takes ROLE=N,…, got 'nir=x'")
-    XCTAssertEqual(refusal(RoleBands.self, "red=3,red=4"), "red is bound twice")
+    // One -i splits only before ROLE=: a file name with a comma stays whole.
+    let several = try Parsed<RoleBindings>("red=3, nir=4,swir1=a,b.tif,swir2=x,1.tif:2").value().bindings
+    XCTAssertEqual(several.map(\.role), ["red", "nir", "swir1", "swir2"])
+    XCTAssertEqual(several.map(\.source), [.inputBand(3), .inputBand(4), .file(IndexRequest.Binding(path: "a,b.tif", band: 1)),
+                                           .file(IndexRequest.Binding(path: "x,1.tif:2", band: 1))])
+    XCTAssertEqual(RoleBinding.split("red=a,,b"), ["red=a,,b"])
+    XCTAssertEqual(refusal(RoleBindings.self, "red=3,nir="), "-i takes ROLE=FILE[:N] or ROLE=N, got 'nir='")
 
     XCTAssertEqual(try Parsed<ExpressionText>("(b1 - b2) / red").value().variables.sorted(), ["b1", "b2", "red"])
     XCTAssertEqual(try Parsed<ExpressionText>("(b1").value().variables, [], "the core reports the syntax error")
+    let named = try Parsed<ExpressionText>("NDVI-2 = (nir - red) / (nir + red)").value()
+    XCTAssertEqual(named.name, "NDVI-2")
+    XCTAssertEqual(named.text, " (nir - red) / (nir + red)")
+    for unnamed in ["b1 <= 2", "b1 == b2", "b1 != 2", "b1 >= 2", "(a)=b"] {
+      XCTAssertNil(try Parsed<ExpressionText>(unnamed).value().name, unnamed)
+      XCTAssertEqual(try Parsed<ExpressionText>(unnamed).value().text, unnamed)
+    }
 
     XCTAssertEqual(try Parsed<FormulaConstant>("L=0.5").value().value, 0.5)
     XCTAssertEqual(refusal(FormulaConstant.self, "L"), "--param takes NAME=V, got 'L'")

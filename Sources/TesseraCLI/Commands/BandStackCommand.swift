@@ -54,10 +54,9 @@ struct BandStackCommand: ParsableCommand, HelpExamples {
   @OptionGroup var resampling: ResamplingOption
   @Option(name: .customLong("extent"), parsing: .unconditional, help: "Where footprints differ: union (padded with nodata) or intersection.")
   var coverage: BandStackRequest.Coverage = .union
-  @Option(parsing: .unconditional, help: ArgumentHelp("The output data type (default: one that holds every input).", valueName: "TYPE"))
-  var ot: Parsed<DataType>?
   @Option(parsing: .unconditional, help: "How the output's bands are laid out: band or pixel.") var interleave: BandStackRequest.Interleave = .band
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -65,7 +64,6 @@ struct BandStackCommand: ParsableCommand, HelpExamples {
     if grid.size != nil { throw ValidationError("band-stack takes --resolution, not --size") }
     if grid.targetAlignedPixels { throw ValidationError("band-stack aligns a --resolution X to its multiples already; --target-aligned-pixels is not needed") }
     _ = try resolutionRule()
-    _ = try ot.value()
     _ = try colorInterp.value()
   }
 
@@ -77,14 +75,13 @@ struct BandStackCommand: ParsableCommand, HelpExamples {
 
   func run() throws {
     try CommandRunner("band-stack", global).run { runner in
-      var request = BandStackRequest(inputs: inputs.inputs, output: outputOptions.spec(output.path, format: format), resources: global.resources)
+      var request = BandStackRequest(inputs: inputs.inputs, output: outputOptions.spec(output.path, format: format, type: outputType), resources: global.resources)
       request.inputList = inputs.inputList
       request.descriptions = try descriptions.value()?.names
       request.colorInterpretation = try colorInterp.value()?.names
       request.resolution = try resolutionRule()
       request.resampling = resampling.resampling
       request.coverage = coverage
-      request.outputType = try ot.value()
       request.interleave = interleave
       return try runner.perform { try BandStack.run(request, progress: $0) }
     }

@@ -82,11 +82,11 @@ struct BatchCommand: ParsableCommand {
   }
 
   func run() throws {
-    try CommandRunner("batch", global).run { _ in
+    try CommandRunner("batch", global).run { runner in
       let plan = try BatchPlan.make(request)
       // A batch is one run: its files are checked against each other before anything exists.
       let protected = try plan.checkFiles(stepFiles: BatchStepFiles.of)
-      if dryRun { return try printDryRun(plan) }
+      if dryRun { return printDryRun(plan, runner) }
       return try execute(plan, protected: protected)
     }
   }
@@ -110,11 +110,10 @@ struct BatchCommand: ParsableCommand {
     return request
   }
 
-  /// The jobs are the output here, on stdout with or without --json.
-  func printDryRun(_ plan: BatchPlan) throws -> CommandResult {
-    let lines = plan.dryRunLines(json: global.json)
-    if !lines.isEmpty { try Terminal.out(lines.joined(separator: "\n")) }
-    return CommandResult(json: .null, text: "")
+  /// The jobs are the output here, on stdout: a line each, or one object listing them.
+  func printDryRun(_ plan: BatchPlan, _ runner: CommandRunner) -> CommandResult {
+    CommandResult(json: runner.okJSON([("dry_run", .bool(true)), ("jobs", .array(plan.dryRunJobs))]),
+                  report: plan.dryRunLines.joined(separator: "\n"))
   }
 
   func execute(_ plan: BatchPlan, protected: [BatchProtection.Entry]) throws -> CommandResult {

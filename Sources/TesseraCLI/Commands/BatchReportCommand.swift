@@ -24,7 +24,7 @@ struct BatchReportCommand: ParsableCommand {
   func run() throws {
     try CommandRunner("batch-report", global).run { _ in
       let merged = try ShardReports.load(try SourceSet.expand(reports)).merged()
-      return CommandResult(json: merged.json, text: merged.text, status: merged.status)
+      return CommandResult(json: merged.json, report: merged.text, status: merged.status)
     }
   }
 }

@@ -26,12 +26,13 @@ struct COGExportCommand: ParsableCommand, HelpExamples {
   @OptionGroup var output: OutputArgument
 
   @OptionGroup var cogOptions: COGOptions
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
   func run() throws {
     try CommandRunner("cog-export", global).run { runner in
-      var spec = outputOptions.spec(output.path)
+      var spec = outputOptions.spec(output.path, type: outputType)
       spec.ownDriver = "COG"
       let request = COGExportRequest(input: input, output: spec, cog: try cogOptions.settings(),
                                      resources: global.resources)

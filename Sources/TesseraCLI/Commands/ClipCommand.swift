@@ -68,6 +68,7 @@ struct ClipCommand: ParsableCommand, HelpExamples {
   @Option(name: .customLong("name-field"), parsing: .unconditional, help: ArgumentHelp("With --each-feature: the field that names each output.", valueName: "FIELD"))
   var nameField: String?
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -91,7 +92,7 @@ struct ClipCommand: ParsableCommand, HelpExamples {
 
   func run() throws {
     try CommandRunner("clip", global).run { runner in
-      var request = ClipRequest(input: input, output: outputOptions.spec(output.path, format: format), region: try region(), resources: global.resources)
+      var request = ClipRequest(input: input, output: outputOptions.spec(output.path, format: format, type: outputType), region: try region(), resources: global.resources)
       request.crop = !noCrop
       request.allTouched = allTouched
       request.srcNodata = nodata.srcNodata

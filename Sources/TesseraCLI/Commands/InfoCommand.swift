@@ -8,8 +8,8 @@ struct InfoCommand: ParsableCommand {
     commandName: "info",
     abstract: "Describe rasters: size, CRS, bounds, bands, layout, subdatasets.",
     discussion: """
-      Prints a summary on stderr, or with --json one JSON object per file on stdout \
-      (an array for several files). Inputs are only read: nothing is written beside them, \
+      Prints a summary of each file on stdout (--quiet silences only stderr), or with --json \
+      one object whose "files" array holds one entry per file, for one file or many. Inputs are only read: nothing is written beside them, \
       not even an .aux.xml for --stats.
       --crs TEXT says which CRS a CRS text or alias stands for (its EPSG code and name); the zone \
       of utm and the Gauss-Krüger aliases is that of the FILE's centre. Aliases: \(CRSInput.aliasHelp).
@@ -44,37 +44,31 @@ struct InfoCommand: ParsableCommand {
           infos.append(info.json)
           texts.append(info.text)
         } catch {
-          let failure = TesseraError.from(error)
-          // One file: the standard error object. Several: the others still get described.
-          if files.count == 1 { throw failure }
-          runner.reportError(failure)
+          // A file that cannot be read is said on stderr and in its place in the list; the
+          // others still get described.
+          let failure = runner.itemFailure(error)
           firstFailure = firstFailure ?? failure
-          infos.append(.object([
-            ("path", .string(file)), ("status", .string("error")),
-            ("exit_code", .int(Int(failure.status.rawValue))), ("error", .string(failure.message)),
-          ]))
+          infos.append(CommandRunner.itemErrorJSON(path: file, failure))
         }
       }
-      let json: JSONValue = files.count == 1 ? infos[0] : .array(infos)
-      return CommandResult(json: json, text: texts.joined(separator: "\n"), status: firstFailure?.status ?? .ok)
+      return CommandResult(json: runner.itemsJSON("files", infos, failure: firstFailure),
+                           report: texts.joined(separator: "\n"), status: firstFailure?.status ?? .ok)
     }
   }
 
   /// `--crs TEXT`: the EPSG code and name it resolves to, the zone aliases placed at the first
   /// file's centre.
   func describeCRS(_ text: String) throws {
-    try CommandRunner("info", global).run { _ in
+    try CommandRunner("info", global).run { runner in
       let centre = try files.first.map { try CRSInput.centre(ofRaster: $0) }
       let srs = try CRSInput.resolve(text, centre: centre)
       let alias = try CRSInput.aliasCode(text, centre: centre)
-      let epsg = alias ?? srs.epsg
-      let name = srs.name ?? "unnamed"
-      let json: JSONValue = .object([
-        ("crs_input", .string(text)), ("alias", .bool(alias != nil)),
-        ("epsg", epsg.map { .int($0) } ?? .null), ("name", .string(name)),
-      ])
-      let line = "\(text): " + (epsg.map { "EPSG:\($0) " } ?? "") + "(\(name))"
-      return CommandResult(json: json, text: line)
+      var described = try CRSDescription(srs)
+      described.epsg = alias ?? described.epsg
+      let json = runner.okJSON([("crs_input", .string(text)), ("alias", .bool(alias != nil)), ("crs", described.json)])
+      let name = described.name.isEmpty ? "unnamed" : described.name
+      let line = "\(text): " + (described.epsg.map { "EPSG:\($0) " } ?? "") + "(\(name))"
+      return CommandResult(json: json, report: line)
     }
   }
 }

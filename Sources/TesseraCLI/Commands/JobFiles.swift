@@ -144,7 +144,7 @@ extension QuicklookCommand: JobFiles {
 
 extension IndexCommand: JobFiles {
   func jobInputs() -> [String] {
-    let roles = bandFiles.compactMap { $0.valid?.file }
+    let roles = inputBindings.flatMap { $0.valid?.bindings.compactMap(\.file) ?? [] }
     return BatchStepFiles.expanded((input.map { [$0] } ?? []) + roles)
   }
   func jobOutputs() -> [String] { list || describe != nil ? [] : (output.map { [$0] } ?? []) }

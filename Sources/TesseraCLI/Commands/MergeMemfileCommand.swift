@@ -56,6 +56,7 @@ struct MergeMemfileCommand: ParsableCommand, HelpExamples {
 
   @OptionGroup(title: "COG options (with --cog)") var cogOptions: COGOptions
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -73,7 +74,7 @@ struct MergeMemfileCommand: ParsableCommand, HelpExamples {
 
   func run() throws {
     try CommandRunner("merge-memfile", global).run { runner in
-      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format), bands: try sentinel2Bands(),
+      var request = MergeMemfileRequest(products: products, output: outputOptions.spec(output.path, format: format, type: outputType), bands: try sentinel2Bands(),
                                         resources: global.resources)
       request.resolution = resolution
       request.dstCRS = crs.dstCRS

@@ -37,6 +37,7 @@ struct MosaicCommand: ParsableCommand, HelpExamples {
   @OptionGroup var nodata: NodataOptions
   @OptionGroup var resampling: ResamplingOption
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -52,7 +53,7 @@ struct MosaicCommand: ParsableCommand, HelpExamples {
 
   func run() throws {
     try CommandRunner("mosaic", global).run { runner in
-      var request = MosaicRequest(inputs: try inputs.expanded(), output: outputOptions.spec(output.path, format: format, allowsVRT: true),
+      var request = MosaicRequest(inputs: try inputs.expanded(), output: outputOptions.spec(output.path, format: format, type: outputType, allowsVRT: true),
                                   resources: global.resources)
       request.inputList = inputs.inputList
       request.method = method

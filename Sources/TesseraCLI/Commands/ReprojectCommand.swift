@@ -32,6 +32,7 @@ struct ReprojectCommand: ParsableCommand, HelpExamples {
   @OptionGroup var bounds: BoundsOptions
   @OptionGroup var nodata: NodataOptions
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -42,7 +43,7 @@ struct ReprojectCommand: ParsableCommand, HelpExamples {
 
   func run() throws {
     try CommandRunner("reproject", global).run { runner in
-      var request = ReprojectRequest(input: input, output: outputOptions.spec(output.path, format: format, allowsVRT: true),
+      var request = ReprojectRequest(input: input, output: outputOptions.spec(output.path, format: format, type: outputType, allowsVRT: true),
                                      dstCRS: crs.dstCRS ?? "", resources: global.resources)
       request.srcCRS = srcCRS
       request.datum = try datum.shift()

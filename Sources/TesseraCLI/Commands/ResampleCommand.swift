@@ -24,7 +24,9 @@ struct ResampleCommand: ParsableCommand, HelpExamples {
 
   @OptionGroup var grid: GridOptions
   @OptionGroup var resampling: ResamplingOption
+  @OptionGroup var nodata: NodataOptions
   @OptionGroup var format: FormatOption
+  @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
 
@@ -41,10 +43,12 @@ struct ResampleCommand: ParsableCommand, HelpExamples {
       } else {
         target = .size(try grid.pixelCount() ?? OutputDimensions(pixels: 0, 0))
       }
-      var request = ResampleRequest(input: input, output: outputOptions.spec(output.path, format: format), target: target,
+      var request = ResampleRequest(input: input, output: outputOptions.spec(output.path, format: format, type: outputType), target: target,
                                     resources: global.resources)
       request.resampling = resampling.resampling
       request.targetAlignedPixels = grid.targetAlignedPixels
+      request.srcNodata = nodata.srcNodata
+      request.dstNodata = nodata.dstNodata
       return try runner.perform { try Resample.run(request, progress: $0) }
     }
   }

@@ -25,23 +25,25 @@ struct ValidateCOGCommand: ParsableCommand {
     try CommandRunner("validate-cog", global).run { runner in
       var results: [JSONValue] = []
       var texts: [String] = []
-      var status = ExitStatus.ok
+      var firstFailure: TesseraError?
+      var invalid = false
       for file in files {
         do {
           let validation = try COGValidator.validate(path: file)
           results.append(validation.json(strict: strict))
           texts.append(validation.text(strict: strict))
-          if !validation.isValid(strict: strict), status == .ok { status = .checkFailed }
+          invalid = invalid || !validation.isValid(strict: strict)
         } catch {
-          let failure = TesseraError.from(error)
-          if files.count == 1 { throw failure }
-          runner.reportError(failure)
-          results.append(.object([("path", .string(file)), ("status", .string("error")),
-                                  ("exit_code", .int(Int(failure.status.rawValue))), ("error", .string(failure.message))]))
-          if status == .ok || status == .checkFailed { status = failure.status }
+          // A file that cannot be read is said on stderr and in its place in the list; its
+          // exit code wins over a check that failed.
+          let failure = runner.itemFailure(error)
+          firstFailure = firstFailure ?? failure
+          results.append(CommandRunner.itemErrorJSON(path: file, failure))
         }
       }
-      return CommandResult(json: files.count == 1 ? results[0] : .array(results), text: texts.joined(separator: "\n"), status: status)
+      let status = firstFailure?.status ?? (invalid ? .checkFailed : .ok)
+      return CommandResult(json: runner.itemsJSON("files", results, failure: firstFailure, unsound: invalid),
+                           report: texts.joined(separator: "\n"), status: status)
     }
   }
 }

@@ -53,7 +53,7 @@ struct ValidateMergeCommand: ParsableCommand {
       var lines = checks.map { "\($0.passed ? "ok    " : "FAILED") \($0.name): expected \($0.expected), found \($0.actual)" }
       if checks.isEmpty { lines.append("no expectation given; \(file) opens as a raster") }
       lines.append(failed.isEmpty ? "\(file): every check passed" : "\(file): \(failed.count) of \(checks.count) checks failed")
-      return CommandResult(json: json, text: lines.joined(separator: "\n"), status: failed.isEmpty ? .ok : .checkFailed)
+      return CommandResult(json: json, report: lines.joined(separator: "\n"), status: failed.isEmpty ? .ok : .checkFailed)
     }
   }
 }

@@ -20,11 +20,14 @@ struct COGOptions: ParsableArguments {
           help: "With --web-optimized: resampling onto the web mercator grid (default: the overview resampling).")
   var warpResampling: Resampling?
   @Flag(name: .customLong("add-mask"), help: "Write an internal mask from band 1's nodata.") var addMask = false
-  @Option(parsing: .unconditional, help: ArgumentHelp("Set the nodata value of the output.", valueName: "V|none")) var nodata: NodataSetting = .inherit
+  @OptionGroup var nodata: DstNodataOption
+  /// The old spelling of --dst-nodata, refused with the new one's name.
+  @Option(name: .customLong("nodata"), parsing: .unconditional, help: .hidden) var oldNodata: String?
   @Option(parsing: .unconditional, help: "BigTIFF: auto (from the estimated size), yes or no.") var bigtiff: COGSettings.BigTIFF = .auto
   @Flag(name: .customLong("no-validate"), help: "Skip the validation of the output.") var noValidate = false
 
   func validate() throws {
+    if oldNodata != nil { throw ValidationError("--nodata is now --dst-nodata (the same option as every command's)") }
     try parsed { try COGSettings.requireBlockSize(blocksize) }
     _ = try overviews.value()
     try parsed { try settings().check() }
@@ -34,7 +37,7 @@ struct COGOptions: ParsableArguments {
     var s = COGSettings()
     (s.profile, s.level, s.quality, s.predictor, s.blockSize) = (profile, level, quality, predictor, blocksize)
     (s.overviews, s.overviewResampling, s.categorical) = (try overviews.value(), overviewResampling, categorical)
-    (s.webOptimized, s.warpResampling, s.addMask, s.nodata) = (webOptimized, warpResampling, addMask, nodata)
+    (s.webOptimized, s.warpResampling, s.addMask, s.nodata) = (webOptimized, warpResampling, addMask, nodata.dstNodata)
     (s.bigTIFF, s.validate) = (bigtiff, !noValidate)
     return s
   }

@@ -48,10 +48,21 @@ struct OutputOptions: ParsableArguments {
 
   /// The one description of the output, made once per run. The creation options are checked
   /// against the output's driver when the command starts (`OutputSpec.target`).
-  func spec(_ path: String, format: FormatOption? = nil, allowsVRT: Bool = false) -> OutputSpec {
+  func spec(_ path: String, format: FormatOption? = nil, type: OutputTypeOption? = nil, allowsVRT: Bool = false) -> OutputSpec {
     OutputSpec(path: path, formatName: format?.format, allowsVRT: allowsVRT, creationOptions: creationOptions.map(\.text),
-               overwrite: overwrite, forceSize: forceSize)
+               overwrite: overwrite, forceSize: forceSize, outputType: type?.type?.valid)
   }
+}
+
+/// The output's data type, `--ot` as GDAL's tools take it: one declaration for every command
+/// that writes a raster.
+struct OutputTypeOption: ParsableArguments {
+  @Option(name: .customLong("ot"), parsing: .unconditional, help: ArgumentHelp(
+    "The output's data type: \(TypeConversion.choices.map(\.rawValue).joined(separator: ", ")). Values are converted as gdal_translate -ot converts them: no scaling, rounded half away from zero, clamped to the type's range (the clamped pixels counted in the report).",
+    valueName: "TYPE"))
+  var type: Parsed<DataType>?
+
+  func validate() throws { _ = try type.value() }
 }
 
 /// The file format of a raster output; without it, the output's extension decides.
@@ -229,11 +240,27 @@ struct GridOptions: ParsableArguments {
 
 /// Nodata on the way in and out.
 struct NodataOptions: ParsableArguments {
+  @OptionGroup var source: SrcNodataOption
+  @OptionGroup var destination: DstNodataOption
+
+  var srcNodata: NodataSetting { source.srcNodata }
+  var dstNodata: NodataSetting { destination.dstNodata }
+}
+
+/// The input's nodata: one value for every band or one per band, as gdalwarp -srcnodata takes
+/// them; a list follows gdalwarp's rule (a pixel is nodata when every band holds its own value).
+struct SrcNodataOption: ParsableArguments {
   @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp(
-    "Input nodata value, none (no input pixel is nodata), or inherit (the input's own; the default).", valueName: "V|none"))
+    "Input nodata: V for every band, V,V,... one per band (a pixel is nodata when every band holds its value, as gdalwarp -srcnodata), none (no input pixel is nodata), or inherit (the input's own; the default).",
+    valueName: "V[,V...]|none|inherit"))
   var srcNodata: NodataSetting = .inherit
+}
+
+/// The output's nodata: one value for every band or one per band, as gdalwarp -dstnodata.
+struct DstNodataOption: ParsableArguments {
   @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp(
-    "Output nodata value, none (declare none), or inherit (the input's; the default).", valueName: "V|none"))
+    "Output nodata: V for every band, V,V,... one per band, none (declare none), or inherit (the input's; the default).",
+    valueName: "V[,V...]|none|inherit"))
   var dstNodata: NodataSetting = .inherit
 }
 
@@ -295,12 +322,8 @@ extension MosaicRequest.ResolutionRule: ArgumentValue {
 }
 
 extension DataType: ArgumentValue {
-  init(argumentText text: String) throws {
-    guard let type = DataType(name: text) else {
-      throw ValidationError("--ot takes \(DataType.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    self = type
-  }
+  /// `--ot`'s types, in any case (`TypeConversion.parse`).
+  init(argumentText text: String) throws { self = try TypeConversion.parse(text) }
 }
 
 extension COGSettings.Profile: ExpressibleByArgument {}

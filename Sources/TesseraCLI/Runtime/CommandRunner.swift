@@ -5,10 +5,13 @@ import TesseraCore
 
 /// What a command hands back to the runner.
 struct CommandResult {
-  /// Printed on stdout with --json.
+  /// Printed on stdout with --json: one object, with "command" and "status".
   var json: JSONValue
-  /// Printed on stderr without --json (and without --quiet).
-  var text: String
+  /// Chatter (`wrote …`, a run's summary): printed on stderr without --json, unless quiet.
+  var text: String = ""
+  /// What the user asked for (info's report, a verdict, a list): printed on stdout without
+  /// --json, --quiet or not, as gdalinfo prints its report under -q.
+  var report: String = ""
   var status: ExitStatus = .ok
   /// The operation's own warnings, shown on stderr like GDAL's.
   var warnings: [String] = []
@@ -66,21 +69,39 @@ struct CommandRunner {
       for warning in result.warnings { Terminal.err("warning: \(warning)") }
       CommandRunner.printGDALWarnings()
     }
-    if global.json, result.json != .null {
-      // The report is what --json asked for; the output it describes stays committed. No error
-      // object follows on a stdout that just failed.
-      do { try Terminal.out(result.json.serialized(pretty: true)) } catch {
-        throw CommandFailure(command: name, error: TesseraError.from(error), json: false, quiet: global.quiet)
-      }
-    } else if !global.quiet, !result.text.isEmpty {
-      Terminal.err(result.text)
-    }
+    try printOutcome(result)
     if result.status != .ok { throw ExitCode(result.status.rawValue) }
+  }
+
+  /// stdout gets what was asked for (the JSON object, or the report); stderr the chatter.
+  private func printOutcome(_ result: CommandResult) throws {
+    let asked = global.json ? (result.json == .null ? "" : result.json.serialized(pretty: true)) : result.report
+    if !global.json, !global.quiet, !result.text.isEmpty { Terminal.err(result.text) }
+    guard !asked.isEmpty else { return }
+    // The output a report describes stays committed. No error object follows on a stdout that
+    // just failed.
+    do { try Terminal.out(asked) } catch {
+      throw CommandFailure(command: name, error: TesseraError.from(error), json: false, quiet: global.quiet)
+    }
   }
 
   /// Prints one error line without stopping (for commands that go on past a bad file).
   func reportError(_ error: TesseraError) {
     Terminal.err("tessera \(name): \(error.message)")
+  }
+
+  /// The failure of one item of several (a file info or validate-cog could not read), judged
+  /// as a whole run's failure would be, and said on stderr; the run goes on to the next item.
+  func itemFailure(_ error: Error) -> TesseraError {
+    // A failure the interruption caused is not the file's: the signal's exit is the outcome.
+    if Interruption.requested { Interruption.awaitExit() }
+    let failure = CommandFailure(command: name, error: TesseraError.from(error), json: global.json, quiet: global.quiet)
+      .blamingSystemLimits().error
+    // As for a whole run's failure: GDAL's warnings so far first, then the one line.
+    if !global.quiet { CommandRunner.printGDALWarnings() }
+    GDALWarnings.shared.reset()
+    reportError(failure)
+    return failure
   }
 
   static func printGDALWarnings() {
@@ -127,6 +148,34 @@ struct CommandRunner {
     return CommandResult(json: global.json ? json : .null,
                          text: text ?? report.outputs.map { "wrote \($0)" }.joined(separator: "\n"),
                          warnings: report.warnings, notes: report.notes)
+  }
+
+  /// The object of a command that reports on several items (info's files, validate-cog's):
+  /// one shape for one item or many, the items under `key`. The run's status is "ok",
+  /// `unsound` (validate-cog's "failed") when an item failed its check, or "error" with the
+  /// first item error's exit code and message.
+  func itemsJSON(_ key: String, _ items: [JSONValue], failure: TesseraError?, unsound: Bool = false) -> JSONValue {
+    var pairs: [(String, JSONValue)] = [("command", .string(name))]
+    if let failure {
+      pairs += [("status", .string("error")), ("exit_code", .int(Int(failure.status.rawValue))), ("error", .string(failure.message))]
+    } else {
+      pairs.append(("status", .string(unsound ? "failed" : "ok")))
+    }
+    return .object(pairs + [(key, .array(items))])
+  }
+
+  /// An item that could not be read, in its place in `itemsJSON`'s list.
+  static func itemErrorJSON(path: String, _ failure: TesseraError) -> JSONValue {
+    .object([
+      ("path", .string(path)), ("status", .string("error")),
+      ("exit_code", .int(Int(failure.status.rawValue))), ("error", .string(failure.message)),
+    ])
+  }
+
+  /// An object of what was asked for (a list, a description) with the envelope every --json
+  /// object has.
+  func okJSON(_ pairs: [(String, JSONValue)]) -> JSONValue {
+    .object([("command", .string(name)), ("status", .string("ok"))] + pairs)
   }
 
   static func errorJSON(command: String, status: ExitStatus, message: String) -> JSONValue {

@@ -2,7 +2,8 @@ import Foundation
 import GDAL
 import TesseraCore
 
-/// Where human text goes. stdout belongs to --json.
+/// Where text goes: stdout holds what was asked for (a report, a list, the --json object),
+/// stderr the rest.
 enum Terminal {
   static let stderrIsTTY = isatty(STDERR_FILENO) != 0
 

@@ -133,15 +133,19 @@ public struct BatchPlan: Sendable {
     return uses
   }
 
-  /// The jobs a dry run shows, a line each: JSON objects with `json`, else shell commands.
-  public func dryRunLines(json: Bool) -> [String] {
+  /// The jobs a dry run shows, a line each, as the shell commands they run.
+  public var dryRunLines: [String] {
     jobs.map { job in
-      if json {
-        let steps = JSONValue.array(job.steps.map { .object([("command", .string($0.command)), ("args", .array($0.args.map { .string($0) }))]) })
-        return JSONValue.object([("id", .string(job.id)), ("steps", steps)]).serialized()
-      }
       let commands = job.steps.map { (["tessera", $0.command] + $0.args).map(BatchPlan.shellQuoted).joined(separator: " ") }
       return "\(job.id): " + commands.joined(separator: " && ")
+    }
+  }
+
+  /// The jobs `--dry-run --json` lists: each its id and steps.
+  public var dryRunJobs: [JSONValue] {
+    jobs.map { job in
+      let steps = JSONValue.array(job.steps.map { .object([("command", .string($0.command)), ("args", .array($0.args.map { .string($0) }))]) })
+      return .object([("id", .string(job.id)), ("steps", steps)])
     }
   }
 

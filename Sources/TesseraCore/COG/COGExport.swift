@@ -115,8 +115,9 @@ public enum COGExport {
     // A COG tile interleaves every band (GDAL 3.6's COG driver has no band interleaving), and
     // the driver holds whole tiles in memory: past half a GiB a tile, the copy would exhaust
     // memory long before it finished.
-    let type = first.dataType
-    try settings.nodata.requireFits(type, option: "--nodata")
+    let type = spec.outputType ?? first.dataType
+    try spec.requireNodata(src: .inherit, dst: settings.nodata, inputBands: source.bandCount, outputBands: source.bandCount,
+                           type: type)
     let blockSize = mergedByKey(["BLOCKSIZE=\(settings.blockSize)"], spec.creationOptions)
       .first { $0.uppercased().hasPrefix("BLOCKSIZE=") }.flatMap { Int($0.dropFirst("BLOCKSIZE=".count)) } ?? settings.blockSize
     let tileBytes = Double(blockSize * blockSize) * Double(source.bandCount * type.byteSize)
@@ -130,16 +131,23 @@ public enum COGExport {
     let estimate = pixels * Double(source.bandCount * type.byteSize + (settings.addMask ? 1 : 0)) * 4 / 3
     try OutputSize.requireSpace(bytes: estimate, compressed: settings.profile != .raw, for: spec.path, force: spec.forceSize)
     resources.limitCache(for: .rereadSource(bytes: pixels * Double(source.bandCount * type.byteSize)))
-    let staged = MemoryFile(name: "cog-source.vrt")
-    defer { staged.remove() }
+    let staged = MemoryFile(name: "cog-source.vrt"), converted = MemoryFile(name: "cog-converted.vrt")
+    defer { staged.remove(); converted.remove() }
     // Nodata and mask changes go into a VRT over the source, written and closed before the copy reads it.
     var feed = source
     if !settings.nodata.isInherit || settings.addMask {
       var args = ["-of", "VRT"]
-      if let nodata = settings.nodata.gdalArgument { args += ["-a_nodata", nodata] }
+      // One value for all bands (a list of differing values was refused: a COG holds one).
+      if let nodata = settings.nodata.forBand(0).gdalArgument { args += ["-a_nodata", nodata] }
       if settings.addMask { args += ["-mask", "mask,1"] }
       try GDALUtilities.translate(source, to: staged.path, arguments: args).close()
       feed = try Dataset.open(staged.path)
+    }
+    if let conversion = spec.conversion {
+      // --ot as gdal_translate -ot converts, counted in the values before.
+      try conversion.count(in: feed)
+      try GDALUtilities.translate(feed, to: converted.path, arguments: ["-of", "VRT", "-ot", conversion.type.rawValue]).close()
+      feed = try Dataset.open(converted.path)
     }
     let categorical = settings.categorical || first.hasColorTable
     let options = try creationOptions(settings, spec: spec, threads: resources.threads, source: feed, name: name,

@@ -70,7 +70,7 @@ public enum Clip {
     let writer = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]) + files, inputLabel: request.input,
                                 resources: request.resources, cache: .singlePass) { job.layout }
     let inside = try writer.raster(job.frame, job.outputBandTemplate) { try job.write(into: $0, progress: progress) }
-    return writer.report(job.details(region: region, pixelsInside: inside), warnings: (datumWarning.map { [$0] } ?? []) + job.warnings)
+    return writer.report(try job.details(region: region, pixelsInside: inside), warnings: (datumWarning.map { [$0] } ?? []) + job.warnings)
   }
 
   /// The source's grid and the bands clipped, checked.
@@ -117,7 +117,11 @@ struct ClipJob {
   let request: ClipRequest
   let source: Dataset
   let bands: [Int]
+  /// The type the windows are composed in: the source's, widened to hold `--ot`'s values.
   let type: DataType
+  /// The output's: `--ot`, else the source's.
+  var outputType: DataType { request.output.outputType ?? type }
+
   let output: Grid
   /// The source's pixels on the output grid (possibly reaching past it).
   let sourceWindow: Window
@@ -136,7 +140,9 @@ struct ClipJob {
     self.request = request
     self.source = source
     self.bands = bands
-    type = try source.band(bands[0]).dataType
+    // With --ot, composed in a type that holds the source's values and the output's nodata both.
+    let sourceType = try source.band(bands[0]).dataType
+    type = sourceType.union(request.output.outputType ?? sourceType)
     shape = region.shape
     let rasterExtent = grid.extent
     let missing = "the region (\(region.envelope.text) in \(CRSInput.label(grid.srs))) does not intersect \(request.input) (bounds \(rasterExtent.text))"
@@ -174,17 +180,19 @@ struct ClipJob {
     }
     sourceWindow = placed
     boxWindow = region.shape == nil ? output.placement(of: cut) : nil
-    try request.dstNodata.requireFits(type, option: "--dst-nodata")
+    try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: bands.count,
+                                     outputBands: bands.count, type: request.output.outputType ?? sourceType)
     var fill: [Double] = [], nodata: [Double?] = []
-    for band in bands {
-      let own = request.srcNodata.resolved(inherited: try source.band(band).noDataValue)
-      switch request.dstNodata {
+    for (i, band) in bands.enumerated() {
+      let own = request.srcNodata.forBand(i).resolved(inherited: try source.band(band).noDataValue)
+      switch request.dstNodata.forBand(i) {
       case .value(let v): fill.append(v); nodata.append(v)
       case .none: fill.append(0); nodata.append(nil)
       case .inherit:
         // Under an alpha band the alpha marks the region and nothing is declared: GeoTIFF holds
         // one nodata per file, which would fall on the alpha band too.
         if request.addAlpha { fill.append(0); nodata.append(nil) } else { fill.append(own ?? 0); nodata.append(own ?? 0) }
+      case .perBand: throw TesseraError(.internalError, "a band's nodata setting is a list")
       }
     }
     self.fill = fill
@@ -226,7 +234,7 @@ struct ClipJob {
 
   /// The output as checked before the work.
   var layout: RasterWrite.Layout {
-    RasterWrite.Layout(grid: output, bands: outputBands, type: type, declaresNodata: nodata.contains { $0 != nil })
+    RasterWrite.Layout(grid: output, bands: outputBands, type: outputType, declaresNodata: nodata.contains { $0 != nil })
   }
 
   var frame: RasterWrite.Frame { RasterWrite.Frame(output) }
@@ -234,8 +242,10 @@ struct ClipJob {
   /// The source's bands, each with the nodata decided for it, and an alpha band last if asked.
   var outputBandTemplate: RasterWrite.Bands {
     get throws {
-      var bands = RasterWrite.Bands(count: outputBands, type: type, template: try SourceSet.bandSubset(source, self.bands), nodata: .none)
-      bands.declaredNodata = nodata
+      var bands = RasterWrite.Bands(count: outputBands, type: outputType, template: try SourceSet.bandSubset(source, self.bands),
+                                    nodata: .none)
+      // The nodata is converted with the pixels (--ot).
+      bands.declaredNodata = nodata.map { $0.map { TypeConversion.nodata($0, as: outputType) } }
       if request.addAlpha { bands.colorInterpretations = Array(repeating: nil, count: outputBands - 1) + ["Alpha"] }
       return bands
     }
@@ -246,7 +256,7 @@ struct ClipJob {
     try ClipWriter(job: self).write(into: dataset, progress: progress)
   }
 
-  func details(region: ClipRegion, pixelsInside: Int) -> [(String, JSONValue)] {
+  func details(region: ClipRegion, pixelsInside: Int) throws -> [(String, JSONValue)] {
     let kind: String
     switch request.region {
     case .bbox: kind = "bbox"
@@ -258,9 +268,9 @@ struct ClipJob {
       ("input", .string(request.input)),
       ("region", .object([
         // The bounds are in the raster's CRS, so "crs" is that one; the CRS it was given in apart.
-        ("kind", .string(kind)), ("crs", .string(CRSInput.label(output.srs))),
+        ("kind", .string(kind)), ("crs", try CRSDescription.json(output.srs)),
         ("bounds", RasterInfo.extentJSON(region.envelope)), ("feature_count", .int(region.featureCount)),
-        ("given_crs", .string(CRSInput.label(region.crs))),
+        ("given_crs", try CRSDescription.json(region.crs)),
       ])),
       ("all_touched", .bool(request.allTouched)),
       ("pixels_inside", .int(pixelsInside)),

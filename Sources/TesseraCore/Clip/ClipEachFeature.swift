@@ -72,8 +72,8 @@ extension Clip {
     var report = OperationReport(outputs: jobs.map(\.output.path), details: [
       ("input", .string(request.input)),
       // Each feature's bounds are in the raster's CRS, so "crs" is that one.
-      ("region", .object([("kind", .string("cutline")), ("crs", .string(CRSInput.label(grid.srs))),
-                          ("feature_count", .int(jobs.count)), ("given_crs", .string(CRSInput.label(read.crs)))])),
+      ("region", .object([("kind", .string("cutline")), ("crs", try CRSDescription.json(grid.srs)),
+                          ("feature_count", .int(jobs.count)), ("given_crs", try CRSDescription.json(read.crs))])),
       ("all_touched", .bool(request.allTouched)),
       ("features", .array(jobs.enumerated().map { i, entry in
         .object([("id", .int(entry.id)), ("name", .string(entry.name)), ("path", .string(entry.output.path)),
@@ -84,6 +84,7 @@ extension Clip {
     ])
     report.warnings = (datumWarning.map { [$0] } ?? []) + jobs.flatMap(\.job.warnings)
       + (skipped.isEmpty ? [] : ["\(skipped.count) feature(s) of \(path) miss \(request.input) and got no file (ids \(skipped.map(String.init).joined(separator: ", ")))"])
+    report.addConversion(of: request.output)
     return report
   }
 
@@ -111,8 +112,9 @@ extension Clip {
     if stat(folder, &status) == 0 { return false }
     guard mkdir(folder, 0o777) == 0 else {
       let code = errno
-      let parent = (folder as NSString).deletingLastPathComponent
-      if code == ENOENT { throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(parent.isEmpty ? "." : parent) does not exist") }
+      if code == ENOENT || code == ENOTDIR {
+        throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(OutputTarget.missingFolder(of: folder))")
+      }
       throw TesseraError(.cannotCreate, "cannot create the folder \(folder): \(String(cString: strerror(code)))")
     }
     TemporaryFiles.shared.registerFolder(folder)

@@ -20,9 +20,11 @@ struct ClipWriter {
   func write(into dataset: Dataset, progress: ProgressHandler?) throws -> Int {
     let n = job.bands.count, bytes = job.type.byteSize
     let fills = job.fill.map { job.type.bytes(of: $0) }
-    let writer = WindowedWriter<Scratch>(
+    var writer = WindowedWriter<Scratch>(
       bands: n, type: job.type, threads: job.request.resources.threads,
       sources: [PlacedSource(path: job.source.path, window: job.sourceWindow)], bytesPerPixel: n * bytes * 2 + 2)
+    writer.conversion = job.request.output.conversion
+    writer.nodata = job.fill
     let workers = try writer.write(
       to: dataset, progress: progress,
       makeScratch: { capacity in

@@ -28,16 +28,20 @@ struct IndexCounts {
 /// range that leaves the nodata value out when it lies at the type's edge; a result that lands
 /// on the nodata value anyway is counted apart, never as valid.
 struct IndexStorage {
+  /// The type the user asked for (Int8 is written as GDAL 3.6's signed Byte).
   let type: DataType
   let fill: Double
+  /// GDAL's scale and offset of the output: (result − offset) / scale is stored.
   let scale: Double
+  let offset: Double
   /// For integer types: the values a result may be clamped to.
   let clampRange: ClosedRange<Double>
 
-  init(type: DataType, fill: Double, scale: Double) {
+  init(type: DataType, fill: Double, scale: Double = 1, offset: Double = 0) {
     self.type = type
     self.fill = fill
     self.scale = scale
+    self.offset = offset
     let full = type.integerRange
     if type.isFloatingPoint {
       clampRange = full
@@ -52,8 +56,16 @@ struct IndexStorage {
 
   enum Outcome { case valid, nodata, clamped, collision }
 
+  /// Stored values (already rounded and clamped for integers) into the output's buffer: Int8 as
+  /// the bytes of GDAL 3.6's signed Byte, the others as GDAL converts them.
+  static func pack(_ values: UnsafeBufferPointer<Double>, as type: DataType, into out: UnsafeMutableRawBufferPointer) {
+    guard type == .int8 else { return GDALConvert.doubles(values, to: type, into: out) }
+    for (i, value) in values.enumerated() { out[i] = UInt8(bitPattern: Int8(value)) }
+  }
+
   /// The value as the output type holds it (as a double), and what it is.
-  func store(_ result: Double) -> (Double, Outcome) {
+  func store(_ computed: Double) -> (Double, Outcome) {
+    let result = scale == 1 && offset == 0 ? computed : (computed - offset) / scale
     guard result.isFinite else { return (fill, .nodata) }
     switch type {
     case .float64:
@@ -63,7 +75,8 @@ struct IndexStorage {
       guard f.isFinite else { return (fill, .nodata) }
       return f == Float(fill) ? (fill, .collision) : (Double(f), .valid)
     default:
-      let v = (result * scale).rounded()
+      // Halves away from zero, as GDAL rounds.
+      let v = result.rounded(.toNearestOrAwayFromZero)
       guard v.isFinite else { return (fill, .nodata) }
       let c = Swift.min(Swift.max(v, clampRange.lowerBound), clampRange.upperBound)
       if c == fill { return (fill, .collision) }
@@ -74,6 +87,11 @@ struct IndexStorage {
 
 /// The window loop: every input's values as doubles; a pixel that is nodata (or NaN) in an
 /// input a formula reads is nodata in its band, and so is a result that is not a finite number.
+extension DataType {
+  /// The type GDAL 3.6 writes this one as: Int8 is a Byte band with PIXELTYPE=SIGNEDBYTE.
+  var stored: DataType { self == .int8 ? .byte : self }
+}
+
 struct IndexEngine {
   let sources: [PlacedSource]
   let bands: [Int]
@@ -83,16 +101,15 @@ struct IndexEngine {
   struct Transform {
     let productOffset: Double, quantification: Double, scale: Double, offset: Double
     var isIdentity: Bool { productOffset == 0 && quantification == 1 && scale == 1 && offset == 0 }
+
+    func apply(_ value: Double) -> Double { (value + productOffset) / quantification * scale + offset }
   }
 
   let transforms: [Transform]
   let formulas: [SpectralIndex.Formula]
-  let type: DataType
-  /// The output's nodata.
-  let fillValue: Double
-  /// An integer output's multiplier.
-  let scale: Double
-  var storage: IndexStorage { IndexStorage(type: type, fill: fillValue, scale: scale) }
+  /// How results are stored in the output's type.
+  let storage: IndexStorage
+  var type: DataType { storage.type }
   /// Scene classes that are nodata (the SCL input, after the formulas' inputs).
   let cloudy: Set<Int>?
 
@@ -117,7 +134,7 @@ struct IndexEngine {
   }
 
   func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws -> IndexCounts {
-    let writer = WindowedWriter<Scratch>(bands: formulas.count, type: type, threads: threads, sources: sources,
+    let writer = WindowedWriter<Scratch>(bands: formulas.count, type: type.stored, threads: threads, sources: sources,
                                          bytesPerPixel: (sources.count + formulas.count) * 8)
     let workers = try writer.write(
       to: output, progress: progress,
@@ -148,7 +165,7 @@ struct IndexEngine {
       }
       if k < transforms.count, !transforms[k].isIdentity {
         let t = transforms[k]
-        for i in 0..<n { values[i] = (values[i] + t.productOffset) / t.quantification * t.scale + t.offset }
+        for i in 0..<n { values[i] = t.apply(values[i]) }
       }
     }
     // Masked scene classes: nodata in every formula's inputs.
@@ -184,10 +201,10 @@ struct IndexEngine {
         worker.counts.clamped[f] += clamped
         worker.counts.collisions[f] += collisions
       }
-      let bytes = type.byteSize
+      let bytes = type.stored.byteSize
       let target = UnsafeMutableRawBufferPointer(rebasing: out[(f * n * bytes)..<((f + 1) * n * bytes)])
       worker.result.withUnsafeBufferPointer { result in
-        GDALConvert.doubles(UnsafeBufferPointer(rebasing: result[0..<n]), to: type, into: target)
+        IndexStorage.pack(UnsafeBufferPointer(rebasing: result[0..<n]), as: type, into: target)
       }
     }
   }

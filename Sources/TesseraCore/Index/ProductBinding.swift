@@ -26,11 +26,14 @@ struct ProductBinding {
     result.files = [product.source] + (product.metadataPath.map { [$0] } ?? []) + product.files.map(\.path)
     let bands = try roles.map { role -> (String, Sentinel2Band) in
       guard let band = bandOfRole[role] else {
-        throw TesseraError(.usage, "\(SpectralIndex.displayName(role)) has no Sentinel-2 band; bind it with --band")
+        throw TesseraError(.usage, "\(SpectralIndex.displayName(role)) has no Sentinel-2 band; bind it with -i ROLE=FILE")
       }
       return (role, band)
     }
-    let resolution = request.resolution ?? Double(bands.map(\.1.nativeResolution).min() ?? 10)
+    // Which band files are read: the resolution given, or the rule's over the bands' own.
+    let native = bands.map { Double($0.1.nativeResolution) }
+    let resolution = try native.isEmpty ? 10 : SourceGrid.resolution(
+      request.resolution ?? .highest, sizes: native.map { ($0, $0) }, name: { "\(bands[$0].1.rawValue)" }).x
     var entries: [JSONValue] = []
     for (role, listed) in bands {
       // L2A products carry B08 at 10 m only: at 20 and 60 m, nir is the narrow NIR band B8A.

@@ -26,7 +26,7 @@ public enum Sensor: String, CaseIterable, Sendable {
     var result: [String: String] = [:]
     for role in roles {
       guard let number = bands[role] else {
-        throw TesseraError(.usage, "\(SpectralCatalog.roleNames[role] ?? role) is not a \(rawValue) band; bind it with --band")
+        throw TesseraError(.usage, "\(SpectralCatalog.roleNames[role] ?? role) is not a \(rawValue) band; bind it with -i ROLE=FILE")
       }
       let matches = names.filter { name in
         let stem = (name as NSString).deletingPathExtension.uppercased()
@@ -40,7 +40,7 @@ public enum Sensor: String, CaseIterable, Sendable {
       guard matches.count == 1 else {
         throw TesseraError(matches.isEmpty ? .noInput : .usage,
                            matches.isEmpty ? "\(folder): no \(rawValue) band B\(number) file for \(SpectralCatalog.roleNames[role] ?? role)"
-                                           : "\(folder): several files for band B\(number) (\(matches.joined(separator: ", "))); bind it with --band")
+                                           : "\(folder): several files for band B\(number) (\(matches.joined(separator: ", "))); bind it with -i ROLE=FILE")
       }
       result[role] = folder + "/" + matches[0]
     }

@@ -86,6 +86,15 @@ public enum SpectralCatalog {
     return d[a.count][b.count]
   }
 
+  /// The roles of surface reflectance bands (not thermal, radar or kernel terms).
+  static let reflectanceRoles: Set<String> = ["A", "B", "G", "G1", "Y", "R", "RE1", "RE2", "RE3", "N", "N2", "WV", "S1", "S2"]
+
+  /// Whether an index reads reflectance: it reads at least one band, and only reflectance bands.
+  public static func isReflectance(_ entry: Entry) -> Bool {
+    let bands = entry.roles.filter { constant($0) == nil }
+    return !bands.isEmpty && bands.allSatisfy(reflectanceRoles.contains)
+  }
+
   /// Whether a role is a constant (L, g, C1, …) rather than a band.
   public static func constant(_ role: String) -> Constant? { constants.first { $0.name == role } }
 }

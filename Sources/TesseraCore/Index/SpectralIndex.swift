@@ -14,18 +14,27 @@ public struct IndexRequest {
     }
   }
 
-  public enum Precision: String, CaseIterable, Sendable { case float, double }
+  /// Band math over role names or b1…bn, and the name of its band (nil: the expression itself).
+  public struct Expression: Equatable, Sendable {
+    public var name: String?
+    public var text: String
+    public init(_ text: String, name: String? = nil) {
+      self.text = text
+      self.name = name
+    }
+  }
 
-  /// Catalogue names (ndvi, evi, …); empty with `expression`.
+  /// Catalogue names (ndvi, evi, …): one band each, first.
   public var indices: [String] = []
-  /// Band math over role names or b1…bn.
-  public var expression: String?
+  /// One band each, after the indices'.
+  public var expressions: [Expression] = []
   /// Role (long name, code, or bN) to pixels.
   public var bindings: [String: Binding]
   public var output: OutputSpec
   /// Values for the formulas' constants (L, g, C1, …) over the catalogue's defaults.
   public var parameters: [String: Double] = [:]
-  public var precision: Precision = .float
+  /// The output type: any of GDAL's real types (Byte … Float64).
+  public var type: DataType = .float32
   /// inherit: NaN for floats; for integer outputs the type's lowest value when signed, its
   /// highest when unsigned (and results are clamped short of it). none is refused: missing
   /// inputs and non-finite results must be marked.
@@ -39,16 +48,20 @@ public struct IndexRequest {
   /// by name, converted to reflectance unless `digitalNumbers`.
   public var product: String?
   public var digitalNumbers = false
-  /// The output's pixel size (inputs resampled onto it); with a product also which band files
-  /// are read (10, 20 or 60 m). nil: the finest input's grid.
-  public var resolution: Double?
+  /// The output's pixel size (inputs resampled onto it), or the rule that picks it from the
+  /// inputs' (nil: highest, the finest input's); with a product also which band files are read.
+  public var resolution: MosaicRequest.ResolutionRule?
   /// Band files named the sensor's way in a folder, for roles not bound otherwise.
   public var sensor: (sensor: Sensor, folder: String)?
   /// With a product: scene classes (SCL) that become nodata.
   public var maskClasses: Set<Int>?
-  /// An integer output: the index × `scale`, rounded and clamped to the type.
-  public var integerType: DataType?
-  public var scale: Double = 1
+  /// GDAL's scale and offset of every output band: value = stored × scale + offset, so
+  /// (index − offset) / scale is stored (rounded half away from zero and clamped in an integer
+  /// type) and the pair is written on each band for readers to undo.
+  public var outputScale: Double = 1
+  public var outputOffset: Double = 0
+  /// A raster INPUT whose band descriptions (B04, red, …) bind the roles nothing else binds.
+  public var describedInput: String?
   /// The raster whose grid a constant expression (one that reads no band) fills.
   public var gridInput: String?
   public var resources: Resources
@@ -71,6 +84,8 @@ public enum SpectralIndex {
     let reads: [Int]
     /// The value of a formula that reads no band.
     var constant: Double?
+    /// A catalogue index over reflectance: digital numbers in its inputs are worth a warning.
+    var reflectance = false
   }
 
   /// What a Sentinel-2 product adds to the request: its roles' reflectance conversion, the SCL
@@ -87,18 +102,17 @@ public enum SpectralIndex {
 
   public static func run(_ request: IndexRequest, progress: ProgressHandler? = nil) throws -> OperationReport {
     var request = request
+    // GDAL 3.6 has no Int8 type: a Byte band the GeoTIFF and HFA drivers mark signed.
+    if request.type == .int8 { request.output.creationOptions.append("PIXELTYPE=SIGNEDBYTE") }
     try requireDistinctRoles(request.bindings)
     let (formulas, roles) = try compile(request)
     let product = try bindProduct(&request, roles: roles)
     try bindSensorFiles(&request, roles: roles)
+    let described = try bindByDescription(&request, roles: roles)
     let inputs = try boundInputs(request, roles: roles)
     let gridInputs = try withGridInput(request, inputs)
     let sources = try open(gridInputs)
-    let grids = try SourceGrid.ownGrids(sources)
-    // The finest input's grid over the union of the inputs.
-    let finest = SourceGrid.finest(grids)
-    let resolution = request.resolution.map { (x: $0, y: $0) } ?? grids[finest].resolution
-    let grid = try SourceGrid.covering(grids, .union, resolution: resolution, lattice: finest, cause: "--resolution")
+    let grid = try outputGrid(request, sources, names: gridInputs.map { displayName($0.role) })
     var allInputs = gridInputs
     var allSources = sources
     if let mask = product.mask {
@@ -112,40 +126,108 @@ public enum SpectralIndex {
     let nodata = try zip(allInputs, allSources).map { input, source in
       request.product != nil && input.role != "SCL" ? 0 : try source.noDataValue
     }
-    let type: DataType = request.integerType ?? (request.precision == .double ? .float64 : .float32)
-    if let integer = request.integerType, integer.isFloatingPoint || integer.isComplex {
-      throw TesseraError(.usage, "--ot takes an integer type for scaled output (\(integer.rawValue) is not); use --precision for floats")
-    }
+    let type = request.type
     let fill = try outputNodata(request.dstNodata, type: type)
-    let engine = IndexEngine(sources: placed.sources, bands: placed.bands, nodata: nodata,
-                             transforms: transforms(request, inputs, reflectance: product.reflectance), formulas: formulas, type: type,
-                             fillValue: fill, scale: request.scale, cloudy: request.maskClasses)
+    let conversions = transforms(request, inputs, reflectance: product.reflectance)
+    let engine = IndexEngine(sources: placed.sources, bands: placed.bands, nodata: nodata, transforms: conversions, formulas: formulas,
+                             storage: IndexStorage(type: type, fill: fill, scale: request.outputScale, offset: request.outputOffset),
+                             cloudy: request.maskClasses)
     let writer = try RasterWrite(
       request.output, inputs: allInputs.map(\.binding.path) + InputFiles.of(allSources.map(\.dataset)) + product.files,
       inputLabel: Set(gridInputs.map(\.binding.path)).count == 1 ? gridInputs.first?.binding.path : nil,
       resources: request.resources, cache: .singlePass
-    ) { RasterWrite.Layout(grid: grid, bands: formulas.count, type: type) }
-    var bands = RasterWrite.Bands(count: formulas.count, type: type)
+    ) { RasterWrite.Layout(grid: grid, bands: formulas.count, type: type.stored) }
+    var bands = RasterWrite.Bands(count: formulas.count, type: type.stored)
     bands.descriptions = formulas.map(\.name)
     bands.declaredNodata = Array(repeating: fill, count: formulas.count)
     let counts = try writer.raster(RasterWrite.Frame(grid), bands) { output in
-      try engine.write(to: output, threads: request.resources.threads, progress: progress)
+      try writeScale(request, on: output)
+      return try engine.write(to: output, threads: request.resources.threads, progress: progress)
     }
-    return writer.report([
+    let digitalNumbers = request.digitalNumbers ? [] : digitalNumberWarning(formulas, inputs, sources, conversions)
+    var report = writer.report(
+      details(formulas, inputs, type: type, fill: fill, counts: counts, grid: grid, request: request) + product.notes,
+      warnings: constantWarnings(formulas) + collisionWarnings(formulas, counts.collisions, fill: fill) + digitalNumbers)
+    report.notes = described
+    return report
+  }
+
+  /// The report's keys of the index command.
+  static func details(_ formulas: [Formula], _ inputs: [Input], type: DataType, fill: Double, counts: IndexCounts, grid: Grid,
+                      request: IndexRequest) -> [(String, JSONValue)] {
+    [
       ("indices", .array(formulas.map { .object([("name", .string($0.name)), ("formula", .string($0.text))]) })),
       ("inputs", .array(inputs.map { .object([("role", .string(displayName($0.role))), ("path", .string($0.binding.path)),
                                               ("band", .int($0.binding.band))]) })),
       ("data_type", .string(type.rawValue)),
       ("nodata", .double(fill)),
+      ("scale", .double(request.outputScale)),
+      ("offset", .double(request.outputOffset)),
       ("valid_pixels", .array(counts.valid.map { .int($0) })),
-      ("clamped_pixels", .array(counts.clamped.map { .int($0) })),
+      ("clamped_pixels", .int(counts.clamped.reduce(0, +))),
       ("nodata_collisions", .array(counts.collisions.map { .int($0) })),
       ("resolution", .array([.double(grid.resolution.x), .double(grid.resolution.y)])),
-    ] + product.notes, warnings: constantWarnings(formulas) + collisionWarnings(formulas, counts.collisions, fill: fill))
+    ]
+  }
+
+  /// The output grid: the inputs' union on the finest input's lattice, with pixels of the
+  /// request's resolution or rule (default: the finest input's).
+  static func outputGrid(_ request: IndexRequest, _ sources: [BandSource], names: [String]) throws -> Grid {
+    let grids = try SourceGrid.ownGrids(sources)
+    let finest = SourceGrid.finest(grids)
+    let resolution = try SourceGrid.resolution(request.resolution ?? .highest, sizes: grids.map(\.resolution), name: { names[$0] })
+    return try SourceGrid.covering(grids, .union, resolution: resolution, lattice: finest, cause: "--resolution")
+  }
+
+  /// `--output-scale` and `--output-offset` on every band, as GDAL's scale and offset.
+  static func writeScale(_ request: IndexRequest, on output: Dataset) throws {
+    guard request.outputScale != 1 || request.outputOffset != 0 else { return }
+    for band in output.bands { try band.setScaleOffset(scale: request.outputScale, offset: request.outputOffset) }
+  }
+
+  /// A reflectance index over values that look like digital numbers (a role's values past 2,
+  /// by GDAL's approximate scan, after --input-scale): one warning naming the roles.
+  static func digitalNumberWarning(_ formulas: [Formula], _ inputs: [Input], _ sources: [BandSource],
+                                   _ conversions: [IndexEngine.Transform]) -> [String] {
+    let read = Set(formulas.filter(\.reflectance).flatMap(\.reads))
+    let large = inputs.indices.filter { k in
+      guard read.contains(k), k < sources.count, let band = try? sources[k].dataset.band(sources[k].band),
+            let range = band.approximateRange() else { return false }
+      return Swift.max(abs(conversions[k].apply(range.min)), abs(conversions[k].apply(range.max))) > 2
+    }
+    guard !large.isEmpty else { return [] }
+    let names = large.map { displayName(inputs[$0].role) }.joined(separator: ", ")
+    let indices = formulas.filter(\.reflectance).map(\.name)
+    return ["\(indices.joined(separator: ",")) \(indices.count == 1 ? "expects" : "expect") reflectance (0 to 1), but \(names) hold values far above 1, like digital numbers: scale them with --input-scale 0.0001 (or give the Sentinel-2 product as INPUT)"]
+  }
+
+  /// With a raster INPUT: the roles nothing else binds, bound to INPUT's bands by their
+  /// descriptions (B04 or red for red, …); a note for each.
+  static func bindByDescription(_ request: inout IndexRequest, roles: [String]) throws -> [String] {
+    guard let path = request.describedInput, request.product == nil, request.sensor == nil else { return [] }
+    let unbound = roles.filter { binding(for: $0, in: request.bindings) == nil }
+    guard !unbound.isEmpty else { return [] }
+    let descriptions = try Dataset.open(path).bands.map(\.description)
+    var notes: [String] = []
+    for role in unbound {
+      guard let band = descriptions.indices.first(where: { describes(descriptions[$0], role: role) }) else { continue }
+      request.bindings[role] = IndexRequest.Binding(path: path, band: band + 1)
+      notes.append("\(displayName(role)) is band \(band + 1) of \(path) (described \(descriptions[band]))")
+    }
+    return notes
+  }
+
+  /// Whether a band's description names a role: its long name or code (red, R), or its
+  /// Sentinel-2 band (B04, B4, B8A).
+  static func describes(_ description: String, role: String) -> Bool {
+    let text = description.trimmingCharacters(in: .whitespaces)
+    guard !text.isEmpty else { return false }
+    if term(text) == .role(role), SpectralCatalog.roleNames[role] != nil { return true }
+    return ProductBinding.bandOfRole[role].map { Sentinel2Band(name: text) == $0 } ?? false
   }
 
   /// With a product: its bands bound to the roles the user left unbound (a role bound with
-  /// --band keeps the user's file, and its values as they are).
+  /// -i keeps the user's file, and its values as they are).
   static func bindProduct(_ request: inout IndexRequest, roles: [String]) throws -> ProductInputs {
     guard let product = request.product else { return ProductInputs() }
     let bound = try ProductBinding.bind(product, roles: roles, request: request)
@@ -164,13 +246,15 @@ public enum SpectralIndex {
 
   /// Every role that is read, with its binding; roles bound to the same band share one input.
   static func boundInputs(_ request: IndexRequest, roles: [String]) throws -> [Input] {
-    try roles.map { role -> Input in
-      guard let binding = binding(for: role, in: request.bindings) else {
-        let given = request.bindings.keys.sorted().joined(separator: ", ")
-        throw TesseraError(.usage, "\(formulaLabel(request)) needs \(roles.map(displayName).joined(separator: ", ")); bound: \(given.isEmpty ? "nothing" : given) (missing \(displayName(role)))")
-      }
-      return (role, binding)
+    let missing = roles.filter { binding(for: $0, in: request.bindings) == nil }
+    guard missing.isEmpty else {
+      let given = request.bindings.keys.map { key in
+        if case .role(let role) = term(key) { return displayName(role) }
+        return key
+      }.sorted().joined(separator: ", ")
+      throw TesseraError(.usage, "\(formulaLabel(request)) needs \(roles.map(displayName).joined(separator: ", ")); bound: \(given.isEmpty ? "nothing" : given) (missing \(missing.map(displayName).joined(separator: ", ")); bind each with -i ROLE=FILE[:N] or -i ROLE=N)")
     }
+    return roles.compactMap { role in binding(for: role, in: request.bindings).map { (role, $0) } }
   }
 
   /// A formula that reads no band (`--expr 1`) fills INPUT's grid: band 1 is read for the grid
@@ -214,6 +298,8 @@ public enum SpectralIndex {
     case .value(let v):
       try NodataSetting.requireFits(v, type, option: "--dst-nodata")
       return v
+    case .perBand:
+      throw TesseraError(.usage, "--dst-nodata \(setting): index takes one value for all its bands")
     case .inherit:
       if type.isFloatingPoint { return .nan }
       let range = type.integerRange
@@ -241,29 +327,13 @@ public enum SpectralIndex {
 
   /// The formulas of the request and the band roles they read, in first-use order.
   static func compile(_ request: IndexRequest) throws -> ([Formula], [String]) {
-    var texts: [(name: String, text: String)] = []
-    if let expression = request.expression {
-      texts.append(("expression", expression))
-    } else {
-      guard !request.indices.isEmpty else { throw TesseraError(.usage, "name an index or give --expr") }
-      for name in request.indices {
-        guard let entry = SpectralCatalog.entry(name) else {
-          let several = SpectralCatalog.caseInsensitiveMatches(name)
-          if !several.isEmpty {
-            throw TesseraError(.usage, "'\(name)' could be \(several.map(\.name).joined(separator: " or ")); give the name as written")
-          }
-          let close = SpectralCatalog.suggestions(for: name)
-          throw TesseraError(.usage, "unknown index '\(name)'" + (close.isEmpty ? "; see --list" : "; did you mean \(close.joined(separator: ", "))?"))
-        }
-        texts.append((entry.name, entry.formula))
-      }
-    }
+    let texts = try formulaTexts(request)
     var constants: [String: Double] = [:]
     for constant in SpectralCatalog.constants { if let v = constant.defaultValue { constants[constant.name] = v } }
     for (k, v) in request.parameters { constants[k] = v }
     var roles: [String] = []
-    var parsed: [(String, String, BandExpression)] = []
-    for (name, text) in texts {
+    var parsed: [(String, String, BandExpression, Bool)] = []
+    for (name, text, reflectance) in texts {
       let expression: BandExpression
       do { expression = try BandExpression(text) } catch let error as BandExpression.SyntaxError {
         // The caret goes under the column, in the expression quoted at the end of the line (an
@@ -282,9 +352,9 @@ public enum SpectralIndex {
           if !roles.contains(role) { roles.append(role) }
         }
       }
-      parsed.append((name, text, expression))
+      parsed.append((name, text, expression, reflectance))
     }
-    let formulas = try parsed.map { name, text, expression -> Formula in
+    let formulas = try parsed.map { name, text, expression, reflectance -> Formula in
       // The program reads the inputs in the order of `roles`, each by the name this formula uses
       // for it; a role the formula does not read gets a name no formula can spell.
       let names = expression.variables
@@ -292,9 +362,27 @@ public enum SpectralIndex {
       let reads = roles.indices.filter { !inputNames[$0].hasPrefix("\u{0}") }
       let program = try expression.program(inputs: inputNames, constants: constants)
       let constant = names.contains { if case .role = term($0) { return true } else { return false } } ? nil : try expression.evaluate(constants)
-      return Formula(name: name, text: text, program: program, reads: reads, constant: constant)
+      return Formula(name: name, text: text, program: program, reads: reads, constant: constant, reflectance: reflectance)
     }
     return (formulas, roles)
+  }
+
+  /// Each band's name and formula: the named indices' first, then each expression's; and
+  /// whether the formula is a reflectance index of the catalogue.
+  static func formulaTexts(_ request: IndexRequest) throws -> [(name: String, text: String, reflectance: Bool)] {
+    guard !request.indices.isEmpty || !request.expressions.isEmpty else { throw TesseraError(.usage, "name an index or give --expr") }
+    let named = try request.indices.map { name -> (String, String, Bool) in
+      guard let entry = SpectralCatalog.entry(name) else {
+        let several = SpectralCatalog.caseInsensitiveMatches(name)
+        if !several.isEmpty {
+          throw TesseraError(.usage, "'\(name)' could be \(several.map(\.name).joined(separator: " or ")); give the name as written")
+        }
+        let close = SpectralCatalog.suggestions(for: name)
+        throw TesseraError(.usage, "unknown index '\(name)'" + (close.isEmpty ? "; see --list" : "; did you mean \(close.joined(separator: ", "))?"))
+      }
+      return (entry.name, entry.formula, SpectralCatalog.isReflectance(entry))
+    }
+    return named + request.expressions.map { ($0.name ?? $0.text, $0.text, false) }
   }
 
   /// `text`, or about 80 characters of it around `column` (1-based) marked with … where cut;
@@ -326,7 +414,7 @@ public enum SpectralIndex {
   static func displayName(_ role: String) -> String { SpectralCatalog.roleNames[role] ?? role }
 
   static func formulaLabel(_ request: IndexRequest) -> String {
-    request.expression.map { "'\($0)'" } ?? request.indices.joined(separator: ",")
+    (request.indices + request.expressions.map { "'\($0.text)'" }).joined(separator: ",")
   }
 
   /// One binding per role: `red` and `R` (or `Red`, `nir` and `N`) name the same role, and which

@@ -3,11 +3,7 @@ import GDAL
 
 /// What `tessera info` reports about one raster: the JSON shape documented in the README.
 public struct RasterInfo {
-  public struct CRS {
-    public var epsg: Int?
-    public var name: String
-    public var wkt: String
-  }
+  public typealias CRS = CRSDescription
 
   public struct Band {
     public var index: Int
@@ -56,7 +52,7 @@ public struct RasterInfo {
     width = dataset.width
     height = dataset.height
     let srs = dataset.spatialReference
-    crs = try srs.map { try RasterInfo.describe($0) }
+    crs = try srs.map { try CRSDescription($0) }
     geoTransform = dataset.geoTransform
     bounds = geoTransform.map { RasterInfo.bounds(geoTransform: $0, width: dataset.width, height: dataset.height) }
     if let srs, let bounds {
@@ -86,17 +82,6 @@ public struct RasterInfo {
     overviewCount = bands.first?.overviewCount ?? 0
   }
 
-  /// The CRS as reported. GDAL spells one CRS differently depending on what the process read
-  /// before (WGS 84 as a DATUM or as a datum ENSEMBLE), so when the CRS is its EPSG definition,
-  /// the EPSG database's WKT is printed: the same file always gives the same text.
-  static func describe(_ srs: SpatialReference) throws -> CRS {
-    let epsg = srs.epsg
-    if let epsg, let canonical = try? SpatialReference(epsg: epsg), canonical.isSame(as: srs) {
-      return CRS(epsg: epsg, name: canonical.name ?? srs.name ?? "", wkt: try canonical.wkt(.wkt2))
-    }
-    return CRS(epsg: epsg, name: srs.name ?? "", wkt: try srs.wkt(.wkt2))
-  }
-
   /// The extent of the four corners, which also covers rotated geotransforms.
   public static func bounds(geoTransform gt: [Double], width: Int, height: Int) -> Extent {
     let corners = [(0.0, 0.0), (Double(width), 0.0), (0.0, Double(height)), (Double(width), Double(height))].map {
@@ -123,9 +108,6 @@ public struct RasterInfo {
   }
 
   public var json: JSONValue {
-    let crsJSON: JSONValue = crs.map {
-      .object([("epsg", $0.epsg.map { .int($0) } ?? .null), ("name", .string($0.name)), ("wkt", .string($0.wkt))])
-    } ?? .null
     let bandsJSON: JSONValue = .array(bands.map { b in
       let stats: JSONValue = b.statistics.map {
         .object([("min", .double($0.min)), ("max", .double($0.max)), ("mean", .double($0.mean)), ("stddev", .double($0.stddev))])
@@ -138,6 +120,7 @@ public struct RasterInfo {
         ("stats", stats),
       ])
     })
+    let crsJSON: JSONValue = crs?.json ?? .null
     return .object([
       ("path", .string(path)), ("driver", .string(driver)), ("width", .int(width)), ("height", .int(height)),
       ("band_count", .int(bands.count)), ("crs", crsJSON),

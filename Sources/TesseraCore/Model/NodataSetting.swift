@@ -1,31 +1,74 @@
 import Foundation
 import GDAL
 
-/// A nodata choice, three cases the compiler keeps apart: the input's (`inherit`), no nodata at
-/// all (`none`), or this value. Never optional: an absent option is `.inherit`, so `.none` can
-/// only ever mean "no nodata" and not Swift's `Optional.none`.
+/// A nodata choice, four cases the compiler keeps apart: the input's (`inherit`), no nodata at
+/// all (`none`), this value for every band, or one value per band (GDAL's `-srcnodata "0 0 255"`,
+/// given as `0,0,255`). Never optional: an absent option is `.inherit`, so `.none` can only ever
+/// mean "no nodata" and not Swift's `Optional.none`.
 public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
   case inherit
   case none
   case value(Double)
+  case perBand([Double])
 
-  /// Parses `none`, `nan` or a finite number (`inherit` for the default spelled out).
+  /// Parses `none`, `inherit`, `nan` or a finite number, or a comma-separated list of numbers
+  /// (and `nan`), one per band.
   public init?(_ text: String) {
     let lowered = text.lowercased().trimmingCharacters(in: .whitespaces)
     if lowered == "none" { self = .none; return }
     if lowered == "inherit" { self = .inherit; return }
-    if lowered == "nan" { self = .value(.nan); return }
-    guard let number = Double(lowered), number.isFinite else { return nil }
-    self = .value(number)
+    let items = lowered.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    var values: [Double] = []
+    for item in items {
+      if item == "nan" { values.append(.nan); continue }
+      guard let number = Double(item), number.isFinite else { return nil }
+      values.append(number)
+    }
+    self = values.count == 1 ? .value(values[0]) : .perBand(values)
   }
 
-  /// What a band ends up with, given the input's own nodata.
+  /// What a band ends up with, given the input's own nodata. A per-band list gives its first
+  /// value here: per-band callers take `forBand` first.
   public func resolved(inherited: Double?) -> Double? {
     switch self {
     case .inherit: return inherited
     case .none: return nil
     case .value(let v): return v
+    case .perBand(let values): return values.first
     }
+  }
+
+  /// The setting of band `index` (from 0): a list's own value for it, else the setting itself.
+  public func forBand(_ index: Int) -> NodataSetting {
+    guard case .perBand(let values) = self, !values.isEmpty else { return self }
+    return .value(values[Swift.min(index, values.count - 1)])
+  }
+
+  public var isPerBand: Bool {
+    if case .perBand = self { return true }
+    return false
+  }
+
+  /// The values given, one per band for a list.
+  var givenValues: [Double] {
+    switch self {
+    case .value(let v): return [v]
+    case .perBand(let values): return values
+    default: return []
+    }
+  }
+
+  /// Refuses (64) a per-band list whose count is not the band count it applies to.
+  /// - Parameter what: the bands counted ("the output", "the input").
+  public func requireBandCount(_ bands: Int, option: String, what: String) throws {
+    guard case .perBand(let values) = self, values.count != bands else { return }
+    throw TesseraError(.usage, "\(option) \(description) gives \(values.count) values; \(what) has \(bands) band\(bands == 1 ? "" : "s") (give one value for all, or one per band)")
+  }
+
+  /// Whether a list holds more than one distinct value.
+  var differsByBand: Bool {
+    guard case .perBand(let values) = self, let first = values.first else { return false }
+    return values.contains { !($0 == first || ($0.isNaN && first.isNaN)) }
   }
 
   public var isInherit: Bool { self == .inherit }
@@ -36,12 +79,14 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
     return nil
   }
 
-  /// As gdalwarp and gdalbuildvrt take it; nil for `inherit` (no argument at all).
+  /// As gdalwarp and gdalbuildvrt take it (a list space-separated); nil for `inherit` (no
+  /// argument at all).
   public var gdalArgument: String? {
     switch self {
     case .inherit: return nil
     case .none: return "None"
     case .value(let v): return Self.text(v)
+    case .perBand(let values): return values.map(Self.text).joined(separator: " ")
     }
   }
 
@@ -54,6 +99,7 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
     case .inherit: return "inherit"
     case .none: return "none"
     case .value(let v): return Self.text(v)
+    case .perBand(let values): return values.map(Self.text).joined(separator: ",")
     }
   }
 
@@ -61,6 +107,8 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
     switch (a, b) {
     case (.inherit, .inherit), (.none, .none): return true
     case (.value(let x), .value(let y)): return x == y || (x.isNaN && y.isNaN)
+    case (.perBand(let x), .perBand(let y)):
+      return x.count == y.count && zip(x, y).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
     default: return false
     }
   }
@@ -68,8 +116,7 @@ public enum NodataSetting: Equatable, Sendable, CustomStringConvertible {
   /// Refuses (exit 64, naming `option` and the type) a value `type` cannot hold: outside an
   /// integer type's range or not whole, past Float32's range, NaN for an integer type.
   public func requireFits(_ type: DataType, option: String) throws {
-    guard case .value(let v) = self else { return }
-    try Self.requireFits(v, type, option: option)
+    for v in givenValues { try Self.requireFits(v, type, option: option) }
   }
 
   public static func requireFits(_ v: Double, _ type: DataType, option: String) throws {

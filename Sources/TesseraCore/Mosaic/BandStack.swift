@@ -22,8 +22,11 @@ public struct BandStackRequest {
   public var resolution: MosaicRequest.ResolutionRule?
   public var resampling: Resampling = .nearest
   public var coverage: Coverage = .union
-  /// The output type; nil: the smallest holding every input.
-  public var outputType: DataType?
+  /// The output type (`--ot`, the output's); nil: the smallest holding every input.
+  public var outputType: DataType? {
+    get { output.outputType }
+    set { output.conversion = newValue.map(TypeConversion.init) }
+  }
   public var interleave: Interleave = .band
   public var resources: Resources
 
@@ -54,7 +57,7 @@ public enum BandStack {
     let type = request.outputType ?? union
     var warnings: [String] = []
     if let forced = request.outputType, forced.union(union) != forced {
-      warnings.append("--ot \(forced.rawValue) cannot hold every input's values (they need \(union.rawValue)); values outside it are clipped")
+      warnings.append("--ot \(forced.rawValue) cannot hold every input's values (they need \(union.rawValue)); values outside it are clamped")
     }
     var files: [MemoryFile] = []
     defer { files.forEach { $0.remove() } }
@@ -78,6 +81,7 @@ public enum BandStack {
       ("nodata_dropped", .array(plan.notes)),
     ])
     report.warnings = warnings + plan.warnings
+    report.addConversion(of: request.output)
     return report
   }
 
@@ -135,8 +139,10 @@ public enum BandStack {
     bands.declaredNodata = Array(repeating: plan.declared, count: layers.count)
     bands.colorInterpretations = try colorInterpretations(request, names)
     try writer.raster(RasterWrite.Frame(like: vrt), bands) { output in
-      try copy(layers, stack: vrt, composed: composed, sameGrid: sameGrid, to: output, type: type,
-               threads: request.resources.threads, progress: progress)
+      // Read in a type that holds every input's values, converted to --ot's as they are written.
+      let union = try (1...layers.count).map { try vrt.band($0).dataType }.reduce(type) { $0.union($1) }
+      try copy(layers, stack: vrt, composed: composed, sameGrid: sameGrid, to: output, type: union,
+               conversion: request.output.conversion, threads: request.resources.threads, progress: progress)
     }
     return plan
   }
@@ -145,13 +151,14 @@ public enum BandStack {
   /// file, without the VRT's per-source machinery; else (layers on other grids, or one grid
   /// resampled to an asked-for pixel size) the composed VRT, which GDAL resamples.
   static func copy(_ layers: [BandSource], stack vrt: Dataset, composed: String, sameGrid: Bool, to output: Dataset, type: DataType,
-                   threads: Int, progress: ProgressHandler?) throws {
+                   conversion: TypeConversion?, threads: Int, progress: ProgressHandler?) throws {
     guard sameGrid, let grid = Grid(of: vrt), let placed = SourceGrid.placed(layers, on: grid) else {
-      try RasterCopy.copy(source: composed, bands: Array(1...layers.count), to: output, type: type, threads: threads, progress: progress)
+      try RasterCopy.copy(source: composed, bands: Array(1...layers.count), to: output, type: type, threads: threads,
+                          conversion: conversion, progress: progress)
       return
     }
     let sources = try zip(placed, layers).map { ($0, $1.band, try $1.noDataValue ?? 0) }
-    try StackCopy(sources: sources, type: type).write(to: output, threads: threads, progress: progress)
+    try StackCopy(sources: sources, type: type).write(to: output, threads: threads, conversion: conversion, progress: progress)
   }
 
   /// The stack as GDAL composes it (gdalbuildvrt -separate over one single-band VRT per layer),

@@ -80,9 +80,9 @@ public enum Mosaic {
     let sources = try SourceSet(paths: request.inputs, listFile: request.inputList, bands: request.bands)
     let plan = try MosaicPlan(request, sources: sources)
     let outputType = MosaicCompositor(request: request, plan: plan).outputType
-    try request.dstNodata.requireFits(outputType, option: "--dst-nodata")
-    // Without --dst-nodata the source nodata is declared on the output: it must fit too.
-    if case .inherit = request.dstNodata { try request.srcNodata.requireFits(outputType, option: "--src-nodata") }
+    let bandCount = plan.sources.bands.count
+    try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: bandCount, outputBands: bandCount,
+                                     type: outputType)
     let method = request.method
     let ordered = method == .first ? Array(sources.datasets.reversed()) : sources.datasets
     switch method {
@@ -90,7 +90,10 @@ public enum Mosaic {
       // Inputs at another resolution than the output's are resampled by GDAL's warper: a VRT
       // resamples each read on its own, so its averages (and its edges) depend on the windows
       // it is read in, and no two programs reading it would agree. The warper's do not.
-      if plan.crossesCRS || (plan.changesResolution(ordered) && request.output.format == .gtiff) {
+      // A per-band --src-nodata takes gdalwarp's rule (a pixel is nodata when every band holds
+      // its band's value), which gdalbuildvrt's VRT does not follow: the warper composes.
+      if plan.crossesCRS || (plan.changesResolution(ordered) && request.output.format == .gtiff)
+        || (request.srcNodata.isPerBand && request.output.format == .gtiff) {
         try warpMosaic(request, plan, ordered, progress: progress)
       } else {
         try vrtMosaic(request, plan, ordered, progress: progress)
@@ -102,9 +105,10 @@ public enum Mosaic {
       ("inputs", .array(request.inputs.map { .string($0) })),
       ("method", .string(method.rawValue)),
       ("resolution", .array([.double(plan.resolution.x), .double(plan.resolution.y)])),
-      ("crs", .string(CRSInput.label(plan.crs))),
+      ("crs", try CRSDescription.json(plan.crs)),
     ])
     report.warnings = plan.datumWarnings
+    report.addConversion(of: request.output)
     return report
   }
 
@@ -113,7 +117,8 @@ public enum Mosaic {
   static func output(_ request: MosaicRequest, _ plan: MosaicPlan) throws -> RasterWrite {
     try RasterWrite(request.output, inputs: plan.sources.inputFiles, inputLabel: plan.sources.label, resources: request.resources,
                     cache: .streaming) {
-      RasterWrite.Layout(width: plan.size.width, height: plan.size.height, bands: plan.sources.bands.count, type: plan.sources.type)
+      RasterWrite.Layout(width: plan.size.width, height: plan.size.height, bands: plan.sources.bands.count,
+                         type: request.output.outputType ?? plan.sources.type)
     }
   }
 
@@ -143,16 +148,19 @@ public enum Mosaic {
       try GDALUtilities.buildVRT(sameType, to: composed.path, arguments: args).close()
       let vrt = try Dataset.open(composed.path)
       defer { try? vrt.close() }
-      let output = try writer.createRaster(RasterWrite.Frame(like: vrt), RasterWrite.Bands(count: vrt.bandCount, type: type, template: vrt))
-      let threads = request.resources.threads
+      let output = try writer.createRaster(RasterWrite.Frame(like: vrt), RasterWrite.Bands(
+        count: vrt.bandCount, type: request.output.outputType ?? type, template: vrt))
+      let threads = request.resources.threads, conversion = request.output.conversion
+      // Composed in a type that holds the inputs' values and the output's nodata both (--ot).
+      let type = type.union(request.output.outputType ?? type)
       if let grid = Grid(of: vrt),
         let placements = try AlignedComposite.plan(sources: ordered, grid: grid, bands: bands, srcNodata: request.srcNodata) {
         let fill = try vrt.band(1).noDataValue ?? 0
         try AlignedComposite(placements: placements, bands: bands, type: type, fill: fill)
-          .write(to: output, threads: threads, progress: progress)
+          .write(to: output, threads: threads, conversion: conversion, progress: progress)
       } else {
         try RasterCopy.copy(source: composed.path, bands: Array(1...vrt.bandCount), to: output, type: type,
-                            threads: threads, progress: progress)
+                            threads: threads, conversion: conversion, progress: progress)
       }
       try output.close()
     }
@@ -163,6 +171,9 @@ public enum Mosaic {
   /// in-memory files. It composes inputs of one data type only, as gdalbuildvrt does.
   static func vrtFile(_ request: MosaicRequest, _ ordered: [Dataset], arguments: [String], type: DataType,
                       writer: RasterWrite) throws {
+    if let type = request.output.outputType {
+      throw TesseraError(.usage, "--ot \(type.rawValue) converts pixels, and a VRT mosaic names its inputs as they are (gdalbuildvrt has no -ot); write GTiff")
+    }
     let types = try Set(ordered.flatMap { ds in try (1...Swift.max(1, ds.bandCount)).map { try ds.band($0).dataType } })
     guard types.count == 1 else {
       throw TesseraError(.usage, "a VRT mosaic takes inputs of one data type (these are \(types.map(\.rawValue).sorted().joined(separator: ", "))); write GTiff, which promotes them to \(type.rawValue)")

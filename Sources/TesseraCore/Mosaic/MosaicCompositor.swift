@@ -17,7 +17,10 @@ struct MosaicCompositor {
 
   var method: MosaicRequest.Method { request.method }
 
-  var outputType: DataType {
+  /// The user's `--ot`, else the method's own type.
+  var outputType: DataType { request.output.outputType ?? naturalType }
+
+  var naturalType: DataType {
     switch method {
     case .count: return .uint16
     case .mean: return type == .float64 ? .float64 : .float32
@@ -87,10 +90,14 @@ struct MosaicCompositor {
     let te = ["-te", "\(extent.minX)", "\(extent.minY)", "\(extent.maxX)", "\(extent.maxY)"]
     let hasNodata = request.srcNodata.resolved(inherited: (try? source.band(bands[0]).noDataValue) ?? nil) != nil
     var args: [String] = ["-r", request.resampling.gdalName]
-    if plan.crossesCRS, let srs = source.spatialReference, !srs.isSame(as: plan.crs) {
+    // A per-band --src-nodata takes gdalwarp's rule (nodata where every band holds its value):
+    // the warper marks validity in an alpha band, for all bands at once.
+    let unified = request.srcNodata.isPerBand
+    if unified || (plan.crossesCRS && !(source.spatialReference.map { $0.isSame(as: plan.crs) } ?? true)) {
       args += ["-of", "VRT", "-ts", "\(grid.width)", "\(grid.height)"] + te + (try plan.crsArguments(request.datum))
       if let src = request.srcNodata.gdalArgument { args += ["-srcnodata", src] }
-      if !hasNodata { args.append("-dstalpha") }
+      if unified { args += ["-dstnodata", "None"] }
+      if !hasNodata || unified { args.append("-dstalpha") }
       try GDALUtilities.warp([try request.datum.wrap(try SourceSet.bandSubset(source, bands))], to: path, arguments: args).close()
     } else {
       args += ["-tr", "\(abs(gt[1]))", "\(abs(gt[5]))"] + te
@@ -117,13 +124,17 @@ struct MosaicCompositor {
 
   func composite(_ aligned: [String], into output: Dataset, nodata: NodataSetting, progress: ProgressHandler?) throws {
     let bandCount = bands.count
-    let fill: Double = { if case .value(let v) = nodata { return v } else { return 0 } }()
+    let fills: [Double] = (0..<bandCount).map { b in
+      if case .value(let v) = nodata.forBand(b) { return v } else { return 0 }
+    }
     let whole = Window(x: 0, y: 0, width: output.width, height: output.height)
     // Per pixel: a value and a mask byte, and for every band an accumulator, a count and a result.
     var writer = WindowedWriter<Scratch>(bands: bandCount, type: .float64, threads: request.resources.threads,
                                          sources: aligned.map { PlacedSource(path: $0, window: whole) },
                                          bytesPerPixel: 9 + bandCount * 20)
     writer.targetBytes = 1 << 23
+    writer.conversion = request.output.conversion
+    writer.nodata = fills
     try writer.write(
       to: output, progress: progress,
       makeScratch: { capacity in
@@ -135,7 +146,7 @@ struct MosaicCompositor {
         let result = values.bindMemory(to: Double.self)
         for b in 0..<bandCount {
           try accumulate(band: b, window, reader, &scratch)
-          combine(band: b, window.pixelCount, scratch, fill: fill, into: result)
+          combine(band: b, window.pixelCount, scratch, fill: fills[b], into: result)
         }
       })
   }

@@ -9,10 +9,12 @@ struct StackCopy {
   let sources: [(source: PlacedSource, band: Int, fill: Double)]
   let type: DataType
 
-  func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws {
+  func write(to output: Dataset, threads: Int, conversion: TypeConversion? = nil, progress: ProgressHandler?) throws {
     let bytes = type.byteSize
     let fills = sources.map { type.bytes(of: $0.fill) }
-    let writer = WindowedWriter<[UInt8]>(bands: sources.count, type: type, threads: threads, sources: sources.map(\.source))
+    var writer = WindowedWriter<[UInt8]>(bands: sources.count, type: type, threads: threads, sources: sources.map(\.source))
+    writer.conversion = conversion
+    writer.nodata = sources.map(\.fill)
     try writer.write(
       to: output, progress: progress,
       makeScratch: { [UInt8](repeating: 0, count: $0 * bytes) },

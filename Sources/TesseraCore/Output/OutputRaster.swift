@@ -48,11 +48,11 @@ enum OutputRaster {
       let out = try output.band(i)
       if i <= template.bandCount {
         let src = try template.band(i)
-        if let v = nodata.resolved(inherited: src.noDataValue) { try out.setNoDataValue(v) }
+        if let v = nodata.forBand(i - 1).resolved(inherited: src.noDataValue) { try out.setNoDataValue(TypeConversion.nodata(v, as: out.dataType)) }
         if !src.description.isEmpty { out.setDescription(src.description) }
         out.copyPresentation(from: src)
-      } else if case .value(let v) = nodata {
-        try out.setNoDataValue(v)
+      } else if case .value(let v) = nodata.forBand(i - 1) {
+        try out.setNoDataValue(TypeConversion.nodata(v, as: out.dataType))
       }
     }
   }

@@ -28,10 +28,17 @@ public struct OutputSpec: Sendable {
   public var overwrite: Bool
   /// Write even when the output's estimated size does not fit the free space (`--force-size`).
   public var forceSize: Bool
+  /// `--ot`: the type the output is converted to, and the count of what it clamped; nil: the
+  /// command's own type.
+  public var conversion: TypeConversion?
+
+  /// The type the user chose for the output (`--ot`).
+  public var outputType: DataType? { conversion?.type }
 
   public init(path: String, formatName: String? = nil, allowsVRT: Bool = false, creationOptions: [String] = [],
-              overwrite: Bool = false, forceSize: Bool = false) {
+              overwrite: Bool = false, forceSize: Bool = false, outputType: DataType? = nil) {
     self.path = path
+    self.conversion = outputType.map(TypeConversion.init)
     self.formatName = formatName
     self.allowsVRT = allowsVRT
     self.creationOptions = creationOptions
@@ -117,6 +124,29 @@ public struct OutputSpec: Sendable {
   func requireHoldsNodata(_ hasNodata: Bool) throws {
     guard let format = try? checkedFormat() else { return }
     try format.requireHoldsNodata(hasNodata, options: format.options(with: creationOptions), path: path)
+  }
+
+  /// Checks `--src-nodata` and `--dst-nodata` before any work (64): a list's count against the
+  /// bands it applies to, the values against the output's type and format. Without
+  /// `--dst-nodata` the source nodata is declared on the output, so it must fit as well.
+  public func requireNodata(src: NodataSetting, dst: NodataSetting, inputBands: Int, outputBands: Int, type: DataType) throws {
+    try src.requireBandCount(inputBands, option: "--src-nodata", what: "the input")
+    try dst.requireBandCount(outputBands, option: "--dst-nodata", what: "the output")
+    try dst.requireFits(type, option: "--dst-nodata")
+    try requireHolds(dst, option: "--dst-nodata")
+    if case .inherit = dst {
+      try src.requireFits(type, option: "--src-nodata")
+      try requireHolds(src, option: "--src-nodata")
+    }
+  }
+
+  /// Refuses (64) a per-band nodata list of differing values for an output written through a
+  /// GeoTIFF (every format but VRT: GeoTIFF itself, COG, and the stage other formats are copied
+  /// from), which holds one nodata value for all its bands: GDAL would declare the last band's
+  /// value on every band, leaving the others' nodata pixels valid.
+  public func requireHolds(_ nodata: NodataSetting, option: String) throws {
+    guard nodata.differsByBand, ownDriver != nil || (try? rasterFormat()) != .vrt else { return }
+    throw TesseraError(.usage, "\(option) \(nodata): a GeoTIFF holds one nodata value for all its bands (GDAL would declare the last band's on every band); give one value, or write a VRT")
   }
 
   /// Refuses (73, unless `forceSize`) an output whose estimated size does not fit the free

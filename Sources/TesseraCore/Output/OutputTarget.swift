@@ -47,6 +47,30 @@ public final class OutputTarget {
     return String(base.dropLast(ext.count + 1)) + suffix
   }
 
+  /// The folder `path` is in, as it was given (`.` for a bare name).
+  static func folder(of path: String) -> String {
+    let folder = (path as NSString).deletingLastPathComponent
+    return folder.isEmpty ? "." : folder
+  }
+
+  /// Why the folder `path` is in cannot hold it, naming the folder that is missing as it was
+  /// given: the first missing one of its ancestors, or one that is a file.
+  static func missingFolder(of path: String) -> String {
+    let wanted = folder(of: path)
+    var missing = wanted
+    while true {
+      let parent = folder(of: missing)
+      var isDirectory: ObjCBool = false
+      if parent == missing || FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) {
+        if parent != missing, !isDirectory.boolValue { return "\(parent) is a file, not a folder" }
+        break
+      }
+      missing = parent
+    }
+    if FileManager.default.fileExists(atPath: missing) { return "\(missing) is not a folder" }
+    return missing == wanted ? "folder \(missing) does not exist" : "folder \(missing) does not exist (nor \(wanted))"
+  }
+
   /// Checks the output before any work starts.
   /// - Parameters:
   ///   - inputs: every file the command reads (see `InputFiles`); the output may be none of them.
@@ -91,10 +115,10 @@ public final class OutputTarget {
     }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw TesseraError(.cannotCreate, "cannot create \(path): directory \(directory) does not exist")
+      throw TesseraError(.cannotCreate, "cannot create \(path): \(OutputTarget.missingFolder(of: path))")
     }
     guard access(directory, W_OK | X_OK) == 0 else {
-      throw TesseraError(.cannotCreate, "cannot create \(path): directory \(directory) is not writable")
+      throw TesseraError(.cannotCreate, "cannot create \(path): folder \(OutputTarget.folder(of: path)) is not writable")
     }
     // A short name of fixed length, whatever the output's: a name near the file system's limit
     // must still leave room for it (and for the sidecars GDAL derives from it).

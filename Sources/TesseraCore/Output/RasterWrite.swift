@@ -190,6 +190,7 @@ struct RasterWrite {
   func report(_ details: [(String, JSONValue)], warnings: [String] = []) -> OperationReport {
     var report = OperationReport(outputs: [spec.path], details: details)
     report.warnings = warnings
+    report.addConversion(of: spec)
     return report
   }
 }

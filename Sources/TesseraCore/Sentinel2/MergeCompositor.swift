@@ -85,6 +85,8 @@ struct MergeCompositor {
     var writer = WindowedWriter<Scratch>(bands: outputBands, type: .float32, threads: request.resources.threads,
                                          sources: sources.placed)
     writer.wholeRows = true
+    writer.conversion = request.output.conversion
+    writer.nodata = Array(repeating: Double(nodata), count: outputBands)
     try writer.write(
       to: output, progress: progress,
       makeScratch: { capacity in

@@ -133,7 +133,8 @@ struct MergeJob {
       sourceCRS: { ds in try ds.spatialReference.flatMap { $0.isSame(as: grid.srs) ? nil : try request.datum.source($0) } },
       to: grid.srs, label: { planned[$0].product.source })
     let sourceTypes = try planned.flatMap { try $0.files.map { try $0.dataset.band(1).dataType } }
-    let outputType: DataType = request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte)
+    let outputType: DataType = request.output.outputType
+      ?? (request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte))
     let estimate = stagedBytes(planned)
     var staging = request.staging
     var notes: [String] = []
@@ -170,11 +171,11 @@ struct MergeJob {
   }
 
   /// The report of the merge (`MergeReport`), written to `--report` and into the JSON report.
-  private func report(_ decided: Decided, merged: MergeStatistics, validation: COGValidation?) -> MergeReport {
+  private func report(_ decided: Decided, merged: MergeStatistics, validation: COGValidation?) throws -> MergeReport {
     let grid = decided.grid
     return MergeReport(
-      products: decided.planned.map { productEntry($0, grid: grid) },
-      grid: MergeReport.GridEntry(grid),
+      products: try decided.planned.map { try productEntry($0, grid: grid) },
+      grid: try MergeReport.GridEntry(grid),
       order: request.order.rawValue,
       reflectance: request.reflectance,
       cloudMask: request.maskClouds ? MergeReport.CloudMask(sclClasses: request.sclClasses.sorted()) : nil,
@@ -234,7 +235,7 @@ struct MergeJob {
                                                          height: grid.height, bands: names.count))
     for (i, name) in names.enumerated() {
       let band = try output.band(i + 1)
-      try band.setNoDataValue(request.reflectance ? .nan : 0)
+      try band.setNoDataValue(TypeConversion.nodata(request.reflectance ? .nan : 0, as: type))
       band.setDescription(name)
     }
     var merged = try MergeCompositor(
@@ -261,7 +262,7 @@ struct MergeJob {
     return try Dataset.open(path)
   }
 
-  func productEntry(_ p: PlannedProduct, grid: Grid) -> MergeReport.Product {
+  func productEntry(_ p: PlannedProduct, grid: Grid) throws -> MergeReport.Product {
     let product = p.product
     let offsets = request.reflectance
       ? JSONValue.object(request.bands.filter(\.isReflectance).map { ($0.rawValue, .double(product.offset(for: $0))) }) : nil
@@ -269,7 +270,7 @@ struct MergeJob {
       id: product.id, source: product.source, level: product.level.rawValue, tile: product.tile,
       sensingTime: product.sensingTime, processingBaseline: product.processingBaseline, spacecraft: product.spacecraft,
       relativeOrbit: product.relativeOrbit, quantificationValue: product.quantification, offsetApplied: offsets,
-      offsetSource: product.offsetSource, crs: MergeReport.CRS(p.srs), reprojected: !p.srs.isSame(as: grid.srs),
+      offsetSource: product.offsetSource, crs: try CRSDescription(p.srs), reprojected: !p.srs.isSame(as: grid.srs),
       bands: p.files.map { MergeReport.ProductBand(name: $0.band.rawValue, file: $0.file.path, resolution: $0.file.resolution) },
       window: MergeReport.WindowEntry(x: p.window.x, y: p.window.y, width: p.window.width, height: p.window.height))
   }

@@ -5,10 +5,8 @@ import GDAL
 /// file), and what validate-merge reads back: one definition of the format, both ways. Keys are
 /// the snake_case of these names; a key is only ever added.
 public struct MergeReport: Codable, Sendable {
-  public struct CRS: Codable, Sendable {
-    @Reported public var epsg: Int?
-    @Reported public var name: String?
-  }
+  /// Every report's CRS object (`CRSDescription`).
+  public typealias CRS = CRSDescription
 
   public struct Bounds: Codable, Sendable {
     public var minx: Double, miny: Double, maxx: Double, maxy: Double
@@ -102,17 +100,10 @@ struct MergeReportExpectation: Decodable {
   var bands: [MergeReport.Band]
 }
 
-extension MergeReport.CRS {
-  init(_ srs: SpatialReference) {
-    epsg = srs.epsg
-    name = srs.name
-  }
-}
-
 extension MergeReport.GridEntry {
-  init(_ grid: Grid) {
+  init(_ grid: Grid) throws {
     let e = grid.extent
-    crs = MergeReport.CRS(grid.srs)
+    crs = try CRSDescription(grid.srs)
     resolution = grid.resolution.x
     width = grid.width
     height = grid.height

@@ -64,9 +64,9 @@ public enum Reproject {
     }
     args += nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let band = try source.band(1)
-    try request.dstNodata.requireFits(band.dataType, option: "--dst-nodata")
-    // Without --dst-nodata the warper declares the source nodata on the output: it must fit too.
-    if case .inherit = request.dstNodata { try request.srcNodata.requireFits(band.dataType, option: "--src-nodata") }
+    let outputType = request.output.outputType ?? band.dataType
+    try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: source.bandCount,
+                                     outputBands: source.bandCount, type: outputType)
     var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args,
                       outputType: band.dataType)
     job.resolution = request.resolution
@@ -74,7 +74,7 @@ public enum Reproject {
     job.targetAlignedPixels = request.targetAlignedPixels
     job.resampling = request.resampling
     return try job.run(progress: progress).report([
-      ("input", .string(request.input)), ("dst_crs", .string(CRSInput.label(target))),
+      ("input", .string(request.input)), ("dst_crs", try CRSDescription.json(target)),
       ("resampling", .string(request.resampling.rawValue)),
     ], warnings: warnings)
   }

@@ -14,6 +14,9 @@ public struct ResampleRequest {
   public var target: Target
   public var resampling: Resampling = .nearest
   public var targetAlignedPixels = false
+  /// As gdalwarp -srcnodata and -dstnodata take them.
+  public var srcNodata: NodataSetting = .inherit
+  public var dstNodata: NodataSetting = .inherit
   public var resources: Resources
 
   public init(input: String, output: OutputSpec, target: Target, resources: Resources = Resources()) {
@@ -30,8 +33,10 @@ public enum Resample {
     guard source.geoTransform != nil else {
       throw TesseraError(.dataError, "\(request.input) has no geotransform to resample on")
     }
-    let args = ["-r", request.resampling.gdalName]
+    let args = ["-r", request.resampling.gdalName] + Reproject.nodataArguments(src: request.srcNodata, dst: request.dstNodata)
     let type = try source.band(1).dataType
+    try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: source.bandCount,
+                                     outputBands: source.bandCount, type: request.output.outputType ?? type)
     var job = WarpJob(sources: [source], output: request.output, resources: request.resources, arguments: args, outputType: type)
     job.resampling = request.resampling
     switch request.target {
@@ -45,7 +50,7 @@ public enum Resample {
     // The grid is checked before any probe of it: a pixel size too small overflows GDAL's sizes.
     _ = try job.plannedSize()
     let writer: RasterWrite
-    if request.output.format == .gtiff, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
+    if request.output.format == .gtiff, request.srcNodata.isInherit, request.dstNodata.isInherit, let grid = try decimationGrid(request, source, warpArguments: args + job.gridArguments) {
       writer = try decimate(request, source, grid: grid, type: type, progress: progress)
     } else {
       writer = try job.run(progress: progress)
@@ -107,16 +112,17 @@ public enum Resample {
     progress: ProgressHandler?
   ) throws -> RasterWrite {
     let bands = Array(1...source.bandCount)
+    let outputType = request.output.outputType ?? type
     let writer = try RasterWrite(request.output, inputs: [request.input] + InputFiles.of([source]), inputLabel: request.input,
                                  resources: request.resources, cache: .streaming) {
-      RasterWrite.Layout(width: grid.width, height: grid.height, bands: bands.count, type: type)
+      RasterWrite.Layout(width: grid.width, height: grid.height, bands: bands.count, type: outputType)
     }
     let frame = RasterWrite.Frame(width: grid.width, height: grid.height, geoTransform: grid.geoTransform)
-    try writer.raster(frame, RasterWrite.Bands(count: bands.count, type: type, template: source)) { output in
+    try writer.raster(frame, RasterWrite.Bands(count: bands.count, type: outputType, template: source)) { output in
       try RasterCopy.copy(
         source: request.input, bands: bands, to: output, type: type, threads: request.resources.threads,
         decimation: .init(factorX: grid.factorX, factorY: grid.factorY, method: request.resampling.rawValue),
-        progress: progress)
+        conversion: request.output.conversion, progress: progress)
     }
     return writer
   }

@@ -14,7 +14,10 @@ struct WarpJob {
   var resolution: (x: Double, y: Double)?
   var size: (width: Int, height: Int)?
   var targetAlignedPixels = false
+  /// The output's type: the user's `--ot`, else the command's own (`naturalType`).
   var outputType: DataType
+  /// The type the warp has without `--ot`: what the clamped pixels are counted from.
+  var naturalType: DataType
   /// The user's input paths, when `sources` are wrappers (band-subset VRTs) of them.
   var inputPaths: [String]?
   /// How messages name the input whose data failed to read (default: the one source's path).
@@ -30,7 +33,8 @@ struct WarpJob {
     self.output = output
     self.resources = resources
     self.arguments = arguments
-    self.outputType = outputType
+    self.outputType = output.outputType ?? outputType
+    naturalType = outputType
   }
 
   /// Warps the sources into the output and commits it; returns the finished write, for the report.
@@ -46,6 +50,8 @@ struct WarpJob {
                                 declaresNodata: try declaresNodata())
     }
     var args = arguments + gridArguments + ["-of", output.format.rawValue]
+    // gdalwarp -ot converts as gdal_translate -ot does; a later -ot wins over the command's own.
+    if let type = output.outputType { args += ["-ot", type.rawValue] }
     // Several sources are warped one after the other over the same blocks; compressing on
     // several threads flushes a block after each pass, and a rewritten compressed block goes to
     // the end of the file with the old one left as dead space (a 4-input mosaic came out 3x
@@ -59,6 +65,7 @@ struct WarpJob {
     args += WarpJob.performanceArguments(threads: resources.threads, format: output.format)
     let maskless = try masklessArguments()
     if let maskless { args += maskless.arguments }
+    try countClamped()
     try writer.write {
       // A VRT names its sources relative to its own folder: it is written under its real name.
       let path = output.format == .vrt ? writer.temporaryPath : writer.gdalPath
@@ -83,6 +90,18 @@ struct WarpJob {
     return try sources.contains { source in
       guard source.bandCount > 0 else { return false }
       return try source.band(1).noDataValue != nil
+    }
+  }
+
+  /// With a narrowing `--ot`, counts the pixels the type cannot hold in the warp's result in its
+  /// own type (a warped VRT, read window by window: GDAL's warper, nothing in memory). Several
+  /// sources are counted each on its own, so a pixel where they overlap counts once per source.
+  func countClamped() throws {
+    guard let conversion = output.conversion, conversion.narrows(from: naturalType) else { return }
+    for source in sources {
+      let probe = try GDALUtilities.probeWarp([source], arguments: arguments + gridArguments + ["-ot", naturalType.rawValue])
+      defer { try? probe.close() }
+      try conversion.count(in: probe)
     }
   }
 

@@ -37,8 +37,10 @@ struct AlignedComposite {
     return placements
   }
 
-  func write(to output: Dataset, threads: Int, progress: ProgressHandler?) throws {
-    let writer = WindowedWriter<[UInt8]>(bands: bands.count, type: type, threads: threads, sources: placements.map(\.source))
+  func write(to output: Dataset, threads: Int, conversion: TypeConversion? = nil, progress: ProgressHandler?) throws {
+    var writer = WindowedWriter<[UInt8]>(bands: bands.count, type: type, threads: threads, sources: placements.map(\.source))
+    writer.conversion = conversion
+    writer.nodata = Array(repeating: fill, count: bands.count)
     try writer.write(
       to: output, progress: progress,
       makeScratch: { [UInt8](repeating: 0, count: $0 * bands.count * type.byteSize) },

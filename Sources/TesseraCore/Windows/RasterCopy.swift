@@ -19,13 +19,20 @@ public enum RasterCopy {
   ///   - source: a path each worker opens on its own (a `/vsimem/` VRT, closed before this call).
   ///   - output: the dataset written, with `bands.count` bands of `type`.
   ///   - decimation: when set, the output is the source downsampled by whole factors.
+  ///   - conversion: `--ot`, when `output`'s bands are of another type than `type`.
   public static func copy(
     source: String, bands: [Int], to output: Dataset, type: DataType, threads: Int, decimation: Decimation? = nil,
-    progress: ProgressHandler? = nil
+    conversion: TypeConversion? = nil, progress: ProgressHandler? = nil
   ) throws {
     let factor = (decimation?.factorX ?? 1) * (decimation?.factorY ?? 1)
-    let writer = WindowedWriter<Dataset>(bands: bands.count, type: type, threads: threads,
+    var writer = WindowedWriter<Dataset>(bands: bands.count, type: type, threads: threads,
                                          bytesPerPixel: bands.count * type.byteSize * factor)
+    if let conversion {
+      writer.conversion = conversion
+      let opened = try Dataset.open(source)
+      defer { try? opened.close() }
+      writer.nodata = try bands.map { try opened.band($0).noDataValue }
+    }
     try writer.write(
       to: output, progress: progress,
       makeScratch: { _ in try Dataset.open(source) },

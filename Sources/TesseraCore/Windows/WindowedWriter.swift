@@ -21,6 +21,11 @@ struct WindowedWriter<Scratch> {
   var targetBytes = 1 << 22
   /// Whole rows of blocks however wide (see `WindowPipeline.rows`).
   var wholeRows = false
+  /// `--ot`: the output's bands are of another type, into which GDAL converts the values as it
+  /// writes them; what the type cannot hold is counted here, each band's `nodata` (in the
+  /// values' terms) skipped.
+  var conversion: TypeConversion?
+  var nodata: [Double?] = []
 
   init(bands: Int, type: DataType, threads: Int, sources: [PlacedSource] = [], bytesPerPixel: Int? = nil) {
     self.bands = bands
@@ -65,6 +70,7 @@ struct WindowedWriter<Scratch> {
       compute: { worker, window in
         let reader = worker.reader
         try worker.values.withUnsafeMutableBytes { try compute(window, reader, &worker.scratch, $0) }
+        countClamped(worker.values, window)
       },
       write: { worker, window in
         try worker.values.withUnsafeBytes { values in
@@ -80,5 +86,16 @@ struct WindowedWriter<Scratch> {
         lock.unlock()
       })
     return finished.sorted { $0.worker < $1.worker }.map(\.scratch)
+  }
+
+  private func countClamped(_ values: [UInt8], _ window: Window) {
+    guard let conversion else { return }
+    let n = window.pixelCount, bytes = n * type.byteSize
+    values.withUnsafeBytes { all in
+      for b in 0..<bands {
+        let band = UnsafeRawBufferPointer(rebasing: all[(b * bytes)..<((b + 1) * bytes)])
+        conversion.count(band, of: type, count: n, nodata: b < nodata.count ? nodata[b] : nil)
+      }
+    }
   }
 }

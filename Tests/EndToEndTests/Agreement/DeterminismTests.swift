@@ -22,7 +22,7 @@ final class DeterminismTests: TemporaryDirectoryTestCase {
     let quadrants = (1...4).map { Fixture.path("rasterio/rgb\($0).tif") }
     try assertSameBytes("mosaic") { ["mosaic"] + quadrants + ["-o", $0] }
     try assertSameBytes("mosaic-reprojected") { ["mosaic"] + quadrants + ["-o", $0, "--dst-crs", "EPSG:4326"] }
-    try assertSameBytes("index") { ["index", "ndvi,ndwi", "--band", "red=\(s2("B04"))", "--band", "nir=\(s2("B08"))", "--band", "green=\(s2("B03"))", "-o", $0] }
+    try assertSameBytes("index") { ["index", "ndvi,ndwi", "-i", "red=\(s2("B04"))", "-i", "nir=\(s2("B08"))", "-i", "green=\(s2("B03"))", "-o", $0] }
     try assertSameBytes("band-stack") { ["band-stack", s2("B02"), s2("B03"), s2("B04"), s2("B08"), "-o", $0] }
     try assertSameBytes("cog-export") { ["cog-export", Fixture.rgbByte, $0] }
     let products = try SyntheticProducts.make(in: dir.file("s2"), ["--scenario", "zones", "--size", "240", "--bands", "B02,B04,B08,SCL"])

@@ -82,8 +82,8 @@ extension DifferentialTests {
       }
       if !dropped.isEmpty && !run.stderr.contains("band \(dropped.min() ?? 0)") { failures.append("band-stack \(nodata): no warning: \(run.stderr)") }
     }
-    // index: integer outputs with clamping, against numpy (round half away from zero, then clip
-    // to the type's range less the nodata value).
+    // index: integer outputs with clamping, against numpy (value / --output-scale, rounded half away
+    // from zero, then clipped to the type's range less the nodata value).
     let numpyIndex = """
       import json, sys
       import numpy as np
@@ -94,7 +94,7 @@ extension DifferentialTests {
       lo, hi = float(info.min), float(info.max)
       if fill == lo: lo += 1
       if fill == hi: hi -= 1
-      v = x * scale
+      v = x / scale
       v = np.sign(v) * np.floor(np.abs(v) + 0.5)
       v = np.clip(v, lo, hi)
       v[x == nd] = fill
@@ -107,7 +107,7 @@ extension DifferentialTests {
       _ = try pythonJSON(Self.makeRaster, [input, "Float32", "\(rng.next(below: 1 << 30))", "-6", "6", "-9999"])
       let out = dir.file("index\(i)-out.tif")
       let givenNodata = rng.next(below: 3) == 0
-      var args = ["index", "--expr", "b1", input, "-o", out, "--ot", type, "--scale", "\(scale)", "--json"]
+      var args = ["index", "--expr", "b1", input, "-o", out, "--ot", type, "--output-scale", "\(1 / scale)", "--json"]
       if givenNodata { args += ["--dst-nodata", "0"] }
       let run = try TesseraBinary.run(args)
       guard run.status == 0, let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any],
@@ -115,7 +115,7 @@ extension DifferentialTests {
       else { failures.append("index \(args): \(run.stderr)"); continue }
       let expectedFill: Double = givenNodata ? 0 : (type.hasPrefix("U") || type == "Byte" ? ["Byte": 255, "UInt16": 65535, "UInt32": 4_294_967_295][type] ?? 0 : ["Int16": -32768, "Int32": -2_147_483_648][type] ?? 0)
       if fill != expectedFill { failures.append("index \(type): nodata \(fill), expected \(expectedFill)") }
-      let oracle = try XCTUnwrap(try pythonJSON(numpyIndex, [input, type, "\(scale)", "\(expectedFill)"]) as? [String: Any])
+      let oracle = try XCTUnwrap(try pythonJSON(numpyIndex, [input, type, "\(1 / scale)", "\(expectedFill)"]) as? [String: Any])
       let expected = oracle["values"] as? [Double] ?? []
       let comparison = PixelComparison.of(try PixelComparison.values(out), expected)
       if !comparison.identical { failures.append("index \(type) ×\(scale) nodata \(expectedFill) vs numpy: \(comparison)") }

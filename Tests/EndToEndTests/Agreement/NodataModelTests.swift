@@ -102,7 +102,7 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
       (["index", "--expr", "b1", float, "-o", dir.file("e.tif"), "--ot", "UInt16", "--dst-nodata", "70000"], "UInt16"),
       (["index", "--expr", "b1", float, "-o", dir.file("f2.tif"), "--ot", "Byte", "--dst-nodata", "-1"], "Byte"),
       (["index", "--expr", "b1", float, "-o", dir.file("g.tif"), "--dst-nodata", "1e40"], "Float32"),
-      (["cog-export", byte, dir.file("h.tif"), "--nodata", "-1"], "Byte"),
+      (["cog-export", byte, dir.file("h.tif"), "--dst-nodata", "-1"], "Byte"),
       // Float32 would round it to 0, making every real 0 nodata (round-2 hostile review).
       (["reproject", float, dir.file("i.tif"), "--dst-crs", "EPSG:4326", "--dst-nodata", "1e-50"], "Float32"),
       // Without --dst-nodata the source's value is declared on the output.
@@ -118,13 +118,14 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(dir.contents.filter { $0 != "f.tif" }, [], "nothing written")
   }
 
-  /// index's storage options: a scale that is not a finite non-zero number, or an --ot whose
-  /// values a Double cannot hold exactly, is 64 with nothing written (the hostile review wrote
-  /// rasters with --scale 1e400, nan and 0, and with --ot Int64).
+  /// index's storage options: an --output-scale that is not a finite non-zero number, an
+  /// --output-offset that is not finite, or an --ot whose values a Double cannot hold exactly, is
+  /// 64 with nothing written (the hostile review wrote rasters with a scale of 1e400, nan and 0,
+  /// and with --ot Int64).
   func testIndexStorageOptionsOutOfRangeAre64() throws {
     let float = try raster("f.tif", [1, 2, 3, 4])
-    for extra in [["--ot", "Int16", "--scale", "1e400"], ["--ot", "Int16", "--scale", "nan"], ["--ot", "Int16", "--scale", "0"],
-                  ["--ot", "Int64"], ["--ot", "UInt64"], ["--ot", "Float64"]] {
+    for extra in [["--ot", "Int16", "--output-scale", "1e400"], ["--ot", "Int16", "--output-scale", "nan"], ["--ot", "Int16", "--output-scale", "0"],
+                  ["--output-offset", "inf"], ["--ot", "Int64"], ["--ot", "UInt64"], ["--ot", "CFloat32"]] {
       let run = try TesseraBinary.run(["index", "--expr", "b1", float, "-o", dir.file("s.tif")] + extra)
       XCTAssertEqual(run.status, 64, "\(extra): \(run.stderr)")
       XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
@@ -135,18 +136,18 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
   // MARK: - index
 
   /// Integer outputs: nodata outside the clamp range (Int16: −32768, clamp −32767…32767;
-  /// unsigned: the top value), values equal to numpy's clip(round(v × scale)), and valid_pixels
-  /// equal to GDAL's mask. On main UInt16 and Byte declared 0, so clamped and zero results read
+  /// unsigned: the top value), values equal to clip(round(v / scale)) of the Float32 values the
+  /// input holds, and valid_pixels equal to GDAL's mask. On main UInt16 and Byte declared 0, so clamped and zero results read
   /// as nodata while the JSON counted them valid.
   func testIndexIntegerOutputsKeepNodataOutsideTheClampRange() throws {
     let values: [Double] = [-5, -1, -0.00001, 0, 0.00004, 0.5, 1, 5, -9999, 3.27675, -3.2768]
     let input = try raster("in.tif", values, nodata: -9999)
     for (type, nodata, low, high) in [("Int16", -32768.0, -32767.0, 32767.0), ("UInt16", 65535, 0, 65534), ("Byte", 255, 0, 254)] {
       let out = dir.file("\(type).tif")
-      let json = try report(try TesseraBinary.run(["index", "--expr", "b1", input, "-o", out, "--ot", type, "--scale", "10000", "--json"]))
+      let json = try report(try TesseraBinary.run(["index", "--expr", "b1", input, "-o", out, "--ot", type, "--output-scale", "0.0001", "--json"]))
       XCTAssertEqual(json["nodata"] as? Double, nodata, type)
       XCTAssertEqual(try declaredNodata(out), [nodata], type)
-      let expected = values.map { $0 == -9999 ? nodata : Swift.min(Swift.max(($0 * 10000).rounded(), low), high) }
+      let expected = values.map { $0 == -9999 ? nodata : Swift.min(Swift.max((Double(Float($0)) / 0.0001).rounded(), low), high) }
       let stored = try PixelComparison.values(out)
       let comparison = PixelComparison.of(stored, expected)
       XCTAssertTrue(comparison.identical, "\(type): \(comparison) \(stored) vs \(expected)")
@@ -181,18 +182,19 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
     XCTAssertTrue((json["warnings"] as? [String])?.contains { $0.contains("nodata value 0.5") } ?? false, "\(json)")
   }
 
-  /// A role given twice under any spelling is 64 naming both; --bands with --sensor is 64.
+  /// A role given twice under any spelling is 64 naming both; -i ROLE=N (a band of a raster
+  /// INPUT) with --sensor or a product is 64.
   func testIndexRoleBoundTwiceOrBandsIgnoredIs64() throws {
     let a = try raster("a.tif", [1, 2]), b = try raster("b.tif", [3, 4]), c = try raster("c.tif", [5, 6])
     for spelling in ["R", "Red", "RED"] {
-      let run = try TesseraBinary.run(["index", "ndvi", "-o", dir.file("o.tif"), "--band", "red=" + a, "--band", "\(spelling)=" + b, "--band", "nir=" + c])
+      let run = try TesseraBinary.run(["index", "ndvi", "-o", dir.file("o.tif"), "-i", "red=" + a, "-i", "\(spelling)=" + b, "-i", "nir=" + c])
       XCTAssertEqual(run.status, 64, "\(spelling): \(run.stderr)")
       XCTAssertTrue(run.stderr.contains("'red'") && run.stderr.contains("'\(spelling)'"), run.stderr)
     }
-    let sensor = try TesseraBinary.run(["index", "ndvi", dir.path, "-o", dir.file("o.tif"), "--sensor", "sentinel2", "--bands", "red=3,nir=4"])
+    let sensor = try TesseraBinary.run(["index", "ndvi", dir.path, "-o", dir.file("o.tif"), "--sensor", "sentinel2", "-i", "red=3,nir=4"])
     XCTAssertEqual(sensor.status, 64, sensor.stderr)
-    XCTAssertTrue(sensor.stderr.contains("--bands"), sensor.stderr)
-    let product = try TesseraBinary.run(["index", "ndvi", Fixture.t29unuMetadata, "-o", dir.file("o.tif"), "--bands", "red=3,nir=4"])
+    XCTAssertTrue(sensor.stderr.contains("-i red=3") && sensor.stderr.contains("--sensor"), sensor.stderr)
+    let product = try TesseraBinary.run(["index", "ndvi", Fixture.t29unuMetadata, "-o", dir.file("o.tif"), "-i", "red=3,nir=4"])
     XCTAssertEqual(product.status, 64, product.stderr)
     XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("o.tif")))
   }
@@ -201,7 +203,7 @@ final class NodataModelTests: TemporaryDirectoryTestCase {
   func testGARIAndSARVIParametersApply() throws {
     let n = try raster("n.tif", [0.5, 0.6, 0.4]), g = try raster("g.tif", [0.1, 0.12, 0.2])
     let r = try raster("r.tif", [0.08, 0.05, 0.1]), bl = try raster("b.tif", [0.04, 0.06, 0.03])
-    let bands = ["--band", "nir=" + n, "--band", "green=" + g, "--band", "red=" + r, "--band", "blue=" + bl]
+    let bands = ["-i", "nir=" + n, "-i", "green=" + g, "-i", "red=" + r, "-i", "blue=" + bl]
     for (index, parameter, formula) in [
       ("gari", "lmb", "(N - (G - k * (B - R))) / (N + (G - k * (B - R)))"),
       ("sarvi", "gamma", "(1 + 1.0)*(N - (R - k * (R - B))) / (N + (R - k * (R - B)) + 1.0)"),

@@ -32,9 +32,9 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
     let writes: [(String, [String])] = [
       ("band-stack", ["band-stack"] + bands + ["-o", folder + "/band-stack.tif"]),
       ("band-stack pixel", ["band-stack"] + bands + ["-o", folder + "/band-stack-pixel.tif", "--interleave", "pixel"]),
-      ("index", ["index", "ndvi,rvi,savi", "-o", folder + "/index.tif", "--band", "red=" + bands[0], "--band", "nir=" + bands[1]]),
-      ("index band", ["index", "ndvi,rvi,savi", "-o", folder + "/index-band.tif", "--band", "red=" + bands[0],
-                      "--band", "nir=" + bands[1], "--co", "INTERLEAVE=BAND"]),
+      ("index", ["index", "ndvi,rvi,savi", "-o", folder + "/index.tif", "-i", "red=" + bands[0], "-i", "nir=" + bands[1]]),
+      ("index band", ["index", "ndvi,rvi,savi", "-o", folder + "/index-band.tif", "-i", "red=" + bands[0],
+                      "-i", "nir=" + bands[1], "--co", "INTERLEAVE=BAND"]),
       ("merge-memfile", ["merge-memfile"] + products + ["-o", folder + "/merge.tif", "-b", "B02,B03,B04,B08"]),
       ("merge-memfile band", ["merge-memfile"] + products + ["-o", folder + "/merge-band.tif", "-b", "B02,B03,B04,B08",
                                                             "--co", "INTERLEAVE=BAND"]),
@@ -78,7 +78,7 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
           ["clip", input, out + "/c.tif", "--bbox", box],
           ["mosaic", input, "-o", out + "/m.tif"],
           ["cog-export", input, out + "/g.tif"],
-          ["index", "ndvi", input, "--bands", "red=1,nir=2", "-o", out + "/i.tif"],
+          ["index", "ndvi", input, "-i", "red=1,nir=2", "-o", out + "/i.tif"],
           ["band-stack", input, "-o", out + "/b.tif"],
           ["quicklook", input, out + "/q.png"],
         ]
@@ -115,7 +115,8 @@ final class ReadOwnOutputsTests: TemporaryDirectoryTestCase {
       XCTAssertTrue(comparison.identical, "\(threads) threads: \(comparison)")
       let info = try TesseraBinary.run(["info", "--stats", input, "--json", "--threads", threads])
       XCTAssertEqual(info.status, 0, info.stderr)
-      let object = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+      let report = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+      let object = (report?["files"] as? [[String: Any]])?.first
       let ours = (object?["bands"] as? [[String: Any]] ?? []).map { band in
         ["min", "max", "mean"].map { ((band["stats"] as? [String: Double])?[$0]) ?? .nan }
       }

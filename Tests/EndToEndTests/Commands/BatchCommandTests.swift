@@ -207,9 +207,10 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
   func dryRunIDs(_ arguments: [String], environment: [String: String] = [:]) throws -> [String] {
     let run = try TesseraBinary.run(arguments + ["--dry-run", "--json"], environment: environment)
     XCTAssertEqual(run.status, 0, run.stderr)
-    return try run.stdout.split(separator: "\n").map {
-      try XCTUnwrap((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String)
-    }
+    // One object on stdout, the jobs listed under "jobs".
+    let listing = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    XCTAssertEqual(listing["dry_run"] as? Bool, true)
+    return try XCTUnwrap(listing["jobs"] as? [[String: Any]]).map { try XCTUnwrap($0["id"] as? String) }
   }
 
   func testShardsPartitionTheJobsHoweverTheyAreNumbered() throws {
@@ -255,7 +256,7 @@ final class BatchCommandTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try TesseraBinary.run(["batch", failing, "--report", dir.file("bad.json")]).status, 1)
     let withFailure = try TesseraBinary.run(["batch-report", dir.file("bad.json")])
     XCTAssertEqual(withFailure.status, 1)
-    XCTAssertTrue(withFailure.stderr.contains("failed: bad (exit 66)"), withFailure.stderr)
+    XCTAssertTrue(withFailure.stdout.contains("failed: bad (exit 66)"), withFailure.stdout)
     XCTAssertEqual(try TesseraBinary.run(["batch-report", path]).status, 65, "a manifest is not a report")
   }
 

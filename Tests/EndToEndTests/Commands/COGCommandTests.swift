@@ -8,10 +8,12 @@ final class COGCommandTests: TemporaryDirectoryTestCase {
   func testValidateCOGExitCodes() throws {
     let valid = try TesseraBinary.run(["validate-cog", Fixture.path("rasterio/cogeo.tif")])
     XCTAssertEqual(valid.status, 0, valid.stderr)
-    XCTAssertTrue(valid.stderr.contains("valid cloud optimized GeoTIFF"), valid.stderr)
+    XCTAssertTrue(valid.stdout.contains("valid cloud optimized GeoTIFF"), valid.stdout)
     let invalid = try TesseraBinary.run(["validate-cog", Fixture.rgbByte, "--json"])
     XCTAssertEqual(invalid.status, 1)
-    let report = try JSONSerialization.jsonObject(with: Data(invalid.stdout.utf8)) as? [String: Any]
+    let verdict = try JSONSerialization.jsonObject(with: Data(invalid.stdout.utf8)) as? [String: Any]
+    XCTAssertEqual(verdict?["status"] as? String, "failed")
+    let report = (verdict?["files"] as? [[String: Any]])?.first
     XCTAssertEqual(report?["valid"] as? Bool, false)
     XCTAssertFalse((report?["errors"] as? [String] ?? []).isEmpty)
     let missing = try TesseraBinary.run(["validate-cog", dir.file("none.tif")])

@@ -182,9 +182,9 @@ final class DatumCommandTests: TemporaryDirectoryTestCase {
     for (alias, epsg) in expected {
       let result = try TesseraBinary.run(["info", "--crs", alias, input, "--json"])
       XCTAssertEqual(result.status, 0, result.stderr)
-      XCTAssertEqual(try json(result)["epsg"] as? Int, epsg, alias)
+      XCTAssertEqual((try json(result)["crs"] as? [String: Any])?["epsg"] as? Int, epsg, alias)
       let text = try TesseraBinary.run(["info", "--crs", alias, input])
-      XCTAssertTrue(text.stderr.contains("EPSG:\(epsg)"), text.stderr)
+      XCTAssertTrue(text.stdout.contains("EPSG:\(epsg)"), text.stdout)
     }
     let help = try TesseraBinary.run(["reproject", "--help"])
     for code in ["EPSG:4547", "EPSG:4214", "EPSG:4610", "bj54", "cgcs2000-gk3", "--ct", "--src-towgs84", "--strict-datum"] {

@@ -12,7 +12,9 @@ final class IndexCommandTests: TemporaryDirectoryTestCase {
   func testListAndDescribe() throws {
     let list = try TesseraBinary.run(["index", "--list", "--json"])
     XCTAssertEqual(list.status, 0, list.stderr)
-    let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+    let listing = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
+    XCTAssertEqual(listing["command"] as? String, "index")
+    let entries = try XCTUnwrap(listing["indices"] as? [[String: Any]])
     XCTAssertGreaterThanOrEqual(entries.count, 280)
     let rvi = try XCTUnwrap(entries.first { $0["name"] as? String == "RVI" })
     XCTAssertEqual(rvi["formula"] as? String, "N / R")
@@ -26,7 +28,7 @@ final class IndexCommandTests: TemporaryDirectoryTestCase {
   }
 
   func testReportAndBadInputs() throws {
-    let run = try TesseraBinary.run(["index", "ndvi,rvi", "-o", dir.file("two.tif"), "--band", "red=" + red, "--band", "nir=" + nir, "--json"])
+    let run = try TesseraBinary.run(["index", "ndvi,rvi", "-o", dir.file("two.tif"), "-i", "red=" + red, "-i", "nir=" + nir, "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
     let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
     XCTAssertEqual((report["indices"] as? [[String: Any]])?.map { $0["name"] as? String }, ["NDVI", "RVI"])
@@ -38,12 +40,12 @@ final class IndexCommandTests: TemporaryDirectoryTestCase {
     try FileManager.default.copyItem(atPath: red, toPath: copy)
     let before = try FolderSnapshot(dir.path)
     let cases: [([String], Int32, String)] = [
-      (["evi", "--band", "red=" + copy, "--band", "nir=" + nir], 64, "missing blue"),
-      (["ndiv", "--band", "red=" + copy, "--band", "nir=" + nir], 64, "NDVI"),
-      (["--expr", "(nir - red))", "--band", "red=" + copy, "--band", "nir=" + nir], 64, "column 12"),
-      (["ndvi", "--band", "red=" + copy, "--band", "nir=" + Fixture.rgbByte], 65, "EPSG"),
-      (["ndvi", "--band", "red=" + copy, "--band", "nir=" + dir.file("none.jp2")], 66, "none.jp2"),
-      (["ndvi", "--band", "red=" + copy], 64, "nir"),
+      (["evi", "-i", "red=" + copy, "-i", "nir=" + nir], 64, "missing blue"),
+      (["ndiv", "-i", "red=" + copy, "-i", "nir=" + nir], 64, "NDVI"),
+      (["--expr", "(nir - red))", "-i", "red=" + copy, "-i", "nir=" + nir], 64, "column 12"),
+      (["ndvi", "-i", "red=" + copy, "-i", "nir=" + Fixture.rgbByte], 65, "EPSG"),
+      (["ndvi", "-i", "red=" + copy, "-i", "nir=" + dir.file("none.jp2")], 66, "none.jp2"),
+      (["ndvi", "-i", "red=" + copy], 64, "nir"),
     ]
     for (args, code, text) in cases {
       let run = try TesseraBinary.run(["index"] + args + ["-o", dir.file("out.tif"), "--json"])

@@ -11,32 +11,39 @@ final class InfoCommandTests: XCTestCase {
   func testJSONGoesToStdoutAloneAndParses() throws {
     let result = try TesseraBinary.run(["info", Fixture.rgbByte, "--json"])
     XCTAssertEqual(result.status, 0, result.stderr)
-    let object = try json(result.stdout) as? [String: Any]
+    let report = try json(result.stdout) as? [String: Any]
+    XCTAssertEqual(report?["command"] as? String, "info")
+    XCTAssertEqual(report?["status"] as? String, "ok")
+    let files = report?["files"] as? [[String: Any]]
+    XCTAssertEqual(files?.count, 1, "one file is an array of one, as several are")
+    let object = files?.first
     XCTAssertEqual(object?["driver"] as? String, "GTiff")
     XCTAssertEqual(object?["width"] as? Int, 791)
     XCTAssertEqual((object?["crs"] as? [String: Any])?["epsg"] as? Int, 32618)
     XCTAssertEqual(result.stderr, "", "no text on stderr for a clean --json run")
   }
 
-  func testTextReportGoesToStderrAndStdoutStaysEmpty() throws {
+  func testTextReportGoesToStdoutAndStderrStaysEmpty() throws {
     let result = try TesseraBinary.run(["info", Fixture.utmsmall])
     XCTAssertEqual(result.status, 0)
-    XCTAssertEqual(result.stdout, "")
-    XCTAssertTrue(result.stderr.contains("NAD27 / UTM zone 11N (EPSG:26711)"), result.stderr)
-    XCTAssertTrue(result.stderr.contains("100 x 100"), result.stderr)
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertTrue(result.stdout.contains("NAD27 / UTM zone 11N (EPSG:26711)"), result.stdout)
+    XCTAssertTrue(result.stdout.contains("100 x 100"), result.stdout)
   }
 
-  func testQuietPrintsNothing() throws {
+  func testQuietStillPrintsTheReport() throws {
+    // As gdalinfo -q: the report is the output; --quiet silences only stderr.
     let result = try TesseraBinary.run(["info", Fixture.utmsmall, "--quiet"])
     XCTAssertEqual(result.status, 0)
-    XCTAssertEqual(result.stdout + result.stderr, "")
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertTrue(result.stdout.contains("EPSG:26711"), result.stdout)
   }
 
-  func testSeveralFilesGiveAnArray() throws {
+  func testSeveralFilesGiveTheShapeOfOne() throws {
     let result = try TesseraBinary.run(["info", Fixture.utmsmall, Fixture.n43, "--json"])
     XCTAssertEqual(result.status, 0)
-    let array = try json(result.stdout) as? [[String: Any]]
-    XCTAssertEqual(array?.compactMap { $0["width"] as? Int }, [100, 121])
+    let files = (try json(result.stdout) as? [String: Any])?["files"] as? [[String: Any]]
+    XCTAssertEqual(files?.compactMap { $0["width"] as? Int }, [100, 121])
   }
 
   func testStatsMatchAndLeaveNothingBesideTheInput() throws {
@@ -47,7 +54,8 @@ final class InfoCommandTests: XCTestCase {
     let result = try TesseraBinary.run(["info", dir.file("RGB.byte.tif"), "--stats", "--json"])
     XCTAssertEqual(result.status, 0, result.stderr)
     XCTAssertEqual(try FolderSnapshot(dir.path), before, "info --stats wrote beside its input")
-    let bands = (try json(result.stdout) as? [String: Any])?["bands"] as? [[String: Any]]
+    let files = (try json(result.stdout) as? [String: Any])?["files"] as? [[String: Any]]
+    let bands = files?.first?["bands"] as? [[String: Any]]
     let stats = bands?.first?["stats"] as? [String: Double]
     // GDAL's ComputeStatistics on this band (nodata 0 excluded): 1, 255, 44.4344786507, 58.4900559296.
     XCTAssertEqual(stats?["min"], 1)
@@ -86,12 +94,16 @@ final class InfoCommandTests: XCTestCase {
     XCTAssertEqual(object?["status"] as? String, "error")
     XCTAssertEqual(object?["exit_code"] as? Int, 66)
     XCTAssertTrue((object?["error"] as? String)?.contains("/no/such/file.tif") ?? false)
+    // The file that failed keeps its place in the list, as one of several does.
+    let files = object?["files"] as? [[String: Any]]
+    XCTAssertEqual(files?.first?["path"] as? String, "/no/such/file.tif")
+    XCTAssertEqual(files?.first?["exit_code"] as? Int, 66)
   }
 
   func testOneBadFileAmongGoodOnesStillDescribesTheOthers() throws {
     let result = try TesseraBinary.run(["info", Fixture.utmsmall, "/no/such.tif", "--json"])
     XCTAssertEqual(result.status, 66)
-    let array = try json(result.stdout) as? [[String: Any]]
+    let array = (try json(result.stdout) as? [String: Any])?["files"] as? [[String: Any]]
     XCTAssertEqual(array?.count, 2)
     XCTAssertEqual(array?[0]["width"] as? Int, 100)
     XCTAssertEqual(array?[1]["exit_code"] as? Int, 66)
@@ -136,7 +148,7 @@ final class InfoCommandTests: XCTestCase {
       """.utf8).write(to: URL(fileURLWithPath: dir.file("u.tif.aux.xml")))
     let on = try TesseraBinary.run(["info", dir.file("u.tif"), "--json"])
     let off = try TesseraBinary.run(["info", dir.file("u.tif"), "--json", "--config", "GDAL_PAM_ENABLED=NO"])
-    let nodata = { (r: ProcessResult) in ((try? self.json(r.stdout) as? [String: Any])?["bands"] as? [[String: Any]])?.first?["nodata"] }
+    let nodata = { (r: ProcessResult) in ((((try? self.json(r.stdout) as? [String: Any])?["files"] as? [[String: Any]])?.first)?["bands"] as? [[String: Any]])?.first?["nodata"] }
     XCTAssertEqual(nodata(on) as? Double, 7)
     XCTAssertTrue(nodata(off) is NSNull, "\(String(describing: nodata(off)))")
   }

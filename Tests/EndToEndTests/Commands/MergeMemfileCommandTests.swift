@@ -32,7 +32,7 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
     let pass = try TesseraBinary.run(["validate-merge", out, "--expect-bands", "B04,B8A,SCL", "--expect-crs", "EPSG:32629",
                                       "--expect-resolution", "60", "--min-valid-fraction", "0.5", "--against", report])
     XCTAssertEqual(pass.status, 0, pass.stderr)
-    XCTAssertTrue(pass.stderr.contains("every check passed"), pass.stderr)
+    XCTAssertTrue(pass.stdout.contains("every check passed"), pass.stdout)
 
     let fail = try TesseraBinary.run(["validate-merge", out, "--expect-bands", "4", "--expect-crs", "EPSG:32630",
                                       "--min-valid-fraction", "0.9", "--json"])
@@ -42,7 +42,7 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
     XCTAssertTrue(failed.contains { $0.hasPrefix("valid fraction of band 1") }, "\(failed)")
     let text = try TesseraBinary.run(["validate-merge", out, "--expect-bands", "4"])
     XCTAssertEqual(text.status, 1)
-    XCTAssertTrue(text.stderr.contains("FAILED band count: expected 4, found 3"), text.stderr)
+    XCTAssertTrue(text.stdout.contains("FAILED band count: expected 4, found 3"), text.stdout)
     XCTAssertEqual(try TesseraBinary.run(["validate-merge", dir.file("none.tif")]).status, 66)
   }
 

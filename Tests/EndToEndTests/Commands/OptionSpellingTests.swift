@@ -156,7 +156,7 @@ final class OptionSpellingTests: TemporaryDirectoryTestCase {
     _ = try run(["reproject", utm, dir.file("src.tif"), "--src-crs", "26711", "--dst-crs", "4326"])
     let described = try run(["info", "--crs", "4490", "--json"])
     let crs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(described.stdout.utf8)) as? [String: Any])
-    XCTAssertEqual(crs["epsg"] as? Int, 4490)
+    XCTAssertEqual((crs["crs"] as? [String: Any])?["epsg"] as? Int, 4490)
     XCTAssertTrue(try TesseraBinary.run(["reproject", utm, dir.file("x.tif"), "--dst-crs", "999999"]).stderr.contains("unknown CRS '999999'"))
   }
 

@@ -47,7 +47,7 @@ final class QuicklookCommandTests: TemporaryDirectoryTestCase {
   func testAnNDVIThroughRdYlGnWithALegend() throws {
     let s2 = { (band: String) in Fixture.path("eo-box/s2l1c/T33UUU_20170216T102101_\(band).jp2") }
     let ndvi = dir.file("ndvi.tif")
-    XCTAssertEqual(try TesseraBinary.run(["index", "ndvi", "--band", "red=\(s2("B04"))", "--band", "nir=\(s2("B08"))", "-o", ndvi, "-q"]).status, 0)
+    XCTAssertEqual(try TesseraBinary.run(["index", "ndvi", "-i", "red=\(s2("B04"))", "-i", "nir=\(s2("B08"))", "-o", ndvi, "-q"]).status, 0)
     let out = dir.file("ndvi.png")
     let run = try TesseraBinary.run(["quicklook", ndvi, out, "--colormap", "rdylgn", "--stretch", "minmax", "--width", "16384", "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)

@@ -3,7 +3,8 @@ import TestSupport
 import XCTest
 
 /// The README's examples, run as written: every `tessera …` line of its `sh` blocks, each in a
-/// fresh folder holding fixtures under the names the line uses, must exit 0. Lines with a `…`
+/// fresh folder holding fixtures under the names the line uses (its inputs only: a folder an
+/// example writes into is the example's to make), must exit 0. Lines with a `…`
 /// placeholder (Sentinel-2 product names; those commands run in `make demo` and their own
 /// tests), with a pipe, or that write shell completions into system folders are left out, and
 /// counted.
@@ -59,7 +60,6 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
       try Oracle.tool("gdal_translate", ["-q", "-srcwin", "100", "100", "100", "100", "-a_srs", "EPSG:4214", "-a_ullr", "116.38",
                                          "39.92", "116.40", "39.90", Fixture.path("rasterio/rgb1.tif"), dir.file("beijing54.tif")])
     }
-    if line.contains("--each-feature") { try fm.createDirectory(atPath: dir.file("fields"), withIntermediateDirectories: true) }
     // Inputs reprojected to EPSG:32633 are Sentinel-2 bands from that zone's neighbourhood.
     if line.contains("EPSG:32633") {
       try copy("eo-box/s2l1c/T33UUU_20170216T102101_B04.jp2", "a.tif")
@@ -82,15 +82,12 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
                                          "--resolution", "10", "--reflectance", "--mask-clouds", "--cog", "--report", dir.file("merged.json"), "-q"])
       XCTAssertEqual(merge.status, 0, merge.stderr)
     }
-    if line.hasPrefix("tessera batch") {
-      for folder in ["run", "out"] { try fm.createDirectory(atPath: dir.file(folder), withIntermediateDirectories: true) }
-    }
     if line.contains("jobs.jsonl") {
       try copy("rasterio/rgb1.tif", "in/a.tif")
       try copy("rasterio/rgb2.tif", "in/b.tif")
       let jobs = [
-        #"{"id": "a", "command": "reproject", "args": ["in/a.tif", "out/a.tif", "--dst-crs", "EPSG:4326"]}"#,
-        #"{"id": "b", "steps": [{"command": "reproject", "args": ["in/b.tif", "{tmp}/b.tif", "--dst-crs", "EPSG:4326"]}, {"command": "cog-export", "args": ["{tmp}/b.tif", "out/{id}.tif"]}]}"#,
+        #"{"id": "a", "command": "reproject", "args": ["in/a.tif", "a-4326.tif", "--dst-crs", "EPSG:4326"]}"#,
+        #"{"id": "b", "steps": [{"command": "reproject", "args": ["in/b.tif", "{tmp}/b.tif", "--dst-crs", "EPSG:4326"]}, {"command": "cog-export", "args": ["{tmp}/b.tif", "{id}.tif"]}]}"#,
       ]
       try Data((jobs.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: dir.file("jobs.jsonl")))
     }
@@ -98,7 +95,7 @@ final class ReadmeExamplesTests: TemporaryDirectoryTestCase {
       try copy("rasterio/rgb1.tif", "in/a.tif")
       try Data(#"{"id": "a", "command": "info", "args": ["in/a.tif"]}"#.utf8).write(to: URL(fileURLWithPath: dir.file("one.jsonl")))
       for shard in ["0/2", "1/2"] {
-        let run = try TesseraBinary.run(["batch", "one.jsonl", "--shard", shard, "--report", "run/report.json", "-q"], in: dir.path)
+        let run = try TesseraBinary.run(["batch", "one.jsonl", "--shard", shard, "--report", "report.json", "-q"], in: dir.path)
         XCTAssertEqual(run.status, 0, run.stderr)
       }
     }

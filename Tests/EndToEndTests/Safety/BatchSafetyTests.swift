@@ -260,7 +260,7 @@ final class BatchSafetyTests: TemporaryDirectoryTestCase {
     let aloneJSON = try json(alone.stdout)
     XCTAssertEqual(aloneJSON["status"] as? String, "incomplete")
     XCTAssertEqual(aloneJSON["missing_shards"] as? [String], ["1/2"])
-    XCTAssertTrue(try TesseraBinary.run(["batch-report", shards[0]]).stderr.contains("shard 1/2"))
+    XCTAssertTrue(try TesseraBinary.run(["batch-report", shards[0]]).stdout.contains("shard 1/2"))
 
     // The same report twice (by another name too) counts once.
     let copy = dir.file("copy.json")

@@ -26,7 +26,7 @@ final class PathNamesTests: TemporaryDirectoryTestCase {
       ["resample", "--resolution", "60", "--", "-影像 1.tif", "-出 60.tif"],
       ["clip", "--cutline", "-田块 ü.gpkg", "--", "-红 B04.jp2", "-出 clip.tif"],
       ["band-stack", "-o", "-出 stack.tif", "--", "-红 B04.jp2", "-近红 B08.jp2"],
-      ["index", "ndvi", "--band", "red=-红 B04.jp2", "--band", "nir=-近红 B08.jp2", "-o", "-出 ndvi.tif"],
+      ["index", "ndvi", "-i", "red=-红 B04.jp2", "-i", "nir=-近红 B08.jp2", "-o", "-出 ndvi.tif"],
       ["cog-export", "--", "-出 4326.tif", "-出 cog.tif"],
       ["validate-cog", "--", "-出 cog.tif"],
       ["merge-memfile", "-o", "-出 merged.tif", "-b", "B04,B08", "--report", "-出 merged.json", "--", product],

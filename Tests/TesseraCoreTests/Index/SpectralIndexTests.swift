@@ -71,7 +71,7 @@ final class SpectralIndexTests: TemporaryDirectoryTestCase {
       """) as? Double
     XCTAssertLessThan(try XCTUnwrap(check), 1e-6)
     // --expr over roles is the same index.
-    let expr = try run({ $0.expression = "(nir - red) / (nir + red)" }, bindings: bind, "expr.tif")
+    let expr = try run({ $0.expressions = [.init("(nir - red) / (nir + red)")] }, bindings: bind, "expr.tif")
     XCTAssertTrue(try PixelComparison.of(expr, ours).identical)
     // Threads change nothing, byte for byte.
     let one = try run({ $0.indices = ["ndvi", "evi"]; $0.parameters = ["L": 1] },
@@ -90,7 +90,7 @@ final class SpectralIndexTests: TemporaryDirectoryTestCase {
 
   func testBandsOfOneInputAndDoublePrecision() throws {
     let four = try tiny("four.tif", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.8, 0.7, 0.6, 0.4, 0.5, 0.6, 0.7], bands: 4)
-    let ours = try run({ $0.indices = ["ndvi"]; $0.precision = .double },
+    let ours = try run({ $0.indices = ["ndvi"]; $0.type = .float64 },
                        bindings: ["red": .init(path: four, band: 3), "nir": .init(path: four, band: 4)], "four-ndvi.tif")
     XCTAssertEqual(try Dataset.open(ours).band(1).dataType, .float64)
     let reds: [Float] = [0.9, 0.8, 0.7, 0.6], nirs: [Float] = [0.4, 0.5, 0.6, 0.7]
@@ -100,7 +100,7 @@ final class SpectralIndexTests: TemporaryDirectoryTestCase {
       expected.append((dn - dr) / (dn + dr))
     }
     for (a, e) in zip(try values(ours), expected) { XCTAssertEqual(a, e, accuracy: 1e-12) }
-    let b = try run({ $0.expression = "b4 - b1" }, bindings: ["b4": .init(path: four, band: 4), "b1": .init(path: four, band: 1)], "expr.tif")
+    let b = try run({ $0.expressions = [.init("b4 - b1")] }, bindings: ["b4": .init(path: four, band: 4), "b1": .init(path: four, band: 1)], "expr.tif")
     XCTAssertEqual(try values(b)[0], 0.3, accuracy: 1e-6)
   }
 
@@ -117,7 +117,7 @@ final class SpectralIndexTests: TemporaryDirectoryTestCase {
     let unknown = status({ $0.indices = ["ndiv"] }, bind)
     XCTAssertEqual(unknown.0, .usage)
     XCTAssertTrue(unknown.1.contains("NDVI"), unknown.1)
-    XCTAssertEqual(status({ $0.expression = "(nir - red" }, bind).0, .usage)
+    XCTAssertEqual(status({ $0.expressions = [.init("(nir - red")] }, bind).0, .usage)
     XCTAssertEqual(status({ $0.indices = ["ndvi"] }, ["red": .init(path: red, band: 1), "nir": .init(path: Fixture.rgbByte, band: 1)]).0, .dataError)
     XCTAssertEqual(status({ $0.indices = ["ndvi"] }, ["red": .init(path: red, band: 1), "nir": .init(path: dir.file("none.tif"), band: 1)]).0, .noInput)
     XCTAssertEqual(status({ $0.indices = ["ndvi"] }, ["red": .init(path: red, band: 2), "nir": .init(path: nir, band: 1)]).0, .dataError)
@@ -132,7 +132,7 @@ extension SpectralIndexTests {
     var request = IndexRequest(bindings: [:], output: OutputSpec(path: dir.file("t29.tif")), resources: Resources(threads: 2))
     request.indices = ["ndvi"]
     request.product = t29
-    request.resolution = 60
+    request.resolution = .explicit(x: 60, y: 60)
     let report = try SpectralIndex.run(request)
     guard case .array(let bands)? = JSONValue.object(report.details)["product"]?["bands"] else { return XCTFail("no product bands") }
     XCTAssertEqual(bands.compactMap { $0["band"] }, [.string("B8A"), .string("B04")], "at 60 m nir is B8A")
@@ -151,7 +151,7 @@ extension SpectralIndexTests {
       """) as? [Double]
     XCTAssertEqual(check, [0, 0], "the offset-corrected formula over valid pixels")
     // At 10 m the metadata lists B08 and B04, which this snapshot lacks: 65 naming the file.
-    request.resolution = 10
+    request.resolution = .explicit(x: 10, y: 10)
     request.output = OutputSpec(path: dir.file("t29-10.tif"))
     XCTAssertThrowsError(try SpectralIndex.run(request)) { error in
       let e = TesseraError.from(error)
@@ -213,8 +213,8 @@ extension SpectralIndexTests {
     var request = IndexRequest(bindings: ["red": .init(path: r, band: 1), "nir": .init(path: n, band: 1)],
                                output: OutputSpec(path: dir.file("int.tif")), resources: Resources(threads: 2))
     request.indices = ["ndvi", "rvi"]
-    request.integerType = .int16
-    request.scale = 10000
+    request.type = .int16
+    request.outputScale = 0.0001
     let report = try SpectralIndex.run(request)
     let out = try Dataset.open(dir.file("int.tif"))
     XCTAssertEqual(try out.band(1).dataType, .int16)
@@ -222,7 +222,7 @@ extension SpectralIndexTests {
     XCTAssertEqual(try values(dir.file("int.tif")), [6667, 10000, -32768, -6667])
     // RVI × 10000 of 0.4/0.0 is infinite (nodata), 5 × 10000 = 50000 clamps to 32767.
     XCTAssertEqual(try values(dir.file("int.tif"), band: 2), [32767, -32768, -32768, 2000])
-    XCTAssertEqual(JSONValue.object(report.details)["clamped_pixels"], .array([.int(0), .int(1)]))
+    XCTAssertEqual(JSONValue.object(report.details)["clamped_pixels"], .int(1))
   }
 }
 
@@ -262,7 +262,7 @@ extension SpectralIndexTests {
     var request = IndexRequest(bindings: ["red": .init(path: red, band: 1), "nir": .init(path: nir, band: 1)],
                                output: OutputSpec(path: dir.file("r20.tif")), resources: Resources(threads: 2))
     request.indices = ["ndvi"]
-    request.resolution = 20
+    request.resolution = .explicit(x: 20, y: 20)
     _ = try SpectralIndex.run(request)
     let out = try Dataset.open(dir.file("r20.tif"))
     XCTAssertEqual([out.width, out.height], [768, 384])

@@ -46,4 +46,33 @@ final class ModelTests: XCTestCase {
     // One line, with the newline shown rather than hidden (it may be part of a file's name).
     XCTAssertEqual(TesseraError.from(GDALError(context: "a", message: "two\nlines")).message, "a: two\\nlines")
   }
+
+  func testNodataListsParseOnePerBand() throws {
+    XCTAssertEqual(NodataSetting("0,0,255"), .perBand([0, 0, 255]))
+    XCTAssertEqual(NodataSetting(" 5 "), .value(5))
+    XCTAssertEqual(NodataSetting("nan,1"), .perBand([.nan, 1]))
+    XCTAssertNil(NodataSetting("1,x"))
+    XCTAssertNil(NodataSetting("1,,2"))
+    XCTAssertNil(NodataSetting("none,1"))
+    let list = try XCTUnwrap(NodataSetting("7,8,9"))
+    XCTAssertEqual(list.forBand(1), .value(8))
+    XCTAssertEqual(NodataSetting.value(3).forBand(2), .value(3))
+    XCTAssertEqual(list.gdalArgument, "7 8 9")
+    XCTAssertEqual(list.description, "7,8,9")
+    XCTAssertThrowsError(try list.requireBandCount(2, option: "--dst-nodata", what: "the output"))
+    XCTAssertNoThrow(try list.requireBandCount(3, option: "--dst-nodata", what: "the output"))
+    XCTAssertThrowsError(try NodataSetting.perBand([1, 300]).requireFits(.byte, option: "--dst-nodata"))
+  }
+
+  func testOutputTypesAreGDALsInAnyCase() throws {
+    XCTAssertEqual(try TypeConversion.parse("uint16"), .uint16)
+    XCTAssertEqual(try TypeConversion.parse("FLOAT32"), .float32)
+    XCTAssertThrowsError(try TypeConversion.parse("Int8"))
+    XCTAssertThrowsError(try TypeConversion.parse("CInt16"))
+    let byte = TypeConversion(.byte)
+    XCTAssertTrue(byte.narrows(from: .float32))
+    XCTAssertFalse(TypeConversion(.float32).narrows(from: .int16))
+    XCTAssertEqual(TypeConversion.nodata(-9999, as: .byte), 0)
+    XCTAssertEqual(TypeConversion.nodata(254.5, as: .byte), 255)
+  }
 }
