@@ -21,7 +21,7 @@ report=$("$TESSERA" info Fixtures/rasterio/RGB.byte.tif --stats --json -q)
 summary=$(printf '%s' "$report" | "$PY" -c '
 import json, sys
 r = json.load(sys.stdin)
-r = r[0] if isinstance(r, list) else r
+r = r["files"][0] if isinstance(r, dict) and "files" in r else (r[0] if isinstance(r, list) else r)
 b = r["bands"][0]
 print("%dx%d, %d %s bands, EPSG:%s, band 1 mean %.2f (exact statistics)" % (
     r["width"], r["height"], r["band_count"], b["type"], r["crs"]["epsg"], b["stats"]["mean"]))')
@@ -44,7 +44,7 @@ step cog-export "a Cloud Optimized GeoTIFF as the final copy, valid per validate
 t band-stack "$S2"_B04.jp2 "$S2"_B03.jp2 "$S2"_B02.jp2 -o "$DIR/true-colour.tif" --overwrite
 step band-stack "Sentinel-2 B04, B03, B02 into one red-green-blue raster -> $DIR/true-colour.tif"
 
-t index ndvi -o "$DIR/ndvi.tif" --band red="$S2"_B04.jp2 --band nir="$S2"_B08.jp2 --overwrite
+t index ndvi -o "$DIR/ndvi.tif" -i red="$S2"_B04.jp2 -i nir="$S2"_B08.jp2 --overwrite
 step index "NDVI of the same Sentinel-2 tile, (nir - red) / (nir + red) -> $DIR/ndvi.tif"
 
 t quicklook "$DIR/ndvi.tif" "$DIR/ndvi.png" --colormap rdylgn --stretch -1,1 --legend --overwrite
