@@ -5,7 +5,7 @@ import TesseraCore
 
 extension Sensor: ExpressibleByArgument {}
 
-struct IndexCommand: ParsableCommand {
+struct IndexCommand: ParsableCommand, HelpExamples {
   static let configuration = CommandConfiguration(
     commandName: "index",
     abstract: "Spectral indices by name (all of Awesome Spectral Indices) and safe band math.",

@@ -219,8 +219,7 @@ final class OptionSpellingTests: TemporaryDirectoryTestCase {
   // MARK: - Help
 
   func testEveryHelpEndsWithExamples() throws {
-    // index gets its examples from its own branch (notes/index-examples.md).
-    let commands = ["info", "mosaic", "clip", "band-stack", "reproject", "resample", "cog-export", "validate-cog",
+    let commands = ["info", "mosaic", "index", "clip", "band-stack", "reproject", "resample", "cog-export", "validate-cog",
                     "merge-memfile", "validate-merge", "batch", "batch-report", "quicklook", "timelapse"]
     for command in commands {
       let help = try run([command, "--help"]).stdout
