@@ -56,9 +56,7 @@ struct IndexCommand: ParsableCommand, HelpExamples {
   @Option(name: .customLong("dst-nodata"), parsing: .unconditional, help: ArgumentHelp(
     "The output's nodata (default: NaN; with an integer --ot the type's lowest value if signed, highest if unsigned, kept out of the clamp range).", valueName: "V"))
   var dstNodata: NodataSetting = .inherit
-  @Option(name: [.customShort("r"), .customLong("resampling")], parsing: .unconditional, help: ArgumentHelp(
-    "Resampling method; rasterio's spellings (near, cubic_spline) work too.", valueName: "METHOD"))
-  var resampling: Resampling = .bilinear
+  @OptionGroup var resampling: ResamplingOption
   @Option(name: .customLong("input-scale"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
     "Multiply a role's values (or every role's, without ROLE=) before any formula; repeatable.", valueName: "[ROLE=]S"))
   var inputScale: [Parsed<RoleNumber>] = []
@@ -186,7 +184,7 @@ struct IndexCommand: ParsableCommand, HelpExamples {
     request.gridInput = input
     request.parameters = Dictionary(try parameters.values().map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
     request.dstNodata = dstNodata
-    request.resampling = resampling
+    request.resampling = resampling.given ?? .bilinear
     request.inputScale = try inputScale.perRole("--input-scale")
     request.inputOffset = try inputOffset.perRole("--input-offset")
     if let sensor, let input {

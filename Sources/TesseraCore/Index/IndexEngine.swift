@@ -60,7 +60,7 @@ struct IndexStorage {
   /// the bytes of GDAL 3.6's signed Byte, the others as GDAL converts them.
   static func pack(_ values: UnsafeBufferPointer<Double>, as type: DataType, into out: UnsafeMutableRawBufferPointer) {
     guard type == .int8 else { return GDALConvert.doubles(values, to: type, into: out) }
-    for (i, value) in values.enumerated() { out[i] = UInt8(bitPattern: Int8(value)) }
+    for (i, value) in values.enumerated() { out[i] = UInt8(bitPattern: Int8(saturating: value, rounding: .toNearestOrAwayFromZero)) }
   }
 
   /// The value as the output type holds it (as a double), and what it is.

@@ -1,4 +1,5 @@
 import Foundation
+import GDAL
 
 /// `--size`: the output's width and height, each in pixels or as a percentage of the input's
 /// (`W,H`, `P%`, `P%,Q%`), as `gdal_translate -outsize` and `gdal raster resize --size` take them.
@@ -62,7 +63,7 @@ public struct OutputDimensions: Equatable, Sendable {
       case .percent(let p):
         let exact = p / 100 * Double(input)
         try OutputSize.requireGrid(width: exact.rounded(.down), height: 1, cause: "--size \(description)")
-        return Int(exact.rounded(.down))
+        return Int(saturating: exact, rounding: .down)
       }
     }
     return (try count(width, of: inputWidth), try count(height, of: inputHeight))

@@ -32,11 +32,10 @@ final class SharedOptionsTests: TemporaryDirectoryTestCase {
               reason: "one help text; merge-memfile's products combine by first or last only (mosaic adds min, max, mean, count)"),
     Exception(option: "categorical", commands: ["quicklook", "timelapse"],
               reason: "the same fact (the band holds classes), drawn (colours) rather than written (nearest overviews)"),
-    Exception(option: "resolution", commands: ["index"], reason: "#26: one grammar, X, X,Y or a rule"),
-    Exception(option: "resolution", commands: ["merge-memfile"], reason: "#26: one grammar; its 10/20/60 band choice says so"),
-    Exception(option: "resampling", commands: ["index"], reason: "#26: -r, one help text (defaults differ per command)"),
-    Exception(option: "dst-nodata", commands: ["index"], reason: "#26: --dst-nodata V[,V…]|none in every writer"),
-    Exception(option: "ot", commands: ["index"], reason: "#26: --ot with GDAL's types in every writer"),
+    Exception(option: "resolution", commands: ["index"], reason: "the shared grammar, and with a Sentinel-2 product it also chooses which band files are read"),
+    Exception(option: "resolution", commands: ["merge-memfile"], reason: "a Sentinel-2 pixel size, 10, 20 or 60 m, that also chooses which band files are read"),
+    Exception(option: "dst-nodata", commands: ["index"], reason: "index computes its bands: one nodata for all of them, NaN by default, kept out of an integer type's clamp range"),
+    Exception(option: "ot", commands: ["index"], reason: "index stores its own values: Float32 by default, and Int8 as GDAL 3.6's signed byte, which GDAL cannot convert into"),
   ]
 
   /// The rows that break the rule: for each option with several rows, those not listed as an
