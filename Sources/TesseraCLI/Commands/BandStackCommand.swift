@@ -22,6 +22,10 @@ struct BandStackCommand: ParsableCommand, HelpExamples {
       differ; intersection keeps the common area. Types are promoted to one that holds every input \
       (--ot forces one); each band keeps its own nodata where the output type can hold it.
 
+      --src-nodata overrides the inputs' nodata (a list: one value per output band); --dst-nodata V \
+      declares V and writes it where an input pixel is nodata (gdalbuildvrt -separate -srcnodata \
+      -vrtnodata); none declares none (as gdalwarp -dstnodata None, nodata pixels become 0).
+
       --resolution same (as giving none) refuses inputs on different grids. The pixels are those of \
       gdalbuildvrt -separate + gdal_translate.
       """)
@@ -55,6 +59,7 @@ struct BandStackCommand: ParsableCommand, HelpExamples {
   @Option(name: .customLong("extent"), parsing: .unconditional, help: "Where footprints differ: union (padded with nodata) or intersection.")
   var coverage: BandStackRequest.Coverage = .union
   @Option(parsing: .unconditional, help: "How the output's bands are laid out: band or pixel.") var interleave: BandStackRequest.Interleave = .band
+  @OptionGroup var nodata: NodataOptions
   @OptionGroup var format: FormatOption
   @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
@@ -83,6 +88,8 @@ struct BandStackCommand: ParsableCommand, HelpExamples {
       request.resampling = resampling.resampling
       request.coverage = coverage
       request.interleave = interleave
+      request.srcNodata = nodata.srcNodata
+      request.dstNodata = nodata.dstNodata
       return try runner.perform { try BandStack.run(request, progress: $0) }
     }
   }

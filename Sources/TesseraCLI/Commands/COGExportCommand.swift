@@ -26,6 +26,7 @@ struct COGExportCommand: ParsableCommand, HelpExamples {
   @OptionGroup var output: OutputArgument
 
   @OptionGroup var cogOptions: COGOptions
+  @OptionGroup var nodata: DstNodataOption
   @OptionGroup var outputType: OutputTypeOption
   @OptionGroup var outputOptions: OutputOptions
   @OptionGroup var global: GlobalOptions
@@ -34,7 +35,7 @@ struct COGExportCommand: ParsableCommand, HelpExamples {
     try CommandRunner("cog-export", global).run { runner in
       var spec = outputOptions.spec(output.path, type: outputType)
       spec.ownDriver = "COG"
-      let request = COGExportRequest(input: input, output: spec, cog: try cogOptions.settings(),
+      let request = COGExportRequest(input: input, output: spec, cog: try cogOptions.settings(nodata: nodata.dstNodata),
                                      resources: global.resources)
       return try runner.perform { try COGExport.run(request, progress: $0) }
     }

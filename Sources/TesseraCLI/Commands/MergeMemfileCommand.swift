@@ -22,7 +22,9 @@ struct MergeMemfileCommand: ParsableCommand, HelpExamples {
       Overlap: --method last (default) lets later products win, first earlier ones; DN 0 is nodata and never wins. \
       --mask-clouds makes the --scl-classes of each product nodata first, so another product \
       shows through. --reflectance writes float32 (DN + BOA_ADD_OFFSET) / QUANTIFICATION_VALUE \
-      from each product's own metadata, with NaN as nodata. --cog makes the output a validated \
+      from each product's own metadata, with NaN as nodata. --dst-nodata sets the output's nodata \
+      and the value where no product has data (default 0 for DN, NaN with --reflectance), with or \
+      without --cog; none declares none. --cog makes the output a validated \
       COG through the cog-export path, as the final copy. -b names the bands (default \
       B02,B03,B04,B08); --resampling defaults to average for bands made coarser and nearest for \
       bands made finer (SCL always nearest).
@@ -52,6 +54,7 @@ struct MergeMemfileCommand: ParsableCommand, HelpExamples {
   @Option(name: .customLong("mem-limit"), parsing: .unconditional, help: ArgumentHelp("Largest in-memory staging in MiB before staging moves to disk (default: a quarter of RAM).", valueName: "MB"))
   var memLimit: Int?
   @Option(parsing: .unconditional, help: ArgumentHelp("Also write the JSON report to this file.", valueName: "FILE.json")) var report: String?
+  @OptionGroup var nodata: DstNodataOption
   @Flag(help: "Write a Cloud Optimized GeoTIFF (the cog-export options below apply).") var cog = false
 
   @OptionGroup(title: "COG options (with --cog)") var cogOptions: COGOptions
@@ -86,6 +89,7 @@ struct MergeMemfileCommand: ParsableCommand, HelpExamples {
       request.order = method
       request.staging = stage
       request.memLimitBytes = memLimit.map { UInt64($0) << 20 }
+      request.dstNodata = nodata.dstNodata
       request.cog = cog ? try cogOptions.settings() : nil
       if cog {
         if format.format != nil { throw TesseraError(.usage, "--cog writes a COG; give --cog or --format, not both") }

@@ -20,7 +20,6 @@ struct COGOptions: ParsableArguments {
           help: "With --web-optimized: resampling onto the web mercator grid (default: the overview resampling).")
   var warpResampling: Resampling?
   @Flag(name: .customLong("add-mask"), help: "Write an internal mask from band 1's nodata.") var addMask = false
-  @OptionGroup var nodata: DstNodataOption
   /// The old spelling of --dst-nodata, refused with the new one's name.
   @Option(name: .customLong("nodata"), parsing: .unconditional, help: .hidden) var oldNodata: String?
   @Option(parsing: .unconditional, help: "BigTIFF: auto (from the estimated size), yes or no.") var bigtiff: COGSettings.BigTIFF = .auto
@@ -33,11 +32,13 @@ struct COGOptions: ParsableArguments {
     try parsed { try settings().check() }
   }
 
-  func settings() throws -> COGSettings {
+  /// The settings, with `nodata` for the output (cog-export's --dst-nodata; a command that
+  /// declares nodata on what it copies leaves it `inherit`).
+  func settings(nodata: NodataSetting = .inherit) throws -> COGSettings {
     var s = COGSettings()
     (s.profile, s.level, s.quality, s.predictor, s.blockSize) = (profile, level, quality, predictor, blocksize)
     (s.overviews, s.overviewResampling, s.categorical) = (try overviews.value(), overviewResampling, categorical)
-    (s.webOptimized, s.warpResampling, s.addMask, s.nodata) = (webOptimized, warpResampling, addMask, nodata.dstNodata)
+    (s.webOptimized, s.warpResampling, s.addMask, s.nodata) = (webOptimized, warpResampling, addMask, nodata)
     (s.bigTIFF, s.validate) = (bigtiff, !noValidate)
     return s
   }

@@ -28,7 +28,15 @@ public struct BandStackRequest {
     set { output.conversion = newValue.map(TypeConversion.init) }
   }
   public var interleave: Interleave = .band
+  /// `--src-nodata`: overrides the inputs' nodata, a list one value per output band.
+  public var srcNodata: NodataSetting = .inherit
+  /// `--dst-nodata`: the output's nodata, also written where an input pixel is nodata.
+  public var dstNodata: NodataSetting = .inherit
   public var resources: Resources
+
+  /// Whether either nodata option is given: the stack is then composed by gdalbuildvrt, whose
+  /// -srcnodata and -vrtnodata put the output's nodata where an input's is.
+  var givesNodata: Bool { !srcNodata.isInherit || !dstNodata.isInherit }
 
   public init(inputs: [String], output: OutputSpec, resources: Resources = Resources()) {
     self.inputs = inputs
@@ -55,6 +63,9 @@ public enum BandStack {
     let types = try layers.map { try $0.dataType }
     let union = types.dropFirst().reduce(types[0]) { $0.union($1) }
     let type = request.outputType ?? union
+    // The format first: a VRT, which band-stack cannot write, is refused as that, not for its nodata.
+    _ = try request.output.rasterFormat()
+    try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: layers.count, outputBands: layers.count, type: type)
     var warnings: [String] = []
     if let forced = request.outputType, forced.union(union) != forced {
       warnings.append("--ot \(forced.rawValue) cannot hold every input's values (they need \(union.rawValue)); values outside it are clamped")
@@ -103,7 +114,7 @@ public enum BandStack {
     let composed: MemoryFile
     let identical = layers.allSatisfy { $0.dataset.width == layers[0].dataset.width && $0.dataset.height == layers[0].dataset.height
       && $0.dataset.geoTransform == layers[0].dataset.geoTransform }
-    if identical && (request.resolution == nil || request.resolution == .same) {
+    if identical && (request.resolution == nil || request.resolution == .same) && !request.givesNodata {
       // Every layer on one grid: the stack's VRT is written directly, one source per band. (The
       // way through one single-band VRT per layer reopens a multi-band file once per band, which
       // grows with the square of its band count: 4000 bands took 6.6 GB.)
@@ -135,13 +146,14 @@ public enum BandStack {
     let plan = try NodataPlan(own: (1...layers.count).map { try vrt.band($0).noDataValue }, names: names, type: type)
     var bands = RasterWrite.Bands(count: layers.count, type: type, template: vrt, nodata: .none)
     bands.descriptions = names
-    // Set on every band: GeoTIFF keeps one value for the file, and every band declares it.
+    // Set on every band: GeoTIFF keeps one value for the file, and every band declares it (a
+    // nodata list of differing values was refused: band-stack writes no VRT).
     bands.declaredNodata = Array(repeating: plan.declared, count: layers.count)
     bands.colorInterpretations = try colorInterpretations(request, names)
     try writer.raster(RasterWrite.Frame(like: vrt), bands) { output in
       // Read in a type that holds every input's values, converted to --ot's as they are written.
       let union = try (1...layers.count).map { try vrt.band($0).dataType }.reduce(type) { $0.union($1) }
-      try copy(layers, stack: vrt, composed: composed, sameGrid: sameGrid, to: output, type: union,
+      try copy(layers, stack: vrt, composed: composed, sameGrid: sameGrid && !request.givesNodata, to: output, type: union,
                conversion: request.output.conversion, threads: request.resources.threads, progress: progress)
     }
     return plan
@@ -180,6 +192,8 @@ public enum BandStack {
     case .explicit(let x, let y)?: arguments += ["-tr", "\(x)", "\(y)", "-tap"]
     case .same?, nil: break
     }
+    if let values = request.srcNodata.gdalArgument { arguments += ["-srcnodata", values] }
+    if let values = request.dstNodata.gdalArgument { arguments += ["-vrtnodata", values] }
     if request.coverage == .intersection {
       let common = try SourceGrid.extent(grids.map(\.extent), .intersection)
       arguments += ["-te", "\(common.minX)", "\(common.minY)", "\(common.maxX)", "\(common.maxY)"]

@@ -77,7 +77,7 @@ struct MergeCompositor {
     let sources = self.sources()
     var cloudy = [Bool](repeating: false, count: 256)
     for c in request.sclClasses where (0..<256).contains(c) { cloudy[c] = true }
-    let nodata: Float = request.reflectance ? .nan : 0
+    let fills = (0..<outputBands).map { Float(request.fill(band: $0)) }
     // Products are laid down in turn; the one laid last wins.
     let sequence = request.order == .last ? Array(products.indices) : Array(products.indices.reversed())
     var total = MergeStatistics(bands: outputBands)
@@ -86,7 +86,7 @@ struct MergeCompositor {
                                          sources: sources.placed)
     writer.wholeRows = true
     writer.conversion = request.output.conversion
-    writer.nodata = Array(repeating: Double(nodata), count: outputBands)
+    writer.nodata = fills.map { Double($0) }
     try writer.write(
       to: output, progress: progress,
       makeScratch: { capacity in
@@ -95,7 +95,7 @@ struct MergeCompositor {
       },
       compute: { window, reader, scratch, values in
         let out = values.bindMemory(to: Float.self)
-        for i in 0..<(window.pixelCount * outputBands) { out[i] = nodata }
+        for k in 0..<outputBands { (k * window.pixelCount..<(k + 1) * window.pixelCount).forEach { out[$0] = fills[k] } }
         for i in 0..<window.pixelCount { scratch.coverage[i] = 0 }
         scratch.statistics = MergeStatistics(bands: outputBands)
         for p in sequence {
@@ -174,13 +174,15 @@ struct MergeCompositor {
     }
   }
 
-  /// Figures for the report, from exactly what is written.
+  /// Figures for the report, from exactly what is written; valid is what GDAL reads as valid
+  /// (every pixel but the declared nodata, and every pixel when none is declared).
   private func measure(_ pixels: Int, _ out: UnsafeMutableBufferPointer<Float>, _ scratch: inout Scratch) {
+    let declared = (0..<outputBands).map { request.declaredNodata(band: $0).map { Float($0) } }
     for k in 0..<outputBands {
       var count = 0, lo = Double.infinity, hi = -Double.infinity, sum = 0.0
       for i in (k * pixels)..<((k + 1) * pixels) {
         let v = out[i]
-        if request.reflectance ? v.isNaN : v == 0 { continue }
+        if let nodata = declared[k], nodata.isNaN ? v.isNaN : v == nodata { continue }
         let d = Double(v)
         count += 1
         if d < lo { lo = d }

@@ -32,6 +32,9 @@ public struct MergeMemfileRequest {
   public var sclClasses: Set<Int> = [3, 8, 9, 10]
   /// Set when the output is a COG, written as the final copy of the merged raster.
   public var cog: COGSettings?
+  /// `--dst-nodata`: the merged raster's nodata and the value where no product has data;
+  /// `inherit` is 0 for DN, NaN for reflectance.
+  public var dstNodata: NodataSetting = .inherit
   public var staging: Staging = .mem
   /// nil: a quarter of physical memory.
   public var memLimitBytes: UInt64?
@@ -51,6 +54,18 @@ public struct MergeMemfileRequest {
   }
 
   public var effectiveMemLimit: UInt64 { memLimitBytes ?? Resources.physicalMemory / 4 }
+
+  /// The nodata band `band` (from 0) declares: `--dst-nodata`'s, else 0 for DN and NaN for
+  /// reflectance; nil under `none`.
+  public func declaredNodata(band: Int) -> Double? {
+    dstNodata.forBand(band).resolved(inherited: reflectance ? .nan : 0)
+  }
+
+  /// The value written where no product has data: the declared nodata, else (`none`, which
+  /// declares none) the default one.
+  public func fill(band: Int) -> Double {
+    declaredNodata(band: band) ?? (reflectance ? .nan : 0)
+  }
 
   /// The rules between the request's fields; checked before any product is opened.
   public func validate() throws {
@@ -99,7 +114,7 @@ struct MergeJob {
     let inputs = inputFiles(decided.planned)
     let writer = try RasterWrite(request.output, writtenAs: request.cog == nil ? nil : "COG", inputs: inputs,
                                  resources: request.resources, cache: .streaming) {
-      var layout = RasterWrite.Layout(grid: decided.grid, bands: decided.bandNames.count, type: decided.type, declaresNodata: true)
+      var layout = RasterWrite.Layout(grid: decided.grid, bands: decided.bandNames.count, type: decided.type, declaresNodata: request.dstNodata != .none)
       layout.guardsSpace = false
       return layout
     }
@@ -135,6 +150,8 @@ struct MergeJob {
     let sourceTypes = try planned.flatMap { try $0.files.map { try $0.dataset.band(1).dataType } }
     let outputType: DataType = request.output.outputType
       ?? (request.reflectance ? .float32 : (sourceTypes.contains { $0 != .byte } ? .uint16 : .byte))
+    let bandNames = request.bands.flatMap(\.componentNames)
+    try request.output.requireNodata(src: .inherit, dst: request.dstNodata, inputBands: bandNames.count, outputBands: bandNames.count, type: outputType)
     let estimate = stagedBytes(planned)
     var staging = request.staging
     var notes: [String] = []
@@ -142,7 +159,7 @@ struct MergeJob {
       staging = .disk
       notes.append("staging needs about \(estimate >> 20) MiB, more than the memory limit of \(request.effectiveMemLimit >> 20) MiB; staging in temporary files beside the output")
     }
-    return Decided(planned: planned, grid: grid, datumWarnings: datumWarnings, bandNames: request.bands.flatMap(\.componentNames),
+    return Decided(planned: planned, grid: grid, datumWarnings: datumWarnings, bandNames: bandNames,
                    type: outputType, stagedBytes: estimate, staging: staging, notes: notes)
   }
 
@@ -235,7 +252,7 @@ struct MergeJob {
                                                          height: grid.height, bands: names.count))
     for (i, name) in names.enumerated() {
       let band = try output.band(i + 1)
-      try band.setNoDataValue(TypeConversion.nodata(request.reflectance ? .nan : 0, as: type))
+      if let nodata = request.declaredNodata(band: i) { try band.setNoDataValue(TypeConversion.nodata(nodata, as: type)) }
       band.setDescription(name)
     }
     var merged = try MergeCompositor(

@@ -125,4 +125,56 @@ final class MergeMemfileCommandTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(trial.status, 130)
     XCTAssertEqual(contents(), [], "staging files left after SIGINT")
   }
+
+  /// --dst-nodata is the merged raster's nodata and the value where no product has data, with
+  /// and without --cog; by default 0 (DN) and NaN (--reflectance); none declares none.
+  func testDstNodataWithAndWithoutCOG() throws {
+    let count = """
+      import sys, json, numpy as np
+      from osgeo import gdal
+      d = gdal.Open(sys.argv[1]); b = d.GetRasterBand(1); a = b.ReadAsArray().astype('float64')
+      v = b.GetNoDataValue()
+      print(json.dumps({'nodata': 'nan' if v is not None and v != v else v, 'zero': int((a == 0).sum()), 'max': int((a == 65535).sum()),
+                        'minus': int((a == -9999).sum()), 'nan': int(np.isnan(a).sum())}))
+      """
+    func figures(_ path: String) throws -> [String: Any] {
+      let run = try Run.process(Oracle.python, ["-c", count, path], environment: ["GDAL_PAM_ENABLED": "NO"])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      return try json(run.stdout)
+    }
+    let base = ["merge-memfile", t29unu, "-b", "B04", "--resolution", "60", "--quiet"]
+    let plain = try TesseraBinary.run(base + ["-o", dir.file("default.tif")])
+    XCTAssertEqual(plain.status, 0, plain.stderr)
+    let byDefault = try figures(dir.file("default.tif"))
+    XCTAssertEqual(byDefault["nodata"] as? Double, 0)
+    let empty = try XCTUnwrap(byDefault["zero"] as? Int)
+    XCTAssertGreaterThan(empty, 0, "the tile has pixels no product covers")
+    for (name, extra) in [("plain.tif", [String]()), ("cog.tif", ["--cog"])] {
+      let run = try TesseraBinary.run(base + ["-o", dir.file(name), "--dst-nodata", "65535"] + extra)
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let given = try figures(dir.file(name))
+      XCTAssertEqual(given["nodata"] as? Double, 65535, name)
+      XCTAssertEqual(given["max"] as? Int, empty, name)
+      XCTAssertEqual(given["zero"] as? Int, 0, name)
+    }
+    let reflectance = try TesseraBinary.run(base + ["-o", dir.file("r.tif"), "--reflectance", "--cog", "--dst-nodata", "-9999"])
+    XCTAssertEqual(reflectance.status, 0, reflectance.stderr)
+    let r = try figures(dir.file("r.tif"))
+    XCTAssertEqual(r["nodata"] as? Double, -9999)
+    XCTAssertEqual(r["minus"] as? Int, empty)
+    XCTAssertEqual(r["nan"] as? Int, 0)
+    XCTAssertEqual(try TesseraBinary.run(base + ["-o", dir.file("nan.tif"), "--reflectance"]).status, 0)
+    let nan = try figures(dir.file("nan.tif"))
+    XCTAssertEqual(nan["nan"] as? Int, empty)
+    XCTAssertEqual(nan["nodata"] as? String, "nan")
+    XCTAssertEqual(try TesseraBinary.run(base + ["-o", dir.file("none.tif"), "--dst-nodata", "none"]).status, 0)
+    let none = try figures(dir.file("none.tif"))
+    XCTAssertTrue(none["nodata"] is NSNull, "\(none)")
+    XCTAssertEqual(none["zero"] as? Int, empty)
+    for given in ["-1", "1,2"] {
+      let run = try TesseraBinary.run(base + ["-o", dir.file("refused.tif"), "--dst-nodata", given])
+      XCTAssertEqual(run.status, 64, run.stderr)
+      XCTAssertTrue(run.stderr.contains("--dst-nodata"), run.stderr)
+    }
+  }
 }
