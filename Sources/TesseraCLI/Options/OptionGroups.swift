@@ -251,7 +251,7 @@ struct NodataOptions: ParsableArguments {
 /// them; a list follows gdalwarp's rule (a pixel is nodata when every band holds its own value).
 struct SrcNodataOption: ParsableArguments {
   @Option(name: .customLong("src-nodata"), parsing: .unconditional, help: ArgumentHelp(
-    "Input nodata: V for every band, V,V,... one per band (a pixel is nodata when every band holds its value, as gdalwarp -srcnodata), none (no input pixel is nodata), or inherit (the input's own; the default).",
+    "Input nodata: V for every band, V,V,... one per band (a pixel of one input is nodata when every band holds its value, as gdalwarp -srcnodata; band-stack's bands, each from its own file, each on its own, as gdalbuildvrt -separate), none (no input pixel is nodata), or inherit (the input's own; the default).",
     valueName: "V[,V...]|none|inherit"))
   var srcNodata: NodataSetting = .inherit
 }
