@@ -63,7 +63,8 @@ public enum BandStack {
     let types = try layers.map { try $0.dataType }
     let union = types.dropFirst().reduce(types[0]) { $0.union($1) }
     let type = request.outputType ?? union
-    // The format first: a VRT, which band-stack cannot write, is refused as that, not for its nodata.
+    // The place, then the format, then the nodata: '-' or a VRT is refused as that, not for its nodata.
+    try OutputPlace.check(request.output.path)
     _ = try request.output.rasterFormat()
     try request.output.requireNodata(src: request.srcNodata, dst: request.dstNodata, inputBands: layers.count, outputBands: layers.count, type: type)
     var warnings: [String] = []
