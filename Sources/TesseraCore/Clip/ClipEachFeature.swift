@@ -108,6 +108,7 @@ extension Clip {
   /// Creates the output folder when it is missing (one level, like mkdir: a missing parent is
   /// 73); returns whether it did, so a failed run can remove it again.
   private static func makeFolder(_ folder: String) throws -> Bool {
+    guard !folder.isEmpty else { throw TesseraError(.usage, "the output folder is empty; give --each-feature a folder with -o DIR") }
     var status = stat()
     if stat(folder, &status) == 0 { return false }
     guard mkdir(folder, 0o777) == 0 else {

@@ -56,6 +56,11 @@ final class MissingOutputFolderTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(made.status, 0, made.stderr)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.file("fields")).count, 29)
 
+    // An empty folder name is a usage error, never a crash (it was exit 132).
+    let empty = try TesseraBinary.run(clip + ["-o", ""], in: dir.path)
+    XCTAssertEqual(empty.status, 64, empty.stderr)
+    XCTAssertTrue(empty.stderr.contains("the output folder is empty"), empty.stderr)
+
     let missing = try TesseraBinary.run(clip + ["-o", "nope/fields"], in: dir.path)
     XCTAssertEqual(missing.status, 73, missing.stderr)
     XCTAssertEqual(missing.stderr.split(separator: "\n").last.map(String.init),
