@@ -51,7 +51,7 @@ public struct Tessera: ParsableCommand {
     let args = arguments ?? Array(CommandLine.arguments.dropFirst())
     if arguments == nil, let bad = ArgumentBytes.firstInvalid() { refuseNonUTF8(bad, args) }
     if let type = subcommandType(args), let name = subcommandName(args),
-       let refusal = OptionSpellings.refusal(args, command: name, known: Set(CommandOptions(type).names.keys)) {
+       let refusal = OptionSpellings.refusal(args, command: name, options: CommandOptions(type)) {
       refuseUsage(refusal, args, pointingToHelp: true)
     }
     do {

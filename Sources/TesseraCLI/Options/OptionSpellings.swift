@@ -17,8 +17,8 @@ enum OptionSpellings {
       (["-te_srs", "--te-srs"], "--bbox-crs", "CRS"),
       (["-of"], "--format", "DRIVER (or -f, --of)"),
       (["-ot"], "--ot", "TYPE"),
-      (["-srcnodata", "--srcnodata"], "--src-nodata", "V"),
-      (["-dstnodata", "--dstnodata"], "--dst-nodata", "V"),
+      (["-srcnodata", "--srcnodata"], "--src-nodata", "V[,V…]"),
+      (["-dstnodata", "--dstnodata"], "--dst-nodata", "V[,V…]"),
       (["-ts", "--ts", "-outsize", "--outsize"], "--size", "W,H or P%"),
       (["-co"], "--co", "KEY=VALUE"),
       (["-tap"], "--target-aligned-pixels", ""),
@@ -52,16 +52,24 @@ enum OptionSpellings {
   }
 
   /// The first option of `args` that is a dropped or GDAL spelling, as the message naming
-  /// Tessera's; nil when there is none. Only the command's own arguments are read, up to `--`.
-  static func refusal(_ args: [String], command: String, known: Set<String>) -> String? {
+  /// Tessera's; nil when there is none. Only the command's own arguments are read, up to `--`, and
+  /// the value of an option the command takes is a value, never a spelling (`--where -te`).
+  static func refusal(_ args: [String], command: String, options: CommandOptions) -> String? {
     let tokens = Array(args.dropFirst().prefix { $0 != "--" })
-    for (index, token) in tokens.enumerated() where token.hasPrefix("-") {
+    var skipsValue = false
+    for (index, token) in tokens.enumerated() {
+      if skipsValue { skipsValue = false; continue }
+      guard token.hasPrefix("-") else { continue }
       let name = String(token.prefix { $0 != "=" })
+      if let takesValue = options.names[name] {
+        skipsValue = takesValue && !token.contains("=")
+        continue
+      }
       let value = token.contains("=") ? String(token.drop { $0 != "=" }.dropFirst()) : tokens.dropFirst(index + 1).first
       if let message = dropped(command, name, value: value) { return message }
-      if let (option, grammar) = gdal[name], !known.contains(name) {
+      if let (option, grammar) = gdal[name] {
         let takes = grammar.isEmpty ? option : "\(option) \(grammar)"
-        return known.contains(option)
+        return options.names[option] != nil
           ? "\(name) is GDAL's spelling; \(command) takes \(takes)"
           : "\(name) is GDAL's spelling of \(option), which \(command) does not take"
       }
